@@ -1,0 +1,327 @@
+/* model: one path of MODEL.md section 3. See model.h for the contract. */
+#include "engine/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+struct md_plan {
+    const sc_scenario *s;
+    uint64_t seed;
+    size_t nlabs;
+    int horizon;
+    rs_key *input_key;   /* [ninputs] */
+    int market_input[SC_MARKET_NKEYS]; /* index in s->inputs, or -1 */
+    rs_key sentiment_key;
+    rs_key *exec_key;    /* [nlabs] */
+    rs_key *funding_key; /* [nlabs] */
+};
+
+md_plan *md_plan_create(const sc_scenario *s, uint64_t seed, char *err,
+                        size_t errlen)
+{
+    md_plan *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->s = s;
+    p->seed = seed;
+    p->nlabs = s->nlabs;
+    p->horizon = s->horizon;
+    p->input_key = calloc(s->ninputs ? s->ninputs : 1, sizeof *p->input_key);
+    p->exec_key = calloc(s->nlabs, sizeof *p->exec_key);
+    p->funding_key = calloc(s->nlabs, sizeof *p->funding_key);
+    if (!p->input_key || !p->exec_key || !p->funding_key) {
+        md_plan_free(p);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (int k = 0; k < SC_MARKET_NKEYS; k++)
+        p->market_input[k] = -1;
+    for (size_t i = 0; i < s->ninputs; i++) {
+        p->input_key[i] = rs_key_make(seed, s->inputs[i].stream);
+        if (s->inputs[i].lab < 0)
+            p->market_input[s->inputs[i].key] = (int)i;
+    }
+    p->sentiment_key = rs_key_make(seed, rs_stream_id("sentiment", "market"));
+    for (size_t l = 0; l < s->nlabs; l++) {
+        p->exec_key[l] = rs_key_make(seed, rs_stream_id("exec", s->labs[l].name));
+        p->funding_key[l] = rs_key_make(seed, rs_stream_id("funding", s->labs[l].name));
+    }
+    return p;
+}
+
+void md_plan_free(md_plan *p)
+{
+    if (!p)
+        return;
+    free(p->input_key);
+    free(p->exec_key);
+    free(p->funding_key);
+    free(p);
+}
+
+void md_draw_inputs(const md_plan *p, uint64_t path, md_values *v,
+                    double *drawn)
+{
+    const sc_scenario *s = p->s;
+    for (int k = 0; k < SC_MARKET_NKEYS; k++)
+        v->market[k] = s->market[k].a; /* constants; drawn ones below */
+    for (size_t l = 0; l < s->nlabs; l++)
+        for (int k = 0; k < SC_LAB_NKEYS; k++)
+            v->lab[l * SC_LAB_NKEYS + k] = s->labs[l].in[k].a;
+    if (s->ninputs == 0)
+        return;
+
+    /* Uniforms first, one per input from its own stream; a per-year input
+     * records its first year's draw (year 1), as the result file says. */
+    double u[s->ninputs];
+    for (size_t i = 0; i < s->ninputs; i++)
+        u[i] = rs_uniform(p->input_key[i], path, s->inputs[i].dist->per_year ? 1u : 0u, 0);
+
+    /* Correlated inputs: each input's own uniform gives its normal score,
+     * the copula mixes the scores, and the result replaces the uniform. An
+     * input keeps its own stream, so an input outside the copula draws the
+     * same value with or without other inputs' correlations. */
+    if (s->copula) {
+        double z[s->ncop];
+        for (size_t j = 0; j < s->ncop; j++)
+            z[j] = gsl_cdf_ugaussian_Pinv(u[s->cop_input[j]]);
+        rc_apply(s->copula, z, z);
+        for (size_t j = 0; j < s->ncop; j++)
+            u[s->cop_input[j]] = z[j];
+    }
+    for (size_t i = 0; i < s->ninputs; i++) {
+        const sc_input *in = &s->inputs[i];
+        double x = rd_quantile(in->dist, u[i]);
+        if (in->lab < 0)
+            v->market[in->key] = x;
+        else
+            v->lab[(size_t)in->lab * SC_LAB_NKEYS + (size_t)in->key] = x;
+        if (drawn)
+            drawn[i] = x;
+    }
+}
+
+/* A market factor for year t: this year's draw for a per-year input, the
+ * path's draw otherwise. */
+static double market_factor(const md_plan *p, const md_values *v, int key,
+                            uint64_t path, int t)
+{
+    const rd_dist *d = &p->s->market[key];
+    if (!d->per_year || t == 1)
+        return v->market[key];
+    int i = p->market_input[key];
+    return rd_quantile(d, rs_uniform(p->input_key[i], path, (uint32_t)t, 0));
+}
+
+/* X^(m^(t-1)): the maturity fade. With m = 1 the factor acts in full. */
+static double faded(double x, double mpow)
+{
+    return mpow == 1.0 ? x : pow(x, mpow);
+}
+
+enum { SEG_SUB, SEG_API, SEG_ENT, NSEG };
+
+void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
+                 md_year *years, md_outcome *out)
+{
+    const sc_scenario *s = p->s;
+    const size_t L = p->nlabs;
+    const int T = p->horizon;
+    const double *mk = v->market;
+
+    double M[NSEG] = { mk[SC_SUB_MARKET0], mk[SC_API_MARKET0], mk[SC_ENT_MARKET0] };
+    double S = 0.0, F = 1.0, q_api = 1.0, q_sub = 1.0;
+    const double K = mk[SC_SUB_MARKET_CAP];
+    const double m = mk[SC_MATURITY];
+    const double beta = mk[SC_SHARE_ELASTICITY];
+    const double rho = s->sentiment_rho, sigma = s->sentiment_sigma;
+
+    /* Per-lab state. */
+    double share[L][NSEG], others[NSEG], cash[L], rev_prev[L], kfund[L],
+        own[L], staff[L], raised_tot[L];
+    int alive[L];
+    double lab_sum[NSEG] = { 0, 0, 0 };
+    for (size_t l = 0; l < L; l++) {
+        const double *in = &v->lab[l * SC_LAB_NKEYS];
+        double seg0[NSEG] = { in[SC_SUBS0], in[SC_API0], in[SC_ENT0] };
+        for (int g = 0; g < NSEG; g++)
+            lab_sum[g] += seg0[g];
+        cash[l] = in[SC_CASH0];
+        rev_prev[l] = seg0[0] + seg0[1] + seg0[2];
+        kfund[l] = 1.0;
+        own[l] = 1.0;
+        staff[l] = in[SC_STAFF0];
+        raised_tot[l] = 0.0;
+        alive[l] = 1;
+        out[l] = (md_outcome){ 0, 0, MD_SURVIVED, in[SC_CASH0], 0.0 };
+    }
+    /* A drawn market smaller than the drawn labs' base-year sum would give
+     * the unlisted providers a negative share; the market is then taken to
+     * be the labs' sum (others hold 0). Validation already rejects this
+     * for constants and for the medians. */
+    for (int g = 0; g < NSEG; g++)
+        if (M[g] < lab_sum[g])
+            M[g] = lab_sum[g];
+    for (int g = 0; g < NSEG; g++) {
+        double sum = 0.0;
+        for (size_t l = 0; l < L; l++) {
+            const double *in = &v->lab[l * SC_LAB_NKEYS];
+            double seg0 = g == SEG_SUB ? in[SC_SUBS0] : g == SEG_API ? in[SC_API0] : in[SC_ENT0];
+            share[l][g] = M[g] > 0 ? seg0 / M[g] : 0.0;
+            sum += share[l][g];
+        }
+        others[g] = sum < 1.0 ? 1.0 - sum : 0.0;
+    }
+
+    double mpow = 1.0; /* m^(t-1) */
+    for (int t = 1; t <= T; t++) {
+        /* Market, once per year. */
+        double G = faded(market_factor(p, v, SC_TRAIN_COST_GROWTH, path, t), mpow);
+        double D = faded(market_factor(p, v, SC_SERVING_COST_DECLINE, path, t), mpow);
+        double P = faded(market_factor(p, v, SC_PRICE_DECLINE, path, t), mpow);
+        double V = faded(market_factor(p, v, SC_TOKEN_DEMAND_GROWTH, path, t), mpow);
+        double U = faded(market_factor(p, v, SC_USAGE_GROWTH, path, t), mpow);
+        double E = faded(market_factor(p, v, SC_ENTERPRISE_GROWTH, path, t), mpow);
+        double O = market_factor(p, v, SC_OTHERS_PULL, path, t);
+        double r = market_factor(p, v, SC_SUB_GROWTH_RATE, path, t);
+
+        if (sigma > 0.0)
+            S = rho * S + sigma * rs_normal(p->sentiment_key, path, (uint32_t)t, 0);
+        else
+            S = rho * S;
+        F = F * G;
+        M[SEG_API] = M[SEG_API] * V / P;
+        M[SEG_ENT] = M[SEG_ENT] * E;
+        M[SEG_SUB] = M[SEG_SUB] + r * M[SEG_SUB] * (1.0 - M[SEG_SUB] / K);
+        /* The logistic step overshoots below zero only when the market
+         * starts above 1 + 1/r times its cap; a market cannot be negative. */
+        if (M[SEG_SUB] < 0.0)
+            M[SEG_SUB] = 0.0;
+        q_api = q_api * P / D;
+        q_sub = q_sub * U / D;
+        const double Mtot = M[SEG_SUB] + M[SEG_API] + M[SEG_ENT];
+
+        /* Shares: one execution shock per lab-year, common to its segments. */
+        double pull[L];
+        for (size_t l = 0; l < L; l++) {
+            if (!alive[l]) {
+                pull[l] = 0.0;
+                continue;
+            }
+            double es = v->lab[l * SC_LAB_NKEYS + SC_EXEC_SIGMA];
+            double w = kfund[l] == 1.0 ? 1.0 : pow(kfund[l], beta);
+            if (es > 0.0) {
+                double z = rs_normal(p->exec_key[l], path, (uint32_t)t, 0);
+                w *= exp(es * z - 0.5 * es * es);
+            }
+            pull[l] = w;
+        }
+        for (int g = 0; g < NSEG; g++) {
+            double a_o = others[g] * O, sum = a_o;
+            for (size_t l = 0; l < L; l++) {
+                share[l][g] *= pull[l];
+                sum += share[l][g];
+            }
+            /* sum = 0 only when nobody holds any of this segment: it stays
+             * empty rather than dividing by zero. */
+            if (sum > 0.0) {
+                for (size_t l = 0; l < L; l++)
+                    share[l][g] /= sum;
+                others[g] = a_o / sum;
+            }
+        }
+
+        for (size_t l = 0; l < L; l++) {
+            md_year *y = years ? &years[l * (size_t)T + (size_t)(t - 1)] : NULL;
+            if (!alive[l]) {
+                if (y)
+                    *y = (md_year){ NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0 };
+                continue;
+            }
+            const double *in = &v->lab[l * SC_LAB_NKEYS];
+            /* 1. Revenue. */
+            double Rs = share[l][SEG_SUB] * M[SEG_SUB];
+            double Ra = share[l][SEG_API] * M[SEG_API];
+            double Re = share[l][SEG_ENT] * M[SEG_ENT];
+            double R = Rs + Ra + Re;
+            /* 2. Planned costs. */
+            double serve = Rs * in[SC_SERVE_RATIO_SUB0] * q_sub
+                         + (Ra + Re) * in[SC_SERVE_RATIO_API0] * q_api;
+            double train_plan = in[SC_TRAIN0] * F;
+            staff[l] = staff[l] * (1.0 + in[SC_STAFF_GROWTH]);
+            double other = in[SC_OTHER_RATIO] * R;
+            double burn_plan = serve + train_plan + staff[l] + other - R;
+            /* 3. Funding. */
+            double raised = 0.0;
+            if (s->labs[l].backstop == SC_BACKSTOP_NONE && burn_plan > 0.0
+                && cash[l] < in[SC_RUNWAY_TARGET] * burn_plan) {
+                double growth = (rev_prev[l] > 0.0 && R > 0.0) ? log(R / rev_prev[l]) : 0.0;
+                double x = in[SC_FUNDING_BASE] + in[SC_FUNDING_GROWTH_WEIGHT] * growth
+                         + in[SC_FUNDING_SENTIMENT_WEIGHT] * S;
+                double pi = 1.0 / (1.0 + exp(-x));
+                double u = rs_uniform(p->funding_key[l], path, (uint32_t)t, 0);
+                double val = in[SC_REVENUE_MULTIPLE] * R;
+                /* A lab with no revenue has no valuation to sell against:
+                 * nothing is raised (and ownership is not divided by 0). */
+                if (u < pi && val > 0.0) {
+                    double d = in[SC_MAX_DILUTION];
+                    double cap = val * d / (1.0 - d);
+                    raised = in[SC_RAISE_YEARS] * burn_plan;
+                    if (cap < raised)
+                        raised = cap;
+                    own[l] = own[l] * (val / (val + raised));
+                }
+            }
+            /* 4. Distress. */
+            double avail = cash[l] + raised + R - serve - staff[l] - other;
+            double train;
+            if (avail >= train_plan) {
+                train = train_plan;
+            } else {
+                double floor_ = in[SC_MIN_TRAIN_FRACTION] * train_plan;
+                double have = avail > 0.0 ? avail : 0.0;
+                train = floor_ > have ? floor_ : have;
+            }
+            /* A lab that plans no training is fully funded by definition. */
+            kfund[l] = train_plan > 0.0 ? train / train_plan : 1.0;
+            /* 5. Cash. */
+            double C = avail - train;
+            double op = R - serve - train - staff[l] - other;
+            if (op > 0.0 && out[l].profit_year == 0)
+                out[l].profit_year = t;
+            raised_tot[l] += raised;
+            /* 6. Failure or backstop. */
+            double subsidy = 0.0;
+            if (C < 0.0) {
+                if (s->labs[l].backstop == SC_BACKSTOP_PARENT) {
+                    subsidy = -C;
+                    C = 0.0;
+                } else {
+                    alive[l] = 0;
+                    out[l].fail_year = t;
+                    out[l].outcome = R >= in[SC_ACQUISITION_REVENUE_MIN] ? MD_ACQUIRED : MD_WOUND_DOWN;
+                    /* Its shares go to the others through next year's
+                     * normalisation. */
+                    for (int g = 0; g < NSEG; g++)
+                        share[l][g] = 0.0;
+                }
+            }
+            cash[l] = C;
+            rev_prev[l] = R;
+            if (y)
+                *y = (md_year){ C, R, op, raised, own[l], Mtot > 0.0 ? R / Mtot : 0.0,
+                                subsidy, alive[l] };
+        }
+        mpow *= m;
+    }
+    for (size_t l = 0; l < L; l++) {
+        out[l].final_cash = cash[l];
+        out[l].raised_total = raised_tot[l];
+    }
+}

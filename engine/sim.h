@@ -1,0 +1,66 @@
+/* sim: the sampler loop (prefix sim_).
+ *
+ * Contract. sim_run simulates paths 0..N-1 of a checked scenario in blocks
+ * of SIM_BLOCK paths, spread over OpenMP threads, and reduces them into the
+ * summaries of MODEL.md section 5. Every reduction is exact and
+ * independent of order (integer counts, integer-count quantile sketches,
+ * rank correlations computed after the loop from per-path values stored at
+ * their path index), so every result is identical, bit for bit, whatever
+ * the number of threads and however blocks are scheduled.
+ *
+ * Per-path outcomes are handed, block by block, to opts->on_paths (called
+ * under a lock, blocks in any order) so a caller can stream them to disk.
+ */
+#ifndef RUNWAY_SIM_H
+#define RUNWAY_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/scenario.h"
+#include "output/h5out.h"
+
+#define SIM_BLOCK 1024
+
+/* Quantile metrics, in the order of the sketch set. */
+enum { SIM_Q_CASH, SIM_Q_REVENUE, SIM_Q_OP, SIM_Q_RAISED, SIM_Q_OWNERSHIP,
+       SIM_Q_SHARE, SIM_Q_SUBSIDY, SIM_NQ };
+
+typedef int (*sim_paths_fn)(void *ctx, uint64_t first, uint64_t count,
+                            const ho_paths *block, char *err, size_t errlen);
+
+typedef struct {
+    uint64_t paths;      /* N; 0 means the scenario's */
+    uint64_t seed;       /* used as given */
+    int threads;         /* 0: OpenMP's default */
+    size_t keep;         /* trajectories kept for paths 0..keep-1 */
+    int progress;        /* 1: progress on stderr */
+    sim_paths_fn on_paths; /* may be NULL */
+    void *ctx;
+} sim_options;
+
+typedef struct {
+    size_t L, T, I, K;
+    uint64_t N;
+    double *survival, *survival_lo, *survival_hi;     /* [L][T] */
+    double *failed_acquired, *failed_wound_down, *profitable_by;
+    double *q[SIM_NQ];                                /* [L][T][5] */
+    double *independent_alive;                        /* [T][L+1] */
+    double *sensitivity_survival, *sensitivity_cash;  /* [L][I] */
+    uint64_t *kept_paths;                             /* [K] */
+    double *traj_cash, *traj_revenue, *traj_op, *traj_raised, *traj_share;
+    uint8_t *traj_alive;                              /* [K][L][T] */
+    uint64_t overflow; /* values outside the sketches' range (see sketch.h) */
+    int threads_used;
+} sim_result;
+
+/* Returns 0 and fills res (free with sim_result_free), or -1 with err. */
+int sim_run(const sc_scenario *s, const sim_options *opts, sim_result *res,
+            char *err, size_t errlen);
+void sim_result_free(sim_result *res);
+
+/* Views of the result as the writer's structs (pointers into res). */
+void sim_summary_view(const sim_result *res, ho_summary *out);
+void sim_traj_view(const sim_result *res, ho_traj *out);
+
+#endif

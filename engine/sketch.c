@@ -1,0 +1,105 @@
+/* sketch: see sketch.h. */
+#include "engine/sketch.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sk_bucket(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int neg = (int)(bits >> 63);
+    int e = (int)((bits >> 52) & 0x7ff) - 1023;
+    int idx;
+    if (e < SK_EMIN)
+        return SK_NPOS; /* zero bucket: tiny values and subnormals */
+    if (e >= SK_EMAX)
+        idx = SK_NPOS - 1; /* top bucket, counted as overflow */
+    else
+        idx = ((e - SK_EMIN) << SK_SUB) | (int)((bits >> (52 - SK_SUB)) & ((1u << SK_SUB) - 1));
+    return neg ? SK_NPOS - 1 - idx : SK_NPOS + 1 + idx;
+}
+
+double sk_value(int b)
+{
+    if (b == SK_NPOS)
+        return 0.0;
+    int neg = b < SK_NPOS;
+    int idx = neg ? SK_NPOS - 1 - b : b - SK_NPOS - 1;
+    int e = (idx >> SK_SUB) + SK_EMIN;
+    int j = idx & ((1 << SK_SUB) - 1);
+    /* midpoint of [2^e (1 + j/2^SUB), 2^e (1 + (j+1)/2^SUB)) */
+    double v = ldexp(1.0 + (j + 0.5) / (double)(1 << SK_SUB), e);
+    return neg ? -v : v;
+}
+
+int sk_local_init(sk_local *s, size_t n)
+{
+    s->n = n;
+    s->overflow = 0;
+    s->count = calloc(n * SK_NBUCKETS, sizeof *s->count);
+    return s->count ? 0 : -1;
+}
+
+void sk_local_free(sk_local *s)
+{
+    free(s->count);
+    s->count = NULL;
+}
+
+int sk_set_init(sk_set *s, size_t n)
+{
+    s->n = n;
+    s->overflow = 0;
+    s->count = calloc(n * SK_NBUCKETS, sizeof *s->count);
+    s->total = calloc(n ? n : 1, sizeof *s->total);
+    if (!s->count || !s->total) {
+        sk_set_free(s);
+        return -1;
+    }
+    return 0;
+}
+
+void sk_set_free(sk_set *s)
+{
+    free(s->count);
+    free(s->total);
+    s->count = NULL;
+    s->total = NULL;
+}
+
+void sk_merge(sk_set *s, sk_local *l)
+{
+    size_t nb = s->n * SK_NBUCKETS;
+    for (size_t i = 0; i < s->n; i++) {
+        uint64_t tot = 0;
+        const uint32_t *c = &l->count[i * SK_NBUCKETS];
+        for (size_t b = 0; b < SK_NBUCKETS; b++)
+            tot += c[b];
+        s->total[i] += tot;
+    }
+    for (size_t b = 0; b < nb; b++)
+        s->count[b] += l->count[b];
+    memset(l->count, 0, nb * sizeof *l->count);
+    s->overflow += l->overflow;
+    l->overflow = 0;
+}
+
+double sk_quantile(const sk_set *s, size_t i, double q)
+{
+    uint64_t n = s->total[i];
+    if (n == 0)
+        return NAN;
+    /* rank floor(q (n-1)), computed in long double to stay exact for any
+     * n below 2^63 */
+    uint64_t rank = (uint64_t)floorl((long double)q * (long double)(n - 1));
+    const uint64_t *c = &s->count[i * SK_NBUCKETS];
+    uint64_t cum = 0;
+    for (int b = 0; b < SK_NBUCKETS; b++) {
+        cum += c[b];
+        if (cum > rank)
+            return sk_value(b);
+    }
+    return NAN; /* unreachable: the counts sum to n */
+}

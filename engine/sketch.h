@@ -1,0 +1,72 @@
+/* sketch: mergeable quantile sketch with a stated relative error
+ * (prefix sk_).
+ *
+ * Contract. A sketch counts values in log-like buckets read straight off
+ * the IEEE-754 bits of |x|: bucket = (binary exponent, top SK_SUB bits of
+ * the mantissa), so each octave [2^e, 2^(e+1)) is cut into 2^SK_SUB equal
+ * slices. A quantile is the midpoint of the bucket that holds the order
+ * statistic of rank floor(q (n-1)) (0-based), so for |x| in
+ * [2^SK_EMIN, 2^SK_EMAX) its relative error is at most 2^-(SK_SUB+1)
+ * (0.39% with SK_SUB = 7). Values with |x| < 2^SK_EMIN count as 0
+ * (absolute error below 2^SK_EMIN, about 6e-8, i.e. US$60 in US$ billion);
+ * values at or above 2^SK_EMAX land in the top bucket and are counted in
+ * `overflow` so a caller can report them.
+ *
+ * Counts are integers, so merging is exact and independent of order: the
+ * same values give the same quantiles whatever the thread or process
+ * count. Like DDSketch, but without a log() per value.
+ */
+#ifndef RUNWAY_SKETCH_H
+#define RUNWAY_SKETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SK_SUB 7
+#define SK_EMIN (-24)
+#define SK_EMAX 40
+#define SK_NPOS (((SK_EMAX) - (SK_EMIN)) << SK_SUB) /* buckets per sign */
+#define SK_NBUCKETS (2 * SK_NPOS + 1)               /* neg, zero, pos */
+#define SK_REL_ERROR (1.0 / (double)(2 << SK_SUB))
+
+/* The bucket index of x (NaN must not be passed). Negative values map
+ * below SK_NPOS, zero to SK_NPOS, positive above it, monotonically. */
+int sk_bucket(double x);
+
+/* The value that represents bucket b. */
+double sk_value(int b);
+
+/* A set of sketches with 32-bit counts, for one thread's share of paths:
+ * n sketches of SK_NBUCKETS counts each, plus their totals. */
+typedef struct {
+    size_t n;
+    uint32_t *count; /* [n][SK_NBUCKETS] */
+    uint64_t overflow;
+} sk_local;
+
+/* The merged set, 64-bit counts. */
+typedef struct {
+    size_t n;
+    uint64_t *count; /* [n][SK_NBUCKETS] */
+    uint64_t *total; /* [n] */
+    uint64_t overflow;
+} sk_set;
+
+int sk_local_init(sk_local *s, size_t n);  /* 0, or -1 out of memory */
+void sk_local_free(sk_local *s);
+static inline void sk_add(sk_local *s, size_t i, double x)
+{
+    int b = sk_bucket(x);
+    s->count[i * SK_NBUCKETS + (size_t)b]++;
+    if (b == SK_NBUCKETS - 1 || b == 0)
+        s->overflow++;
+}
+
+int sk_set_init(sk_set *s, size_t n);      /* 0, or -1 out of memory */
+void sk_set_free(sk_set *s);
+/* Adds a local set into s and zeroes the local counts. */
+void sk_merge(sk_set *s, sk_local *l);
+/* Quantile q in [0,1] of sketch i; NaN when it holds no value. */
+double sk_quantile(const sk_set *s, size_t i, double q);
+
+#endif

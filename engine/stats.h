@@ -1,0 +1,27 @@
+/* stats: the small statistics the summaries need (prefix st_). */
+#ifndef RUNWAY_STATS_H
+#define RUNWAY_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 95% two-sided normal quantile used by the Wilson interval. */
+#define ST_Z975 1.959963984540054
+
+/* Wilson score interval for k successes out of n (n > 0), at 95%.
+ * Unlike the Wald interval it stays inside [0, 1] and is sensible at
+ * p = 0 or 1, which survival probabilities often are. */
+void st_wilson(uint64_t k, uint64_t n, double *lo, double *hi);
+
+/* Spearman rank correlation of x and y (n values each, strided by xs and
+ * ys doubles), with ties given their average rank. NaN when either side is
+ * constant or n < 2. work must hold 2 n doubles and idx 2 n size_t. The
+ * result depends only on the values, never on thread count. */
+double st_spearman(size_t n, const double *x, size_t xs, const double *y,
+                   size_t ys, double *work, size_t *idx);
+
+/* Average ranks (1-based) of x[i*xs] into r, ties averaged; idx holds
+ * 2 n size_t of scratch. */
+void st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *idx);
+
+#endif

@@ -1,0 +1,110 @@
+/* h5out: the result file of ../shared/OUTPUT.md (prefix ho_).
+ *
+ * Contract. A result file is written under a temporary name beside the
+ * requested one ("OUT.h5.tmp-PID") and renamed onto the requested path only
+ * by ho_commit, after every dataset has been written and flushed. A run
+ * that fails or is abandoned calls ho_discard, which removes the temporary
+ * file, so no failed run ever leaves a file at the requested path.
+ *
+ * The layout follows the netCDF-4 data model: every axis is an HDF5
+ * dimension scale (H5DS) attached to the datasets that use it, every
+ * dataset has `units` and `long_name`, strings are UTF-8, and datasets
+ * whose size scales with the path count are chunked and compressed
+ * (shuffle + deflate). Arrays below are row-major C arrays in the axis
+ * order OUTPUT.md gives (lab before year before quantile, path before lab).
+ *
+ * This module owns no result memory: callers pass pointers that must stay
+ * valid for the duration of the call only. All functions return 0 on
+ * success, -1 with a one-line message in err on failure (the message names
+ * the file and what failed, e.g. "out.h5: cannot create file: Permission
+ * denied"). HDF5's automatic error printing is switched off.
+ */
+#ifndef RUNWAY_H5OUT_H
+#define RUNWAY_H5OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HO_NQUANT 5
+extern const double ho_quantiles[HO_NQUANT]; /* 0.05 0.25 0.5 0.75 0.95 */
+
+typedef struct {
+    const char *title;
+    const char *scenario_name;
+    const char *scenario_yaml;
+    const char *version;
+    const char *created;      /* ISO 8601 UTC, e.g. 2026-11-23T05:30:00Z */
+    const char *command_line;
+    uint64_t seed;
+    uint64_t paths;           /* N */
+    int horizon;              /* T */
+    int base_year;
+    int threads;
+    int processes;
+    size_t nlabs;             /* L */
+    const char *const *lab_names;
+    size_t ninputs;           /* I (may be 0) */
+    const char *const *input_names;
+    size_t nkept;             /* K (may be 0) */
+    const uint64_t *kept_paths;
+    int per_path;             /* 1: write group `paths`; 0: omit it */
+} ho_meta;
+
+typedef struct {
+    const double *survival, *survival_lo, *survival_hi;     /* [L][T] */
+    const double *failed_acquired, *failed_wound_down;      /* [L][T] */
+    const double *profitable_by;                            /* [L][T] */
+    const double *cash_q, *revenue_q, *op_cash_flow_q;      /* [L][T][5] */
+    const double *raised_q, *ownership_q, *share_q;         /* [L][T][5] */
+    const double *parent_subsidy_q;                         /* [L][T][5] */
+    const double *independent_alive;                        /* [T][L+1] */
+    const double *sensitivity_survival, *sensitivity_cash;  /* [L][I] */
+} ho_summary;
+
+/* Per-path outcomes of `count` consecutive paths starting at `first`. */
+typedef struct {
+    const int32_t *fail_year;   /* [count][L], 0 = survived the horizon */
+    const int8_t *outcome;      /* [count][L], 0 survived 1 acquired 2 wound down */
+    const int32_t *profit_year; /* [count][L], 0 = never profitable */
+    const double *final_cash;   /* [count][L] */
+    const double *raised_total; /* [count][L] */
+    const double *inputs;       /* [count][I] */
+} ho_paths;
+
+/* Kept trajectories, [K][L][T]; after a lab fails, the continuous values
+ * are NaN and alive is 0. */
+typedef struct {
+    const double *cash, *revenue, *op_cash_flow, *raised, *share;
+    const uint8_t *alive;
+} ho_traj;
+
+typedef struct ho_file ho_file; /* opaque */
+
+/* Creates the temporary file with every axis, attribute and dataset of
+ * the layout (per-path datasets sized N, filled as blocks arrive; root
+ * attribute `complete` = 0 and `paths_done` = 0). */
+ho_file *ho_create(const char *final_path, const ho_meta *meta,
+                   char *err, size_t errlen);
+
+/* Writes rows [first, first+count) of every dataset in group `paths`.
+ * Blocks may come in any order; each row must be written once. A no-op
+ * returning 0 when meta->per_path is 0. */
+int ho_write_paths(ho_file *f, uint64_t first, uint64_t count,
+                   const ho_paths *p, char *err, size_t errlen);
+
+int ho_write_traj(ho_file *f, const ho_traj *t, char *err, size_t errlen);
+int ho_write_summary(ho_file *f, const ho_summary *s, char *err, size_t errlen);
+
+/* Records how many paths the file holds so far (attribute `paths_done`)
+ * and flushes; `complete` stays 0. */
+int ho_mark_progress(ho_file *f, uint64_t paths_done, char *err, size_t errlen);
+
+/* Sets `complete` = 1 and `paths_done` = N, closes, and renames the
+ * temporary file onto the final path. Frees f whatever happens; on
+ * failure the temporary file is removed. */
+int ho_commit(ho_file *f, char *err, size_t errlen);
+
+/* Closes, removes the temporary file, frees f. Safe with NULL. */
+void ho_discard(ho_file *f);
+
+#endif

@@ -1,0 +1,13 @@
+# Engine-level tests: closed forms, sketch bound, reproducibility, CLI.
+runway_c_test(test_closed_form test_closed_form.c)
+runway_c_test(test_sketch test_sketch.c)
+set(RUNWAY_BASELINE ${CMAKE_SOURCE_DIR}/scenarios/baseline.yaml)
+add_test(NAME cli_rejects_bad_input_with_one_line_and_no_file
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_errors.py $<TARGET_FILE:runway>)
+add_test(NAME results_identical_across_threads_runs_and_crn
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_reproducible.py $<TARGET_FILE:runway> ${RUNWAY_BASELINE})
+add_test(NAME baseline_result_file_matches_output_md
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_output_layout.py $<TARGET_FILE:runway> ${RUNWAY_BASELINE})
+set_tests_properties(cli_rejects_bad_input_with_one_line_and_no_file
+  results_identical_across_threads_runs_and_crn baseline_result_file_matches_output_md
+  PROPERTIES TIMEOUT 600)

@@ -1,0 +1,45 @@
+"""Helpers shared by the Python tests: run runway, compare result files."""
+import os
+import subprocess
+import tempfile
+
+import h5py
+import numpy as np
+
+
+def run(runway, *args, check=True):
+    p = subprocess.run([runway, *args], capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise AssertionError(f"runway {' '.join(args)} failed ({p.returncode}): {p.stderr}")
+    return p
+
+
+def datasets(path):
+    """Every dataset in the file, by name, as numpy arrays."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+        f.visititems(visit)
+    return out
+
+
+def same_bits(a, b):
+    """Names of datasets that differ in any bit (NaN == NaN when bits match)."""
+    da, db = datasets(a), datasets(b)
+    diff = sorted(set(da) ^ set(db))
+    for k in sorted(set(da) & set(db)):
+        x, y = da[k], db[k]
+        if x.dtype != y.dtype or x.shape != y.shape:
+            diff.append(k)
+        elif x.dtype.kind in "fiub":
+            if x.tobytes() != y.tobytes():
+                diff.append(k)
+        elif not np.array_equal(x, y):
+            diff.append(k)
+    return diff
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="runway-test-")

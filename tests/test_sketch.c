@@ -1,0 +1,71 @@
+/* The quantile sketch keeps its stated relative error against exact order
+ * statistics, and merging is exact whatever the split. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/sketch.h"
+#include "rng/rng_dist.h"
+#include "rng/rng_stream.h"
+#include "test_util.h"
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_quantiles_within_stated_relative_error(void)
+{
+    enum { N = 20001 };
+    static double x[N];
+    rs_key key = rs_key_make(3, rs_stream_id("test", "sketch"));
+    /* Mixed signs and magnitudes, like operating cash flow. */
+    rd_dist d = rd_normal(0.5, 20.0);
+    char err[128];
+    rd_prepare(&d, err, sizeof err);
+    sk_local loc[3];
+    sk_set set;
+    for (int i = 0; i < 3; i++)
+        sk_local_init(&loc[i], 1);
+    sk_set_init(&set, 1);
+    for (int i = 0; i < N; i++) {
+        x[i] = rd_quantile(&d, rs_uniform(key, (uint64_t)i, 0, 0));
+        sk_add(&loc[i % 3], 0, x[i]);
+    }
+    for (int i = 2; i >= 0; i--) /* any order */
+        sk_merge(&set, &loc[i]);
+    qsort(x, N, sizeof x[0], cmp);
+    const double qs[] = { 0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0 };
+    for (size_t j = 0; j < sizeof qs / sizeof qs[0]; j++) {
+        double exact = x[(size_t)floor(qs[j] * (N - 1))];
+        double est = sk_quantile(&set, 0, qs[j]);
+        ASSERT_NEAR(est, exact, SK_REL_ERROR * fabs(exact) + ldexp(1.0, SK_EMIN));
+    }
+    ASSERT_EQ_U64(set.total[0], N);
+    ASSERT_EQ_U64(set.overflow, 0);
+    for (int i = 0; i < 3; i++)
+        sk_local_free(&loc[i]);
+    sk_set_free(&set);
+}
+
+static void test_buckets_are_monotone_and_cover_zero(void)
+{
+    double v[] = { -1e13, -3.5, -1e-3, -1e-9, 0.0, 1e-9, 1e-3, 1.0, 1.0078125, 3.5, 1e13 };
+    for (size_t i = 1; i < sizeof v / sizeof v[0]; i++)
+        ASSERT_TRUE(sk_bucket(v[i - 1]) <= sk_bucket(v[i]));
+    ASSERT_EQ_INT(sk_bucket(0.0), SK_NPOS);
+    ASSERT_EQ_INT(sk_bucket(-0.0), SK_NPOS);
+    ASSERT_EQ_INT(sk_bucket(1e-9), SK_NPOS);
+    ASSERT_TRUE(sk_bucket(1e13) == SK_NBUCKETS - 1);
+    ASSERT_TRUE(sk_bucket(-1e13) == 0);
+    /* representative of 1.0's bucket [1, 1 + 1/128) is its midpoint */
+    ASSERT_SAME(sk_value(sk_bucket(1.0)), 1.0 + 0.5 / 128);
+}
+
+int main(void)
+{
+    test_quantiles_within_stated_relative_error();
+    test_buckets_are_monotone_and_cover_zero();
+    TU_DONE();
+}
