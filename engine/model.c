@@ -281,7 +281,11 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
             /* 4. Distress. */
             double avail = cash[l] + raised + R - serve - staff[l] - other;
             double train;
-            if (avail >= train_plan) {
+            /* A parent that covers every shortfall covers the training plan
+             * too: a backstopped lab never cuts training in distress (read
+             * literally, MODEL.md step 4 would cut it before step 6's parent
+             * pays, starving Google DeepMind of share for no reason). */
+            if (avail >= train_plan || s->labs[l].backstop == SC_BACKSTOP_PARENT) {
                 train = train_plan;
             } else {
                 double floor_ = in[SC_MIN_TRAIN_FRACTION] * train_plan;

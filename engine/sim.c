@@ -149,44 +149,56 @@ static double now_s(void)
  * with final cash, lab by lab (MODEL.md section 5, the tornado). Ranks are
  * computed once per column and reused. */
 static int sensitivity(sim_result *r, const double *inputs, const double *surv,
-                       const double *fcash)
+                       const double *fcash, int threads)
 {
     size_t N = (size_t)r->N, I = r->I, L = r->L;
     if (I == 0)
         return 0;
-    double *rin = malloc(N * I * sizeof *rin);
-    double *ry = malloc(2 * N * sizeof *ry);
-    size_t *idx = malloc(2 * N * sizeof *idx);
-    if (!rin || !ry || !idx) {
-        free(rin); free(ry); free(idx);
+    /* ranks: I input columns, then L survival and L final-cash columns */
+    size_t ncol = I + 2 * L;
+    double *rk = malloc(N * ncol * sizeof *rk);
+    if (!rk)
+        return -1;
+    int bad = 0;
+#pragma omp parallel num_threads(threads) reduction(| : bad)
+    {
+        size_t *idx = malloc(2 * N * sizeof *idx);
+        bad |= !idx;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t c = 0; c < ncol; c++) {
+            if (!idx)
+                continue;
+            const double *col = c < I ? inputs + c : c < I + L ? surv + (c - I) : fcash + (c - I - L);
+            size_t stride = c < I ? I : L;
+            bad |= st_ranks(N, col, stride, rk + c * N, idx) != 0;
+        }
+        free(idx);
+    }
+    if (bad) {
+        free(rk);
         return -1;
     }
-    double mean = 0.5 * (double)(N + 1);
-    for (size_t k = 0; k < I; k++)
-        st_ranks(N, inputs + k, I, rin + k * N, idx);
-    for (size_t l = 0; l < L; l++) {
-        st_ranks(N, surv + l, L, ry, idx);
-        st_ranks(N, fcash + l, L, ry + N, idx);
-        for (int which = 0; which < 2; which++) {
-            const double *y = ry + (size_t)which * N;
-            double syy = 0;
-            for (size_t i = 0; i < N; i++)
-                syy += (y[i] - mean) * (y[i] - mean);
-            for (size_t k = 0; k < I; k++) {
-                const double *x = rin + k * N;
-                double sxy = 0, sxx = 0;
-                for (size_t i = 0; i < N; i++) {
-                    sxy += (x[i] - mean) * (y[i] - mean);
-                    sxx += (x[i] - mean) * (x[i] - mean);
-                }
-                /* A constant column (everyone survives) has no rank
-                 * correlation with anything: NaN, not 0. */
-                double rho = (sxx > 0 && syy > 0) ? sxy / sqrt(sxx * syy) : NAN;
-                (which ? r->sensitivity_cash : r->sensitivity_survival)[l * I + k] = rho;
-            }
+    /* Each correlation is one serial sum in path order: the same bits at
+     * any thread count. */
+    const double mean = 0.5 * (double)(N + 1);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (size_t lk = 0; lk < 2 * L * I; lk++) {
+        size_t which = lk / (L * I), l = (lk / I) % L, k = lk % I;
+        const double *x = rk + k * N;
+        const double *y = rk + (I + which * L + l) * N;
+        double sxy = 0, sxx = 0, syy = 0;
+        for (size_t i = 0; i < N; i++) {
+            double a = x[i] - mean, b = y[i] - mean;
+            sxy += a * b;
+            sxx += a * a;
+            syy += b * b;
         }
+        /* A constant column (everyone survives) has no rank correlation
+         * with anything: NaN, not 0. */
+        double rho = (sxx > 0 && syy > 0) ? sxy / sqrt(sxx * syy) : NAN;
+        (which ? r->sensitivity_cash : r->sensitivity_survival)[l * I + k] = rho;
     }
-    free(rin); free(ry); free(idx);
+    free(rk);
     return 0;
 }
 
@@ -375,7 +387,7 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
                         no_subsidy ? NAN : sk_quantile(&sks, (size_t)m * LT + lt, ho_quantiles[q]);
                 }
         r->overflow = sks.overflow;
-        if (sensitivity(r, col_in, col_surv, col_cash) != 0) {
+        if (sensitivity(r, col_in, col_surv, col_cash, threads) != 0) {
             snprintf(err, errlen, "out of memory for the rank correlations");
             rc = -1;
         }

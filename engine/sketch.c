@@ -34,18 +34,38 @@ double sk_value(int b)
     return neg ? -v : v;
 }
 
+static void reset_ranges(sk_local *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        s->lo[i] = SK_NBUCKETS;
+        s->hi[i] = -1;
+    }
+}
+
 int sk_local_init(sk_local *s, size_t n)
 {
     s->n = n;
     s->overflow = 0;
+    /* calloc of a large block maps zero pages lazily: untouched buckets
+     * cost no memory */
     s->count = calloc(n * SK_NBUCKETS, sizeof *s->count);
-    return s->count ? 0 : -1;
+    s->lo = malloc((n ? n : 1) * sizeof *s->lo);
+    s->hi = malloc((n ? n : 1) * sizeof *s->hi);
+    if (!s->count || !s->lo || !s->hi) {
+        sk_local_free(s);
+        return -1;
+    }
+    reset_ranges(s);
+    return 0;
 }
 
 void sk_local_free(sk_local *s)
 {
     free(s->count);
+    free(s->lo);
+    free(s->hi);
     s->count = NULL;
+    s->lo = s->hi = NULL;
 }
 
 int sk_set_init(sk_set *s, size_t n)
@@ -71,17 +91,18 @@ void sk_set_free(sk_set *s)
 
 void sk_merge(sk_set *s, sk_local *l)
 {
-    size_t nb = s->n * SK_NBUCKETS;
     for (size_t i = 0; i < s->n; i++) {
         uint64_t tot = 0;
-        const uint32_t *c = &l->count[i * SK_NBUCKETS];
-        for (size_t b = 0; b < SK_NBUCKETS; b++)
+        uint32_t *c = &l->count[i * SK_NBUCKETS];
+        uint64_t *g = &s->count[i * SK_NBUCKETS];
+        for (int32_t b = l->lo[i]; b <= l->hi[i]; b++) {
             tot += c[b];
+            g[b] += c[b];
+            c[b] = 0;
+        }
         s->total[i] += tot;
     }
-    for (size_t b = 0; b < nb; b++)
-        s->count[b] += l->count[b];
-    memset(l->count, 0, nb * sizeof *l->count);
+    reset_ranges(l);
     s->overflow += l->overflow;
     l->overflow = 0;
 }

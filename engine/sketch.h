@@ -41,6 +41,7 @@ double sk_value(int b);
 typedef struct {
     size_t n;
     uint32_t *count; /* [n][SK_NBUCKETS] */
+    int32_t *lo, *hi; /* [n]: the buckets touched, lo > hi when none */
     uint64_t overflow;
 } sk_local;
 
@@ -58,13 +59,19 @@ static inline void sk_add(sk_local *s, size_t i, double x)
 {
     int b = sk_bucket(x);
     s->count[i * SK_NBUCKETS + (size_t)b]++;
+    /* Merging walks only the touched range, so a thread pays for the
+     * buckets it used, not for the whole (mostly untouched) array. */
+    if (b < s->lo[i])
+        s->lo[i] = b;
+    if (b > s->hi[i])
+        s->hi[i] = b;
     if (b == SK_NBUCKETS - 1 || b == 0)
         s->overflow++;
 }
 
 int sk_set_init(sk_set *s, size_t n);      /* 0, or -1 out of memory */
 void sk_set_free(sk_set *s);
-/* Adds a local set into s and zeroes the local counts. */
+/* Adds a local set into s and zeroes the local counts it had touched. */
 void sk_merge(sk_set *s, sk_local *l);
 /* Quantile q in [0,1] of sketch i; NaN when it holds no value. */
 double sk_quantile(const sk_set *s, size_t i, double q);

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 void st_wilson(uint64_t k, uint64_t n, double *lo, double *hi)
 {
@@ -23,43 +24,80 @@ void st_wilson(uint64_t k, uint64_t n, double *lo, double *hi)
         *hi = 1.0;
 }
 
-/* qsort has no context pointer in C11; a merge sort of indices keeps the
- * sort stable and free of globals (the function runs on many threads). */
-static void sort_idx(size_t n, const double *x, size_t xs, size_t *idx,
-                     size_t *tmp)
+/* A double's bits as an unsigned key with the same order (negatives
+ * flipped entirely, positives with the sign bit set); -0.0 is made +0.0
+ * first so that the two zeros tie, as they compare equal. */
+static uint64_t order_key(double x)
 {
-    for (size_t w = 1; w < n; w *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * w) {
-            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-            size_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi)
-                tmp[k++] = x[idx[j] * xs] < x[idx[i] * xs] ? idx[j++] : idx[i++];
-            while (i < mid)
-                tmp[k++] = idx[i++];
-            while (j < hi)
-                tmp[k++] = idx[j++];
+    uint64_t b;
+    if (x == 0.0)
+        x = 0.0;
+    memcpy(&b, &x, sizeof b);
+    return (b >> 63) ? ~b : b | 0x8000000000000000ull;
+}
+
+/* Stable LSD radix sort of indices by key, 11 bits a pass (a count
+ * table that stays in L1); a pass whose
+ * digit is the same for every value is skipped (a binary column such as
+ * survival needs one). O(n), no comparisons, no globals. On return key and
+ * idx hold the sorted order. */
+#define RADIX 11
+#define MASK ((1u << RADIX) - 1)
+
+static void radix_idx(size_t n, uint64_t *key, uint64_t *ktmp, size_t *idx,
+                      size_t *itmp)
+{
+    uint64_t *k0 = key;
+    size_t *i0 = idx;
+    size_t count[1u << RADIX];
+    for (int shift = 0; shift < 64; shift += RADIX) {
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++)
+            count[(key[i] >> shift) & MASK]++;
+        if (count[(key[0] >> shift) & MASK] == n)
+            continue;
+        size_t sum = 0;
+        for (size_t d = 0; d < (1u << RADIX); d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
         }
-        for (size_t k = 0; k < n; k++)
-            idx[k] = tmp[k];
+        for (size_t i = 0; i < n; i++) {
+            size_t at = count[(key[i] >> shift) & MASK]++;
+            ktmp[at] = key[i];
+            itmp[at] = idx[i];
+        }
+        uint64_t *kt = key; key = ktmp; ktmp = kt;
+        size_t *it = idx; idx = itmp; itmp = it;
+    }
+    if (key != k0) {
+        memcpy(k0, key, n * sizeof *key);
+        memcpy(i0, idx, n * sizeof *idx);
     }
 }
 
-void st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *idx)
+int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *idx)
 {
-    size_t *tmp = idx + n;
-    for (size_t i = 0; i < n; i++)
+    uint64_t *key = malloc(2 * n * sizeof *key);
+    if (!key)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
         idx[i] = i;
-    sort_idx(n, x, xs, idx, tmp);
+        key[i] = order_key(x[i * xs]);
+    }
+    radix_idx(n, key, key + n, idx, idx + n);
     size_t i = 0;
     while (i < n) {
         size_t j = i + 1;
-        while (j < n && x[idx[j] * xs] == x[idx[i] * xs])
+        while (j < n && key[j] == key[i])
             j++;
         double avg = 0.5 * (double)(i + 1 + j); /* mean of ranks i+1..j */
         for (size_t k = i; k < j; k++)
             r[idx[k]] = avg;
         i = j;
     }
+    free(key);
+    return 0;
 }
 
 double st_spearman(size_t n, const double *x, size_t xs, const double *y,
@@ -68,8 +106,8 @@ double st_spearman(size_t n, const double *x, size_t xs, const double *y,
     if (n < 2)
         return NAN;
     double *rx = work, *ry = work + n;
-    st_ranks(n, x, xs, rx, idx);
-    st_ranks(n, y, ys, ry, idx);
+    if (st_ranks(n, x, xs, rx, idx) != 0 || st_ranks(n, y, ys, ry, idx) != 0)
+        return NAN;
     double mean = 0.5 * (double)(n + 1), sxy = 0, sxx = 0, syy = 0;
     for (size_t i = 0; i < n; i++) {
         double a = rx[i] - mean, b = ry[i] - mean;

@@ -21,7 +21,8 @@ double st_spearman(size_t n, const double *x, size_t xs, const double *y,
                    size_t ys, double *work, size_t *idx);
 
 /* Average ranks (1-based) of x[i*xs] into r, ties averaged; idx holds
- * 2 n size_t of scratch. */
-void st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *idx);
+ * 2 n size_t of scratch. Radix sort: O(n). Returns 0, or -1 when out of
+ * memory (r is then unset). */
+int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *idx);
 
 #endif

@@ -59,7 +59,7 @@ static void reference(const ref_lab *lab, int L, int T, double out_cash[][6],
                       double out_rev[][6], double out_own[][6], int fail[])
 {
     double M[3] = { 20, 10, 30 }, F = 1, qa = 1, qs = 1, m = 0.9, mp = 1;
-    double s[3][3], so[3], C[3], k[3], own[3], staff[3], Rprev[3];
+    double s[3][3], so[3], C[3], k[3], own[3], staff[3];
     int alive[3];
     for (int g = 0; g < 3; g++) {
         double sum = 0;
@@ -71,7 +71,6 @@ static void reference(const ref_lab *lab, int L, int T, double out_cash[][6],
     }
     for (int i = 0; i < L; i++) {
         C[i] = lab[i].cash0; k[i] = 1; own[i] = 1; staff[i] = lab[i].staff0;
-        Rprev[i] = lab[i].seg0[0] + lab[i].seg0[1] + lab[i].seg0[2];
         alive[i] = 1; fail[i] = 0;
     }
     for (int t = 1; t <= T; t++) {
@@ -112,7 +111,7 @@ static void reference(const ref_lab *lab, int L, int T, double out_cash[][6],
                 own[i] *= val / (val + raised);
             }
             double avail = C[i] + raised + R - serve - staff[i] - other;
-            double train = avail >= tp ? tp : fmax(b->mtf * tp, fmax(avail, 0));
+            double train = avail >= tp || b->parent ? tp : fmax(b->mtf * tp, fmax(avail, 0));
             k[i] = train / tp;
             C[i] = avail - train;
             if (C[i] < 0) {
@@ -128,7 +127,6 @@ static void reference(const ref_lab *lab, int L, int T, double out_cash[][6],
             out_cash[i][t - 1] = C[i];
             out_rev[i][t - 1] = R;
             out_own[i][t - 1] = own[i];
-            Rprev[i] = R;
         }
         mp *= m;
     }

@@ -1,0 +1,486 @@
+#!/usr/bin/python3
+"""Check a runway result file against ../shared/OUTPUT.md, using h5py only.
+
+Command line:
+    /usr/bin/python3 tests/check_output.py FILE.h5 [--expect-paths N]
+        [--expect-labs L] [--expect-horizon T] [--expect-inputs I]
+        [--expect-kept K] [--per-path | --no-per-path]
+        [--allow-incomplete] [--no-cross-check]
+prints one line per failed check and exits 1, or prints "ok" and exits 0.
+
+As a module (other tests use it):
+    import check_output
+    problems = check_output.check("out.h5", expect_paths=1000)
+    assert not problems, problems
+
+What is checked (tolerances stated where a comparison is not exact):
+- every root attribute of OUTPUT.md, plus `paths_done`, with its type;
+  `complete` == 1 (unless allow_incomplete); `created` is ISO 8601 UTC;
+- every axis exists, is a dimension scale named after itself, has the right
+  length and values: year = base_year+1..base_year+horizon, quantile = 0.05
+  0.25 0.5 0.75 0.95, n_alive = 0..L, path = 0..N-1, kept_path distinct
+  and in [0, N); lab and input are UTF-8 strings;
+- every summary, per-path and trajectory dataset exists with its shape,
+  dtype family, `units` and `long_name`, and each dimension attached to
+  exactly the right scale; every other dataset in the file also has units
+  and long_name;
+- probabilities (survival, its interval, failed_*, profitable_by,
+  independent_alive) are in [0, 1] and not NaN; survival is non-increasing
+  in year, failed_* and profitable_by non-decreasing;
+  survival_lo <= survival <= survival_hi (1e-12);
+  failed_acquired + failed_wound_down + survival == 1 (1e-12);
+  each year of independent_alive sums to 1 (1e-12);
+  quantiles are non-decreasing along the quantile axis where not NaN;
+  sensitivities are in [-1, 1] or NaN;
+- outcome is an HDF5 enum over int8 with exactly survived=0, acquired=1,
+  wound_down=2; per path, fail_year and profit_year are in 0..T, outcome
+  is 0 exactly where fail_year is 0;
+- cross-checks (complete files, unless cross_check=False): survival,
+  failed_acquired, failed_wound_down and profitable_by equal the fractions
+  of paths computed from group `paths` (1e-12), and trajectories/alive
+  agrees with fail_year of the kept paths.
+"""
+import argparse
+import re
+import sys
+
+import h5py
+import numpy as np
+
+QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95]
+TOL = 1e-12
+ROWS = 1 << 20  # per-path rows read at a time
+
+ROOT_STR = ["title", "scenario_name", "scenario_yaml", "runway_version",
+            "created", "command_line"]
+ROOT_INT = {"seed": "u8", "paths": "u8", "horizon": "i4", "base_year": "i4",
+            "threads": "i4", "processes": "i4", "complete": "i4",
+            "paths_done": "u8"}
+
+LY = ("lab", "year")
+LYQ = ("lab", "year", "quantile")
+SUMMARY = {
+    "survival": LY, "survival_lo": LY, "survival_hi": LY,
+    "failed_acquired": LY, "failed_wound_down": LY, "profitable_by": LY,
+    "cash_q": LYQ, "revenue_q": LYQ, "op_cash_flow_q": LYQ, "raised_q": LYQ,
+    "ownership_q": LYQ, "share_q": LYQ, "parent_subsidy_q": LYQ,
+    "independent_alive": ("year", "n_alive"),
+    "sensitivity_survival": ("lab", "input"),
+    "sensitivity_cash": ("lab", "input"),
+}
+PROBS = ["survival", "survival_lo", "survival_hi", "failed_acquired",
+         "failed_wound_down", "profitable_by", "independent_alive"]
+PATHS = {  # name: (axes, dtype kind)
+    "fail_year": (("path", "lab"), "i"),
+    "outcome": (("path", "lab"), "enum"),
+    "profit_year": (("path", "lab"), "i"),
+    "final_cash": (("path", "lab"), "f"),
+    "raised_total": (("path", "lab"), "f"),
+    "inputs": (("path", "input"), "f"),
+}
+TRAJ = {"cash": "f", "revenue": "f", "op_cash_flow": "f", "raised": "f",
+        "share": "f", "alive": "u"}
+OUTCOME_MEMBERS = {"survived": 0, "acquired": 1, "wound_down": 2}
+
+
+def _text(v):
+    """A string attribute as str (h5py gives bytes for fixed-length ones)."""
+    if isinstance(v, bytes):
+        return v.decode("utf-8")
+    if isinstance(v, np.ndarray) and v.shape == () and v.dtype.kind in "SU":
+        return _text(v[()])
+    return v if isinstance(v, str) else None
+
+
+class _Checker:
+    def __init__(self, f):
+        self.f = f
+        self.problems = []
+        self.years = None  # calendar years, for messages
+        self.labs = None   # lab names, for messages
+
+    def year_name(self, t):
+        if self.years is not None and 0 <= t < len(self.years):
+            return "%d" % self.years[t]
+        return "year index %d" % t
+
+    def lab_name(self, l):
+        if self.labs is not None and 0 <= l < len(self.labs):
+            return "%d (%s)" % (l, self.labs[l])
+        return "%d" % l
+
+    def bad(self, msg):
+        self.problems.append(msg)
+
+    # ---- attributes ----
+    def root_attrs(self, allow_incomplete):
+        a = self.f.attrs
+        for name in ROOT_STR:
+            if name not in a:
+                self.bad("root attribute %s missing" % name)
+            elif _text(a[name]) is None:
+                self.bad("root attribute %s is not a string" % name)
+        for name, dt in ROOT_INT.items():
+            if name not in a:
+                self.bad("root attribute %s missing" % name)
+                continue
+            v = np.asarray(a[name])
+            if v.shape != () or v.dtype != np.dtype(dt):
+                self.bad("root attribute %s: want a scalar %s, got %s %s"
+                         % (name, np.dtype(dt), v.dtype, v.shape))
+        created = _text(a.get("created", b""))
+        if created is not None and "created" in a and not re.fullmatch(
+                r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", created):
+            self.bad("root attribute created is not ISO 8601 UTC: %r" % created)
+        if "complete" in a and not allow_incomplete and int(a["complete"]) != 1:
+            self.bad("complete is %d, not 1" % int(a["complete"]))
+        if "paths_done" in a and "paths" in a and int(a["complete"]) == 1 \
+                and int(a["paths_done"]) != int(a["paths"]):
+            self.bad("complete file with paths_done %d != paths %d"
+                     % (int(a["paths_done"]), int(a["paths"])))
+
+    def units(self, ds):
+        for att in ("units", "long_name"):
+            if att not in ds.attrs:
+                self.bad("%s: attribute %s missing" % (ds.name.lstrip("/"), att))
+            elif not _text(ds.attrs[att]):
+                self.bad("%s: attribute %s is not a non-empty string"
+                         % (ds.name.lstrip("/"), att))
+
+    # ---- axes ----
+    def axis(self, name, length=None, values=None, kind=None):
+        if name not in self.f or not isinstance(self.f[name], h5py.Dataset):
+            self.bad("axis %s missing" % name)
+            return None
+        ds = self.f[name]
+        if not h5py.h5ds.is_scale(ds.id):
+            self.bad("axis %s is not a dimension scale" % name)
+        elif _text(ds.attrs.get("NAME", b"")) != name:
+            self.bad("axis %s: scale name is %r" % (name, ds.attrs.get("NAME")))
+        if ds.ndim != 1:
+            self.bad("axis %s has rank %d" % (name, ds.ndim))
+            return None
+        if length is not None and ds.shape[0] != length:
+            self.bad("axis %s has length %d, want %d" % (name, ds.shape[0], length))
+            return None
+        if kind == "str":
+            info = h5py.check_string_dtype(ds.dtype)
+            if info is None or info.encoding != "utf-8":
+                self.bad("axis %s is not UTF-8 strings" % name)
+        elif kind is not None and ds.dtype.kind != kind:
+            self.bad("axis %s has dtype %s" % (name, ds.dtype))
+        if values is not None:
+            v = ds[()]
+            if not np.array_equal(v, np.asarray(values)):
+                self.bad("axis %s has values %s, want %s"
+                         % (name, _short(v), _short(values)))
+        return ds
+
+    def path_axis(self, n):
+        ds = self.axis("path", n, None, "i")
+        if ds is None or n is None:
+            return
+        for lo in range(0, n, ROWS):
+            hi = min(n, lo + ROWS)
+            if not np.array_equal(ds[lo:hi], np.arange(lo, hi)):
+                self.bad("axis path is not 0..N-1 (rows %d..%d)" % (lo, hi - 1))
+                return
+
+    # ---- datasets ----
+    def dataset(self, path, axes, shape, kind):
+        """Presence, shape, dtype family, units, and the attached scales."""
+        if path not in self.f or not isinstance(self.f[path], h5py.Dataset):
+            self.bad("dataset %s missing" % path)
+            return None
+        ds = self.f[path]
+        if ds.shape != shape:
+            self.bad("%s has shape %s, want %s" % (path, ds.shape, shape))
+        if kind == "enum":
+            pass  # checked by the caller
+        elif kind == "f8":
+            if ds.dtype != np.float64:
+                self.bad("%s has dtype %s, want float64" % (path, ds.dtype))
+        elif ds.dtype.kind != kind or h5py.check_enum_dtype(ds.dtype) is not None:
+            self.bad("%s has dtype %s, want kind %r" % (path, ds.dtype, kind))
+        self.units(ds)
+        for i, ax in enumerate(axes[:ds.ndim]):
+            scales = list(ds.dims[i].values()) if len(ds.dims[i]) else []
+            if len(scales) != 1 or scales[0].name != "/" + ax:
+                self.bad("%s: dimension %d is attached to %s, want /%s"
+                         % (path, i, [s.name for s in scales], ax))
+        return ds
+
+    def summaries(self, length):
+        got = {}
+        for name, axes in SUMMARY.items():
+            shape = tuple(length[a] for a in axes)
+            if None in shape:
+                continue
+            ds = self.dataset(name, axes, shape, "f8")
+            if ds is not None and ds.shape == shape:
+                got[name] = ds[()]
+        for name in PROBS:
+            v = got.get(name)
+            if v is None:
+                continue
+            if np.isnan(v).any():
+                self.bad("%s has NaN" % name)
+            if (v[~np.isnan(v)] < 0).any() or (v[~np.isnan(v)] > 1).any():
+                self.bad("%s has values outside [0, 1]" % name)
+        s = got.get("survival")
+        if s is not None:
+            for name, sign in (("survival", -1), ("failed_acquired", 1),
+                               ("failed_wound_down", 1), ("profitable_by", 1)):
+                v = got.get(name)
+                if v is None or v.shape[1] < 2:
+                    continue
+                step = sign * np.diff(v, axis=1)
+                for l, t in zip(*np.nonzero(step < 0)):
+                    self.bad("%s %s from %s to %s for lab %s (%.17g -> %.17g)"
+                             % (name, "increases" if sign < 0 else "decreases",
+                                self.year_name(t), self.year_name(t + 1),
+                                self.lab_name(l), v[l, t], v[l, t + 1]))
+            lo, hi = got.get("survival_lo"), got.get("survival_hi")
+            if lo is not None and (lo > s + TOL).any():
+                self.bad("survival_lo > survival at (lab, year index) %s"
+                         % _where(lo > s + TOL))
+            if hi is not None and (hi < s - TOL).any():
+                self.bad("survival_hi < survival at (lab, year index) %s"
+                         % _where(hi < s - TOL))
+            fa, fw = got.get("failed_acquired"), got.get("failed_wound_down")
+            if fa is not None and fw is not None:
+                off = np.abs(fa + fw + s - 1.0) > TOL
+                if off.any():
+                    self.bad("failed_acquired + failed_wound_down + survival != 1"
+                             " (tolerance %g) at (lab, year index) %s" % (TOL, _where(off)))
+        ia = got.get("independent_alive")
+        if ia is not None:
+            off = np.abs(ia.sum(axis=1) - 1.0) > TOL
+            if off.any():
+                self.bad("independent_alive does not sum to 1 in years (index) %s"
+                         % list(np.nonzero(off)[0]))
+        for name, axes in SUMMARY.items():
+            v = got.get(name)
+            if v is None or axes != LYQ:
+                continue
+            d = np.diff(v, axis=2)
+            if (d < 0).any():  # NaN compares false: skipped
+                self.bad("%s decreases along the quantile axis at (lab, year index) %s"
+                         % (name, _where((d < 0).any(axis=2))))
+        for name in ("sensitivity_survival", "sensitivity_cash"):
+            v = got.get(name)
+            if v is not None and (np.abs(v[~np.isnan(v)]) > 1).any():
+                self.bad("%s has values outside [-1, 1]" % name)
+        return got
+
+    def outcome_type(self, ds):
+        members = h5py.check_enum_dtype(ds.dtype)
+        if members is None:
+            self.bad("paths/outcome is not an HDF5 enum")
+        elif dict(members) != OUTCOME_MEMBERS:
+            self.bad("paths/outcome enum members are %s" % dict(members))
+        if ds.dtype.base != np.int8:
+            self.bad("paths/outcome is not over int8 (%s)" % ds.dtype.base)
+
+    def paths(self, length, summ, cross):
+        N, L, T, I = (length[a] for a in ("path", "lab", "year", "input"))
+        dss = {}
+        for name, (axes, kind) in PATHS.items():
+            ds = self.dataset("paths/" + name, axes,
+                              tuple(length[a] for a in axes), kind)
+            if ds is None:
+                return
+            dss[name] = ds
+        self.outcome_type(dss["outcome"])
+        if any(ds.shape != tuple(length[a] for a in PATHS[n][0])
+               for n, ds in dss.items()):
+            return
+        # Counts for the cross-check: alive, acquired, wound down, profitable
+        # by the end of year t (index t-1).
+        alive = np.zeros((L, T), np.int64)
+        acq = np.zeros((L, T), np.int64)
+        wd = np.zeros((L, T), np.int64)
+        prof = np.zeros((L, T), np.int64)
+        years = np.arange(1, T + 1)
+        reported = set()
+        for lo in range(0, N, ROWS):
+            hi = min(N, lo + ROWS)
+            fy = dss["fail_year"][lo:hi]
+            oc = dss["outcome"][lo:hi].astype(np.int64)
+            py = dss["profit_year"][lo:hi]
+            for what, cond in (
+                    ("fail_year outside 0..T", (fy < 0) | (fy > T)),
+                    ("profit_year outside 0..T", (py < 0) | (py > T)),
+                    ("outcome outside 0..2", (oc < 0) | (oc > 2)),
+                    ("outcome != 0 exactly where fail_year != 0", (oc != 0) != (fy != 0))):
+                if what not in reported and cond.any():
+                    reported.add(what)
+                    p, l = np.argwhere(cond)[0]
+                    self.bad("paths: %s (first at path %d, lab %d)" % (what, lo + p, l))
+            if cross:
+                failed_by = (fy[:, :, None] != 0) & (fy[:, :, None] <= years)
+                alive += (~failed_by).sum(axis=0)
+                acq += (failed_by & (oc[:, :, None] == 1)).sum(axis=0)
+                wd += (failed_by & (oc[:, :, None] == 2)).sum(axis=0)
+                prof += ((py[:, :, None] != 0) & (py[:, :, None] <= years)).sum(axis=0)
+        if cross and N > 0:
+            for name, count in (("survival", alive), ("failed_acquired", acq),
+                                ("failed_wound_down", wd), ("profitable_by", prof)):
+                v = summ.get(name)
+                if v is None:
+                    continue
+                off = np.abs(v - count / N) > TOL
+                if off.any():
+                    l, t = np.argwhere(off)[0]
+                    self.bad("%s disagrees with group paths at (lab, year index) %s"
+                             " (lab %s, %s: %.17g, paths say %d/%d)"
+                             % (name, _where(off), self.lab_name(l), self.year_name(t),
+                                v[l, t], count[l, t], N))
+
+    def trajectories(self, length, kept, cross):
+        K, L, T = length["kept_path"], length["lab"], length["year"]
+        got = {}
+        for name, kind in TRAJ.items():
+            ds = self.dataset("trajectories/" + name, ("kept_path", "lab", "year"),
+                              (K, L, T), kind)
+            if ds is not None and ds.shape == (K, L, T):
+                got[name] = ds[()]
+        a = got.get("alive")
+        if a is None:
+            return
+        if a.dtype != np.uint8:
+            self.bad("trajectories/alive is %s, not uint8" % a.dtype)
+        if ((a != 0) & (a != 1)).any():
+            self.bad("trajectories/alive has values other than 0 and 1")
+        for name in ("cash", "revenue", "op_cash_flow", "raised", "share"):
+            v = got.get(name)
+            if v is not None and np.isnan(v[a == 1]).any():
+                self.bad("trajectories/%s is NaN where the lab is alive" % name)
+        if cross and kept is not None and K > 0 and "paths/fail_year" in self.f:
+            fy_ds = self.f["paths/fail_year"]
+            if fy_ds.shape[1:] != (L,):
+                return
+            order = np.argsort(kept)
+            fy = np.empty((K, L), fy_ds.dtype)
+            fy[order] = fy_ds[np.asarray(kept)[order], :]
+            years = np.arange(1, T + 1)
+            want = ~((fy[:, :, None] != 0) & (fy[:, :, None] <= years))
+            off = (a == 1) != want
+            if off.any():
+                k, l, t = np.argwhere(off)[0]
+                self.bad("trajectories/alive disagrees with paths/fail_year "
+                         "(kept path %d, lab %d, year index %d)" % (kept[k], l, t))
+
+
+def _short(v, n=8):
+    v = list(np.asarray(v).ravel())
+    return str(v) if len(v) <= n else str(v[:n])[:-1] + ", ...]"
+
+
+def _where(mask):
+    idx = np.argwhere(mask)
+    s = ", ".join(str(tuple(int(i) for i in r)) for r in idx[:5])
+    return s + (" and %d more" % (len(idx) - 5) if len(idx) > 5 else "")
+
+
+def check(path, expect_paths=None, expect_labs=None, expect_horizon=None,
+          expect_inputs=None, expect_kept=None, per_path=None,
+          allow_incomplete=False, cross_check=True):
+    """Returns the list of problems found in the result file at path
+    (empty: the file follows OUTPUT.md). per_path: True requires group
+    `paths`, False requires its absence, None accepts either."""
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        return ["%s: cannot open: %s" % (path, e)]
+    with f:
+        c = _Checker(f)
+        c.root_attrs(allow_incomplete)
+        a = f.attrs
+        T = int(a["horizon"]) if "horizon" in a else None
+        base = int(a["base_year"]) if "base_year" in a else None
+        N = int(a["paths"]) if "paths" in a else None
+        for what, want, got in (("paths", expect_paths, N), ("horizon", expect_horizon, T)):
+            if want is not None and got is not None and want != got:
+                c.bad("root attribute %s is %d, want %d" % (what, got, want))
+
+        lab = c.axis("lab", expect_labs, None, "str")
+        L = lab.shape[0] if lab is not None and lab.ndim == 1 else None
+        if L is not None:
+            c.labs = [x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x)
+                      for x in lab[()]]
+        inp = c.axis("input", expect_inputs, None, "str")
+        I = inp.shape[0] if inp is not None and inp.ndim == 1 else None
+        years = None if T is None or base is None else np.arange(base + 1, base + T + 1)
+        c.axis("year", T, years, "i")
+        c.years = years
+        c.axis("quantile", len(QUANTILES), QUANTILES, "f")
+        c.axis("n_alive", None if L is None else L + 1,
+               None if L is None else np.arange(L + 1), "i")
+        c.path_axis(N)
+        kp = c.axis("kept_path", expect_kept, None, "i")
+        kept = None
+        if kp is not None and kp.ndim == 1:
+            kept = kp[()]
+            if len(np.unique(kept)) != len(kept):
+                c.bad("axis kept_path has repeated paths")
+            if N is not None and len(kept) and (kept.min() < 0 or kept.max() >= N):
+                c.bad("axis kept_path has paths outside 0..N-1")
+        length = {"year": T, "lab": L, "quantile": len(QUANTILES), "input": I,
+                  "n_alive": None if L is None else L + 1, "path": N,
+                  "kept_path": None if kept is None else len(kept)}
+
+        summ = c.summaries(length)
+        complete = "complete" in a and int(a["complete"]) == 1
+        cross = cross_check and complete
+        has_paths = "paths" in f
+        if per_path is True and not has_paths:
+            c.bad("group paths missing")
+        if per_path is False and has_paths:
+            c.bad("group paths present but not expected")
+        if has_paths and None not in length.values():
+            c.paths(length, summ, cross)
+        if "trajectories" not in f:
+            c.bad("group trajectories missing")
+        elif None not in (length["kept_path"], L, T):
+            c.trajectories(length, kept, cross)
+
+        # Every dataset, named in OUTPUT.md or not, has units and long_name.
+        known = set(SUMMARY) | {"year", "lab", "quantile", "input", "n_alive",
+                                "path", "kept_path"} \
+            | {"paths/" + n for n in PATHS} | {"trajectories/" + n for n in TRAJ}
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and name not in known:
+                c.units(obj)
+        f.visititems(visit)
+        return c.problems
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("file")
+    ap.add_argument("--expect-paths", type=int)
+    ap.add_argument("--expect-labs", type=int)
+    ap.add_argument("--expect-horizon", type=int)
+    ap.add_argument("--expect-inputs", type=int)
+    ap.add_argument("--expect-kept", type=int)
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--per-path", dest="per_path", action="store_true", default=None)
+    g.add_argument("--no-per-path", dest="per_path", action="store_false")
+    ap.add_argument("--allow-incomplete", action="store_true")
+    ap.add_argument("--no-cross-check", dest="cross_check", action="store_false")
+    o = ap.parse_args(argv)
+    problems = check(o.file, o.expect_paths, o.expect_labs, o.expect_horizon,
+                     o.expect_inputs, o.expect_kept, o.per_path,
+                     o.allow_incomplete, o.cross_check)
+    for p in problems:
+        print("%s: %s" % (o.file, p))
+    if problems:
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

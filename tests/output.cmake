@@ -1,0 +1,19 @@
+# output/: the result file writer (output/h5out.c) and the reusable checker
+# of OUTPUT.md (check_output.py). test_h5out leaves its synthetic files in
+# the build tree for the python tests (fixture h5out_files).
+set(H5OUT_SYNTHETIC ${CMAKE_CURRENT_BINARY_DIR}/h5out_synthetic.h5)
+set(H5OUT_EMPTY_AXES ${CMAKE_CURRENT_BINARY_DIR}/h5out_empty_axes.h5)
+runway_c_test(test_h5out test_h5out.c ${H5OUT_SYNTHETIC} ${H5OUT_EMPTY_AXES})
+set_tests_properties(test_h5out PROPERTIES FIXTURES_SETUP h5out_files)
+
+add_test(NAME check_output_synthetic
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/check_output.py ${H5OUT_SYNTHETIC}
+          --expect-paths 1000 --expect-labs 3 --expect-horizon 4 --expect-inputs 2
+          --expect-kept 5 --per-path)
+add_test(NAME check_output_empty_axes
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/check_output.py ${H5OUT_EMPTY_AXES}
+          --expect-paths 1000 --expect-inputs 0 --expect-kept 0 --per-path)
+add_test(NAME check_output_detects_broken_files
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_check_output_detects.py ${H5OUT_SYNTHETIC})
+set_tests_properties(check_output_synthetic check_output_empty_axes check_output_detects_broken_files
+  PROPERTIES FIXTURES_REQUIRED h5out_files TIMEOUT 300)
