@@ -356,7 +356,9 @@ class _Checker:
             v = got.get(name)
             if v is not None and np.isnan(v[a == 1]).any():
                 self.bad("trajectories/%s is NaN where the lab is alive" % name)
-        if cross and kept is not None and K > 0 and "paths/fail_year" in self.f:
+        if cross and kept is not None and K > 0 and "paths/fail_year" in self.f \
+                and len(np.unique(kept)) == K and kept.min() >= 0 \
+                and kept.max() < self.f["paths/fail_year"].shape[0]:
             fy_ds = self.f["paths/fail_year"]
             if fy_ds.shape[1:] != (L,):
                 return

@@ -16,4 +16,4 @@ add_test(NAME check_output_empty_axes
 add_test(NAME check_output_detects_broken_files
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_check_output_detects.py ${H5OUT_SYNTHETIC})
 set_tests_properties(check_output_synthetic check_output_empty_axes check_output_detects_broken_files
-  PROPERTIES FIXTURES_REQUIRED h5out_files TIMEOUT 300)
+  PROPERTIES FIXTURES_REQUIRED h5out_files TIMEOUT 300 ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)

@@ -13,10 +13,18 @@
  *    EMPTY_AXES.h5 when given.
  * 3. ho_discard, and ho_commit of an incomplete file: neither the final
  *    nor the temporary file remains.
+ *    Rows written twice are refused (at the latest by ho_commit).
  * 4. A directory that does not exist, and a final path that is an existing
  *    directory: ho_create returns NULL with a one-line message naming the
  *    path and the reason, and leaves no file. (Tests run as root, so
- *    permission bits cannot be used to make a directory unwritable.) */
+ *    permission bits cannot be used to make a directory unwritable.)
+ * 5. N = 100003 paths: several chunks per dataset, an edge chunk, blocks
+ *    that straddle chunks, out of order; once more with the writer's
+ *    memory cap at 1 byte so that partly filled chunks are stored and read
+ *    back after every block. Every value read back.
+ * 6. An interrupted run (a child process that dies after a progress mark):
+ *    its temporary file opens, says complete = 0 and paths_done, and holds
+ *    the rows written before the mark. */
 #include "output/h5out.h"
 #include "tests/test_util.h"
 
@@ -510,6 +518,33 @@ static int write_file(const char *path, int ninputs, int nkept, const char *yaml
     return rc;
 }
 
+/* ---- per_path = 0: group `paths` is omitted, ho_write_paths is a no-op ---- */
+static void check_no_per_path(const char *dir)
+{
+    char path[4096], err[512] = "";
+    snprintf(path, sizeof path, "%s/no_paths.h5", dir);
+    ho_meta m = make_meta(I, 0, "name: x\n");
+    m.per_path = 0;
+    ho_file *f = ho_create(path, &m, err, sizeof err);
+    ASSERT_TRUE(f != NULL);
+    if (!f)
+        return;
+    ASSERT_EQ_INT(write_block(f, 0, 10, I, err, sizeof err), 0);
+    summary_buf *b = malloc(sizeof *b);
+    ho_summary s;
+    fill_summary(b, &s, I, N);
+    ASSERT_EQ_INT(ho_write_summary(f, &s, err, sizeof err), 0);
+    free(b);
+    ASSERT_EQ_INT(ho_commit(f, err, sizeof err), 0);
+    hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ASSERT_TRUE(fid >= 0);
+    ASSERT_EQ_INT(H5Lexists(fid, "paths", H5P_DEFAULT), 0);
+    ASSERT_TRUE(H5Lexists(fid, "trajectories", H5P_DEFAULT) > 0);
+    ASSERT_EQ_INT(attr_int(fid, "complete"), 1);
+    H5Fclose(fid);
+    unlink(path);
+}
+
 /* ---- case 3 ---- */
 
 static void check_discard(const char *dir)
@@ -765,6 +800,7 @@ int main(int argc, char **argv)
     free(yaml);
 
     check_discard(dir);
+    check_no_per_path(dir);
     check_create_fails(dir);
     check_many_chunks(dir, 0);
     check_many_chunks(dir, 1);
