@@ -25,8 +25,8 @@ static int sink(void *ctx, uint64_t first, uint64_t count, const ho_paths *b,
                 char *err, size_t errlen)
 {
     (void)first; (void)err; (void)errlen;
-    volatile double *acc = ctx;
-    *acc += b->final_cash[0] + (double)count;
+    volatile double *sum = ctx;
+    *sum += b->final_cash[0] + (double)count;
     return 0;
 }
 

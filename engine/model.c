@@ -1,5 +1,6 @@
 /* model: one path of MODEL.md section 3. See model.h for the contract. */
 #include "engine/model.h"
+#include "engine/model_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -8,17 +9,8 @@
 
 #include <gsl/gsl_cdf.h>
 
-struct md_plan {
-    const sc_scenario *s;
-    uint64_t seed;
-    size_t nlabs;
-    int horizon;
-    rs_key *input_key;   /* [ninputs] */
-    int market_input[SC_MARKET_NKEYS]; /* index in s->inputs, or -1 */
-    rs_key sentiment_key;
-    rs_key *exec_key;    /* [nlabs] */
-    rs_key *funding_key; /* [nlabs] */
-};
+#include "rng/rng_math.h"
+
 
 md_plan *md_plan_create(const sc_scenario *s, uint64_t seed, char *err,
                         size_t errlen)
@@ -33,9 +25,8 @@ md_plan *md_plan_create(const sc_scenario *s, uint64_t seed, char *err,
     p->nlabs = s->nlabs;
     p->horizon = s->horizon;
     p->input_key = calloc(s->ninputs ? s->ninputs : 1, sizeof *p->input_key);
-    p->exec_key = calloc(s->nlabs, sizeof *p->exec_key);
-    p->funding_key = calloc(s->nlabs, sizeof *p->funding_key);
-    if (!p->input_key || !p->exec_key || !p->funding_key) {
+    p->lab_key = calloc(s->nlabs ? s->nlabs : 1, sizeof *p->lab_key);
+    if (!p->input_key || !p->lab_key) {
         md_plan_free(p);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -48,10 +39,8 @@ md_plan *md_plan_create(const sc_scenario *s, uint64_t seed, char *err,
             p->market_input[s->inputs[i].key] = (int)i;
     }
     p->sentiment_key = rs_key_make(seed, rs_stream_id("sentiment", "market"));
-    for (size_t l = 0; l < s->nlabs; l++) {
-        p->exec_key[l] = rs_key_make(seed, rs_stream_id("exec", s->labs[l].name));
-        p->funding_key[l] = rs_key_make(seed, rs_stream_id("funding", s->labs[l].name));
-    }
+    for (size_t l = 0; l < s->nlabs; l++)
+        p->lab_key[l] = rs_key_make(seed, rs_stream_id("lab", s->labs[l].name));
     return p;
 }
 
@@ -60,8 +49,7 @@ void md_plan_free(md_plan *p)
     if (!p)
         return;
     free(p->input_key);
-    free(p->exec_key);
-    free(p->funding_key);
+    free(p->lab_key);
     free(p);
 }
 
@@ -90,7 +78,7 @@ void md_draw_inputs(const md_plan *p, uint64_t path, md_values *v,
     if (s->copula) {
         double z[s->ncop];
         for (size_t j = 0; j < s->ncop; j++)
-            z[j] = gsl_cdf_ugaussian_Pinv(u[s->cop_input[j]]);
+            z[j] = rm_ndtri(u[s->cop_input[j]]);
         rc_apply(s->copula, z, z);
         for (size_t j = 0; j < s->ncop; j++)
             u[s->cop_input[j]] = z[j];
@@ -122,7 +110,7 @@ static double market_factor(const md_plan *p, const md_values *v, int key,
 /* X^(m^(t-1)): the maturity fade. With m = 1 the factor acts in full. */
 static double faded(double x, double mpow)
 {
-    return mpow == 1.0 ? x : pow(x, mpow);
+    return mpow == 1.0 ? x : rm_exp(mpow * rm_log(x));
 }
 
 enum { SEG_SUB, SEG_API, SEG_ENT, NSEG };
@@ -191,10 +179,8 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
         double O = market_factor(p, v, SC_OTHERS_PULL, path, t);
         double r = market_factor(p, v, SC_SUB_GROWTH_RATE, path, t);
 
-        if (sigma > 0.0)
-            S = rho * S + sigma * rs_normal(p->sentiment_key, path, (uint32_t)t, 0);
-        else
-            S = rho * S;
+        double eps = sigma > 0.0 ? rm_ndtri(rs_uniform(p->sentiment_key, path, (uint32_t)t, 0)) : 0.0;
+        S = rho * S + sigma * eps;
         F = F * G;
         M[SEG_API] = M[SEG_API] * V / P;
         M[SEG_ENT] = M[SEG_ENT] * E;
@@ -208,19 +194,17 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
         const double Mtot = M[SEG_SUB] + M[SEG_API] + M[SEG_ENT];
 
         /* Shares: one execution shock per lab-year, common to its segments. */
-        double pull[L];
+        /* One Philox block per lab-year: words 0-1 the execution shock,
+         * words 2-3 the funding draw. */
+        double pull[L], ufund[L];
         for (size_t l = 0; l < L; l++) {
-            if (!alive[l]) {
-                pull[l] = 0.0;
-                continue;
-            }
+            double u2[2];
+            rs_uniform2(p->lab_key[l], path, (uint32_t)t, 0, u2);
+            ufund[l] = u2[1];
             double es = v->lab[l * SC_LAB_NKEYS + SC_EXEC_SIGMA];
-            double w = kfund[l] == 1.0 ? 1.0 : pow(kfund[l], beta);
-            if (es > 0.0) {
-                double z = rs_normal(p->exec_key[l], path, (uint32_t)t, 0);
-                w *= exp(es * z - 0.5 * es * es);
-            }
-            pull[l] = w;
+            double w = kfund[l] == 1.0 ? 1.0 : rm_exp(beta * rm_log(kfund[l]));
+            double ex = es > 0.0 ? rm_exp(es * rm_ndtri(u2[0]) - 0.5 * es * es) : 1.0;
+            pull[l] = alive[l] ? w * ex : 0.0;
         }
         for (int g = 0; g < NSEG; g++) {
             double a_o = others[g] * O, sum = a_o;
@@ -261,11 +245,11 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
             double raised = 0.0;
             if (s->labs[l].backstop == SC_BACKSTOP_NONE && burn_plan > 0.0
                 && cash[l] < in[SC_RUNWAY_TARGET] * burn_plan) {
-                double growth = (rev_prev[l] > 0.0 && R > 0.0) ? log(R / rev_prev[l]) : 0.0;
+                double growth = (rev_prev[l] > 0.0 && R > 0.0) ? rm_log(R / rev_prev[l]) : 0.0;
                 double x = in[SC_FUNDING_BASE] + in[SC_FUNDING_GROWTH_WEIGHT] * growth
                          + in[SC_FUNDING_SENTIMENT_WEIGHT] * S;
-                double pi = 1.0 / (1.0 + exp(-x));
-                double u = rs_uniform(p->funding_key[l], path, (uint32_t)t, 0);
+                double pi = 1.0 / (1.0 + rm_exp(-x));
+                double u = ufund[l];
                 double val = in[SC_REVENUE_MULTIPLE] * R;
                 /* A lab with no revenue has no valuation to sell against:
                  * nothing is raised (and ownership is not divided by 0). */

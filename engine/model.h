@@ -12,8 +12,8 @@
  * numbers hold when inputs or labs are added, removed or reordered:
  *   input NAME        stream ("input", NAME),  year 0 (per path) or t (per year)
  *   sentiment eps_t   stream ("sentiment", "market"), year t
- *   execution z_i,t   stream ("exec", LAB),    year t
- *   funding u_i,t     stream ("funding", LAB), year t
+ *   execution z_i,t   stream ("lab", LAB), year t, words 0-1 of the block
+ *   funding u_i,t     stream ("lab", LAB), year t, words 2-3 of the block
  * Because the streams are counter-based, a number that a path does not
  * need (a funding draw in a year without a round) is simply not computed:
  * the others are unaffected, which is what MODEL.md asks of "draw u every

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/kernel.h"
 #include "engine/model.h"
 #include "engine/sketch.h"
 #include "engine/stats.h"
@@ -28,6 +29,7 @@ typedef struct {
     double *labv;                      /* [L][SC_LAB_NKEYS] */
     md_year *years;                    /* [L][T] */
     md_outcome *out;                   /* [L] */
+    kn_work *kw;                       /* the block kernel's work area */
 } acc;
 
 static void acc_free(acc *a)
@@ -37,10 +39,11 @@ static void acc_free(acc *a)
     free(a->fail_year); free(a->profit_year); free(a->outcome);
     free(a->final_cash); free(a->raised_total); free(a->inputs);
     free(a->labv); free(a->years); free(a->out);
+    kn_work_free(a->kw);
     memset(a, 0, sizeof *a);
 }
 
-static int acc_init(acc *a, size_t L, size_t T, size_t I)
+static int acc_init(acc *a, const md_plan *plan, size_t L, size_t T, size_t I)
 {
     memset(a, 0, sizeof *a);
     size_t LT = L * T, B = SIM_BLOCK;
@@ -58,8 +61,9 @@ static int acc_init(acc *a, size_t L, size_t T, size_t I)
     a->labv = calloc(L * SC_LAB_NKEYS, sizeof *a->labv);
     a->years = calloc(LT, sizeof *a->years);
     a->out = calloc(L, sizeof *a->out);
+    a->kw = kn_work_create(plan);
     int bad = sk_local_init(&a->sk, SIM_NQ * LT);
-    if (bad || !a->alive || !a->acq || !a->wd || !a->prof || !a->indep || !a->fail_year
+    if (bad || !a->kw || !a->alive || !a->acq || !a->wd || !a->prof || !a->indep || !a->fail_year
         || !a->profit_year || !a->outcome || !a->final_cash || !a->raised_total
         || !a->inputs || !a->labv || !a->years || !a->out) {
         acc_free(a);
@@ -138,6 +142,53 @@ static void accumulate(acc *a, const sc_scenario *s, size_t L, size_t T)
     }
 }
 
+/* The same as accumulate(), for n paths of a kernel block: lane by lane,
+ * in path order, so the integer counts are the same as the reference's. */
+static void accumulate_kernel(acc *a, const sc_scenario *s, const kn_view *v, size_t n,
+                              size_t L, size_t T)
+{
+    size_t LTn = L * T;
+    for (size_t l = 0; l < L; l++) {
+        const int64_t *fy = v->fail_year + l * KN_LANES, *py = v->profit_year + l * KN_LANES;
+        const int64_t *oc = v->outcome + l * KN_LANES;
+        for (size_t j = 0; j < n; j++) {
+            if (fy[j] > 0) {
+                uint64_t *c = oc[j] == MD_ACQUIRED ? a->acq : a->wd;
+                for (size_t t = (size_t)fy[j] - 1; t < T; t++)
+                    c[l * T + t]++;
+            }
+            if (py[j] > 0)
+                for (size_t t = (size_t)py[j] - 1; t < T; t++)
+                    a->prof[l * T + t]++;
+        }
+        int parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
+        for (size_t t = 0; t < T; t++) {
+            size_t lt = l * T + t, off = lt * KN_LANES;
+            const int64_t *ya = v->alive + off;
+            uint64_t cnt = 0;
+            for (size_t j = 0; j < n; j++)
+                cnt += ya[j];
+            a->alive[lt] += cnt;
+            for (int m = 0; m < KN_NMETRIC; m++) {
+                if (m == KN_SUBSIDY && !parent)
+                    continue;
+                const double *y = v->y[m] + off;
+                size_t si = (size_t)m * LTn + lt;
+                for (size_t j = 0; j < n; j++)
+                    if (ya[j])
+                        sk_add(&a->sk, si, y[j]);
+            }
+        }
+    }
+    for (size_t t = 0; t < T; t++)
+        for (size_t j = 0; j < n; j++) {
+            size_t cnt = 0;
+            for (size_t l = 0; l < L; l++)
+                cnt += s->labs[l].backstop == SC_BACKSTOP_NONE && v->alive[(l * T + t) * KN_LANES + j];
+            a->indep[t * (L + 1) + cnt]++;
+        }
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -148,18 +199,23 @@ static double now_s(void)
 /* Rank correlations of every drawn input with survival to the horizon and
  * with final cash, lab by lab (MODEL.md section 5, the tornado). Ranks are
  * computed once per column and reused. */
-static int sensitivity(sim_result *r, const double *inputs, const double *surv,
-                       const double *fcash, int threads)
+static int sensitivity(sim_result *r, size_t N, const double *inputs,
+                       const double *surv, const double *fcash, int threads)
 {
-    size_t N = (size_t)r->N, I = r->I, L = r->L;
-    if (I == 0)
+    size_t I = r->I, L = r->L;
+    if (I == 0 || N == 0)
         return 0;
-    /* ranks: I input columns, then L survival and L final-cash columns */
+    /* Centred ranks, column-major: I input columns, then L survival and
+     * L final-cash columns. */
     size_t ncol = I + 2 * L;
     double *rk = malloc(N * ncol * sizeof *rk);
-    if (!rk)
+    double *ss = malloc(ncol * sizeof *ss);
+    if (!rk || !ss) {
+        free(rk); free(ss);
         return -1;
+    }
     int bad = 0;
+    const double mean = 0.5 * (double)(N + 1);
 #pragma omp parallel num_threads(threads) reduction(| : bad)
     {
         size_t *idx = malloc(2 * N * sizeof *idx);
@@ -170,35 +226,53 @@ static int sensitivity(sim_result *r, const double *inputs, const double *surv,
                 continue;
             const double *col = c < I ? inputs + c : c < I + L ? surv + (c - I) : fcash + (c - I - L);
             size_t stride = c < I ? I : L;
-            bad |= st_ranks(N, col, stride, rk + c * N, idx) != 0;
+            double *x = rk + c * N, sxx = 0;
+            bad |= st_ranks(N, col, stride, x, idx) != 0;
+            for (size_t i = 0; i < N; i++) {
+                x[i] -= mean;
+                sxx += x[i] * x[i];
+            }
+            ss[c] = sxx;
         }
         free(idx);
     }
     if (bad) {
-        free(rk);
+        free(rk); free(ss);
         return -1;
     }
-    /* Each correlation is one serial sum in path order: the same bits at
-     * any thread count. */
-    const double mean = 0.5 * (double)(N + 1);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (size_t lk = 0; lk < 2 * L * I; lk++) {
-        size_t which = lk / (L * I), l = (lk / I) % L, k = lk % I;
-        const double *x = rk + k * N;
-        const double *y = rk + (I + which * L + l) * N;
-        double sxy = 0, sxx = 0, syy = 0;
-        for (size_t i = 0; i < N; i++) {
-            double a = x[i] - mean, b = y[i] - mean;
-            sxy += a * b;
-            sxx += a * a;
-            syy += b * b;
-        }
-        /* A constant column (everyone survives) has no rank correlation
-         * with anything: NaN, not 0. */
-        double rho = (sxx > 0 && syy > 0) ? sxy / sqrt(sxx * syy) : NAN;
-        (which ? r->sensitivity_cash : r->sensitivity_survival)[l * I + k] = rho;
+    /* All 2 L I cross products, paths taken in cache-sized chunks so each
+     * rank column is read from memory once. Each product is summed in path
+     * order: the same bits at any thread count. */
+    size_t npair = 2 * L * I;
+    double *sxy = calloc(npair, sizeof *sxy);
+    if (!sxy) {
+        free(rk); free(ss);
+        return -1;
     }
-    free(rk);
+    enum { CHUNK = 512 };
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t k = 0; k < I; k++) {
+        const double *x = rk + k * N;
+        for (size_t i0 = 0; i0 < N; i0 += CHUNK) {
+            size_t i1 = i0 + CHUNK < N ? i0 + CHUNK : N;
+            for (size_t c = 0; c < 2 * L; c++) {
+                const double *y = rk + (I + c) * N;
+                double dot = sxy[c * I + k];
+                for (size_t i = i0; i < i1; i++)
+                    dot += x[i] * y[i];
+                sxy[c * I + k] = dot;
+            }
+        }
+    }
+    for (size_t c = 0; c < 2 * L; c++)
+        for (size_t k = 0; k < I; k++) {
+            double sx = ss[k], sy = ss[I + c];
+            /* A constant column (everyone survives) has no rank
+             * correlation with anything: NaN, not 0. */
+            double rho = (sx > 0 && sy > 0) ? sxy[c * I + k] / sqrt(sx * sy) : NAN;
+            (c < L ? r->sensitivity_survival : r->sensitivity_cash)[(c % L) * I + k] = rho;
+        }
+    free(sxy); free(rk); free(ss);
     return 0;
 }
 
@@ -219,12 +293,15 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
     for (size_t k = 0; k < K; k++)
         r->kept_paths[k] = k;
 
-    /* Columns kept per path for the rank correlations. */
+    /* Columns kept per path for the rank correlations: the first
+     * SIM_SENS_PATHS paths only, so memory does not grow with N. */
+    const size_t NS = N < SIM_SENS_PATHS ? (size_t)N : SIM_SENS_PATHS;
+    r->sens_paths = NS;
     double *col_in = NULL, *col_surv = NULL, *col_cash = NULL;
     if (I > 0) {
-        col_in = malloc((size_t)N * I * sizeof *col_in);
-        col_surv = malloc((size_t)N * L * sizeof *col_surv);
-        col_cash = malloc((size_t)N * L * sizeof *col_cash);
+        col_in = malloc(NS * I * sizeof *col_in);
+        col_surv = malloc(NS * L * sizeof *col_surv);
+        col_cash = malloc(NS * L * sizeof *col_cash);
         if (!col_in || !col_surv || !col_cash) {
             free(col_in); free(col_surv); free(col_cash);
             sim_result_free(r);
@@ -260,7 +337,7 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
 #pragma omp parallel num_threads(threads)
     {
         acc a;
-        int mine_bad = acc_init(&a, L, T, I);
+        int mine_bad = acc_init(&a, plan, L, T, I);
 #pragma omp single
         nthreads = omp_get_num_threads();
         if (mine_bad) {
@@ -283,40 +360,77 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
                 a.sk_paths = 0;
             }
             a.sk_paths += count;
+            if (o->reference) {
+                for (uint64_t j = 0; j < count; j++) {
+                    uint64_t path = first + j;
+                    md_values v;
+                    v.lab = a.labv;
+                    double *drawn = a.inputs + j * I;
+                    md_draw_inputs(plan, path, &v, I ? drawn : NULL);
+                    md_simulate(plan, path, &v, a.years, a.out);
+                    accumulate(&a, s, L, T);
+                    for (size_t l = 0; l < L; l++) {
+                        size_t jl = j * L + l;
+                        a.fail_year[jl] = a.out[l].fail_year;
+                        a.profit_year[jl] = a.out[l].profit_year;
+                        a.outcome[jl] = a.out[l].outcome;
+                        a.final_cash[jl] = a.out[l].final_cash;
+                        a.raised_total[jl] = a.out[l].raised_total;
+                    }
+                    if (path < K)
+                        for (size_t lt = 0; lt < LT; lt++) {
+                            const md_year *y = &a.years[lt];
+                            size_t at = (size_t)path * LT + lt;
+                            r->traj_cash[at] = y->cash;
+                            r->traj_revenue[at] = y->revenue;
+                            r->traj_op[at] = y->op;
+                            r->traj_raised[at] = y->raised;
+                            r->traj_share[at] = y->share;
+                            r->traj_alive[at] = (uint8_t)y->alive;
+                        }
+                }
+            } else {
+                for (uint64_t j0 = 0; j0 < count; j0 += KN_LANES) {
+                    size_t n = count - j0 < KN_LANES ? (size_t)(count - j0) : KN_LANES;
+                    kn_run(plan, a.kw, first + j0, n);
+                    kn_view kv;
+                    kn_view_get(a.kw, &kv);
+                    accumulate_kernel(&a, s, &kv, n, L, T);
+                    for (size_t jj = 0; jj < n; jj++) {
+                        size_t j = (size_t)j0 + jj;
+                        for (size_t l = 0; l < L; l++) {
+                            size_t jl = j * L + l, lk = l * KN_LANES + jj;
+                            a.fail_year[jl] = (int32_t)kv.fail_year[lk];
+                            a.profit_year[jl] = (int32_t)kv.profit_year[lk];
+                            a.outcome[jl] = (int8_t)kv.outcome[lk];
+                            a.final_cash[jl] = kv.final_cash[lk];
+                            a.raised_total[jl] = kv.raised_total[lk];
+                        }
+                        for (size_t i = 0; i < I; i++)
+                            a.inputs[j * I + i] = kv.drawn[i * KN_LANES + jj];
+                        uint64_t path = first + j;
+                        if (path < K)
+                            for (size_t lt = 0; lt < LT; lt++) {
+                                size_t at = (size_t)path * LT + lt, ko = lt * KN_LANES + jj;
+                                r->traj_cash[at] = kv.y[KN_CASH][ko];
+                                r->traj_revenue[at] = kv.y[KN_REVENUE][ko];
+                                r->traj_op[at] = kv.y[KN_OP][ko];
+                                r->traj_raised[at] = kv.y[KN_RAISED][ko];
+                                r->traj_share[at] = kv.y[KN_SHARE][ko];
+                                r->traj_alive[at] = (uint8_t)kv.alive[ko];
+                            }
+                    }
+                }
+            }
             for (uint64_t j = 0; j < count; j++) {
                 uint64_t path = first + j;
-                md_values v;
-                v.lab = a.labv;
-                double *drawn = a.inputs + j * I;
-                md_draw_inputs(plan, path, &v, I ? drawn : NULL);
-                md_simulate(plan, path, &v, a.years, a.out);
-                accumulate(&a, s, L, T);
+                if (!I || path >= NS)
+                    continue;
                 for (size_t l = 0; l < L; l++) {
-                    size_t jl = j * L + l;
-                    a.fail_year[jl] = a.out[l].fail_year;
-                    a.profit_year[jl] = a.out[l].profit_year;
-                    a.outcome[jl] = a.out[l].outcome;
-                    a.final_cash[jl] = a.out[l].final_cash;
-                    a.raised_total[jl] = a.out[l].raised_total;
-                    if (I) {
-                        col_surv[path * L + l] = a.out[l].fail_year == 0;
-                        col_cash[path * L + l] = a.out[l].final_cash;
-                    }
+                    col_surv[path * L + l] = a.fail_year[j * L + l] == 0;
+                    col_cash[path * L + l] = a.final_cash[j * L + l];
                 }
-                if (I)
-                    memcpy(col_in + path * I, drawn, I * sizeof *drawn);
-                if (path < K) {
-                    for (size_t lt = 0; lt < LT; lt++) {
-                        const md_year *y = &a.years[lt];
-                        size_t at = (size_t)path * LT + lt;
-                        r->traj_cash[at] = y->cash;
-                        r->traj_revenue[at] = y->revenue;
-                        r->traj_op[at] = y->op;
-                        r->traj_raised[at] = y->raised;
-                        r->traj_share[at] = y->share;
-                        r->traj_alive[at] = (uint8_t)y->alive;
-                    }
-                }
+                memcpy(col_in + path * I, a.inputs + j * I, I * sizeof *col_in);
             }
             if (o->on_paths) {
                 ho_paths blk = { a.fail_year, a.outcome, a.profit_year,
@@ -387,7 +501,7 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
                         no_subsidy ? NAN : sk_quantile(&sks, (size_t)m * LT + lt, ho_quantiles[q]);
                 }
         r->overflow = sks.overflow;
-        if (sensitivity(r, col_in, col_surv, col_cash, threads) != 0) {
+        if (sensitivity(r, NS, col_in, col_surv, col_cash, threads) != 0) {
             snprintf(err, errlen, "out of memory for the rank correlations");
             rc = -1;
         }

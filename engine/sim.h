@@ -22,6 +22,12 @@
 
 #define SIM_BLOCK 1024
 
+/* Rank correlations (the tornado) are computed over the first
+ * SIM_SENS_PATHS paths (all of them when N is smaller): exact Spearman on
+ * that sample, with a sampling error of about 1/sqrt(2^18) = 0.002, and
+ * memory that does not grow with N. */
+#define SIM_SENS_PATHS ((size_t)1 << 18)
+
 /* Quantile metrics, in the order of the sketch set. */
 enum { SIM_Q_CASH, SIM_Q_REVENUE, SIM_Q_OP, SIM_Q_RAISED, SIM_Q_OWNERSHIP,
        SIM_Q_SHARE, SIM_Q_SUBSIDY, SIM_NQ };
@@ -35,6 +41,7 @@ typedef struct {
     int threads;         /* 0: OpenMP's default */
     size_t keep;         /* trajectories kept for paths 0..keep-1 */
     int progress;        /* 1: progress on stderr */
+    int reference;       /* 1: the scalar reference model (tests) */
     sim_paths_fn on_paths; /* may be NULL */
     void *ctx;
 } sim_options;
@@ -52,6 +59,7 @@ typedef struct {
     uint8_t *traj_alive;                              /* [K][L][T] */
     uint64_t overflow; /* values outside the sketches' range (see sketch.h) */
     int threads_used;
+    size_t sens_paths; /* paths behind the rank correlations */
 } sim_result;
 
 /* Returns 0 and fills res (free with sim_result_free), or -1 with err. */

@@ -1,7 +1,11 @@
 /* rng_dist: the distributions of MODEL.md section 4 (prefix rd_).
  *
- * Contract. A value is drawn by inverse CDF: x = F^-1(u) for u in (0,1),
- * using GSL's gsl_cdf_*_Pinv functions or a closed form. Truncation to
+ * Contract. A value is drawn by inverse CDF: x = F^-1(u) for u in (0,1):
+ * GSL's gsl_cdf_ugaussian_Pinv (normal, lognormal), closed forms (uniform,
+ * triangular), or a safeguarded Newton solve on GSL's incomplete beta and
+ * gamma (beta, PERT, gamma; GSL's own beta/gamma Pinv fail to converge for
+ * ordinary parameters and then abort). Never calls or changes the GSL
+ * error handler; safe to call from many threads at once. Truncation to
  * [tmin, tmax] is exact: u is mapped onto [F(tmin), F(tmax)] first.
  * A dist is a plain value type; nothing here allocates.
  *
@@ -13,9 +17,10 @@
  *   RD_TRIANGULAR  a = min, b = mode, c = max (min <= mode <= max, min < max)
  *   RD_PERT        a = min, b = mode, c = max; a beta on [min, max] with
  *                  alpha = 1 + 4 (mode-min)/(max-min), beta = 1 + 4 (max-mode)/(max-min)
- *   RD_BETA        a = alpha (> 0), b = beta (> 0), support scaled to [lo, hi]
+ *   RD_BETA        a = alpha, b = beta (each in (0, 1e5]), support scaled to [lo, hi]
  *                  (default [0, 1]; lo < hi)
- *   RD_GAMMA       a = shape (> 0), b = scale (> 0)
+ *   RD_GAMMA       a = shape (in (0, 1e5]; GSL's incomplete gamma fails
+ *                  above about 1e6), b = scale (> 0)
  * tmin/tmax: truncation bounds, -INFINITY/+INFINITY when absent.
  * per_year: redraw every year (only some market inputs may; the scenario
  * module enforces which).
@@ -46,7 +51,7 @@ typedef struct {
 } rd_dist;
 
 /* z such that P(Z <= z) = 0.95 for a standard normal. */
-#define RD_Z95 1.6448536269514722
+#define RD_Z95 1.6448536269514727
 
 /* Constructors. They only fill fields; call rd_prepare before use. */
 rd_dist rd_const(double v);

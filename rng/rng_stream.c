@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include <gsl/gsl_cdf.h>
+#include "rng/rng_math.h"
 #include <Random123/philox.h>
 
 /* FNV-1a 64 parameters (Fowler, Noll, Vo; IETF draft-eastlake-fnv). */
@@ -109,5 +109,5 @@ void rs_uniform2(rs_key key, uint64_t path, uint32_t year, uint32_t index,
 double rs_normal(rs_key key, uint64_t path, uint32_t year, uint32_t index)
 {
     /* u is in [2^-53, 1 - 2^-53], so the result is finite (|z| < 8.3). */
-    return gsl_cdf_ugaussian_Pinv(rs_uniform(key, path, year, index));
+    return rm_ndtri(rs_uniform(key, path, year, index));
 }

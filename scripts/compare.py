@@ -212,7 +212,7 @@ def main(argv=None):
     ap.add_argument("b", metavar="B.h5", help="variant result")
     ap.add_argument("-o", "--output", metavar="OUT.csv", help="also write every lab and year as CSV")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    ap.add_argument("--years", default="1,3,5,H",
+    ap.add_argument("--years", default=None,
                     help="years in the table: calendar years, 1..horizon or H (default 1,3,5,H)")
     args = ap.parse_args(argv)
     try:
@@ -220,7 +220,7 @@ def main(argv=None):
         b = load(args.b)
         c = compare(a, b)
         try:
-            cols = parse_years(args.years, result=a)
+            cols = parse_years(args.years, result=a) if args.years else a.headline_years()
         except ValueError as e:
             raise ResultError(f"--years: {e}") from None
         if args.output:

@@ -152,6 +152,9 @@ def load(path, need_paths=False):
     with f:
         missing = [n for n in _REQUIRED if n not in f]
         missing += [f"attribute {a}" for a in _REQUIRED_ATTRS if a not in f.attrs]
+        if "survival" in missing or "lab" in missing:
+            raise ResultError(f"{path}: not a runway result (no 'survival' dataset or 'lab' "
+                              "axis; expected a file written by runway run)")
         if missing:
             raise ResultError(f"{path}: not a runway result (missing {', '.join(missing)})")
         attrs = {}

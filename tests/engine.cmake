@@ -11,3 +11,6 @@ add_test(NAME baseline_result_file_matches_output_md
 set_tests_properties(cli_rejects_bad_input_with_one_line_and_no_file
   results_identical_across_threads_runs_and_crn baseline_result_file_matches_output_md
   PROPERTIES TIMEOUT 600)
+runway_c_test(test_rng_math test_rng_math.c)
+runway_c_test(test_rng_philox test_rng_philox.c)
+runway_c_test(test_kernel test_kernel.c)

@@ -1,0 +1,403 @@
+/* kernel: see kernel.h. Every formula below is the one of md_simulate in
+ * model.c, written for a lane; keep the two in step (test_kernel.c fails
+ * on the first differing bit). */
+#include "engine/kernel.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/model_internal.h"
+#include "rng/rng_math.h"
+#include "rng/rng_philox.h"
+
+#define KN KN_LANES
+
+struct kn_work {
+    size_t L, T, I;
+    double *u;      /* [I][KN] uniforms of the inputs */
+    double *drawn;  /* [I][KN] their values */
+    double *mk;     /* [SC_MARKET_NKEYS][KN] */
+    double *lnmk;   /* [SC_MARKET_NKEYS][KN] ln of the path's growth factors */
+    double *lb;     /* [L][SC_LAB_NKEYS][KN] */
+    double *share;  /* [L][3][KN] */
+    double *others; /* [3][KN] */
+    double *cash, *rev_prev, *kfund, *own, *staff, *raised_tot; /* [L][KN] */
+    /* 64-bit integers beside the doubles: same lane width, so the
+     * compiler can vectorise the selects that mix them */
+    int64_t *alive;                                              /* [L][KN] */
+    int64_t *fail_year, *profit_year;                            /* [L][KN] */
+    int64_t *outcome;                                            /* [L][KN] */
+    double *y;      /* [KN_NMETRIC][L][T][KN] */
+    int64_t *yalive;/* [L][T][KN] */
+    double *pull, *uf, *ue; /* [L][KN] */
+    double *yrX;    /* [SC_MARKET_NKEYS][KN] this year's factors */
+    double M[3][KN], S[KN], F[KN], qa[KN], qs[KN], mpow[KN], Mtot[KN], tmp[KN];
+};
+
+void kn_work_free(kn_work *w)
+{
+    if (!w)
+        return;
+    free(w->u); free(w->drawn); free(w->mk); free(w->lnmk); free(w->lb);
+    free(w->share); free(w->others); free(w->cash); free(w->rev_prev);
+    free(w->kfund); free(w->own); free(w->staff); free(w->raised_tot);
+    free(w->alive); free(w->fail_year); free(w->profit_year); free(w->outcome);
+    free(w->y); free(w->yalive); free(w->pull); free(w->uf); free(w->ue);
+    free(w->yrX);
+    free(w);
+}
+
+kn_work *kn_work_create(const md_plan *p)
+{
+    kn_work *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    size_t L = p->nlabs, T = (size_t)p->horizon, I = p->s->ninputs;
+    w->L = L; w->T = T; w->I = I;
+    int bad = 0;
+#define A(f, n) do { size_t n_ = (n); w->f = calloc(n_ ? n_ : 1, sizeof *w->f); bad |= !w->f; } while (0)
+    A(u, I * KN); A(drawn, I * KN); A(mk, SC_MARKET_NKEYS * KN); A(lnmk, SC_MARKET_NKEYS * KN);
+    A(lb, L * SC_LAB_NKEYS * KN); A(share, L * 3 * KN); A(others, 3 * KN);
+    A(cash, L * KN); A(rev_prev, L * KN); A(kfund, L * KN); A(own, L * KN);
+    A(staff, L * KN); A(raised_tot, L * KN); A(alive, L * KN); A(fail_year, L * KN);
+    A(profit_year, L * KN); A(outcome, L * KN); A(y, KN_NMETRIC * L * T * KN);
+    A(yalive, L * T * KN); A(pull, L * KN); A(uf, L * KN); A(ue, L * KN);
+    A(yrX, SC_MARKET_NKEYS * KN);
+#undef A
+    if (bad) {
+        kn_work_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void kn_view_get(const kn_work *w, kn_view *v)
+{
+    size_t LTK = w->L * w->T * KN;
+    for (int m = 0; m < KN_NMETRIC; m++)
+        v->y[m] = w->y + (size_t)m * LTK;
+    v->alive = w->yalive;
+    v->fail_year = w->fail_year;
+    v->profit_year = w->profit_year;
+    v->outcome = w->outcome;
+    v->final_cash = w->cash;
+    v->raised_total = w->raised_tot;
+    v->drawn = w->drawn;
+}
+
+/* rd_quantile for n lanes. Untruncated normal and lognormal, the families
+ * nearly every input uses, are inlined: for them rd_quantile computes
+ * a + b ndtri(u) (for u > 1/2 as a - b ndtri(1-u), which is the same
+ * number: 1-u and u-1/2 are exact, and ndtri is odd bit for bit). */
+static void quantiles(const rd_dist *d, const double *restrict u, double *restrict x, size_t n)
+{
+    int plain = isinf(d->tmin) && isinf(d->tmax) && d->Fmin == 0.0 && d->Fmax == 1.0;
+    if (plain && d->family == RD_NORMAL) {
+        const double a = d->a, b = d->b;
+        for (size_t j = 0; j < n; j++)
+            x[j] = a + b * rm_ndtri_bf(u[j]);
+    } else if (plain && d->family == RD_LOGNORMAL) {
+        const double a = d->a, b = d->b;
+        for (size_t j = 0; j < n; j++) {
+            double v = rm_exp(a + b * rm_ndtri_bf(u[j]));
+            x[j] = v > DBL_MAX ? DBL_MAX : v;
+        }
+    } else {
+        for (size_t j = 0; j < n; j++)
+            x[j] = rd_quantile(d, u[j]);
+    }
+}
+
+static void draw_inputs(const md_plan *p, kn_work *w, uint64_t first, size_t n)
+{
+    const sc_scenario *s = p->s;
+    const size_t I = s->ninputs, L = w->L;
+    for (size_t i = 0; i < I; i++)
+        rs_philox_uniforms(p->input_key[i], first, n, s->inputs[i].dist->per_year ? 1u : 0u, 0,
+                           w->u + i * KN, NULL);
+    if (s->copula) {
+        /* As md_draw_inputs: each input's normal score, mixed by the
+         * Cholesky factor, back to a uniform. Few inputs: scalar. */
+        double z[s->ncop];
+        for (size_t j = 0; j < n; j++) {
+            for (size_t c = 0; c < s->ncop; c++)
+                z[c] = rm_ndtri(w->u[s->cop_input[c] * KN + j]);
+            rc_apply(s->copula, z, z);
+            for (size_t c = 0; c < s->ncop; c++)
+                w->u[s->cop_input[c] * KN + j] = z[c];
+        }
+    }
+    for (size_t i = 0; i < I; i++)
+        quantiles(s->inputs[i].dist, w->u + i * KN, w->drawn + i * KN, n);
+    for (int k = 0; k < SC_MARKET_NKEYS; k++)
+        for (size_t j = 0; j < n; j++)
+            w->mk[k * KN + j] = s->market[k].a;
+    for (size_t l = 0; l < L; l++)
+        for (int k = 0; k < SC_LAB_NKEYS; k++)
+            for (size_t j = 0; j < n; j++)
+                w->lb[(l * SC_LAB_NKEYS + (size_t)k) * KN + j] = s->labs[l].in[k].a;
+    for (size_t i = 0; i < I; i++) {
+        const sc_input *in = &s->inputs[i];
+        double *dst = in->lab < 0 ? w->mk + (size_t)in->key * KN
+                                  : w->lb + ((size_t)in->lab * SC_LAB_NKEYS + (size_t)in->key) * KN;
+        memcpy(dst, w->drawn + i * KN, n * sizeof *dst);
+    }
+}
+
+/* This year's value of market factor key: md_simulate's market_factor
+ * followed, for the faded factors, by faded(). */
+static void year_factor(const md_plan *p, kn_work *w, uint64_t first, size_t n, int key,
+                        int t, int fade)
+{
+    const rd_dist *d = &p->s->market[key];
+    double *x = w->yrX + (size_t)key * KN;
+    const double *mp = w->mpow;
+    if (d->per_year && t > 1) {
+        int i = p->market_input[key];
+        rs_philox_uniforms(p->input_key[i], first, n, (uint32_t)t, 0, w->tmp, NULL);
+        quantiles(d, w->tmp, x, n);
+        if (fade)
+            for (size_t j = 0; j < n; j++)
+                x[j] = mp[j] == 1.0 ? x[j] : rm_exp(mp[j] * rm_log(x[j]));
+        return;
+    }
+    const double *v = w->mk + (size_t)key * KN, *lnv = w->lnmk + (size_t)key * KN;
+    if (fade)
+        for (size_t j = 0; j < n; j++)
+            x[j] = mp[j] == 1.0 ? v[j] : rm_exp(mp[j] * lnv[j]);
+    else
+        memcpy(x, v, n * sizeof *x);
+}
+
+void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
+{
+    const sc_scenario *s = p->s;
+    const size_t L = w->L, T = w->T;
+    draw_inputs(p, w, first, n);
+
+#define LB(l, k) (w->lb + ((size_t)(l) * SC_LAB_NKEYS + (size_t)(k)) * KN)
+#define MK(k) (w->mk + (size_t)(k) * KN)
+    static const int faded_keys[] = { SC_TRAIN_COST_GROWTH, SC_SERVING_COST_DECLINE,
+                                      SC_PRICE_DECLINE, SC_TOKEN_DEMAND_GROWTH,
+                                      SC_USAGE_GROWTH, SC_ENTERPRISE_GROWTH };
+    for (int f = 0; f < 6; f++) {
+        int k = faded_keys[f];
+        for (size_t j = 0; j < n; j++)
+            w->lnmk[(size_t)k * KN + j] = rm_log(MK(k)[j]);
+    }
+
+    /* Initial state (md_simulate's preamble). */
+    const double *m0[3] = { MK(SC_SUB_MARKET0), MK(SC_API_MARKET0), MK(SC_ENT_MARKET0) };
+    const int segkey[3] = { SC_SUBS0, SC_API0, SC_ENT0 };
+    for (int g = 0; g < 3; g++) {
+        for (size_t j = 0; j < n; j++)
+            w->tmp[j] = 0.0;
+        for (size_t l = 0; l < L; l++) {
+            const double *seg0 = LB(l, segkey[g]);
+            for (size_t j = 0; j < n; j++)
+                w->tmp[j] += seg0[j];
+        }
+        for (size_t j = 0; j < n; j++)
+            w->M[g][j] = m0[g][j] < w->tmp[j] ? w->tmp[j] : m0[g][j];
+    }
+    for (size_t l = 0; l < L; l++) {
+        const double *c0 = LB(l, SC_CASH0), *s0 = LB(l, SC_SUBS0), *a0 = LB(l, SC_API0),
+                     *e0 = LB(l, SC_ENT0), *st0 = LB(l, SC_STAFF0);
+        double *cash = w->cash + l * KN, *rp = w->rev_prev + l * KN, *kf = w->kfund + l * KN,
+               *own = w->own + l * KN, *stf = w->staff + l * KN, *rt = w->raised_tot + l * KN;
+        for (size_t j = 0; j < n; j++) {
+            cash[j] = c0[j];
+            rp[j] = s0[j] + a0[j] + e0[j];
+            kf[j] = 1.0;
+            own[j] = 1.0;
+            stf[j] = st0[j];
+            rt[j] = 0.0;
+            w->alive[l * KN + j] = 1;
+            w->fail_year[l * KN + j] = 0;
+            w->profit_year[l * KN + j] = 0;
+            w->outcome[l * KN + j] = MD_SURVIVED;
+        }
+    }
+    for (int g = 0; g < 3; g++) {
+        for (size_t j = 0; j < n; j++)
+            w->tmp[j] = 0.0;
+        for (size_t l = 0; l < L; l++) {
+            const double *seg0 = LB(l, segkey[g]);
+            double *sh = w->share + (l * 3 + (size_t)g) * KN;
+            for (size_t j = 0; j < n; j++) {
+                sh[j] = w->M[g][j] > 0 ? seg0[j] / w->M[g][j] : 0.0;
+                w->tmp[j] += sh[j];
+            }
+        }
+        for (size_t j = 0; j < n; j++)
+            w->others[(size_t)g * KN + j] = w->tmp[j] < 1.0 ? 1.0 - w->tmp[j] : 0.0;
+    }
+    for (size_t j = 0; j < n; j++) {
+        w->S[j] = 0.0; w->F[j] = 1.0; w->qa[j] = 1.0; w->qs[j] = 1.0; w->mpow[j] = 1.0;
+    }
+    const double rho = s->sentiment_rho, sigma = s->sentiment_sigma;
+    const double *K = MK(SC_SUB_MARKET_CAP), *mm = MK(SC_MATURITY), *beta = MK(SC_SHARE_ELASTICITY);
+    const double *G = w->yrX + SC_TRAIN_COST_GROWTH * KN, *D = w->yrX + SC_SERVING_COST_DECLINE * KN,
+                 *P = w->yrX + SC_PRICE_DECLINE * KN, *V = w->yrX + SC_TOKEN_DEMAND_GROWTH * KN,
+                 *U = w->yrX + SC_USAGE_GROWTH * KN, *E = w->yrX + SC_ENTERPRISE_GROWTH * KN,
+                 *O = w->yrX + SC_OTHERS_PULL * KN, *r = w->yrX + SC_SUB_GROWTH_RATE * KN;
+
+    for (int t = 1; t <= (int)T; t++) {
+        for (int f = 0; f < 6; f++)
+            year_factor(p, w, first, n, faded_keys[f], t, 1);
+        year_factor(p, w, first, n, SC_OTHERS_PULL, t, 0);
+        year_factor(p, w, first, n, SC_SUB_GROWTH_RATE, t, 0);
+
+        if (sigma > 0.0) {
+            rs_philox_uniforms(p->sentiment_key, first, n, (uint32_t)t, 0, w->tmp, NULL);
+            for (size_t j = 0; j < n; j++)
+                w->S[j] = rho * w->S[j] + sigma * rm_ndtri_bf(w->tmp[j]);
+        } else {
+            for (size_t j = 0; j < n; j++)
+                w->S[j] = rho * w->S[j] + sigma * 0.0;
+        }
+        for (size_t j = 0; j < n; j++) {
+            w->F[j] = w->F[j] * G[j];
+            w->M[1][j] = w->M[1][j] * V[j] / P[j];
+            w->M[2][j] = w->M[2][j] * E[j];
+            double ms = w->M[0][j];
+            ms = ms + r[j] * ms * (1.0 - ms / K[j]);
+            w->M[0][j] = ms < 0.0 ? 0.0 : ms;
+            w->qa[j] = w->qa[j] * P[j] / D[j];
+            w->qs[j] = w->qs[j] * U[j] / D[j];
+            w->Mtot[j] = w->M[0][j] + w->M[1][j] + w->M[2][j];
+        }
+
+        /* Shares. */
+        for (size_t l = 0; l < L; l++) {
+            double *ue = w->ue + l * KN, *uf = w->uf + l * KN, *pull = w->pull + l * KN;
+            rs_philox_uniforms(p->lab_key[l], first, n, (uint32_t)t, 0, ue, uf);
+            const double *es = LB(l, SC_EXEC_SIGMA), *kf = w->kfund + l * KN;
+            const int64_t *al = w->alive + l * KN;
+            for (size_t j = 0; j < n; j++) {
+                double wv = kf[j] == 1.0 ? 1.0 : rm_exp(beta[j] * rm_log(kf[j]));
+                double e = es[j];
+                double ex = e > 0.0 ? rm_exp(e * rm_ndtri_bf(ue[j]) - 0.5 * e * e) : 1.0;
+                pull[j] = al[j] ? wv * ex : 0.0;
+            }
+        }
+        for (int g = 0; g < 3; g++) {
+            double *oth = w->others + (size_t)g * KN, *sum = w->tmp;
+            for (size_t j = 0; j < n; j++)
+                sum[j] = oth[j] * O[j];
+            for (size_t l = 0; l < L; l++) {
+                double *sh = w->share + (l * 3 + (size_t)g) * KN;
+                const double *pull = w->pull + l * KN;
+                for (size_t j = 0; j < n; j++) {
+                    sh[j] *= pull[j];
+                    sum[j] += sh[j];
+                }
+            }
+            for (size_t l = 0; l < L; l++) {
+                double *sh = w->share + (l * 3 + (size_t)g) * KN;
+                for (size_t j = 0; j < n; j++)
+                    sh[j] = sum[j] > 0.0 ? sh[j] / sum[j] : sh[j];
+            }
+            for (size_t j = 0; j < n; j++) {
+                double ao = oth[j] * O[j];
+                oth[j] = sum[j] > 0.0 ? ao / sum[j] : oth[j];
+            }
+        }
+
+        /* Each lab: steps 1-6. */
+        for (size_t l = 0; l < L; l++) {
+            const int parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
+            const double *srs = LB(l, SC_SERVE_RATIO_SUB0), *sra = LB(l, SC_SERVE_RATIO_API0),
+                         *tr0 = LB(l, SC_TRAIN0), *sg = LB(l, SC_STAFF_GROWTH),
+                         *orat = LB(l, SC_OTHER_RATIO), *target = LB(l, SC_RUNWAY_TARGET),
+                         *ry = LB(l, SC_RAISE_YEARS), *mult = LB(l, SC_REVENUE_MULTIPLE),
+                         *dil = LB(l, SC_MAX_DILUTION), *base = LB(l, SC_FUNDING_BASE),
+                         *gw = LB(l, SC_FUNDING_GROWTH_WEIGHT), *sw = LB(l, SC_FUNDING_SENTIMENT_WEIGHT),
+                         *mtf = LB(l, SC_MIN_TRAIN_FRACTION), *acq = LB(l, SC_ACQUISITION_REVENUE_MIN);
+            double *sh0 = w->share + (l * 3 + 0) * KN, *sh1 = w->share + (l * 3 + 1) * KN,
+                   *sh2 = w->share + (l * 3 + 2) * KN;
+            double *cash = w->cash + l * KN, *rp = w->rev_prev + l * KN, *kf = w->kfund + l * KN,
+                   *own = w->own + l * KN, *stf = w->staff + l * KN, *rt = w->raised_tot + l * KN;
+            const double *uf = w->uf + l * KN;
+            int64_t *al = w->alive + l * KN;
+            int64_t *fy = w->fail_year + l * KN, *py = w->profit_year + l * KN;
+            int64_t *oc = w->outcome + l * KN;
+            size_t yo = (l * T + (size_t)(t - 1)) * KN, LTK = L * T * KN;
+            double *yc = w->y + KN_CASH * LTK + yo, *yr = w->y + KN_REVENUE * LTK + yo,
+                   *yop = w->y + KN_OP * LTK + yo, *yra = w->y + KN_RAISED * LTK + yo,
+                   *yow = w->y + KN_OWNERSHIP * LTK + yo, *ysh = w->y + KN_SHARE * LTK + yo,
+                   *ysu = w->y + KN_SUBSIDY * LTK + yo;
+            int64_t *ya = w->yalive + (l * T + (size_t)(t - 1)) * KN;
+            /* the lab's arrays are distinct: no lane reads another's */
+#pragma GCC ivdep
+            for (size_t j = 0; j < n; j++) {
+                const int64_t a0 = al[j];
+                /* 1. Revenue. */
+                double Rs = sh0[j] * w->M[0][j], Ra = sh1[j] * w->M[1][j], Re = sh2[j] * w->M[2][j];
+                double R = Rs + Ra + Re;
+                /* 2. Planned costs. */
+                double serve = Rs * srs[j] * w->qs[j] + (Ra + Re) * sra[j] * w->qa[j];
+                double tp = tr0[j] * w->F[j];
+                double staff = stf[j] * (1.0 + sg[j]);
+                double other = orat[j] * R;
+                double burn = serve + tp + staff + other - R;
+                /* 3. Funding, computed in every lane, kept where it applies. */
+                int64_t need = (int64_t)!parent & (int64_t)(burn > 0.0) & (int64_t)(cash[j] < target[j] * burn);
+                double growth = ((rp[j] > 0.0) & (R > 0.0)) ? rm_log(R / rp[j]) : 0.0;
+                double x = base[j] + gw[j] * growth + sw[j] * w->S[j];
+                double pi = 1.0 / (1.0 + rm_exp(-x));
+                double val = mult[j] * R;
+                int64_t ok = need & (int64_t)(uf[j] < pi) & (int64_t)(val > 0.0);
+                double d = dil[j];
+                double cap = val * d / (1.0 - d);
+                double rtry = ry[j] * burn;
+                rtry = cap < rtry ? cap : rtry;
+                double raised = ok ? rtry : 0.0;
+                double ownn = ok ? own[j] * (val / (val + rtry)) : own[j];
+                /* 4. Distress. */
+                double avail = cash[j] + raised + R - serve - staff - other;
+                double floor_ = mtf[j] * tp, have = avail > 0.0 ? avail : 0.0;
+                double train = ((avail >= tp) | parent) ? tp : (floor_ > have ? floor_ : have);
+                double kfn = tp > 0.0 ? train / tp : 1.0;
+                /* 5. Cash. */
+                double C = avail - train;
+                double op = R - serve - train - staff - other;
+                int64_t pyn = ((int64_t)(op > 0.0) & (int64_t)(py[j] == 0)) ? (int64_t)t : py[j];
+                /* 6. Failure or backstop. */
+                int64_t neg = C < 0.0;
+                double sub = (neg & parent) ? -C : 0.0;
+                double Cn = (neg & parent) ? 0.0 : C;
+                int64_t dies = a0 & neg & (int64_t)!parent;
+                int64_t ocn = R >= acq[j] ? MD_ACQUIRED : MD_WOUND_DOWN;
+                /* Commit where the lab was alive at the start of the year. */
+                stf[j] = a0 ? staff : stf[j];
+                own[j] = a0 ? ownn : own[j];
+                kf[j] = a0 ? kfn : kf[j];
+                py[j] = a0 ? pyn : py[j];
+                rt[j] = a0 ? rt[j] + raised : rt[j];
+                cash[j] = a0 ? Cn : cash[j];
+                rp[j] = a0 ? R : rp[j];
+                al[j] = dies ? 0 : al[j];
+                fy[j] = dies ? (int64_t)t : fy[j];
+                oc[j] = dies ? ocn : oc[j];
+                sh0[j] = dies ? 0.0 : sh0[j];
+                sh1[j] = dies ? 0.0 : sh1[j];
+                sh2[j] = dies ? 0.0 : sh2[j];
+                yc[j] = a0 ? Cn : NAN;
+                yr[j] = a0 ? R : NAN;
+                yop[j] = a0 ? op : NAN;
+                yra[j] = a0 ? raised : NAN;
+                yow[j] = a0 ? ownn : NAN;
+                ysh[j] = a0 ? (w->Mtot[j] > 0.0 ? R / w->Mtot[j] : 0.0) : NAN;
+                ysu[j] = a0 ? sub : NAN;
+                ya[j] = al[j];
+            }
+        }
+        for (size_t j = 0; j < n; j++)
+            w->mpow[j] *= mm[j];
+    }
+#undef LB
+#undef MK
+}

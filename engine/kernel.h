@@ -1,0 +1,49 @@
+/* kernel: the model of model.h for KN_LANES paths at once (prefix kn_).
+ *
+ * Contract. kn_run simulates paths first .. first+n-1 (n <= KN_LANES) and
+ * leaves, in the work area, exactly what md_draw_inputs and md_simulate
+ * give for each of those paths, bit for bit (tests/test_kernel.c proves
+ * it): the drawn inputs, every lab-year record and every outcome. The data
+ * are laid out structure-of-arrays, lane (path) innermost, and every step
+ * is a loop over lanes with the model's branches written as selects, so
+ * the compiler vectorises it; the arithmetic is the reference's, operation
+ * for operation, with no contraction into FMA. A work area belongs to one
+ * thread; the plan is shared read-only.
+ */
+#ifndef RUNWAY_KERNEL_H
+#define RUNWAY_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/model.h"
+
+#define KN_LANES 128
+
+/* The lab-year metrics, in this order. */
+enum { KN_CASH, KN_REVENUE, KN_OP, KN_RAISED, KN_OWNERSHIP, KN_SHARE,
+       KN_SUBSIDY, KN_NMETRIC };
+
+typedef struct kn_work kn_work;
+
+/* NULL when out of memory. */
+kn_work *kn_work_create(const md_plan *p);
+void kn_work_free(kn_work *w);
+
+void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n);
+
+/* Views into the work area after kn_run; index [.. ][lane]. */
+typedef struct {
+    const double *y[KN_NMETRIC]; /* [L][T][KN_LANES] */
+    const int64_t *alive;        /* [L][T][KN_LANES], alive at the end of year */
+    const int64_t *fail_year;    /* [L][KN_LANES] */
+    const int64_t *profit_year;  /* [L][KN_LANES] */
+    const int64_t *outcome;      /* [L][KN_LANES] */
+    const double *final_cash;    /* [L][KN_LANES] */
+    const double *raised_total;  /* [L][KN_LANES] */
+    const double *drawn;         /* [I][KN_LANES] */
+} kn_view;
+
+void kn_view_get(const kn_work *w, kn_view *v);
+
+#endif

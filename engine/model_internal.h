@@ -1,0 +1,20 @@
+/* model_internal: the plan shared by the reference model (model.c) and
+ * the block kernel (kernel.c). Not part of any public contract. */
+#ifndef RUNWAY_MODEL_INTERNAL_H
+#define RUNWAY_MODEL_INTERNAL_H
+
+#include "engine/scenario.h"
+#include "rng/rng_stream.h"
+
+struct md_plan {
+    const sc_scenario *s;
+    uint64_t seed;
+    size_t nlabs;
+    int horizon;
+    rs_key *input_key;                 /* [ninputs] */
+    int market_input[SC_MARKET_NKEYS]; /* index in s->inputs, or -1 */
+    rs_key sentiment_key;
+    rs_key *lab_key;                   /* [nlabs] */
+};
+
+#endif

@@ -1,0 +1,197 @@
+/* rng_math: exp, log and the normal quantile, bit-for-bit the same on
+ * every x86-64 or ARM machine (prefix rm_).
+ *
+ * Why not libm: glibc picks its exp/log/pow at run time by CPU features
+ * (an FMA variant on newer chips), so two nodes of one cluster can differ
+ * in the last bit, and a Monte Carlo run would stop being reproducible
+ * across machines. These functions use only IEEE-754 +, -, *, /, sqrt and
+ * integer bit operations, and the build forbids contraction into FMA
+ * (-ffp-contract=off), so each result is fully determined by its argument.
+ * They are also branch-light and inline, so loops over paths vectorise.
+ *
+ * Accuracy (tests/test_rng_math.c measures it against libm and GSL):
+ *   rm_exp    within 2 ulp for x in [-708, 709]; 0 below, +inf above
+ *   rm_log    within 2 ulp for finite x > 0; -inf at 0, NaN below
+ *   rm_ndtri  Wichura's AS241 (Applied Statistics 37, 1988), relative
+ *             error about 1e-16, for u in (0, 1)
+ */
+#ifndef RUNWAY_RNG_MATH_H
+#define RUNWAY_RNG_MATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline uint64_t rm_bits(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+static inline double rm_double(uint64_t b)
+{
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+/* e^x. Reduction x = k ln2 + r, |r| <= ln2/2, with ln2 split in two so
+ * that k ln2_hi is exact; e^r by its Taylor series to r^13 (truncation
+ * below 1e-17); 2^k applied in two halves so that subnormal results are
+ * right too. */
+static inline double rm_exp(double x)
+{
+    const double shift = 0x1.8p52; /* adding it rounds to an integer */
+    x = x < -746.0 ? -746.0 : x;
+    x = x > 710.0 ? 710.0 : x;
+    double kd = x * 0x1.71547652b82fep0 + shift;
+    int64_t k = (int64_t)(rm_bits(kd) - rm_bits(shift));
+    kd -= shift;
+    double r = x - kd * 0x1.62e42fefa3800p-1; /* ln2_hi: 42 bits, k ln2_hi exact */
+    r = r - kd * 0x1.ef35793c7673p-45;        /* ln2_lo */
+    double p = 1.0 / 6227020800.0;            /* 1/13! */
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r * r + r; /* e^r - 1, summed small to large */
+    p = p + 1.0;
+    int64_t k1 = k / 2, k2 = k - k1;
+    double s1 = rm_double((uint64_t)(k1 + 1023) << 52);
+    double s2 = rm_double((uint64_t)(k2 + 1023) << 52);
+    double y = p * s1 * s2;
+    return x >= 709.79 ? INFINITY : y;
+}
+
+/* ln x, after fdlibm's e_log.c: x = 2^k m with m in [sqrt(2)/2, sqrt(2)),
+ * f = m - 1, s = f/(2+f), ln(1+f) = 2 atanh(s) by a minimax series in s^2
+ * (coefficients Lg1..Lg7 of fdlibm, error below 2^-58.45). Subnormal x
+ * is scaled up by 2^54 first. */
+static inline double rm_log(double x)
+{
+    const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
+                 Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
+                 Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
+                 Lg7 = 1.479819860511658591e-01;
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    int sub = x < 0x1p-1022;
+    double xs = sub ? x * 0x1p54 : x;
+    uint64_t ix = rm_bits(xs) - 0x3fe6a09e667f3bcdULL; /* bits of sqrt(2)/2 */
+    int64_t k = (int64_t)ix >> 52;
+    double m = rm_double((ix & 0x000fffffffffffffULL) + 0x3fe6a09e667f3bcdULL);
+    double dk = (double)(k - (sub ? 54 : 0));
+    double f = m - 1.0;
+    double s = f / (2.0 + f);
+    double z = s * s, w = z * z;
+    double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
+    double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
+    double R = t2 + t1;
+    double hfsq = 0.5 * f * f;
+    double y = dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
+    /* selects, not early returns, so that loops over lanes vectorise */
+    y = x > 0.0 ? y : (x == 0.0 ? -INFINITY : NAN);
+    return x == INFINITY ? INFINITY : y;
+}
+
+/* x^y for x > 0 as e^(y ln x); used only for moderate y ln x (the
+ * maturity fade, the share elasticity), where the error stays a few ulp. */
+static inline double rm_pow(double x, double y)
+{
+    return rm_exp(y * rm_log(x));
+}
+
+/* The standard normal quantile, AS241 (PPND16). */
+static inline double rm_ndtri(double u)
+{
+    double q = u - 0.5;
+    if (fabs(q) <= 0.425) {
+        double r = 0.180625 - q * q;
+        double num = (((((((2.5090809287301226727e+3 * r + 3.3430575583588128105e+4) * r
+                          + 6.7265770927008700853e+4) * r + 4.5921953931549871457e+4) * r
+                        + 1.3731693765509461125e+4) * r + 1.9715909503065514427e+3) * r
+                      + 1.3314166789178437745e+2) * r + 3.3871328727963666080e+0);
+        double den = (((((((5.2264952788528545610e+3 * r + 2.8729085735721942674e+4) * r
+                          + 3.9307895800092710610e+4) * r + 2.1213794301586595867e+4) * r
+                        + 5.3941960214247511077e+3) * r + 6.8718700749205790830e+2) * r
+                      + 4.2313330701600911252e+1) * r + 1.0);
+        return q * num / den;
+    }
+    double r = q < 0.0 ? u : 1.0 - u;
+    r = sqrt(-rm_log(r));
+    double x;
+    if (r <= 5.0) {
+        r -= 1.6;
+        double num = (((((((7.74545014278341407640e-4 * r + 2.27238449892691845833e-2) * r
+                          + 2.41780725177450611770e-1) * r + 1.27045825245236838258e+0) * r
+                        + 3.64784832476320460504e+0) * r + 5.76949722146069140550e+0) * r
+                      + 4.63033784615654529590e+0) * r + 1.42343711074968357734e+0);
+        double den = (((((((1.05075007164441684324e-9 * r + 5.47593808499534494600e-4) * r
+                          + 1.51986665636164571966e-2) * r + 1.48103976427480074590e-1) * r
+                        + 6.89767334985100004550e-1) * r + 1.67638483018380384940e+0) * r
+                      + 2.05319162663775882187e+0) * r + 1.0);
+        x = num / den;
+    } else {
+        r -= 5.0;
+        double num = (((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r
+                          + 1.24266094738807843860e-3) * r + 2.65321895265761230930e-2) * r
+                        + 2.96560571828504891230e-1) * r + 1.78482653991729133580e+0) * r
+                      + 5.46378491116411436990e+0) * r + 6.65790464350110377720e+0);
+        double den = (((((((2.04426310338993978564e-15 * r + 1.42151175831644588870e-7) * r
+                          + 1.84631831751005468180e-5) * r + 7.86869131145613259100e-4) * r
+                        + 1.48753612908506148525e-2) * r + 1.36929880922735805310e-1) * r
+                      + 5.99832206555887937690e-1) * r + 1.0);
+        x = num / den;
+    }
+    return q < 0.0 ? -x : x;
+}
+
+/* rm_ndtri without branches: both regions are computed and one is
+ * selected, so a loop over lanes vectorises. Each region is the very same
+ * expression as in rm_ndtri, so the result is bit-identical to it. */
+static inline double rm_ndtri_bf(double u)
+{
+    double q = u - 0.5;
+    double rc = 0.180625 - q * q;
+    double numc = (((((((2.5090809287301226727e+3 * rc + 3.3430575583588128105e+4) * rc
+                       + 6.7265770927008700853e+4) * rc + 4.5921953931549871457e+4) * rc
+                     + 1.3731693765509461125e+4) * rc + 1.9715909503065514427e+3) * rc
+                   + 1.3314166789178437745e+2) * rc + 3.3871328727963666080e+0);
+    double denc = (((((((5.2264952788528545610e+3 * rc + 2.8729085735721942674e+4) * rc
+                       + 3.9307895800092710610e+4) * rc + 2.1213794301586595867e+4) * rc
+                     + 5.3941960214247511077e+3) * rc + 6.8718700749205790830e+2) * rc
+                   + 4.2313330701600911252e+1) * rc + 1.0);
+    double xc = q * numc / denc;
+    double rt = q < 0.0 ? u : 1.0 - u;
+    rt = sqrt(-rm_log(rt));
+    double r1 = rt - 1.6;
+    double num1 = (((((((7.74545014278341407640e-4 * r1 + 2.27238449892691845833e-2) * r1
+                       + 2.41780725177450611770e-1) * r1 + 1.27045825245236838258e+0) * r1
+                     + 3.64784832476320460504e+0) * r1 + 5.76949722146069140550e+0) * r1
+                   + 4.63033784615654529590e+0) * r1 + 1.42343711074968357734e+0);
+    double den1 = (((((((1.05075007164441684324e-9 * r1 + 5.47593808499534494600e-4) * r1
+                       + 1.51986665636164571966e-2) * r1 + 1.48103976427480074590e-1) * r1
+                     + 6.89767334985100004550e-1) * r1 + 1.67638483018380384940e+0) * r1
+                   + 2.05319162663775882187e+0) * r1 + 1.0);
+    double r2 = rt - 5.0;
+    double num2 = (((((((2.01033439929228813265e-7 * r2 + 2.71155556874348757815e-5) * r2
+                       + 1.24266094738807843860e-3) * r2 + 2.65321895265761230930e-2) * r2
+                     + 2.96560571828504891230e-1) * r2 + 1.78482653991729133580e+0) * r2
+                   + 5.46378491116411436990e+0) * r2 + 6.65790464350110377720e+0);
+    double den2 = (((((((2.04426310338993978564e-15 * r2 + 1.42151175831644588870e-7) * r2
+                       + 1.84631831751005468180e-5) * r2 + 7.86869131145613259100e-4) * r2
+                     + 1.48753612908506148525e-2) * r2 + 1.36929880922735805310e-1) * r2
+                   + 5.99832206555887937690e-1) * r2 + 1.0);
+    double xt = rt <= 5.0 ? num1 / den1 : num2 / den2;
+    xt = q < 0.0 ? -xt : xt;
+    return fabs(q) <= 0.425 ? xc : xt;
+}
+
+#endif

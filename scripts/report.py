@@ -1,0 +1,763 @@
+#!/usr/bin/python3
+"""Make an analyst's report of one runway result: NAME.html and NAME.pdf.
+
+Usage:
+    report.py RESULT.h5 [-o NAME] [--baseline A.h5]
+
+  RESULT.h5        a finished runway result file (../shared/OUTPUT.md)
+  -o, --output NAME
+                   write NAME.html and NAME.pdf (a trailing .html or .pdf is
+                   dropped). Default: the result's file name without .h5
+                   plus "_report", in the current folder (as `runway run`
+                   writes its result in the current folder).
+  --baseline A.h5  add a comparison with A (this result minus A; paired when
+                   both runs share seed and paths: see compare.py)
+
+The HTML page is self-contained (figures are PNGs embedded as data URIs;
+it opens offline). The PDF holds the same content: a title page with the
+headline table and provenance, one page per figure (the comparison adds a
+table page and a figure page), then the scenario text.
+
+Contents, in order: headline table; survival curves with 95% bands;
+failure-year histograms by outcome (needs the per-path group `paths`);
+cash and revenue fan charts; P(profitable by year); number of independent
+labs alive; tornado charts of rank correlations with survival; the
+comparison (with --baseline); provenance and the full scenario text.
+docs/reports.md explains how to read each one.
+
+Exit status: 0 success; 1 the result (or baseline) is missing, not a runway
+result, incomplete, or incompatible with the baseline, or the output cannot
+be written (one line on stderr; nothing is written: outputs are written
+under temporary names and renamed only at the end); 2 bad command line.
+
+Runs under Debian's /usr/bin/python3 with python3-h5py, python3-numpy and
+python3-matplotlib (Agg backend; no display needed).
+"""
+import argparse
+import base64
+import html
+import io
+import math
+import os
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runway_result import (AtomicOutputs, ResultError, die, fmt_interval,  # noqa: E402
+                           fmt_p, lab_colour, load)
+import compare as comparemod  # noqa: E402
+
+PROG = "runway report"
+
+# matplotlib is imported only once the inputs have been checked (see
+# _load_matplotlib): its first import on a fresh machine logs "building the
+# font cache" to stderr, which must not turn a one-line refusal into two.
+matplotlib = FigureCanvasAgg = PdfPages = Figure = Patch = None
+
+PNG_DPI = 100
+WIDE = (11.0, 6.2)          # single-panel figures, inches (fits A4/letter landscape)
+TORNADO_TOP = 10            # inputs shown per lab
+YAML_LINES_PER_PAGE = 56    # scenario text lines per PDF page
+YAML_WRAP = 150             # characters per scenario text line in the PDF
+FONT_FALLBACK = ["Noto Sans CJK JP", "Noto Sans CJK SC", "Source Han Sans",
+                 "WenQuanYi Zen Hei", "Droid Sans Fallback", "Unifont"]
+
+
+def _load_matplotlib():
+    """Import matplotlib (Agg) and set the report's style; binds the module
+    names used by the figure functions."""
+    global matplotlib, FigureCanvasAgg, PdfPages, Figure, Patch
+    import matplotlib as mpl
+    mpl.use("Agg")
+    import matplotlib.font_manager  # noqa: F401
+    import matplotlib.lines  # noqa: F401
+    import matplotlib.ticker  # noqa: F401
+    from matplotlib.backends.backend_agg import FigureCanvasAgg as _canvas
+    from matplotlib.backends.backend_pdf import PdfPages as _pdf
+    from matplotlib.figure import Figure as _figure
+    from matplotlib.patches import Patch as _patch
+    matplotlib, FigureCanvasAgg, PdfPages, Figure, Patch = mpl, _canvas, _pdf, _figure, _patch
+    # Lab names may be in any script: DejaVu Sans first, then whichever common
+    # CJK fallback font is installed (matplotlib >= 3.6 falls back per glyph).
+    # A glyph no installed font has is drawn as a box, without a warning per figure.
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
+    installed = {f.name for f in matplotlib.font_manager.fontManager.ttflist}
+    matplotlib.rcParams["font.family"] = ["sans-serif"]
+    matplotlib.rcParams["font.sans-serif"] = (
+        ["DejaVu Sans"] + [f for f in FONT_FALLBACK if f in installed] +
+        [f for f in matplotlib.rcParams["font.sans-serif"] if f != "DejaVu Sans"])
+    matplotlib.rcParams.update({
+        "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10,
+        "legend.fontsize": 9, "axes.grid": True, "grid.alpha": 0.3,
+        "pdf.fonttype": 42, "svg.fonttype": "none",
+    })
+
+
+# ---------------------------------------------------------------- figures
+class Section:
+    """One part of the report: a heading, a caption (HTML-safe text) and
+    either a figure or a note saying why there is none."""
+
+    def __init__(self, key, title, caption, fig=None, note=None, extra_html=""):
+        self.key, self.title, self.caption = key, title, caption
+        self.fig, self.note, self.extra_html = fig, note, extra_html
+
+
+def _grid(n, ncols=3, panel=(3.7, 2.9)):
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows + 0.9))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def _finish_grid(fig, title, handles):
+    """Title on top, a shared legend under it, panels below."""
+    fig.suptitle(title, y=0.995, va="top", fontsize=11)
+    top = 1.0 - 0.62 / fig.get_figheight()
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False,
+               bbox_to_anchor=(0.5, 1.0 - 0.3 / fig.get_figheight()))
+    fig.tight_layout(rect=(0, 0, 1, top))
+
+
+def _years_ticks(ax, years):
+    ys = list(years)
+    step = max(1, math.ceil(len(ys) / 10))
+    ax.set_xticks(ys[::step])
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
+
+
+def _empty_panel(ax, text):
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes,
+            fontsize=9, color="0.35", wrap=True)
+
+
+def _lab_title(ax, r, i):
+    name = r.labs[i] + (" (parent backstop)" if r.backstopped[i] else "")
+    ax.set_title(name, color=lab_colour(i), fontweight="bold")
+
+
+def fig_survival(r):
+    fig = Figure(figsize=WIDE)
+    ax = fig.add_subplot(1, 1, 1)
+    x = np.concatenate([[r.base_year], r.years])
+    s, lo, hi = r.ds["survival"], r.ds["survival_lo"], r.ds["survival_hi"]
+    for i, lab in enumerate(r.labs):
+        c = lab_colour(i)
+        ax.fill_between(x, np.concatenate([[1.0], lo[i]]), np.concatenate([[1.0], hi[i]]),
+                        color=c, alpha=0.22, linewidth=0)
+        ax.plot(x, np.concatenate([[1.0], s[i]]), color=c, lw=2, marker="o", ms=3,
+                label=lab + (" (backstop)" if r.backstopped[i] else ""))
+    ax.set_xlabel("year (end of)")
+    ax.set_ylabel("probability lab is alive (independent and solvent)")
+    ax.set_ylim(-0.02, 1.02)
+    _years_ticks(ax, x)
+    ax.set_title(f"Survival by year, {r.attrs.get('scenario_name', r.name)} "
+                 f"(shaded: 95% Monte Carlo interval, {r.paths} paths)")
+    ax.legend(loc="lower left", ncol=2, frameon=True)
+    fig.tight_layout()
+    return fig
+
+
+def fig_failure_years(r):
+    N = r.fail_year.shape[0]
+    T = len(r.years)
+    fig, axes = _grid(len(r.labs))
+    for i, ax in enumerate(axes):
+        c = lab_colour(i)
+        fy, oc = r.fail_year[:, i], r.outcome[:, i]
+        failed = (fy >= 1) & (fy <= T)
+        acq = np.bincount(fy[failed & (oc == 1)], minlength=T + 1)[1:T + 1] / N
+        wd = np.bincount(fy[failed & (oc != 1)], minlength=T + 1)[1:T + 1] / N
+        if not (acq.sum() + wd.sum() > 0):
+            _empty_panel(ax, "no failures in any path" +
+                         ("\n(parent backstop)" if r.backstopped[i] else ""))
+            ax.set_ylim(0, 1)
+            ax.set_xlim(r.years[0] - 0.6, r.years[-1] + 0.6)
+        else:
+            ax.bar(r.years, acq, color=c, edgecolor=c, width=0.8)
+            ax.bar(r.years, wd, bottom=acq, color="white", edgecolor=c, hatch="////",
+                   width=0.8)
+        _lab_title(ax, r, i)
+        ax.set_xlabel("year of failure")
+        ax.set_ylabel("probability (share of paths)")
+        _years_ticks(ax, r.years)
+        ax.tick_params(axis="x", labelrotation=45)
+    _finish_grid(fig, "Year of failure by outcome (the bars stack to P(failing in that year))",
+                 [Patch(facecolor="0.45", edgecolor="0.45", label="acquired"),
+                  Patch(facecolor="white", edgecolor="0.45", hatch="////", label="wound down")])
+    return fig
+
+
+def fig_fan(r, name, what, unit):
+    q = r.ds[name]
+    qs = list(np.round(r.quantiles, 2))
+    try:
+        k05, k25, k50, k75, k95 = (qs.index(v) for v in (0.05, 0.25, 0.5, 0.75, 0.95))
+    except ValueError:
+        k05, k25, k50, k75, k95 = 0, 1, 2, 3, 4
+    fig, axes = _grid(len(r.labs))
+    for i, ax in enumerate(axes):
+        c = lab_colour(i)
+        qi = q[i]
+        if not np.isfinite(qi).any():
+            _empty_panel(ax, "alive in no path")
+        elif len(r.years) == 1:  # one year: bands as thick vertical bars
+            ax.vlines(r.years, qi[:, k05], qi[:, k95], color=c, alpha=0.18, lw=14)
+            ax.vlines(r.years, qi[:, k25], qi[:, k75], color=c, alpha=0.40, lw=14)
+            ax.plot(r.years, qi[:, k50], color=c, marker="_", ms=16, mew=2, ls="none")
+        else:
+            ax.fill_between(r.years, qi[:, k05], qi[:, k95], color=c, alpha=0.18, lw=0,
+                            label="5-95%")
+            ax.fill_between(r.years, qi[:, k25], qi[:, k75], color=c, alpha=0.40, lw=0,
+                            label="25-75%")
+            ax.plot(r.years, qi[:, k50], color=c, lw=2, label="median")
+        ax.set_xlim(r.years[0] - 0.6, r.years[-1] + 0.6)
+        _lab_title(ax, r, i)
+        # Quantiles span orders of magnitude (and may be 0 or negative):
+        # a symmetric log axis keeps the median readable under the 95% band.
+        ax.set_yscale("symlog", linthresh=0.1, linscale=0.5)
+        ax.set_xlabel("year")
+        ax.set_ylabel(f"{what}, {unit}")
+        _years_ticks(ax, r.years)
+        ax.tick_params(axis="x", labelrotation=45)
+    _finish_grid(fig, f"{what[0].upper() + what[1:]} among paths where the lab is alive "
+                 "(symmetric log scale: linear below 0.1)",
+                 [Patch(facecolor="0.3", alpha=0.18, label="5-95% of alive paths"),
+                  Patch(facecolor="0.3", alpha=0.40, label="25-75%"),
+                  matplotlib.lines.Line2D([], [], color="0.3", lw=2, label="median")])
+    return fig
+
+
+def fig_profitable(r):
+    fig = Figure(figsize=WIDE)
+    ax = fig.add_subplot(1, 1, 1)
+    p = r.ds["profitable_by"]
+    for i, lab in enumerate(r.labs):
+        ax.plot(r.years, p[i], color=lab_colour(i), lw=2, marker="o", ms=3, label=lab)
+    ax.set_xlabel("year (end of)")
+    ax.set_ylabel("probability of a year with positive\noperating cash flow so far")
+    ax.set_ylim(-0.02, 1.02)
+    _years_ticks(ax, r.years)
+    ax.set_title("Turned profitable (operating cash flow > 0) by each year, alive or not")
+    ax.legend(loc="upper left", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def fig_independent_alive(r):
+    p = r.ds["independent_alive"]
+    T, K = p.shape
+    n_indep = sum(1 for b in r.backstopped if not b)
+    nz = [n for n in range(K) if np.nan_to_num(p[:, n]).max() > 0]
+    nmax = max([n_indep] + nz) if nz else n_indep
+    nmax = min(nmax, K - 1)
+    cmap = matplotlib.colormaps["viridis"]
+    fig = Figure(figsize=WIDE)
+    ax = fig.add_subplot(1, 1, 1)
+    bottom = np.zeros(T)
+    for n in range(nmax + 1):
+        v = np.nan_to_num(p[:, n])
+        ax.bar(r.years, v, bottom=bottom, width=0.8, color=cmap(n / max(nmax, 1)),
+               edgecolor="white", linewidth=0.5, label=f"{n} alive")
+        bottom += v
+    mean = (np.nan_to_num(p) * np.arange(K)[None, :]).sum(axis=1)
+    ax2 = ax.twinx()
+    ax2.plot(r.years, mean, color="black", lw=2, marker="o", ms=3, label="expected number")
+    ax2.set_ylim(0, max(nmax, 1) * 1.02)
+    ax2.set_ylabel("expected number of independent labs alive")
+    ax2.grid(False)
+    ax.set_xlabel("year (end of)")
+    ax.set_ylabel("probability")
+    ax.set_ylim(0, 1.0)
+    _years_ticks(ax, r.years)
+    ax.set_title(f"Number of independent (not backstopped) labs alive, of {n_indep}")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1[::-1] + h2, l1[::-1] + l2, loc="center left", bbox_to_anchor=(1.08, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def tornado_data(r):
+    """[(lab index, [(input, rho), ...] largest |rho| first)], [notes]."""
+    sens = r.ds.get("sensitivity_survival")
+    have, notes = [], []
+    if sens is None or sens.size == 0 or not r.inputs:
+        return have, ["The file has no drawn inputs (every input is a constant), so there "
+                      "is no sensitivity to show."]
+    for i, lab in enumerate(r.labs):
+        row = sens[i] if i < sens.shape[0] else np.array([])
+        ok = [(r.inputs[k], float(row[k])) for k in range(min(len(row), len(r.inputs)))
+              if math.isfinite(row[k])]
+        if not ok:
+            why = ("it has a parent backstop and is alive in every path"
+                   if r.backstopped[i] else "its survival is the same in every path")
+            notes.append(f"{lab}: no tornado: {why}, so a rank correlation with survival is "
+                         "undefined (NaN).")
+            continue
+        ok.sort(key=lambda t: -abs(t[1]))
+        have.append((i, ok[:TORNADO_TOP]))
+    return have, notes
+
+
+def fig_tornado(r, have):
+    n = len(have)
+    ncols = 2 if n > 1 else 1
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(11.0 if ncols == 2 else 8.0, 3.1 * nrows + 0.8))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    lim = max(abs(v) for _, rows in have for _, v in rows)
+    lim = min(1.0, max(0.05, lim * 1.15))
+    short = f"{r.years[-1]}"
+    for ax, (i, rows) in zip(axes, have):
+        c = lab_colour(i)
+        names = [nm for nm, _ in rows][::-1]
+        vals = [v for _, v in rows][::-1]
+        y = np.arange(len(rows))
+        ax.barh(y, vals, color=[c if v >= 0 else "white" for v in vals], edgecolor=c,
+                hatch=None, height=0.7)
+        for yy, v in zip(y, vals):
+            if v < 0:
+                ax.barh([yy], [v], color="white", edgecolor=c, hatch="///", height=0.7)
+            ax.text(v + (0.01 * lim if v >= 0 else -0.01 * lim), yy, f"{v:+.2f}",
+                    va="center", ha="left" if v >= 0 else "right", fontsize=7.5)
+        ax.set_yticks(y)
+        ax.set_yticklabels(names, fontsize=8)
+        ax.axvline(0, color="0.2", lw=0.8)
+        ax.set_xlim(-lim * 1.25, lim * 1.25)
+        ax.set_xlabel(f"Spearman rank correlation with alive in {short}")
+        _lab_title(ax, r, i)
+    fig.suptitle(f"What drives survival to {short}: top {TORNADO_TOP} inputs by |rank "
+                 "correlation| (solid: higher value helps; hatched: hurts)", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return fig
+
+
+def fig_comparison(c):
+    fig, axes = _grid(len(c.labs))
+    bounds = [c.lo.ravel(), c.hi.ravel(), [0.01]]
+    if c.paired:
+        bounds += [(c.diff - c.unpaired_halfwidth).ravel(), (c.diff + c.unpaired_halfwidth).ravel()]
+    lim = np.nanmax(np.abs(np.concatenate(bounds)))
+    lim = float(lim) * 1.1 if math.isfinite(lim) else 1.0
+    for i, ax in enumerate(axes):
+        col = lab_colour(i)
+        ax.axhline(0, color="0.2", lw=0.8)
+        if c.paired:
+            ax.plot(c.years, c.diff[i] - c.unpaired_halfwidth[i], color=col, lw=0.9, ls="--")
+            ax.plot(c.years, c.diff[i] + c.unpaired_halfwidth[i], color=col, lw=0.9, ls="--")
+        ax.fill_between(c.years, c.lo[i], c.hi[i], color=col, alpha=0.3, lw=0)
+        ax.plot(c.years, c.diff[i], color=col, lw=2, marker="o", ms=3)
+        ax.set_ylim(-lim, lim)
+        ax.set_title(c.labs[i], color=col, fontweight="bold")
+        ax.set_xlabel("year (end of)")
+        ax.set_ylabel("change in P(alive), this - baseline")
+        _years_ticks(ax, c.years)
+        ax.tick_params(axis="x", labelrotation=45)
+    handles = [matplotlib.lines.Line2D([], [], color="0.3", lw=2, label="difference"),
+               Patch(facecolor="0.3", alpha=0.3, label=f"95% interval ({c.method})")]
+    if c.paired:
+        handles.append(matplotlib.lines.Line2D([], [], color="0.3", lw=0.9, ls="--",
+                                               label="unpaired 95% interval, for contrast"))
+    _finish_grid(fig, f"Change in survival probability: {c.b.name} minus baseline {c.a.name}",
+                 handles)
+    return fig
+
+
+# ---------------------------------------------------------------- content
+def headline_rows(r):
+    cols = r.headline_years()
+    head = ["lab"] + [f"{r.years[j]} (year {j + 1})" for j in cols] + \
+        [f"P(acquired) by {r.years[-1]}", f"P(wound down) by {r.years[-1]}"]
+    rows = []
+    s, lo, hi = r.ds["survival"], r.ds["survival_lo"], r.ds["survival_hi"]
+    acq, wd = r.get("failed_acquired"), r.get("failed_wound_down")
+    for i, lab in enumerate(r.labs):
+        row = [lab + (" (parent backstop)" if r.backstopped[i] else "")]
+        row += [fmt_interval(s[i, j], lo[i, j], hi[i, j]) for j in cols]
+        row += [fmt_p(acq[i, -1]) if acq is not None else "n/a",
+                fmt_p(wd[i, -1]) if wd is not None else "n/a"]
+        rows.append(row)
+    return head, rows
+
+
+def comparison_rows(c, cols):
+    head = ["lab", "year", "P(alive) baseline", "P(alive) this run", "change",
+            "95% interval"] + (["unpaired +/-", "paired +/-"] if c.paired else ["+/-"])
+    rows = []
+    for i, lab in enumerate(c.labs):
+        for j in cols:
+            row = [lab, str(int(c.years[j])), fmt_p(c.p_a[i, j]), fmt_p(c.p_b[i, j]),
+                   _signed(c.diff[i, j]),
+                   f"[{_signed(c.lo[i, j])}, {_signed(c.hi[i, j])}]"]
+            if c.paired:
+                row += [fmt_p(c.unpaired_halfwidth[i, j], 4), fmt_p(c.halfwidth[i, j], 4)]
+            else:
+                row += [fmt_p(c.halfwidth[i, j], 4)]
+            rows.append(row)
+    return head, rows
+
+
+def _signed(x):
+    return f"{x:+.4f}" if math.isfinite(x) else "n/a"
+
+
+PROVENANCE_KEYS = [("scenario_name", "scenario"), ("seed", "seed"), ("paths", "paths"),
+                   ("horizon", "horizon (years)"), ("base_year", "base year"),
+                   ("runway_version", "runway version"), ("created", "created (UTC)"),
+                   ("command_line", "command line"), ("threads", "threads"),
+                   ("processes", "processes")]
+
+
+def provenance_rows(r):
+    rows = [("result file", os.path.abspath(r.path))]
+    for k, label in PROVENANCE_KEYS:
+        rows.append((label, str(r.attrs.get(k, "n/a"))))
+    return rows
+
+
+def build_sections(r, c=None):
+    s = []
+    s.append(Section(
+        "survival", "Survival curves",
+        "Probability that each lab is still alive (independent and solvent) at the end of "
+        "each year; the curve starts at 1 in the base year. The shaded band is the 95% "
+        "Wilson interval: Monte Carlo error only (it shrinks as 1/&radic;paths), not model "
+        "uncertainty.", fig_survival(r)))
+    if r.has_paths:
+        s.append(Section(
+            "failure_years", "When and how labs fail",
+            "For each lab, the share of paths in which it fails in each year, split into "
+            "<b>acquired</b> (solid: it still had revenue a buyer would want) and <b>wound "
+            "down</b> (hatched). The bars of a lab sum to its probability of failing by the "
+            "horizon.", fig_failure_years(r)))
+    else:
+        s.append(Section(
+            "failure_years", "When and how labs fail", "",
+            note="This result file has no per-path data (no <code>paths</code> group), so "
+                 "the failure-year histograms cannot be drawn. The headline table still "
+                 "gives P(acquired) and P(wound down) by the horizon."))
+    for key, name, what in (("cash_fan", "cash_q", "end-of-year cash"),
+                            ("revenue_fan", "revenue_q", "revenue")):
+        title = "Cash" if key == "cash_fan" else "Revenue"
+        if r.get(name) is not None:
+            s.append(Section(
+                key, f"{title} fan chart",
+                f"Quantiles of {what} (US$ billion) among the paths where the lab is still "
+                "alive that year: the line is the median, the dark band holds the middle 50% "
+                "of those paths, the light band 90%. Labs that fail drop out, so late years "
+                "describe survivors only.", fig_fan(r, name, what, "US$ billion")))
+        else:
+            s.append(Section(key, f"{title} fan chart", "",
+                             note=f"The file has no <code>{name}</code> dataset."))
+    if r.get("profitable_by") is not None:
+        s.append(Section(
+            "profitable", "Turning profitable",
+            "Probability that the lab has had at least one year of positive operating cash "
+            "flow (revenue minus serving, training, staff and other costs, before funding) "
+            "by the end of each year, counted over all paths whether or not it survived.",
+            fig_profitable(r)))
+    else:
+        s.append(Section("profitable", "Turning profitable", "",
+                         note="The file has no <code>profitable_by</code> dataset."))
+    if r.get("independent_alive") is not None:
+        s.append(Section(
+            "independent_alive", "How many independent labs survive",
+            "Each bar splits the paths of one year by how many labs without a parent "
+            "backstop are alive at its end (bars sum to 1); the black line (right axis) is "
+            "the expected number.", fig_independent_alive(r)))
+    else:
+        s.append(Section("independent_alive", "How many independent labs survive", "",
+                         note="The file has no <code>independent_alive</code> dataset."))
+    have, notes = tornado_data(r)
+    notes_html = "".join(f"<p class=\"note\">{html.escape(n)}</p>" for n in notes)
+    cap = ("Spearman rank correlation, over paths, between each drawn input and whether the "
+           f"lab is alive in {r.years[-1]}; the {TORNADO_TOP} inputs with the largest "
+           "magnitude are shown, largest on top. A bar to the right (solid) means higher "
+           "values of that input go with survival; to the left (hatched), with failure. "
+           "Longer bars matter more. Correlation is not causation, and two inputs that are "
+           "correlated in the scenario share credit.")
+    if have:
+        s.append(Section("tornado", "What drives survival (tornado charts)", cap,
+                         fig_tornado(r, have), extra_html=notes_html))
+    else:
+        s.append(Section("tornado", "What drives survival (tornado charts)", cap,
+                         note=" ".join(notes)))
+    s[-1].notes = notes
+    if c is not None:
+        s.append(Section(
+            "comparison", "Comparison with the baseline",
+            f"This run ({html.escape(c.b.name)}) minus the baseline ({html.escape(c.a.name)}): "
+            f"<b>{html.escape(c.method)}</b>. {html.escape(c.reason)}. The line is the change "
+            "in survival probability, the band its 95% interval"
+            + ("; dashed lines: the interval an unpaired comparison of the same two runs "
+               "would give, for contrast." if c.paired else "."), fig_comparison(c)))
+    return s
+
+
+# ---------------------------------------------------------------- writers
+def _png_b64(fig):
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PNG_DPI)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _html_table(head, rows, cls=""):
+    out = [f"<table class=\"{cls}\">", "<thead><tr>"]
+    out += [f"<th>{html.escape(h)}</th>" for h in head]
+    out.append("</tr></thead>")
+    out.append("<tbody>")
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
+       max-width: 1150px; color: #222; line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+table.prov td { text-align: left; font-family: monospace; }
+th { background: #f2f2f2; }
+img { max-width: 100%; height: auto; border: 1px solid #eee; }
+pre { background: #f7f7f7; border: 1px solid #ddd; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.4em 0.8em; }
+.meta { color: #555; }
+.swatch { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.3em; vertical-align: middle; }
+"""
+
+
+def write_html(path, r, sections, pngs, c, pdf_pages, pdf_name):
+    esc = html.escape
+    name = r.attrs.get("scenario_name", r.stem)
+    out = ["<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">",
+           "<meta name=\"generator\" content=\"runway report.py\">",
+           f"<meta name=\"runway-figures\" content=\"{len(pngs)}\">",
+           f"<meta name=\"runway-pdf-pages\" content=\"{pdf_pages}\">",
+           f"<title>runway report: {esc(name)}</title>",
+           f"<style>{CSS}</style>", "</head>", "<body>"]
+    out.append(f"<h1>runway report: {esc(name)}</h1>")
+    out.append(f"<p class=\"meta\">Result <code>{esc(r.name)}</code>: {r.paths} paths, seed "
+               f"{r.seed}, {r.years[0]}&ndash;{r.years[-1]} (horizon {r.horizon} years from "
+               f"base year {r.base_year}); created {esc(str(r.attrs.get('created', 'n/a')))} by "
+               f"runway {esc(str(r.attrs.get('runway_version', 'n/a')))}. "
+               f"The same content as PDF: <code>{esc(pdf_name)}</code>.</p>")
+    out.append("<p>Labs: " + ", ".join(
+        f"<span class=\"swatch\" style=\"background:{lab_colour(i)}\"></span>{esc(lab)}"
+        for i, lab in enumerate(r.labs)) + ". Each lab keeps its colour in every figure.</p>")
+    out.append("<h2 id=\"headline\">Headline</h2>")
+    out.append("<p>Probability that each lab is alive at the end of the year, with its 95% "
+               "Monte Carlo interval in brackets, and the probability that it has failed by "
+               "the horizon, split by how: acquired or wound down. Money is in US$ billion "
+               "throughout.</p>")
+    head, rows = headline_rows(r)
+    out.append(_html_table(head, rows, "headline"))
+    for s in sections:
+        out.append(f"<h2 id=\"{s.key}\">{esc(s.title)}</h2>")
+        if s.caption:
+            out.append(f"<p>{s.caption}</p>")
+        if s.key == "comparison" and c is not None:
+            h, rr = comparison_rows(c, c.a.headline_years())
+            out.append(_html_table(h, rr, "comparison"))
+        if s.fig is not None:
+            out.append(f"<figure><img data-figure=\"{s.key}\" alt=\"{esc(s.title)}\" "
+                       f"src=\"data:image/png;base64,{pngs[s.key]}\"></figure>")
+        if s.note:
+            out.append(f"<p class=\"note\">{s.note}</p>")
+        out.append(s.extra_html)
+    out.append("<h2 id=\"provenance\">Provenance</h2>")
+    out.append("<p>Everything needed to reproduce this result: save the scenario text below "
+               "to a file and <code>runway run</code> it with the same seed and paths.</p>")
+    out.append(_html_table(["field", "value"], provenance_rows(r), "prov"))
+    if c is not None:
+        out.append(f"<p>Baseline: <code>{esc(os.path.abspath(c.a.path))}</code>, scenario "
+                   f"{esc(str(c.a.attrs.get('scenario_name', 'n/a')))}, seed {c.a.seed}, "
+                   f"{c.a.paths} paths.</p>")
+    out.append("<h3>Scenario as run</h3>")
+    out.append(f"<pre id=\"scenario_yaml\">{esc(str(r.attrs.get('scenario_yaml', '')))}</pre>")
+    out.append("</body>")
+    out.append("</html>")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(out) + "\n")
+
+
+def _text_page(title, blocks):
+    """A PDF page of text: blocks are (kind, content): 'p' a paragraph,
+    'table' (head, rows), 'mono' a list of lines."""
+    fig = Figure(figsize=(11.69, 8.27))  # A4 landscape
+    fig.text(0.04, 0.955, title, fontsize=15, fontweight="bold", va="top")
+    y = 0.9
+    for kind, content in blocks:
+        if kind == "p":
+            txt = textwrap.fill(content, 150)
+            fig.text(0.04, y, txt, fontsize=9, va="top")
+            y -= 0.022 * (txt.count("\n") + 1) + 0.015
+        elif kind == "table":
+            head, rows = content
+            h = min(0.035 * (len(rows) + 1), y - 0.03)
+            ax = fig.add_axes((0.04, y - h, 0.92, h))
+            ax.axis("off")
+            size = 8.5
+            widths, need = _column_widths(head, rows, size)
+            avail = 0.92 * fig.get_figwidth() * 72
+            if need > avail:  # shrink the font until the widest row fits
+                size = max(5.5, size * avail / need)
+                widths, need = _column_widths(head, rows, size)
+            tab = ax.table(cellText=rows, colLabels=head, loc="upper left", cellLoc="left",
+                           colLoc="left", bbox=(0, 0, 1, 1), colWidths=widths)
+            tab.auto_set_font_size(False)
+            tab.set_fontsize(size)
+            for (ri, ci), cell in tab.get_celld().items():
+                cell.PAD = 0.04
+                cell.set_edgecolor("0.8")
+                if ri == 0:
+                    cell.set_facecolor("0.93")
+                    cell.set_text_props(fontweight="bold")
+            y -= h + 0.03
+        elif kind == "mono":
+            fig.text(0.04, y, "\n".join(content), fontsize=7.2, family="monospace", va="top",
+                     linespacing=1.25)
+            y -= 0.0145 * len(content) + 0.02
+    return fig
+
+
+def _column_widths(head, rows, size):
+    """Column widths (fractions summing to 1) proportional to the widest
+    rendered text in each column (headers in bold), and the total width in
+    points the table needs at this font size."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+    ttp = TextToPath()
+    plain, bold = FontProperties(size=size), FontProperties(size=size, weight="bold")
+
+    def w(text, fp):
+        return ttp.get_text_width_height_descent(str(text), fp, ismath=False)[0]
+    pts = [(max([w(h, bold)] + [w(row[k], plain) for row in rows]) + 1.0 * size) / 0.92
+           for k, h in enumerate(head)]
+    return [p / sum(pts) for p in pts], sum(pts)
+
+
+def _wrap_lines(text, width):
+    lines = []
+    for line in text.splitlines() or [""]:
+        line = line.expandtabs(4)
+        while len(line) > width:
+            lines.append(line[:width])
+            line = "  " + line[width:]
+        lines.append(line)
+    return lines
+
+
+def write_pdf(path, r, sections, c):
+    """Write the PDF; returns its page count."""
+    name = r.attrs.get("scenario_name", r.stem)
+    meta = {"Title": f"runway report: {name}", "Creator": "runway report.py",
+            "Subject": f"{r.paths} paths, seed {r.seed}"}
+    with PdfPages(path, metadata=meta) as pdf:
+        head, rows = headline_rows(r)
+        prov = [(k, textwrap.shorten(v, 140, placeholder=" ...")) for k, v in provenance_rows(r)]
+        fig = _text_page(f"runway report: {name}", [
+            ("p", f"Result {r.name}: {r.paths} paths, seed {r.seed}, {r.years[0]}-"
+                  f"{r.years[-1]}. Survival = P(lab alive, independent and solvent, at the end "
+                  "of the year) with its 95% Monte Carlo interval; P(acquired) and P(wound "
+                  "down) are by the horizon. Money in US$ billion."),
+            ("table", (head, rows)),
+            ("p", "Provenance (the full scenario text is on the last pages):"),
+            ("table", (["field", "value"], prov))])
+        pdf.savefig(fig)
+        for s in sections:
+            if s.key == "comparison" and c is not None:
+                h, rr = comparison_rows(c, c.a.headline_years())
+                pdf.savefig(_text_page("Comparison with the baseline", [
+                    ("p", f"This run ({c.b.name}) minus baseline ({c.a.name}): {c.method}. "
+                          f"{c.reason}."),
+                    ("table", (h, rr))]))
+            if s.fig is not None:
+                pdf.savefig(s.fig)
+            elif s.note:
+                pdf.savefig(_text_page(s.title, [("p", _plain(s.note))]))
+        lines = _wrap_lines(str(r.attrs.get("scenario_yaml", "")), YAML_WRAP)
+        pages = max(1, math.ceil(len(lines) / YAML_LINES_PER_PAGE))
+        for k in range(pages):
+            chunk = lines[k * YAML_LINES_PER_PAGE:(k + 1) * YAML_LINES_PER_PAGE]
+            pdf.savefig(_text_page(f"Scenario as run ({k + 1}/{pages})", [("mono", chunk)]))
+        n = pdf.get_pagecount()
+    return n
+
+
+def _plain(h):
+    import re
+    return html.unescape(re.sub(r"<[^>]+>", "", h))
+
+
+def output_names(result_path, name):
+    if name is None:
+        stem = os.path.basename(result_path)
+        for ext in (".h5", ".hdf5"):
+            if stem.lower().endswith(ext):
+                stem = stem[: -len(ext)]
+                break
+        name = stem + "_report"
+    for ext in (".html", ".pdf", ".htm"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+            break
+    return name + ".html", name + ".pdf"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog=PROG, description="Write an HTML and a PDF report of a runway result file.")
+    ap.add_argument("result", metavar="RESULT.h5")
+    ap.add_argument("-o", "--output", metavar="NAME",
+                    help="write NAME.html and NAME.pdf (default: RESULT's stem + _report)")
+    ap.add_argument("--baseline", metavar="A.h5",
+                    help="include a comparison: this result minus A")
+    args = ap.parse_args(argv)
+    html_path, pdf_path = output_names(args.result, args.output)
+    try:
+        r = load(args.result)
+        c = None
+        if args.baseline:
+            a = load(args.baseline)
+            c = comparemod.compare(a, r)
+        try:
+            _load_matplotlib()
+        except ImportError as e:
+            raise ResultError(f"cannot import {e.name}: run with /usr/bin/python3 and install "
+                              "python3-matplotlib") from None
+        with AtomicOutputs() as out:
+            tmp_html = out.add(html_path)
+            tmp_pdf = out.add(pdf_path)
+            with np.errstate(all="ignore"):
+                sections = build_sections(r, c)
+                pngs = {s.key: _png_b64(s.fig) for s in sections if s.fig is not None}
+                pages = write_pdf(tmp_pdf, r, sections, c)
+                write_html(tmp_html, r, sections, pngs, c, pages, os.path.basename(pdf_path))
+    except ResultError as e:
+        die(PROG, e)
+    except OSError as e:
+        die(PROG, f"{e.filename or html_path}: cannot write: {e.strerror or e}")
+    except Exception as e:  # a rendering failure: one line, nothing left behind
+        if os.environ.get("RUNWAY_DEBUG"):
+            raise
+        die(PROG, f"{args.result}: cannot make the report: {type(e).__name__}: {e} "
+            "(set RUNWAY_DEBUG=1 for a traceback)")
+    print(f"{PROG}: wrote {html_path} ({len(pngs)} figures) and {pdf_path} ({pages} pages)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+# scripts/: the analyst's reports (report.py, compare.py, sweep_summary.py,
+# sweep_plot.py), run by Debian's /usr/bin/python3 with python3-h5py,
+# python3-numpy and python3-matplotlib. Each test makes its own small runs
+# with the runway binary. report_html_pdf renders a PDF page with pdftoppm
+# (Debian poppler-utils) and returns 77 (skipped) only if that is missing.
+set(RUNWAY_REPORT_TESTS
+  report_html_pdf          test_report.py
+  compare_paired_unpaired  test_compare.py
+  sweep_summary_and_plot   test_report_sweep.py
+  report_rejects_bad_input test_report_bad_input.py)
+list(LENGTH RUNWAY_REPORT_TESTS _n)
+math(EXPR _last "${_n} - 1")
+foreach(_i RANGE 0 ${_last} 2)
+  math(EXPR _j "${_i} + 1")
+  list(GET RUNWAY_REPORT_TESTS ${_i} _name)
+  list(GET RUNWAY_REPORT_TESTS ${_j} _script)
+  add_test(NAME ${_name}
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/${_script}
+            $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+  set_tests_properties(${_name} PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
+    ENVIRONMENT "MPLBACKEND=Agg;MPLCONFIGDIR=${CMAKE_CURRENT_BINARY_DIR}/mplconfig")
+endforeach()
