@@ -39,6 +39,7 @@ import html
 import io
 import math
 import os
+import re
 import sys
 import textwrap
 import warnings
@@ -454,7 +455,8 @@ def build_sections(r, c=None):
                 f"Quantiles of {what} (US$ billion) among the paths where the lab is still "
                 "alive that year: the line is the median, the dark band holds the middle 50% "
                 "of those paths, the light band 90%. Labs that fail drop out, so late years "
-                "describe survivors only.", fig_fan(r, name, what, "US$ billion")))
+                "describe survivors only. The vertical axis is a symmetric log scale (linear "
+                "below 0.1) because the paths spread over orders of magnitude.", fig_fan(r, name, what, "US$ billion")))
         else:
             s.append(Section(key, f"{title} fan chart", "",
                              note=f"The file has no <code>{name}</code> dataset."))
@@ -491,7 +493,6 @@ def build_sections(r, c=None):
     else:
         s.append(Section("tornado", "What drives survival (tornado charts)", cap,
                          note=" ".join(notes)))
-    s[-1].notes = notes
     if c is not None:
         s.append(Section(
             "comparison", "Comparison with the baseline",
@@ -698,7 +699,7 @@ def write_pdf(path, r, sections, c):
 
 
 def _plain(h):
-    import re
+    """HTML fragment -> plain text (for the PDF)."""
     return html.unescape(re.sub(r"<[^>]+>", "", h))
 
 

@@ -219,7 +219,7 @@ def plot(s, years, labs, title):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=PROG, description="Plot a sweep summary CSV.")
+    ap = argparse.ArgumentParser(prog="sweep_plot.py", description="Plot a sweep summary CSV.")
     ap.add_argument("summary", metavar="SUMMARY.csv")
     ap.add_argument("-o", "--output", required=True, metavar="PLOT.png")
     ap.add_argument("--years", help="comma list: calendar years, 1..K or H (see --help text)")

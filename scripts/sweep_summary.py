@@ -132,7 +132,7 @@ def summarise(variants, names, years=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(
-        prog=PROG, description="Build a sweep summary CSV (survival per variant, lab and "
+        prog="sweep_summary.py", description="Build a sweep summary CSV (survival per variant, lab and "
         "year) from result files.")
     ap.add_argument("variants", nargs="+", metavar="VARIANT",
                     help="LABEL=PATH, PATH, or a folder of .h5 files")
