@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gsl/gsl_errno.h>
@@ -18,6 +19,10 @@
 
 #define EXIT_USAGE 2
 
+#ifndef RUNWAY_SCRIPTS_DIR
+#define RUNWAY_SCRIPTS_DIR "scripts"
+#endif
+
 static volatile sig_atomic_t g_interrupted = 0;
 
 static void on_signal(int sig)
@@ -27,16 +32,21 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fputs("Usage: runway run SCENARIO [options]\n"
-          "       runway validate SCENARIO [--set NAME=VALUE ...]\n"
+    fputs("Usage: runway run SCENARIO [options]            simulate one scenario\n"
+          "       runway run SCEN1 SCEN2 ... -O DIR [options]   a batch, with DIR/index.html\n"
+          "       runway sweep SCENARIO --vary NAME=V1,V2,... [--vary ...] [-O DIR] [options]\n"
+          "       runway validate SCENARIO... [--set NAME=VALUE ...]\n"
+          "       runway report RESULT.h5 [-o NAME] [--baseline A.h5]   HTML + PDF report\n"
+          "       runway compare A.h5 B.h5 [-o OUT.csv] [--json] [--years LIST]\n"
           "       runway --help | --version\n"
           "\n"
           "Simulates every lab of a scenario over many Monte Carlo paths and writes\n"
           "survival probabilities and their distributions to an HDF5 file.\n"
           "\n"
-          "Options for run:\n"
+          "Options for run and sweep:\n"
           "  -o, --output FILE      result file (default: SCENARIO's name with .h5,\n"
           "                         in the current directory)\n"
+          "  -O, --output-dir DIR   directory for a batch's or a sweep's files\n"
           "  -n, --paths N          number of paths (default: the scenario's `paths`)\n"
           "  -s, --seed S           seed, 0..2^64-1 (default: the scenario's `seed`)\n"
           "  -t, --threads N        OpenMP threads (default: all cores); results\n"
@@ -46,6 +56,12 @@ static void usage(FILE *f)
           "      --set NAME=VALUE   override an input, e.g. --set OpenAI.cash0=60,\n"
           "                         --set market.train_cost_growth=\"1.5 to 2.5\",\n"
           "                         --set defaults.max_dilution=0.2 (repeatable)\n"
+          "      --per-path WHAT    per-path data to keep: all (default: outcomes and\n"
+          "                         drawn inputs), outcomes, or none (summaries only)\n"
+          "      --target-halfwidth H  add paths until every lab's survival interval\n"
+          "                         at the horizon is at most H on each side\n"
+          "      --vary NAME=V1,V2  (sweep) values to run; several --vary: every\n"
+          "                         combination; same seed for all (common random numbers)\n"
           "  -q, --quiet            no summary table, no progress\n"
           "  -h, --help             this help\n"
           "  -V, --version          version\n"
@@ -117,20 +133,6 @@ static char *default_output(const char *scenario)
     return out;
 }
 
-typedef struct {
-    ho_file *h5;
-} sink_ctx;
-
-static int sink_paths(void *ctx, uint64_t first, uint64_t count,
-                      const ho_paths *blk, char *err, size_t errlen)
-{
-    if (g_interrupted) {
-        snprintf(err, errlen, "interrupted by signal %d; no result written", (int)g_interrupted);
-        return -1;
-    }
-    return ho_write_paths(((sink_ctx *)ctx)->h5, first, count, blk, err, errlen);
-}
-
 static void print_table(const sc_scenario *s, const sim_result *r, double secs,
                         const char *out)
 {
@@ -161,137 +163,341 @@ static void print_table(const sc_scenario *s, const sim_result *r, double secs,
                (unsigned long long)r->overflow);
 }
 
-static int cmd_run_or_validate(int validate_only, int argc, char **argv)
+typedef struct {
+    ho_file *h5;
+} sink_ctx;
+
+static int sink_paths(void *ctx, uint64_t first, uint64_t count,
+                      const ho_paths *blk, char *err, size_t errlen)
+{
+    if (g_interrupted) {
+        snprintf(err, errlen, "interrupted by signal %d; no result written", (int)g_interrupted);
+        return -1;
+    }
+    sink_ctx *c = ctx;
+    return c->h5 ? ho_write_paths(c->h5, first, count, blk, err, errlen) : 0;
+}
+
+/* Options shared by run, validate, sweep and batches. */
+typedef struct {
+    const char *out;      /* -o */
+    const char *outdir;   /* -O */
+    sc_options so;        /* --set, --paths, --seed */
+    sc_override *sets;    /* owned copies */
+    char **owned;         /* strings owned by sets */
+    size_t nowned;
+    uint64_t threads, keep;
+    int quiet;
+    int per_path;         /* HO_PER_PATH_* */
+    double target_hw;     /* --target-halfwidth, 0 = off */
+    char *cmdline;
+} run_opts;
+
+static void run_opts_free(run_opts *o)
+{
+    for (size_t i = 0; i < o->nowned; i++)
+        free(o->owned[i]);
+    free(o->owned);
+    free(o->sets);
+    free(o->cmdline);
+}
+
+/* Adds --set NAME=VALUE, copied: argv stays intact for command_line. */
+static int add_set(run_opts *o, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) {
+        fprintf(stderr, "runway: --set %s: expected NAME=VALUE, e.g. OpenAI.cash0=60\n", arg);
+        return -1;
+    }
+    char *name = strndup(arg, (size_t)(eq - arg)), *value = strdup(eq + 1);
+    sc_override *ns = realloc(o->sets, (o->so.nset + 1) * sizeof *ns);
+    if (ns)
+        o->sets = ns;
+    char **no = realloc(o->owned, (o->nowned + 2) * sizeof *no);
+    if (no)
+        o->owned = no;
+    if (!name || !value || !ns || !no) {
+        free(name);
+        free(value);
+        fprintf(stderr, "runway: out of memory\n");
+        return -1;
+    }
+    o->owned[o->nowned++] = name;
+    o->owned[o->nowned++] = value;
+    o->sets[o->so.nset].name = name;
+    o->sets[o->so.nset].value = value;
+    o->so.nset++;
+    o->so.set = o->sets;
+    return 0;
+}
+
+typedef int (*extra_opt_fn)(void *ctx, const char *arg);
+enum { OPT_SET = 256, OPT_PER_PATH, OPT_TARGET, OPT_VARY };
+
+/* Parses the options; positional arguments are argv[*first ..]. Returns
+ * 0, -1 after --help, or an exit status. vary: sweep's --vary handler. */
+static int parse_run_opts(int argc, char **argv, run_opts *o, int *first,
+                          extra_opt_fn vary, void *vctx)
 {
     static const struct option longopts[] = {
         { "output", required_argument, 0, 'o' },
+        { "output-dir", required_argument, 0, 'O' },
         { "paths", required_argument, 0, 'n' },
         { "seed", required_argument, 0, 's' },
         { "threads", required_argument, 0, 't' },
         { "keep-paths", required_argument, 0, 'k' },
-        { "set", required_argument, 0, 'S' },
+        { "set", required_argument, 0, OPT_SET },
+        { "per-path", required_argument, 0, OPT_PER_PATH },
+        { "target-halfwidth", required_argument, 0, OPT_TARGET },
+        { "vary", required_argument, 0, OPT_VARY },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
-    const char *out = NULL;
-    sc_options so = { 0 };
-    sc_override *sets = calloc((size_t)argc, sizeof *sets);
-    uint64_t threads = 0, keep = 100;
-    int quiet = 0, c;
-    if (!sets)
-        return 1;
+    memset(o, 0, sizeof *o);
+    o->keep = 100;
+    o->per_path = HO_PER_PATH_ALL;
+    /* argv[-1] is the program: the subcommands get main's argv + 1 */
+    o->cmdline = join_argv(argc + 1, argv - 1);
+    int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:n:s:t:k:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:O:n:s:t:k:qh", longopts, NULL)) != -1) {
         const char *what = NULL;
         switch (c) {
-        case 'o': out = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'O': o->outdir = optarg; break;
         case 'n':
-            if (parse_u64(optarg, &so.paths) || so.paths == 0)
+            if (parse_u64(optarg, &o->so.paths) || o->so.paths == 0)
                 what = "--paths: must be a positive integer";
-            so.has_paths = 1;
+            o->so.has_paths = 1;
             break;
         case 's':
-            if (parse_u64(optarg, &so.seed))
+            if (parse_u64(optarg, &o->so.seed))
                 what = "--seed: must be an integer in 0..18446744073709551615";
-            so.has_seed = 1;
+            o->so.has_seed = 1;
             break;
         case 't':
-            if (parse_u64(optarg, &threads) || threads == 0 || threads > 4096)
+            if (parse_u64(optarg, &o->threads) || o->threads == 0 || o->threads > 4096)
                 what = "--threads: must be an integer in 1..4096";
             break;
         case 'k':
-            if (parse_u64(optarg, &keep) || keep > 1000000)
+            if (parse_u64(optarg, &o->keep) || o->keep > 1000000)
                 what = "--keep-paths: must be an integer in 0..1000000";
             break;
-        case 'S': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg) {
-                fprintf(stderr, "runway: --set %s: expected NAME=VALUE, e.g. OpenAI.cash0=60\n", optarg);
-                free(sets);
+        case OPT_SET:
+            if (add_set(o, optarg) != 0)
                 return EXIT_USAGE;
-            }
-            *eq = 0;
-            sets[so.nset].name = optarg;
-            sets[so.nset].value = eq + 1;
-            so.nset++;
+            break;
+        case OPT_PER_PATH:
+            if (!strcmp(optarg, "all"))
+                o->per_path = HO_PER_PATH_ALL;
+            else if (!strcmp(optarg, "outcomes"))
+                o->per_path = HO_PER_PATH_OUTCOMES;
+            else if (!strcmp(optarg, "none"))
+                o->per_path = HO_PER_PATH_NONE;
+            else
+                what = "--per-path: must be all, outcomes or none";
+            break;
+        case OPT_TARGET: {
+            char *end;
+            errno = 0;
+            o->target_hw = strtod(optarg, &end);
+            if (errno || *end || !(o->target_hw > 0.0 && o->target_hw < 0.5))
+                what = "--target-halfwidth: must be a number in (0, 0.5), e.g. 0.005";
             break;
         }
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); free(sets); return 0;
+        case OPT_VARY:
+            if (!vary)
+                what = "--vary: only 'runway sweep' takes it";
+            else if (vary(vctx, optarg) != 0)
+                return EXIT_USAGE;
+            break;
+        case 'q': o->quiet = 1; break;
+        case 'h': usage(stdout); return -1;
         default:
             fprintf(stderr, "Try 'runway --help' for more information.\n");
-            free(sets);
             return EXIT_USAGE;
         }
         if (what) {
             fprintf(stderr, "runway: %s (got '%s')\n", what, optarg);
-            free(sets);
             return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "runway: %s needs exactly one SCENARIO file\n"
-                        "Try 'runway --help' for more information.\n",
-                validate_only ? "validate" : "run");
-        free(sets);
-        return EXIT_USAGE;
+    *first = optind;
+    return 0;
+}
+
+/* The headline of one finished run, for a batch's index. */
+typedef struct {
+    char *name;
+    size_t L;
+    int T, base_year;
+    char **labs;
+    double *surv, *lo, *hi; /* [L][T] */
+    uint64_t paths;
+} headline;
+
+static void headline_free(headline *h)
+{
+    for (size_t l = 0; l < h->L && h->labs; l++)
+        free(h->labs[l]);
+    free(h->labs);
+    free(h->name);
+    free(h->surv); free(h->lo); free(h->hi);
+    memset(h, 0, sizeof *h);
+}
+
+static int headline_take(headline *h, const sc_scenario *s, const sim_result *r)
+{
+    size_t LT = r->L * r->T;
+    h->L = r->L; h->T = (int)r->T; h->base_year = s->base_year; h->paths = r->N;
+    h->name = strdup(s->name);
+    h->labs = calloc(r->L, sizeof *h->labs);
+    h->surv = malloc(LT * 8); h->lo = malloc(LT * 8); h->hi = malloc(LT * 8);
+    if (!h->name || !h->labs || !h->surv || !h->lo || !h->hi)
+        return -1;
+    for (size_t l = 0; l < r->L; l++)
+        if (!(h->labs[l] = strdup(s->labs[l].name)))
+            return -1;
+    memcpy(h->surv, r->survival, LT * 8);
+    memcpy(h->lo, r->survival_lo, LT * 8);
+    memcpy(h->hi, r->survival_hi, LT * 8);
+    return 0;
+}
+
+/* Largest distance from a survival estimate to either end of its interval
+ * at the horizon, over labs. */
+static double horizon_halfwidth(const sim_result *r)
+{
+    double hw = 0.0;
+    for (size_t l = 0; l < r->L; l++) {
+        size_t i = l * r->T + r->T - 1;
+        double a = r->survival[i] - r->survival_lo[i], b = r->survival_hi[i] - r->survival[i];
+        hw = a > hw ? a : hw;
+        hw = b > hw ? b : hw;
     }
-    const char *path = argv[optind];
-    so.set = sets;
+    return hw;
+}
+
+static int load(sc_scenario **s, const char *path, const sc_options *so,
+                const sc_override *extra, size_t nextra)
+{
+    char err[1024];
+    sc_options o = *so;
+    sc_override *all = NULL;
+    if (nextra) {
+        all = calloc(o.nset + nextra, sizeof *all);
+        if (!all) {
+            fprintf(stderr, "runway: out of memory\n");
+            return -1;
+        }
+        memcpy(all, o.set, o.nset * sizeof *all);
+        memcpy(all + o.nset, extra, nextra * sizeof *all);
+        o.set = all;
+        o.nset += nextra;
+    }
+    int rc = sc_load(s, path, &o, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "runway: %s\n", err);
+    free(all);
+    return rc;
+}
+
+/* --target-halfwidth: the path count at which the widest survival interval
+ * at the horizon is narrow enough. Every trial depends only on (scenario,
+ * seed, N), so the count found, and the file, depend on them alone. */
+static int find_paths(const sc_scenario *s, double target, int threads, int quiet,
+                      uint64_t *N)
+{
+    char err[1024];
+    uint64_t n = s->paths;
+    for (;;) {
+        sim_options topt = { .paths = n, .seed = s->seed, .threads = threads };
+        sim_result tr;
+        if (sim_run(s, &topt, &tr, err, sizeof err) != 0) {
+            fprintf(stderr, "runway: %s\n", err);
+            return -1;
+        }
+        double hw = horizon_halfwidth(&tr);
+        sim_result_free(&tr);
+        if (!quiet)
+            fprintf(stderr, "runway: %llu paths: widest half-interval at the horizon %.5f (target %.5f)\n",
+                    (unsigned long long)n, hw, target);
+        if (hw <= target || g_interrupted) {
+            *N = n;
+            return g_interrupted ? -1 : 0;
+        }
+        /* The half-width falls as 1/sqrt(N): aim 10% past the target,
+         * at least doubling, in whole blocks. */
+        double f = (hw / target) * (hw / target) * 1.1;
+        uint64_t next = (uint64_t)((double)n * (f > 2.0 ? f : 2.0));
+        next = (next + SIM_BLOCK - 1) / SIM_BLOCK * SIM_BLOCK;
+        if (next > ((uint64_t)1 << 40)) {
+            fprintf(stderr, "runway: --target-halfwidth %g would need more than 2^40 paths\n", target);
+            return -1;
+        }
+        n = next;
+    }
+}
+
+/* Runs one scenario to one file; extra: further overrides (a sweep's).
+ * hl (may be NULL) receives the headline. Returns an exit status. */
+static int run_one(const char *path, const run_opts *ro, const char *out,
+                   const sc_override *extra, size_t nextra, headline *hl)
+{
     char err[1024];
     sc_scenario *s = NULL;
-    if (sc_load(&s, path, &so, err, sizeof err) != 0) {
-        fprintf(stderr, "runway: %s\n", err);
-        free(sets);
+    if (load(&s, path, &ro->so, extra, nextra) != 0)
         return 1;
-    }
-    free(sets);
-    if (validate_only) {
-        printf("%s: valid: %zu labs, %zu drawn inputs, horizon %d, %llu paths, seed %llu\n",
-               path, s->nlabs, s->ninputs, s->horizon, (unsigned long long)s->paths,
-               (unsigned long long)s->seed);
+    int nthreads = ro->threads ? (int)ro->threads : omp_get_max_threads();
+    double t0 = omp_get_wtime();
+    if (ro->target_hw > 0.0) {
+        uint64_t N;
+        if (find_paths(s, ro->target_hw, nthreads, ro->quiet, &N) != 0) {
+            sc_free(s);
+            return 1;
+        }
+        /* Reload with the count found, so scenario_yaml records it. */
+        run_opts r2 = *ro;
+        r2.so.has_paths = 1;
+        r2.so.paths = N;
         sc_free(s);
-        return 0;
+        s = NULL;
+        if (load(&s, path, &r2.so, extra, nextra) != 0)
+            return 1;
     }
-
-    char *outbuf = out ? NULL : default_output(path);
-    if (!out)
-        out = outbuf;
-    char *cmdline = join_argv(argc, argv);
     char created[32];
     time_t now = time(NULL);
     struct tm tmv;
     gmtime_r(&now, &tmv);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-
-    int nthreads = threads ? (int)threads : omp_get_max_threads();
     const char **labn = calloc(s->nlabs, sizeof *labn);
     const char **inn = calloc(s->ninputs ? s->ninputs : 1, sizeof *inn);
-    for (size_t l = 0; labn && l < s->nlabs; l++)
-        labn[l] = s->labs[l].name;
-    for (size_t i = 0; inn && i < s->ninputs; i++)
-        inn[i] = s->inputs[i].name;
-    size_t K = keep < s->paths ? (size_t)keep : (size_t)s->paths;
+    size_t K = ro->keep < s->paths ? (size_t)ro->keep : (size_t)s->paths;
     uint64_t *kept = calloc(K ? K : 1, sizeof *kept);
-    for (size_t k = 0; kept && k < K; k++)
-        kept[k] = k;
     int rc = 1;
     ho_file *h5 = NULL;
     sim_result res = { 0 };
-    if (!labn || !inn || !kept || !cmdline || !out) {
+    if (!labn || !inn || !kept) {
         fprintf(stderr, "runway: out of memory\n");
         goto done;
     }
+    for (size_t l = 0; l < s->nlabs; l++)
+        labn[l] = s->labs[l].name;
+    for (size_t i = 0; i < s->ninputs; i++)
+        inn[i] = s->inputs[i].name;
+    for (size_t k = 0; k < K; k++)
+        kept[k] = k;
     char title[512];
     snprintf(title, sizeof title, "runway survival simulation: %s", s->name);
     ho_meta meta = {
         .title = title, .scenario_name = s->name, .scenario_yaml = s->yaml_text,
-        .version = RUNWAY_VERSION, .created = created, .command_line = cmdline,
+        .version = RUNWAY_VERSION, .created = created, .command_line = ro->cmdline,
         .seed = s->seed, .paths = s->paths, .horizon = s->horizon,
         .base_year = s->base_year, .threads = nthreads, .processes = 1,
         .nlabs = s->nlabs, .lab_names = labn, .ninputs = s->ninputs,
-        .input_names = inn, .nkept = K, .kept_paths = kept, .per_path = 1,
+        .input_names = inn, .nkept = K, .kept_paths = kept, .per_path = ro->per_path,
     };
     /* The file is created before any path runs, so an unwritable output
      * fails in a second, not after an hour. */
@@ -300,16 +506,18 @@ static int cmd_run_or_validate(int validate_only, int argc, char **argv)
         fprintf(stderr, "runway: %s\n", err);
         goto done;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     sink_ctx ctx = { h5 };
     sim_options opt = {
         .paths = s->paths, .seed = s->seed, .threads = nthreads, .keep = K,
-        .progress = !quiet && isatty(2), .on_paths = sink_paths, .ctx = &ctx,
+        .progress = !ro->quiet && isatty(2),
+        .on_paths = ro->per_path != HO_PER_PATH_NONE ? sink_paths : NULL, .ctx = &ctx,
     };
-    double t0 = omp_get_wtime();
     if (sim_run(s, &opt, &res, err, sizeof err) != 0) {
         fprintf(stderr, "runway: %s\n", err);
+        goto done;
+    }
+    if (g_interrupted) {
+        fprintf(stderr, "runway: interrupted by signal %d; no result written\n", (int)g_interrupted);
         goto done;
     }
     double secs = omp_get_wtime() - t0;
@@ -328,8 +536,12 @@ static int cmd_run_or_validate(int validate_only, int argc, char **argv)
         fprintf(stderr, "runway: %s\n", err);
         goto done;
     }
-    if (!quiet)
+    if (!ro->quiet)
         print_table(s, &res, secs, out);
+    if (hl && headline_take(hl, s, &res) != 0) {
+        fprintf(stderr, "runway: out of memory\n");
+        goto done;
+    }
     rc = 0;
 done:
     ho_discard(h5);
@@ -337,9 +549,433 @@ done:
     free(labn);
     free(inn);
     free(kept);
-    free(cmdline);
-    free(outbuf);
     sc_free(s);
+    return rc;
+}
+
+/* DIR/STEM[SUFFIX].h5 for a scenario file. */
+static char *output_in(const char *dir, const char *scenario, const char *suffix)
+{
+    char *base = default_output(scenario);
+    if (!base)
+        return NULL;
+    base[strlen(base) - 3] = 0; /* drop .h5 */
+    size_t n = strlen(dir) + strlen(base) + (suffix ? strlen(suffix) : 0) + 8;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s%s.h5", dir, base, suffix ? suffix : "");
+    free(base);
+    return p;
+}
+
+static void html_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+/* DIR/index.html: every scenario's headline numbers on one page, written
+ * under a temporary name and renamed. */
+static int write_index(const char *dir, char **files, headline *h, size_t n)
+{
+    size_t len = strlen(dir) + 64;
+    char *path = malloc(len), *tmp = malloc(len);
+    if (!path || !tmp) {
+        free(path); free(tmp);
+        return -1;
+    }
+    snprintf(path, len, "%s/index.html", dir);
+    snprintf(tmp, len, "%s/index.html.tmp-%ld", dir, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "runway: %s: cannot write: %s\n", path, strerror(errno));
+        free(path); free(tmp);
+        return -1;
+    }
+    fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>runway batch</title>\n"
+          "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
+          "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+          "th:first-child,td:first-child{text-align:left}</style></head><body>\n"
+          "<h1>runway batch: survival at a glance</h1>\n"
+          "<p>P(lab alive at the end of the year) and its 95% Wilson interval. "
+          "<code>runway report FILE</code> gives the full report of one file.</p>\n", f);
+    for (size_t k = 0; k < n; k++) {
+        const headline *x = &h[k];
+        int want[4], ny = 0;
+        const int cand[3] = { 1, 3, 5 };
+        for (int j = 0; j < 3; j++)
+            if (cand[j] < x->T)
+                want[ny++] = cand[j];
+        want[ny++] = x->T;
+        fputs("<h2>", f);
+        html_escape(f, x->name);
+        fputs("</h2>\n<p>file <code>", f);
+        html_escape(f, files[k]);
+        fprintf(f, "</code>, %llu paths</p>\n<table><tr><th>lab</th>", (unsigned long long)x->paths);
+        for (int j = 0; j < ny; j++)
+            fprintf(f, "<th>%d</th>", x->base_year + want[j]);
+        fputs("</tr>\n", f);
+        for (size_t l = 0; l < x->L; l++) {
+            fputs("<tr><td>", f);
+            html_escape(f, x->labs[l]);
+            fputs("</td>", f);
+            for (int j = 0; j < ny; j++) {
+                size_t i = l * (size_t)x->T + (size_t)(want[j] - 1);
+                fprintf(f, "<td>%.3f [%.3f, %.3f]</td>", x->surv[i], x->lo[i], x->hi[i]);
+            }
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+    fputs("</body></html>\n", f);
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        fprintf(stderr, "runway: %s: cannot write: %s\n", path, strerror(errno));
+        unlink(tmp);
+        free(path); free(tmp);
+        return -1;
+    }
+    free(path); free(tmp);
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    run_opts ro;
+    int first, rc = parse_run_opts(argc, argv, &ro, &first, NULL, NULL);
+    if (rc != 0) {
+        run_opts_free(&ro);
+        return rc < 0 ? 0 : rc;
+    }
+    int nscen = argc - first;
+    if (nscen < 1 || (nscen > 1 && ro.out)) {
+        fprintf(stderr, nscen < 1 ? "runway: run needs a SCENARIO file\n"
+                                  : "runway: -o names one file; for several scenarios use -O DIR\n");
+        fprintf(stderr, "Try 'runway --help' for more information.\n");
+        run_opts_free(&ro);
+        return EXIT_USAGE;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    if (nscen == 1 && !ro.outdir) {
+        char *out = ro.out ? NULL : default_output(argv[first]);
+        rc = run_one(argv[first], &ro, ro.out ? ro.out : out, NULL, 0, NULL);
+        free(out);
+        run_opts_free(&ro);
+        return rc;
+    }
+    /* A batch: one file each in DIR, then DIR/index.html. Every scenario
+     * is checked before any runs, so a typo in the last costs nothing. */
+    const char *dir = ro.outdir ? ro.outdir : ".";
+    for (int i = first; i < argc; i++) {
+        sc_scenario *s = NULL;
+        if (load(&s, argv[i], &ro.so, NULL, 0) != 0) {
+            run_opts_free(&ro);
+            return 1;
+        }
+        sc_free(s);
+    }
+    headline *h = calloc((size_t)nscen, sizeof *h);
+    char **files = calloc((size_t)nscen, sizeof *files);
+    rc = h && files ? 0 : 1;
+    for (int i = 0; i < nscen && rc == 0; i++) {
+        files[i] = output_in(dir, argv[first + i], NULL);
+        rc = files[i] ? run_one(argv[first + i], &ro, files[i], NULL, 0, &h[i]) : 1;
+    }
+    if (rc == 0)
+        rc = write_index(dir, files, h, (size_t)nscen) ? 1 : 0;
+    if (rc == 0 && !ro.quiet)
+        printf("index of %d scenarios: %s/index.html\n", nscen, dir);
+    for (int i = 0; i < nscen && h && files; i++) {
+        headline_free(&h[i]);
+        free(files[i]);
+    }
+    free(h);
+    free(files);
+    run_opts_free(&ro);
+    return rc;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+    run_opts ro;
+    int first, rc = parse_run_opts(argc, argv, &ro, &first, NULL, NULL);
+    if (rc != 0) {
+        run_opts_free(&ro);
+        return rc < 0 ? 0 : rc;
+    }
+    if (argc - first < 1) {
+        fprintf(stderr, "runway: validate needs a SCENARIO file\n");
+        run_opts_free(&ro);
+        return EXIT_USAGE;
+    }
+    for (int i = first; i < argc; i++) {
+        sc_scenario *s = NULL;
+        if (load(&s, argv[i], &ro.so, NULL, 0) != 0) {
+            rc = 1;
+            continue;
+        }
+        printf("%s: valid: %zu labs, %zu drawn inputs, horizon %d, %llu paths, seed %llu\n",
+               argv[i], s->nlabs, s->ninputs, s->horizon, (unsigned long long)s->paths,
+               (unsigned long long)s->seed);
+        sc_free(s);
+    }
+    run_opts_free(&ro);
+    return rc;
+}
+
+/* ---- sweep ---- */
+
+typedef struct {
+    char *name;
+    char **values;
+    size_t nvalues;
+} vary;
+
+typedef struct {
+    vary *v;
+    size_t n;
+} vary_set;
+
+/* "NAME=V1,V2,..." split at commas outside {}, [] and quotes, so that a
+ * value may be a distribution such as {dist: normal, mean: 1, sd: 0.2}. */
+static int add_vary(void *ctx, const char *arg)
+{
+    vary_set *vs = ctx;
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) {
+        fprintf(stderr, "runway: --vary %s: expected NAME=V1,V2,..., e.g. OpenAI.cash0=20,40,60\n", arg);
+        return -1;
+    }
+    vary *nv = realloc(vs->v, (vs->n + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    vs->v = nv;
+    vary *v = &vs->v[vs->n++];
+    memset(v, 0, sizeof *v);
+    v->name = strndup(arg, (size_t)(eq - arg));
+    const char *p = eq + 1, *start = p;
+    int depth = 0;
+    char quote = 0;
+    for (;; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+            if (*p)
+                continue;
+        }
+        if (!quote && (*p == '"' || *p == '\''))
+            quote = *p;
+        else if (*p == '{' || *p == '[')
+            depth++;
+        else if (*p == '}' || *p == ']')
+            depth--;
+        if (!*p || (*p == ',' && depth == 0 && !quote)) {
+            while (*start == ' ')
+                start++;
+            size_t len = (size_t)(p - start);
+            char **nvals = realloc(v->values, (v->nvalues + 1) * sizeof *nvals);
+            if (!nvals)
+                return -1;
+            v->values = nvals;
+            v->values[v->nvalues++] = strndup(start, len);
+            if (len == 0 || strpbrk(v->values[v->nvalues - 1], ";=")) {
+                fprintf(stderr, "runway: --vary %s: values must be non-empty and contain no ';' or '='\n", arg);
+                return -1;
+            }
+            if (!*p)
+                break;
+            start = p + 1;
+        }
+    }
+    if (quote || depth != 0) {
+        fprintf(stderr, "runway: --vary %s: unbalanced quotes or brackets\n", arg);
+        return -1;
+    }
+    return 0;
+}
+
+static void vary_free(vary_set *vs)
+{
+    for (size_t i = 0; i < vs->n; i++) {
+        for (size_t k = 0; k < vs->v[i].nvalues; k++)
+            free(vs->v[i].values[k]);
+        free(vs->v[i].values);
+        free(vs->v[i].name);
+    }
+    free(vs->v);
+}
+
+/* The Python scripts: RUNWAY_SCRIPTS, else the source tree's scripts/;
+ * Debian's interpreter unless RUNWAY_PYTHON says otherwise. */
+static const char *scripts_dir(void)
+{
+    const char *d = getenv("RUNWAY_SCRIPTS");
+    return d && *d ? d : RUNWAY_SCRIPTS_DIR;
+}
+
+static const char *python(void)
+{
+    const char *p = getenv("RUNWAY_PYTHON");
+    return p && *p ? p : "/usr/bin/python3";
+}
+
+/* Runs scripts/NAME ARGS... and returns its exit status. */
+static int run_script(const char *name, char **args, size_t nargs)
+{
+    char script[4096];
+    snprintf(script, sizeof script, "%s/%s", scripts_dir(), name);
+    char **av = calloc(nargs + 3, sizeof *av);
+    if (!av)
+        return 1;
+    av[0] = (char *)python();
+    av[1] = script;
+    for (size_t i = 0; i < nargs; i++)
+        av[i + 2] = args[i];
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(av[0], av);
+        fprintf(stderr, "runway: cannot run %s: %s\n", av[0], strerror(errno));
+        _exit(127);
+    }
+    free(av);
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0)
+        return 1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+/* report and compare are Python (matplotlib): hand the process over. */
+static int exec_script(const char *name, int argc, char **argv)
+{
+    char script[4096];
+    snprintf(script, sizeof script, "%s/%s", scripts_dir(), name);
+    char **av = calloc((size_t)argc + 2, sizeof *av);
+    if (!av)
+        return 1;
+    av[0] = (char *)python();
+    av[1] = script;
+    for (int i = 1; i < argc; i++)
+        av[i + 1] = argv[i];
+    fflush(stdout);
+    execv(av[0], av);
+    fprintf(stderr, "runway: cannot run %s %s: %s\n", av[0], script, strerror(errno));
+    free(av);
+    return 1;
+}
+
+static int cmd_sweep(int argc, char **argv)
+{
+    vary_set vs = { 0 };
+    run_opts ro;
+    int first, rc = parse_run_opts(argc, argv, &ro, &first, add_vary, &vs);
+    if (rc != 0 || argc - first != 1 || vs.n == 0 || ro.out) {
+        if (rc == 0)
+            fprintf(stderr, "runway: sweep needs one SCENARIO, at least one --vary NAME=V1,V2,... "
+                            "and optionally -O DIR (not -o)\n");
+        vary_free(&vs);
+        run_opts_free(&ro);
+        return rc < 0 ? 0 : rc ? rc : EXIT_USAGE;
+    }
+    const char *scen = argv[first], *dir = ro.outdir ? ro.outdir : ".";
+    size_t ncomb = 1;
+    for (size_t i = 0; i < vs.n && ncomb <= 10000; i++)
+        ncomb *= vs.v[i].nvalues;
+    if (ncomb > 10000) {
+        fprintf(stderr, "runway: a sweep of more than 10000 variants is refused\n");
+        vary_free(&vs);
+        run_opts_free(&ro);
+        return EXIT_USAGE;
+    }
+    sc_override *ov = calloc(vs.n, sizeof *ov);
+    char **labels = calloc(ncomb, sizeof *labels), **files = calloc(ncomb, sizeof *files);
+    rc = ov && labels && files ? 0 : 1;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    /* Pass 0 checks every variant; pass 1 runs them, all with the same
+     * seed: common random numbers make their differences signal, not noise. */
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        for (size_t c = 0; c < ncomb && rc == 0; c++) {
+            size_t idx = c;
+            for (size_t i = vs.n; i-- > 0;) {
+                size_t k = idx % vs.v[i].nvalues;
+                idx /= vs.v[i].nvalues;
+                ov[i].name = vs.v[i].name;
+                ov[i].value = vs.v[i].values[k];
+            }
+            char label[4096] = "";
+            for (size_t i = 0; i < vs.n; i++) {
+                size_t at = strlen(label);
+                snprintf(label + at, sizeof label - at, "%s%s=%s", i ? ";" : "", ov[i].name, ov[i].value);
+            }
+            if (pass == 0) {
+                sc_scenario *s = NULL;
+                if (load(&s, scen, &ro.so, ov, vs.n) != 0) {
+                    fprintf(stderr, "runway: (in sweep variant %s)\n", label);
+                    rc = 1;
+                }
+                sc_free(s);
+                continue;
+            }
+            char suffix[32];
+            snprintf(suffix, sizeof suffix, "_v%03zu", c + 1);
+            files[c] = output_in(dir, scen, suffix);
+            size_t ll = strlen(label) + (files[c] ? strlen(files[c]) : 0) + 2;
+            labels[c] = malloc(ll);
+            if (!files[c] || !labels[c]) {
+                rc = 1;
+                break;
+            }
+            snprintf(labels[c], ll, "%s=%s", label, files[c]);
+            if (!ro.quiet)
+                printf("variant %zu/%zu: %s\n", c + 1, ncomb, label);
+            rc = run_one(scen, &ro, files[c], ov, vs.n, NULL);
+        }
+    }
+    if (rc == 0) {
+        size_t na = ncomb + 2 * vs.n + 2, len = strlen(dir) + 32, k = 0;
+        char **args = calloc(na, sizeof *args), *csv = malloc(len), *png = malloc(len);
+        rc = args && csv && png ? 0 : 1;
+        if (rc == 0) {
+            snprintf(csv, len, "%s/sweep_summary.csv", dir);
+            snprintf(png, len, "%s/sweep_summary.png", dir);
+            for (size_t c = 0; c < ncomb; c++)
+                args[k++] = labels[c];
+            for (size_t i = 0; i < vs.n; i++) {
+                args[k++] = "--var";
+                args[k++] = vs.v[i].name;
+            }
+            args[k++] = "-o";
+            args[k++] = csv;
+            rc = run_script("sweep_summary.py", args, k);
+            char *pa[] = { csv, "-o", png };
+            if (rc == 0)
+                rc = run_script("sweep_plot.py", pa, 3);
+            if (rc == 0 && !ro.quiet)
+                printf("sweep: %zu result files in %s, summary %s, plot %s\n", ncomb, dir, csv, png);
+        }
+        free(args);
+        free(csv);
+        free(png);
+    }
+    for (size_t c = 0; c < ncomb && labels && files; c++) {
+        free(labels[c]);
+        free(files[c]);
+    }
+    free(labels);
+    free(files);
+    free(ov);
+    vary_free(&vs);
+    run_opts_free(&ro);
     return rc;
 }
 
@@ -361,9 +997,15 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "run"))
-        return cmd_run_or_validate(0, argc - 1, argv + 1);
+        return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "validate"))
-        return cmd_run_or_validate(1, argc - 1, argv + 1);
+        return cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep"))
+        return cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return exec_script("report.py", argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare"))
+        return exec_script("compare.py", argc - 1, argv + 1);
     fprintf(stderr, "runway: unknown command '%s'\nTry 'runway --help' for more information.\n", cmd);
     return EXIT_USAGE;
 }

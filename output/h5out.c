@@ -124,6 +124,7 @@ struct ho_file {
     size_t L, T, I, K;
     uint64_t N;
     int per_path;
+    int no_inputs; /* HO_PER_PATH_OUTCOMES: no paths/inputs */
     uint64_t rows_written;
     int summary_written, traj_written;
 };
@@ -1012,6 +1013,8 @@ static void make_paths(ho_ctx *c, ho_file *f, const hid_t *ax, const hsize_t *le
     const int8_t zero8 = 0;
     for (int i = 0; i < PD_N && !c->failed; i++) {
         const ho_dsdef *d = &path_defs[i];
+        if (i == PD_INPUTS && f->no_inputs)
+            continue; /* cols stays 0: never written */
         hid_t ftype = H5T_IEEE_F64LE, mtype = H5T_NATIVE_DOUBLE;
         const void *fill = &nan;
         if (i == PD_FAIL_YEAR || i == PD_PROFIT_YEAR) {
@@ -1098,7 +1101,8 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     f->I = meta->ninputs;
     f->K = meta->nkept;
     f->N = meta->paths;
-    f->per_path = meta->per_path != 0;
+    f->per_path = meta->per_path != HO_PER_PATH_NONE;
+    f->no_inputs = meta->per_path == HO_PER_PATH_OUTCOMES;
     size_t n = strlen(final_path);
     f->final_path = malloc(n + 1);
     f->tmp_path = malloc(n + 32);
@@ -1166,7 +1170,7 @@ int ho_write_paths(ho_file *f, uint64_t first, uint64_t count,
         return -1;
     }
     if (!p || !p->fail_year || !p->outcome || !p->profit_year || !p->final_cash ||
-        !p->raised_total || (f->I > 0 && !p->inputs)) {
+        !p->raised_total || (f->I > 0 && !f->no_inputs && !p->inputs)) {
         ho_fail(&c, 0, "paths %llu..%llu: an array of the block is missing",
                 (unsigned long long)first, (unsigned long long)(first + count - 1));
         return -1;

@@ -28,6 +28,13 @@
 #define HO_NQUANT 5
 extern const double ho_quantiles[HO_NQUANT]; /* 0.05 0.25 0.5 0.75 0.95 */
 
+/* What the per-path group holds (--per-path). */
+enum {
+    HO_PER_PATH_NONE = 0,     /* no group `paths` */
+    HO_PER_PATH_ALL = 1,      /* outcomes and drawn inputs */
+    HO_PER_PATH_OUTCOMES = 2, /* outcomes only: no `paths/inputs` */
+};
+
 typedef struct {
     const char *title;
     const char *scenario_name;
@@ -47,7 +54,7 @@ typedef struct {
     const char *const *input_names;
     size_t nkept;             /* K (may be 0) */
     const uint64_t *kept_paths;
-    int per_path;             /* 1: write group `paths`; 0: omit it */
+    int per_path;             /* HO_PER_PATH_*: what group `paths` holds */
 } ho_meta;
 
 typedef struct {

@@ -14,3 +14,6 @@ set_tests_properties(cli_rejects_bad_input_with_one_line_and_no_file
 runway_c_test(test_rng_math test_rng_math.c)
 runway_c_test(test_rng_philox test_rng_philox.c)
 runway_c_test(test_kernel test_kernel.c)
+add_test(NAME workflow_batch_sweep_target_perpath_report_compare
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_workflow.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+set_tests_properties(workflow_batch_sweep_target_perpath_report_compare PROPERTIES TIMEOUT 600)

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs one libFuzzer target for a given time (tests/fuzz/README.md).
+#
+#   scripts/fuzz.sh TARGET SECONDS [LIBFUZZER_OPTION...]
+#
+# TARGET is scenario (the scenario parser and validator) or set (the --set
+# parser). Builds the fuzz targets with Debian's clang-14 under
+# ASan+UBSan into $FUZZ_BUILD_DIR (default build-fuzz), installing clang-14
+# and libclang-rt-14-dev when missing (as root, or with sudo), then fuzzes
+# for SECONDS, starting from the seed corpora and the regression inputs.
+# New interesting inputs go to $FUZZ_BUILD_DIR/corpus-TARGET (kept between
+# runs), a crashing input to $FUZZ_BUILD_DIR/crashes-TARGET/. Prints the
+# number of executions. Exit status: 0 no crash, 1 a crash (its file is
+# named; after fixing it, copy it to tests/fuzz/regressions/TARGET/),
+# 2 bad usage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { echo "usage: scripts/fuzz.sh scenario|set SECONDS [libFuzzer options]" >&2; exit 2; }
+[ $# -ge 2 ] || usage
+target=$1 secs=$2
+shift 2
+case "$target" in scenario|set) ;; *) usage;; esac
+[[ "$secs" =~ ^[0-9]+$ ]] && [ "$secs" -ge 1 ] || usage
+
+if ! grep -q RUNWAY_FUZZ CMakeLists.txt; then
+  echo "fuzz: CMakeLists.txt has no RUNWAY_FUZZ option (see tests/fuzz/README.md)" >&2
+  exit 2
+fi
+
+pkgs=(clang-14 libclang-rt-14-dev cmake pkg-config libgsl-dev libhdf5-dev libyaml-dev
+      zlib1g-dev librandom123-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "fuzz: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+B=${FUZZ_BUILD_DIR:-build-fuzz}
+cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DRUNWAY_FUZZ=ON -DRUNWAY_ASAN=ON -DRUNWAY_UBSAN=ON -DRUNWAY_BENCH=OFF \
+  -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$B" -j "${JOBS:-$(nproc)}" --target "fuzz_$target" >/dev/null
+bin=$(find "$B" -name "fuzz_$target" -type f -perm -u+x | head -n 1)
+[ -n "$bin" ] || { echo "fuzz: fuzz_$target was not built" >&2; exit 1; }
+
+work="$B/corpus-$target"
+crashes="$B/crashes-$target"
+mkdir -p "$work" "$crashes"
+seeds=("tests/fuzz/corpus/$target" "tests/fuzz/regressions/$target")
+[ "$target" = scenario ] && seeds+=(scenarios tests/invalid)
+
+log="$B/fuzz-$target.log"
+# The first folder receives new inputs; the others are only read.
+# -max_len: the baseline is 14 kB; room to grow, not so much that
+# mutations get lost in the middle of huge inputs.
+set +e
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+"$bin" "$work" "${seeds[@]}" -max_total_time="$secs" -print_final_stats=1 \
+  -dict="tests/fuzz/$target.dict" -max_len=32768 -timeout=10 -rss_limit_mb=2048 \
+  -artifact_prefix="$crashes/" "$@" >"$log" 2>&1
+rc=$?
+set -e
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+found=$(ls "$crashes" | wc -l)
+echo "fuzz $target: ${execs:-?} executions in ${secs} s; corpus $(ls "$work" | wc -l) inputs; $found crash file(s) in $crashes (log: $log)"
+if [ $rc -ne 0 ]; then
+  grep -E "^(==[0-9]+==ERROR|SUMMARY|fuzz property failed|.*runtime error)" "$log" | head -n 5 >&2 || true
+  ls -t "$crashes" | head -n 3 | sed "s|^|fuzz: crash input: $crashes/|" >&2
+  exit 1
+fi
