@@ -1,28 +1,36 @@
 /* bench_runway: throughput of the sampler on a scenario.
  *
- *   bench_runway [SCENARIO] [PATHS]   (default scenarios/baseline.yaml, 200000)
+ *   bench_runway [SCENARIO] [PATHS]   (default scenarios/baseline.yaml, 1000000)
  *
- * Prints, from one run: ns per lab-year and paths per second at 1 thread
- * and at every doubling up to all cores, the speed-up over 1 thread, and
- * the time to draw the same random numbers alone (the floor the engine is
- * compared against). Summaries and per-path outcomes are computed in full;
- * no file is written here (HDF5 write throughput is measured separately).
+ * Prints, from one run, on this machine:
+ *  - simulate + summarise (summaries, rank correlations, per-path outcomes
+ *    handed to a sink that reads them): ns per lab-year per core and paths
+ *    per second at 1 thread and at each doubling up to all cores, and the
+ *    speed-up over 1 thread;
+ *  - the floor: the same random numbers drawn alone by the same vectorised
+ *    code (kn_draw_only), and the same per-path data written alone to an
+ *    HDF5 file (MB/s);
+ *  - the whole run (simulate + write the file) against that floor.
+ * ns/lab-year per core = seconds x threads / (paths x labs x years).
  */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gsl/gsl_errno.h>
 
+#include "engine/kernel.h"
 #include "engine/model.h"
 #include "engine/scenario.h"
 #include "engine/sim.h"
-#include "rng/rng_stream.h"
+#include "output/h5out.h"
 
-/* Sink that only touches the block, as a writer would read it. */
-static int sink(void *ctx, uint64_t first, uint64_t count, const ho_paths *b,
-                char *err, size_t errlen)
+static int sink_touch(void *ctx, uint64_t first, uint64_t count, const ho_paths *b,
+                      char *err, size_t errlen)
 {
     (void)first; (void)err; (void)errlen;
     volatile double *sum = ctx;
@@ -30,46 +38,115 @@ static int sink(void *ctx, uint64_t first, uint64_t count, const ho_paths *b,
     return 0;
 }
 
-/* The random numbers a path of the model needs, drawn alone: its inputs
- * (with the copula), then per year the sentiment normal, and per lab-year
- * an execution normal and a funding uniform. */
+static int sink_write(void *ctx, uint64_t first, uint64_t count, const ho_paths *b,
+                      char *err, size_t errlen)
+{
+    return ho_write_paths(ctx, first, count, b, err, errlen);
+}
+
 static double draw_only(const sc_scenario *s, uint64_t N, int threads)
 {
     char err[256];
     md_plan *p = md_plan_create(s, s->seed, err, sizeof err);
-    rs_key ks = rs_key_make(s->seed, rs_stream_id("sentiment", "market"));
-    rs_key ke = rs_key_make(s->seed, rs_stream_id("exec", s->labs[0].name));
-    rs_key kf = rs_key_make(s->seed, rs_stream_id("funding", s->labs[0].name));
-    double t0 = omp_get_wtime(), sink_sum = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : sink_sum)
+    double t0 = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
     {
-        double labv[s->nlabs * SC_LAB_NKEYS];
-        md_values v = { .lab = labv };
-#pragma omp for schedule(dynamic, 1024)
-        for (uint64_t path = 0; path < N; path++) {
-            md_draw_inputs(p, path, &v, NULL);
-            for (int t = 1; t <= s->horizon; t++) {
-                sink_sum += rs_normal(ks, path, (uint32_t)t, 0);
-                for (size_t l = 0; l < s->nlabs; l++) {
-                    sink_sum += rs_normal(ke, path, (uint32_t)t, (uint32_t)l);
-                    sink_sum += rs_uniform(kf, path, (uint32_t)t, (uint32_t)l);
-                }
-            }
+        kn_work *w = kn_work_create(p);
+#pragma omp for schedule(dynamic, 8)
+        for (uint64_t b = 0; b < (N + KN_LANES - 1) / KN_LANES; b++) {
+            uint64_t first = b * KN_LANES;
+            size_t n = N - first < KN_LANES ? (size_t)(N - first) : KN_LANES;
+            kn_draw_only(p, w, first, n);
         }
+        kn_work_free(w);
     }
     double secs = omp_get_wtime() - t0;
     md_plan_free(p);
-    if (sink_sum == 42.0)
-        puts("");
     return secs;
+}
+
+static ho_meta meta_for(const sc_scenario *s, uint64_t N, const char **labn, const char **inn)
+{
+    for (size_t l = 0; l < s->nlabs; l++)
+        labn[l] = s->labs[l].name;
+    for (size_t i = 0; i < s->ninputs; i++)
+        inn[i] = s->inputs[i].name;
+    return (ho_meta){ .title = "bench", .scenario_name = s->name, .scenario_yaml = s->yaml_text,
+                      .version = RUNWAY_VERSION, .created = "", .command_line = "bench",
+                      .seed = s->seed, .paths = N, .horizon = s->horizon,
+                      .base_year = s->base_year, .threads = 1, .processes = 1,
+                      .nlabs = s->nlabs, .lab_names = labn, .ninputs = s->ninputs,
+                      .input_names = inn, .per_path = HO_PER_PATH_ALL };
+}
+
+/* Writes N paths of synthetic per-path data: the writer's cost alone. */
+static double write_only(const sc_scenario *s, uint64_t N, const char *path, double *mb)
+{
+    char err[512];
+    const char *labn[s->nlabs], *inn[s->ninputs ? s->ninputs : 1];
+    ho_meta m = meta_for(s, N, labn, inn);
+    size_t L = s->nlabs, I = s->ninputs, B = SIM_BLOCK;
+    int32_t *fy = calloc(B * L, 4), *py = calloc(B * L, 4);
+    int8_t *oc = calloc(B * L, 1);
+    double *fc = malloc(B * L * 8), *rt = malloc(B * L * 8), *in = malloc(B * (I ? I : 1) * 8);
+    for (size_t i = 0; i < B * L; i++) {
+        fc[i] = sin((double)i) * 40;
+        rt[i] = cos((double)i) * 20;
+        fy[i] = (int32_t)(i % 11);
+        oc[i] = (int8_t)(i % 3);
+    }
+    for (size_t i = 0; i < B * I; i++)
+        in[i] = exp(sin((double)i * 1.7));
+    double t0 = omp_get_wtime();
+    ho_file *f = ho_create(path, &m, err, sizeof err);
+    ho_paths blk = { fy, oc, py, fc, rt, in };
+    for (uint64_t first = 0; f && first < N; first += B) {
+        uint64_t c = N - first < B ? N - first : B;
+        if (ho_write_paths(f, first, c, &blk, err, sizeof err) != 0) {
+            fprintf(stderr, "bench: %s\n", err);
+            break;
+        }
+    }
+    ho_discard(f);
+    double secs = omp_get_wtime() - t0;
+    *mb = (double)N * (double)(L * (4 + 1 + 4 + 8 + 8) + I * 8) / 1e6;
+    free(fy); free(py); free(oc); free(fc); free(rt); free(in);
+    return secs;
+}
+
+/* The whole run at `threads`: simulate and write the file, as runway run. */
+static double full_run(const sc_scenario *s, uint64_t N, int threads, const char *path)
+{
+    char err[512];
+    const char *labn[s->nlabs], *inn[s->ninputs ? s->ninputs : 1];
+    ho_meta m = meta_for(s, N, labn, inn);
+    m.threads = threads;
+    double t0 = omp_get_wtime();
+    ho_file *f = ho_create(path, &m, err, sizeof err);
+    sim_options o = { .paths = N, .seed = s->seed, .threads = threads, .on_paths = sink_write, .ctx = f };
+    sim_result r;
+    if (!f || sim_run(s, &o, &r, err, sizeof err) != 0) {
+        fprintf(stderr, "bench: %s\n", err);
+        ho_discard(f);
+        return NAN;
+    }
+    ho_summary sum;
+    sim_summary_view(&r, &sum);
+    ho_write_summary(f, &sum, err, sizeof err);
+    ho_traj tr = { 0 };
+    ho_write_traj(f, &tr, err, sizeof err);
+    ho_discard(f); /* the cost is in; the file is not needed */
+    sim_result_free(&r);
+    return omp_get_wtime() - t0;
 }
 
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
     const char *path = argc > 1 ? argv[1] : "scenarios/baseline.yaml";
-    uint64_t N = argc > 2 ? strtoull(argv[2], NULL, 10) : 200000;
-    char err[1024];
+    uint64_t N = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
+    char err[1024], tmp[64];
+    snprintf(tmp, sizeof tmp, "/tmp/runway-bench-%ld.h5", (long)getpid());
     sc_scenario *s;
     if (sc_load(&s, path, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "bench_runway: %s\n", err);
@@ -77,15 +154,14 @@ int main(int argc, char **argv)
     }
     int maxt = omp_get_num_procs();
     double ly = (double)N * (double)s->nlabs * s->horizon;
-    printf("runway %s bench: %s, %zu labs x %d years x %llu paths = %.3g lab-years, %d cores\n",
-           RUNWAY_VERSION, s->name, s->nlabs, s->horizon, (unsigned long long)N, ly, maxt);
-    printf("%-24s %8s %10s %14s %12s %9s\n", "work", "threads", "seconds", "ns/lab-year",
-           "paths/s", "speed-up");
+    printf("runway %s bench: %s, %zu labs x %d years x %llu paths = %.3g lab-years, %zu drawn inputs, %d cores\n",
+           RUNWAY_VERSION, s->name, s->nlabs, s->horizon, (unsigned long long)N, ly, s->ninputs, maxt);
+    printf("%-34s %7s %9s %12s %11s %8s\n", "work", "threads", "seconds", "ns/lab-year", "paths/s", "speed-up");
     double t1 = 0;
-    for (int th = 1; th <= maxt; th = th * 2 <= maxt || th == maxt ? th * 2 : maxt) {
+    for (int th = 1;; th = th * 2 < maxt ? th * 2 : maxt) {
         volatile double acc = 0;
-        sim_options o = { .paths = N, .seed = s->seed, .threads = th, .keep = 0,
-                          .on_paths = sink, .ctx = (void *)&acc };
+        sim_options o = { .paths = N, .seed = s->seed, .threads = th, .on_paths = sink_touch,
+                          .ctx = (void *)&acc };
         sim_result r;
         double t0 = omp_get_wtime();
         if (sim_run(s, &o, &r, err, sizeof err) != 0) {
@@ -93,19 +169,26 @@ int main(int argc, char **argv)
             return 1;
         }
         double secs = omp_get_wtime() - t0;
+        sim_result_free(&r);
         if (th == 1)
             t1 = secs;
-        printf("%-24s %8d %10.3f %14.2f %12.0f %9.2f\n", "simulate + summarise", th, secs,
+        printf("%-34s %7d %9.3f %12.2f %11.0f %8.2f\n", "simulate + summarise", th, secs,
                1e9 * secs * th / ly, (double)N / secs, t1 / secs);
-        sim_result_free(&r);
         if (th == maxt)
             break;
     }
     double rs1 = draw_only(s, N, 1);
-    printf("%-24s %8d %10.3f %14.2f %12.0f\n", "random numbers alone", 1, rs1, 1e9 * rs1 / ly,
-           (double)N / rs1);
-    printf("ratio simulate/random-numbers-alone at 1 thread: %.2f\n", t1 / rs1);
-    printf("(ns/lab-year is per core: seconds x threads / lab-years)\n");
+    printf("%-34s %7d %9.3f %12.2f %11.0f\n", "random numbers alone (floor)", 1, rs1,
+           1e9 * rs1 / ly, (double)N / rs1);
+    double mb, wsec = write_only(s, N, tmp, &mb);
+    printf("%-34s %7d %9.3f %12.2f %11.0f   %.0f MB/s (%.0f MB raw)\n", "per-path HDF5 writes alone", 1,
+           wsec, 1e9 * wsec / ly, (double)N / wsec, mb / wsec, mb);
+    double full = full_run(s, N, 1, tmp);
+    printf("%-34s %7d %9.3f %12.2f %11.0f\n", "whole run: simulate + write file", 1, full,
+           1e9 * full / ly, (double)N / full);
+    printf("ratio simulate/random-numbers-alone (1 thread):           %.2f\n", t1 / rs1);
+    printf("ratio whole run/(random numbers + writes alone) (1 thread): %.2f\n", full / (rs1 + wsec));
+    unlink(tmp);
     sc_free(s);
     return 0;
 }

@@ -401,3 +401,28 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
 #undef LB
 #undef MK
 }
+
+void kn_draw_only(const md_plan *p, kn_work *w, uint64_t first, size_t n)
+{
+    const sc_scenario *s = p->s;
+    draw_inputs(p, w, first, n);
+    for (int t = 1; t <= (int)w->T; t++) {
+        for (int k = 0; k < SC_MARKET_NKEYS; k++)
+            if (s->market[k].per_year && t > 1) {
+                rs_philox_uniforms(p->input_key[p->market_input[k]], first, n, (uint32_t)t, 0,
+                                   w->tmp, NULL);
+                quantiles(&s->market[k], w->tmp, w->yrX + (size_t)k * KN, n);
+            }
+        if (s->sentiment_sigma > 0.0) {
+            rs_philox_uniforms(p->sentiment_key, first, n, (uint32_t)t, 0, w->tmp, NULL);
+            for (size_t j = 0; j < n; j++)
+                w->S[j] = rm_ndtri_bf(w->tmp[j]);
+        }
+        for (size_t l = 0; l < w->L; l++) {
+            double *ue = w->ue + l * KN, *uf = w->uf + l * KN;
+            rs_philox_uniforms(p->lab_key[l], first, n, (uint32_t)t, 0, ue, uf);
+            for (size_t j = 0; j < n; j++)
+                ue[j] = rm_ndtri_bf(ue[j]);
+        }
+    }
+}

@@ -43,7 +43,7 @@
 #define FZ_U_LO 0x1p-60
 #define FZ_U_HI (1.0 - 0x1p-53)
 
-static void fz_check_failure(int rc, const sc_scenario *s, const char *err,
+static inline void fz_check_failure(int rc, const sc_scenario *s, const char *err,
                              size_t errlen)
 {
     FZ_ASSERT(rc == -1, "rc %d", rc);
@@ -54,7 +54,7 @@ static void fz_check_failure(int rc, const sc_scenario *s, const char *err,
     FZ_ASSERT(strchr(err, '\n') == NULL, "message is not one line: %s", err);
 }
 
-static void fz_check_scenario(const sc_scenario *s)
+static inline void fz_check_scenario(const sc_scenario *s)
 {
     FZ_ASSERT(s != NULL, "success without a scenario");
     FZ_ASSERT(s->horizon >= 1 && s->horizon <= 100, "horizon %d",
@@ -86,7 +86,7 @@ static void fz_check_scenario(const sc_scenario *s)
 
 /* The recorded text reproduces the scenario (README: "re-running the
  * stored text gives the same datasets"). */
-static void fz_check_roundtrip(const sc_scenario *s)
+static inline void fz_check_roundtrip(const sc_scenario *s)
 {
     sc_scenario *t = NULL;
     char err[1024] = "";

@@ -2,8 +2,8 @@
  *
  * The input is a scenario file's text, handed to sc_load_text as it is
  * (no NUL needed: the loader takes a length). Every property of
- * fuzz_check.h is checked on the result. Seeds: scenarios/*.yaml,
- * tests/invalid/*.yaml, tests/fuzz/corpus/scenario/.
+ * fuzz_check.h is checked on the result. Seeds: the .yaml files of
+ * scenarios/ and tests/invalid/, and tests/fuzz/corpus/scenario/.
  *
  * Built two ways (tests/fuzz/CMakeLists.txt): with clang-14 and
  * -fsanitize=fuzzer for scripts/fuzz.sh, and with any compiler plus

@@ -1,0 +1,54 @@
+# valgrind's memcheck on short runs (tests/test_valgrind.sh): no invalid
+# access, no use of uninitialised memory, no leak. Skipped (77) only when
+# valgrind is not installed; scripts/setup.sh installs it.
+#
+# Not in a sanitizer build: ASan and TSan replace the allocator and map
+# shadow memory, which valgrind cannot run under (UBSan alone would work,
+# but CI only builds UBSan together with ASan).
+if(RUNWAY_ASAN OR RUNWAY_TSAN)
+  return()
+endif()
+
+# valgrind 3.19 (Debian 12) cannot decode AVX-512, which -march=native
+# (RUNWAY_NATIVE, the default) emits on machines that have it. The test
+# then checks runway_valgrind: the same sources as runway, its engine and
+# rng libraries (read from those targets, so a new source file is picked
+# up), with the same options except -march=native and
+# -mprefer-vector-width. Memory errors and leaks are properties of the
+# source, not of the vector width the compiler picked.
+if(RUNWAY_NATIVE)
+  set(_vg_sources "")
+  foreach(_t runway_rng runway_engine runway)
+    get_target_property(_s ${_t} SOURCES)
+    get_target_property(_d ${_t} SOURCE_DIR)
+    foreach(_f ${_s})
+      if(NOT IS_ABSOLUTE ${_f})
+        set(_f ${_d}/${_f})
+      endif()
+      list(APPEND _vg_sources ${_f})
+    endforeach()
+  endforeach()
+  add_executable(runway_valgrind ${_vg_sources})
+  set(_vg_libs "")
+  foreach(_t runway_rng runway_engine)
+    get_target_property(_l ${_t} LINK_LIBRARIES)
+    list(APPEND _vg_libs ${_l})
+    get_target_property(_i ${_t} INCLUDE_DIRECTORIES)
+    target_include_directories(runway_valgrind PRIVATE ${_i})
+  endforeach()
+  list(REMOVE_ITEM _vg_libs runway_rng runway_engine)
+  target_link_libraries(runway_valgrind PRIVATE ${_vg_libs})
+  get_target_property(_o runway_valgrind COMPILE_OPTIONS)
+  list(FILTER _o EXCLUDE REGEX "^-march=|^-mprefer-vector-width=|^-mtune=")
+  set_target_properties(runway_valgrind PROPERTIES COMPILE_OPTIONS "${_o}")
+  target_compile_options(runway_valgrind PRIVATE -g)
+  set(_vg_runway $<TARGET_FILE:runway_valgrind>)
+else()
+  set(_vg_runway $<TARGET_FILE:runway>)
+endif()
+
+add_test(NAME valgrind_short_run_has_no_leaks_or_invalid_access
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_valgrind.sh ${_vg_runway}
+          ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/valgrind.supp)
+set_tests_properties(valgrind_short_run_has_no_leaks_or_invalid_access
+  PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
