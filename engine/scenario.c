@@ -115,6 +115,68 @@ static const struct {
     [SC_ACQUISITION_REVENUE_MIN] = {DOM_NONNEG, 0, 1.0},
 };
 
+/* Magnitude limits (docs/scenarios.md, "Limits"). Every value an input
+ * can draw must lie within them: money in US$ billions up to 1e12 (ten
+ * million times today's whole AI market); the yearly growth and decline
+ * factors (G, D, P, V, U, E, O) in [1e-3, 1e3], because the model
+ * multiplies and divides by them (the API market grows V/P a year); every
+ * other input (ratios, rates, years, multiples, sigmas, logit weights)
+ * within +-1e6. They refuse inputs that mean nothing (1e308 of cash, a
+ * price that rises 1e300-fold in a year) and keep one year of the model
+ * far from overflow; they cannot stop factors from overflowing when they
+ * compound over many years, which the engine must detect itself.
+ * "Every value an input can draw" is exact: the engine hands rd_quantile
+ * uniforms in [2^-60, 1 - 2^-53] (rs_u01, and the copula's clamp), so the
+ * quantiles at those two ends bound every draw. */
+#define SC_LIMIT_MONEY 1e12
+#define SC_LIMIT_FACTOR_LO 1e-3
+#define SC_LIMIT_FACTOR 1e3
+#define SC_LIMIT_OTHER 1e6
+#define SC_U_LOWEST 0x1p-60
+#define SC_U_HIGHEST (1.0 - 0x1p-53)
+/* Paths: at most 2^40 (about 1.1e12). Beyond it the run could not finish
+ * (at a microsecond per path, 2^40 paths take twelve CPU-days) and its
+ * per-path data would not fit on any disk. */
+#define SC_MAX_PATHS (UINT64_C(1) << 40)
+/* base_year: a four-digit year, so that base_year + horizon and every
+ * year label stay far from int overflow. */
+#define SC_MIN_BASE_YEAR 1000
+#define SC_MAX_BASE_YEAR 9999
+
+typedef enum { LIM_OTHER = 0, LIM_MONEY, LIM_FACTOR } limit_kind;
+
+static limit_kind market_limit(int k)
+{
+    switch (k) {
+    case SC_SUB_MARKET0:
+    case SC_API_MARKET0:
+    case SC_ENT_MARKET0:
+    case SC_SUB_MARKET_CAP: return LIM_MONEY;
+    case SC_TRAIN_COST_GROWTH:
+    case SC_SERVING_COST_DECLINE:
+    case SC_PRICE_DECLINE:
+    case SC_TOKEN_DEMAND_GROWTH:
+    case SC_USAGE_GROWTH:
+    case SC_ENTERPRISE_GROWTH:
+    case SC_OTHERS_PULL: return LIM_FACTOR;
+    default: return LIM_OTHER;
+    }
+}
+
+static limit_kind lab_limit(int k)
+{
+    switch (k) {
+    case SC_CASH0:
+    case SC_SUBS0:
+    case SC_API0:
+    case SC_ENT0:
+    case SC_TRAIN0:
+    case SC_STAFF0:
+    case SC_ACQUISITION_REVENUE_MIN: return LIM_MONEY;
+    default: return LIM_OTHER;
+    }
+}
+
 /* The default revenue multiple, "15 to 40" (MODEL.md section 1). */
 #define SC_DEFAULT_MULTIPLE_P5 15.0
 #define SC_DEFAULT_MULTIPLE_P95 40.0
@@ -784,13 +846,55 @@ static int check_domain(ctx *c, int at, const char *name, const rd_dist *d,
     default:
         ok = 1;
     }
-    if (ok) return 0;
-    if (isc) return fail(c, at, name, "%s (got %.10g)", rule, lo);
     int can_truncate = d->family == RD_NORMAL || d->family == RD_LOGNORMAL ||
                        d->family == RD_GAMMA;
-    return fail(c, at, name, "%s, but this %s distribution ranges over "
-                "[%.10g, %.10g]%s", rule, rd_family_name(d->family), lo, hi,
-                can_truncate ? "; truncate it with min:/max:" : "");
+    if (!ok) {
+        if (isc) return fail(c, at, name, "%s (got %.10g)", rule, lo);
+        return fail(c, at, name, "%s, but this %s distribution ranges over "
+                    "[%.10g, %.10g]%s", rule, rd_family_name(d->family), lo,
+                    hi, can_truncate ? "; truncate it with min:/max:" : "");
+    }
+    return 0;
+}
+
+/* Every value the input can draw must lie within its limits (see
+ * SC_LIMIT_MONEY). Run after check_domain, so the sign is already right
+ * except for inputs whose domain is any real number. */
+static int check_limit(ctx *c, int at, const char *name, const rd_dist *d,
+                       limit_kind kind, domain dom)
+{
+    double lim_lo, lim_hi;
+    const char *rule;
+    switch (kind) {
+    case LIM_MONEY:
+        lim_lo = -SC_LIMIT_MONEY;
+        lim_hi = SC_LIMIT_MONEY;
+        rule = "must be at most 1e12 (US$ billion)";
+        break;
+    case LIM_FACTOR:
+        lim_lo = SC_LIMIT_FACTOR_LO;
+        lim_hi = SC_LIMIT_FACTOR;
+        rule = "must lie in [1e-3, 1e3] (a factor per year)";
+        break;
+    default:
+        lim_lo = -SC_LIMIT_OTHER;
+        lim_hi = SC_LIMIT_OTHER;
+        rule = dom == DOM_ANY ? "must lie within +-1e6" : "must be at most 1e6";
+    }
+    if (rd_is_const(d)) {
+        if (d->a >= lim_lo && d->a <= lim_hi) return 0;
+        return fail(c, at, name, "%s (got %.10g)", rule, d->a);
+    }
+    double lo = rd_quantile(d, SC_U_LOWEST), hi = rd_quantile(d, SC_U_HIGHEST);
+    int high = !(hi <= lim_hi);
+    if (!high && lo >= lim_lo) return 0;
+    int can_truncate = d->family == RD_NORMAL || d->family == RD_LOGNORMAL ||
+                       d->family == RD_GAMMA;
+    return fail(c, at, name, "%s, but this %s distribution can draw %.4g%s",
+                rule, rd_family_name(d->family), high ? hi : lo,
+                can_truncate ? (high ? "; truncate it with max:"
+                                     : "; truncate it with min:")
+                             : "");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1177,8 +1281,13 @@ static int parse_root(ctx *c, int root, sc_scenario *s)
     }
 
     if ((v = root_get(c, root, "base_year", 1)) < 0) return -1;
-    if (!IS_SCALAR(c, v) || parse_int(S(c, v), &s->base_year) != 0)
-        return fail(c, v, "base_year", "must be an integer year");
+    if (!IS_SCALAR(c, v) || parse_int(S(c, v), &s->base_year) != 0 ||
+        s->base_year < SC_MIN_BASE_YEAR || s->base_year > SC_MAX_BASE_YEAR)
+        return fail(c, v, "base_year", "must be an integer year from %d to "
+                    "%d%s%s%s", SC_MIN_BASE_YEAR, SC_MAX_BASE_YEAR,
+                    IS_SCALAR(c, v) ? " (got " : "",
+                    IS_SCALAR(c, v) ? S(c, v) : "",
+                    IS_SCALAR(c, v) ? ")" : "");
 
     if ((v = root_get(c, root, "horizon", 1)) < 0) return -1;
     if (!IS_SCALAR(c, v) || parse_int(S(c, v), &s->horizon) != 0 ||
@@ -1191,8 +1300,9 @@ static int parse_root(ctx *c, int root, sc_scenario *s)
     s->paths = 100000;
     if ((v = root_get(c, root, "paths", 0)) < 0) return -1;
     if (v && (!IS_SCALAR(c, v) || parse_u64(S(c, v), &s->paths) != 0 ||
-              s->paths < 1))
-        return fail(c, v, "paths", "must be an integer >= 1%s%s%s",
+              s->paths < 1 || s->paths > SC_MAX_PATHS))
+        return fail(c, v, "paths", "must be an integer from 1 to 2^40 "
+                    "(1099511627776)%s%s%s",
                     IS_SCALAR(c, v) ? " (got " : "",
                     IS_SCALAR(c, v) ? S(c, v) : "",
                     IS_SCALAR(c, v) ? ")" : "");
@@ -1236,7 +1346,9 @@ static int parse_market(ctx *c, int root, sc_scenario *s)
         }
         if (parse_value(c, kn, vn, name, market_rule[k].per_year, d) ||
             check_domain(c, value_loc(c, kn, vn), name, d,
-                         market_rule[k].dom))
+                         market_rule[k].dom) ||
+            check_limit(c, value_loc(c, kn, vn), name, d, market_limit(k),
+                        market_rule[k].dom))
             return -1;
     }
 
@@ -1265,6 +1377,8 @@ static int parse_market(ctx *c, int root, sc_scenario *s)
                 return fail(c, vn, nm, "must be in (-1, 1) (got %g)", x);
             if (j == 1 && !(x >= 0))
                 return fail(c, vn, nm, "must be >= 0 (got %g)", x);
+            if (j == 1 && !(x <= SC_LIMIT_OTHER))
+                return fail(c, vn, nm, "must be at most 1e6 (got %.10g)", x);
             if (j)
                 s->sentiment_sigma = x;
             else
@@ -1318,7 +1432,9 @@ static int parse_defaults(ctx *c, int root, lab_defaults *df)
         snprintf(name, sizeof name, "defaults.%s", sc_lab_keys[k]);
         if (parse_value(c, kn, vn, name, 0, &df->d[k]) ||
             check_domain(c, value_loc(c, kn, vn), name, &df->d[k],
-                         lab_rule[k].dom))
+                         lab_rule[k].dom) ||
+            check_limit(c, value_loc(c, kn, vn), name, &df->d[k],
+                        lab_limit(k), lab_rule[k].dom))
             return -1;
         df->has[k] = 1;
     }
@@ -1394,7 +1510,9 @@ static int parse_labs(ctx *c, int root, const lab_defaults *df,
             if (vn) {
                 if (parse_value(c, kn, vn, name, 0, d) ||
                     check_domain(c, value_loc(c, kn, vn), name, d,
-                                 lab_rule[k].dom))
+                                 lab_rule[k].dom) ||
+                    check_limit(c, value_loc(c, kn, vn), name, d,
+                                lab_limit(k), lab_rule[k].dom))
                     return -1;
             } else if (df->has[k]) {
                 *d = df->d[k]; /* this lab's own copy, drawn as LAB.KEY */

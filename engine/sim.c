@@ -13,6 +13,7 @@
 #include "engine/model.h"
 #include "engine/sketch.h"
 #include "engine/stats.h"
+#include "output/h5read.h"
 
 /* What one thread accumulates. Counts are integers so that merging the
  * threads is exact in any order. */
@@ -276,58 +277,246 @@ static int sensitivity(sim_result *r, size_t N, const double *inputs,
     return 0;
 }
 
-int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
-            char *err, size_t errlen)
+/* ---- the mergeable state ---- */
+
+void sim_state_free(sim_state *st)
 {
-    memset(r, 0, sizeof *r);
-    const size_t L = s->nlabs, T = (size_t)s->horizon, I = s->ninputs, LT = L * T;
-    const uint64_t N = o->paths ? o->paths : s->paths;
-    r->L = L; r->T = T; r->I = I; r->N = N;
-    r->K = o->keep < N ? o->keep : (size_t)N;
-    const size_t K = r->K;
-    if (result_alloc(r) != 0) {
-        sim_result_free(r);
-        snprintf(err, errlen, "out of memory for the summaries");
+    free(st->alive); free(st->acq); free(st->wd); free(st->prof); free(st->indep);
+    if (st->sk.count)
+        sk_set_free(&st->sk);
+    free(st->col_in); free(st->col_surv); free(st->col_cash);
+    free(st->traj_cash); free(st->traj_revenue); free(st->traj_op);
+    free(st->traj_raised); free(st->traj_share); free(st->traj_alive);
+    free(st->done);
+    memset(st, 0, sizeof *st);
+}
+
+int sim_state_init(sim_state *st, const sc_scenario *s, uint64_t N, size_t keep)
+{
+    memset(st, 0, sizeof *st);
+    st->L = s->nlabs; st->T = (size_t)s->horizon; st->I = s->ninputs; st->N = N;
+    st->K = keep < N ? keep : (size_t)N;
+    st->NS = N < SIM_SENS_PATHS ? (size_t)N : SIM_SENS_PATHS;
+    st->nblocks = (N + SIM_BLOCK - 1) / SIM_BLOCK;
+    size_t LT = st->L * st->T, KLT = st->K * LT, NS = st->NS;
+    int bad = sk_set_init(&st->sk, SIM_NQ * LT);
+#define A(p, n) do { size_t n_ = (n); (p) = calloc(n_ ? n_ : 1, sizeof *(p)); bad |= !(p); } while (0)
+    A(st->alive, LT); A(st->acq, LT); A(st->wd, LT); A(st->prof, LT);
+    A(st->indep, st->T * (st->L + 1));
+    if (st->I) {
+        A(st->col_in, NS * st->I); A(st->col_surv, NS * st->L); A(st->col_cash, NS * st->L);
+    }
+    A(st->traj_cash, KLT); A(st->traj_revenue, KLT); A(st->traj_op, KLT);
+    A(st->traj_raised, KLT); A(st->traj_share, KLT); A(st->traj_alive, KLT);
+    A(st->done, (size_t)st->nblocks);
+#undef A
+    if (bad) {
+        sim_state_free(st);
         return -1;
     }
-    for (size_t k = 0; k < K; k++)
-        r->kept_paths[k] = k;
+    return 0;
+}
 
-    /* Columns kept per path for the rank correlations: the first
-     * SIM_SENS_PATHS paths only, so memory does not grow with N. */
-    const size_t NS = N < SIM_SENS_PATHS ? (size_t)N : SIM_SENS_PATHS;
-    r->sens_paths = NS;
-    double *col_in = NULL, *col_surv = NULL, *col_cash = NULL;
-    if (I > 0) {
-        col_in = malloc(NS * I * sizeof *col_in);
-        col_surv = malloc(NS * L * sizeof *col_surv);
-        col_cash = malloc(NS * L * sizeof *col_cash);
-        if (!col_in || !col_surv || !col_cash) {
-            free(col_in); free(col_surv); free(col_cash);
-            sim_result_free(r);
-            snprintf(err, errlen, "out of memory for %llu paths' inputs (try fewer paths)",
-                     (unsigned long long)N);
+uint64_t sim_state_paths_done(const sim_state *st)
+{
+    uint64_t n = 0;
+    for (uint64_t b = 0; b < st->nblocks; b++)
+        if (st->done[b])
+            n += st->N - b * SIM_BLOCK < SIM_BLOCK ? st->N - b * SIM_BLOCK : SIM_BLOCK;
+    return n;
+}
+
+/* Copies the rows of paths [p0, p1) that live in the sensitivity sample
+ * and in the kept trajectories. */
+static void copy_rows(sim_state *d, const sim_state *s, uint64_t p0, uint64_t p1)
+{
+    size_t LT = d->L * d->T;
+    uint64_t e = p1 < d->NS ? p1 : d->NS;
+    if (d->I && p0 < e) {
+        memcpy(d->col_in + p0 * d->I, s->col_in + p0 * d->I, (size_t)(e - p0) * d->I * 8);
+        memcpy(d->col_surv + p0 * d->L, s->col_surv + p0 * d->L, (size_t)(e - p0) * d->L * 8);
+        memcpy(d->col_cash + p0 * d->L, s->col_cash + p0 * d->L, (size_t)(e - p0) * d->L * 8);
+    }
+    e = p1 < d->K ? p1 : d->K;
+    if (p0 < e) {
+        size_t off = (size_t)p0 * LT, n = (size_t)(e - p0) * LT;
+        memcpy(d->traj_cash + off, s->traj_cash + off, n * 8);
+        memcpy(d->traj_revenue + off, s->traj_revenue + off, n * 8);
+        memcpy(d->traj_op + off, s->traj_op + off, n * 8);
+        memcpy(d->traj_raised + off, s->traj_raised + off, n * 8);
+        memcpy(d->traj_share + off, s->traj_share + off, n * 8);
+        memcpy(d->traj_alive + off, s->traj_alive + off, n);
+    }
+}
+
+int sim_state_merge(sim_state *d, const sim_state *s, char *err, size_t errlen)
+{
+    if (d->L != s->L || d->T != s->T || d->I != s->I || d->N != s->N || d->K != s->K) {
+        snprintf(err, errlen, "the parts do not belong to one run (labs, horizon, inputs, "
+                              "paths or kept paths differ)");
+        return -1;
+    }
+    for (uint64_t b = 0; b < d->nblocks; b++)
+        if (d->done[b] && s->done[b]) {
+            snprintf(err, errlen, "paths %llu.. are in two parts (a shard given twice?)",
+                     (unsigned long long)(b * SIM_BLOCK));
             return -1;
         }
+    size_t LT = d->L * d->T;
+    for (size_t i = 0; i < LT; i++) {
+        d->alive[i] += s->alive[i]; d->acq[i] += s->acq[i];
+        d->wd[i] += s->wd[i]; d->prof[i] += s->prof[i];
     }
+    for (size_t i = 0; i < d->T * (d->L + 1); i++)
+        d->indep[i] += s->indep[i];
+    size_t nb = d->sk.n * SK_NBUCKETS;
+    for (size_t i = 0; i < nb; i++)
+        d->sk.count[i] += s->sk.count[i];
+    for (size_t i = 0; i < d->sk.n; i++)
+        d->sk.total[i] += s->sk.total[i];
+    d->sk.overflow += s->sk.overflow;
+    for (uint64_t b = 0; b < d->nblocks; b++)
+        if (s->done[b]) {
+            uint64_t p0 = b * SIM_BLOCK, p1 = p0 + SIM_BLOCK < d->N ? p0 + SIM_BLOCK : d->N;
+            copy_rows(d, s, p0, p1);
+            d->done[b] = 1;
+        }
+    return 0;
+}
 
-    md_plan *plan = md_plan_create(s, o->seed, err, errlen);
-    sk_set sks;
-    uint64_t *alive = calloc(LT, 8), *acq = calloc(LT, 8), *wd = calloc(LT, 8),
-             *prof = calloc(LT, 8), *indep = calloc(T * (L + 1), 8);
-    int sk_bad = sk_set_init(&sks, SIM_NQ * LT);
-    if (!plan || sk_bad || !alive || !acq || !wd || !prof || !indep) {
-        md_plan_free(plan);
-        if (!sk_bad)
-            sk_set_free(&sks);
-        free(alive); free(acq); free(wd); free(prof); free(indep);
-        free(col_in); free(col_surv); free(col_cash);
-        sim_result_free(r);
+int sim_state_save(const sim_state *st, ho_file *f, char *err, size_t errlen)
+{
+    size_t LT = st->L * st->T;
+    /* the sketches, sparse: (sketch * SK_NBUCKETS + bucket, count) */
+    size_t nnz = 0, nb = st->sk.n * SK_NBUCKETS;
+    for (size_t i = 0; i < nb; i++)
+        nnz += st->sk.count[i] != 0;
+    uint64_t *sp = malloc((nnz ? nnz : 1) * 2 * sizeof *sp);
+    if (!sp) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    for (size_t i = 0, k = 0; i < nb; i++)
+        if (st->sk.count[i]) {
+            sp[2 * k] = i;
+            sp[2 * k + 1] = st->sk.count[i];
+            k++;
+        }
+    uint64_t hdr[4] = { st->N, st->nblocks, st->sk.overflow, st->K };
+    int rc = ho_put_state(f, "header", HO_U64, hdr, 1, 4, err, errlen)
+          || ho_put_state(f, "alive", HO_U64, st->alive, st->L, st->T, err, errlen)
+          || ho_put_state(f, "acquired", HO_U64, st->acq, st->L, st->T, err, errlen)
+          || ho_put_state(f, "wound_down", HO_U64, st->wd, st->L, st->T, err, errlen)
+          || ho_put_state(f, "profitable", HO_U64, st->prof, st->L, st->T, err, errlen)
+          || ho_put_state(f, "independent", HO_U64, st->indep, st->T, st->L + 1, err, errlen)
+          || ho_put_state(f, "sketch", HO_U64, sp, nnz, 2, err, errlen)
+          || ho_put_state(f, "done", HO_U8, st->done, st->nblocks, 1, err, errlen)
+          || ho_put_state(f, "traj_cash", HO_F64, st->traj_cash, st->K, LT, err, errlen)
+          || ho_put_state(f, "traj_revenue", HO_F64, st->traj_revenue, st->K, LT, err, errlen)
+          || ho_put_state(f, "traj_op", HO_F64, st->traj_op, st->K, LT, err, errlen)
+          || ho_put_state(f, "traj_raised", HO_F64, st->traj_raised, st->K, LT, err, errlen)
+          || ho_put_state(f, "traj_share", HO_F64, st->traj_share, st->K, LT, err, errlen)
+          || ho_put_state(f, "traj_alive", HO_U8, st->traj_alive, st->K, LT, err, errlen);
+    if (!rc && st->I)
+        rc = ho_put_state(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
+          || ho_put_state(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)
+          || ho_put_state(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen);
+    free(sp);
+    return rc ? -1 : 0;
+}
 
-    const uint64_t nblocks = (N + SIM_BLOCK - 1) / SIM_BLOCK;
+/* Reads state/NAME, which must be rows x cols. */
+static int get(hr_file *f, const char *name, int type, void *buf, uint64_t rows, uint64_t cols,
+               char *err, size_t errlen)
+{
+    char path[64];
+    uint64_t r, c;
+    snprintf(path, sizeof path, "state/%s", name);
+    if (hr_shape(f, path, &r, &c, err, errlen) != 0)
+        return -1;
+    if (r != rows || (rows && c != cols)) {
+        snprintf(err, errlen, "%s is %llux%llu, expected %llux%llu (not this run's state)", path,
+                 (unsigned long long)r, (unsigned long long)c, (unsigned long long)rows,
+                 (unsigned long long)cols);
+        return -1;
+    }
+    return hr_read(f, path, type, 0, rows, buf, err, errlen);
+}
+
+int sim_state_load(sim_state *st, hr_file *f, char *err, size_t errlen)
+{
+    size_t LT = st->L * st->T;
+    uint64_t hdr[4];
+    if (get(f, "header", HO_U64, hdr, 1, 4, err, errlen) != 0)
+        return -1;
+    if (hdr[0] != st->N || hdr[1] != st->nblocks || hdr[3] != st->K) {
+        snprintf(err, errlen, "the saved state is for %llu paths and %llu kept, not %llu and %zu",
+                 (unsigned long long)hdr[0], (unsigned long long)hdr[3],
+                 (unsigned long long)st->N, st->K);
+        return -1;
+    }
+    st->sk.overflow = hdr[2];
+    uint64_t r, c;
+    if (hr_shape(f, "state/sketch", &r, &c, err, errlen) != 0)
+        return -1;
+    if (r > 0 && c != 2) {
+        snprintf(err, errlen, "state/sketch has %llu columns, not 2", (unsigned long long)c);
+        return -1;
+    }
+    uint64_t *sp = malloc((r ? r : 1) * 2 * sizeof *sp);
+    if (!sp || hr_read(f, "state/sketch", HO_U64, 0, r, sp, err, errlen) != 0) {
+        if (!sp)
+            snprintf(err, errlen, "out of memory");
+        free(sp);
+        return -1;
+    }
+    size_t nb = st->sk.n * SK_NBUCKETS;
+    for (uint64_t k = 0; k < r; k++) {
+        if (sp[2 * k] >= nb) {
+            snprintf(err, errlen, "state/sketch: bucket %llu out of range",
+                     (unsigned long long)sp[2 * k]);
+            free(sp);
+            return -1;
+        }
+        st->sk.count[sp[2 * k]] += sp[2 * k + 1];
+        st->sk.total[sp[2 * k] / SK_NBUCKETS] += sp[2 * k + 1];
+    }
+    free(sp);
+    int rc = get(f, "alive", HO_U64, st->alive, st->L, st->T, err, errlen)
+          || get(f, "acquired", HO_U64, st->acq, st->L, st->T, err, errlen)
+          || get(f, "wound_down", HO_U64, st->wd, st->L, st->T, err, errlen)
+          || get(f, "profitable", HO_U64, st->prof, st->L, st->T, err, errlen)
+          || get(f, "independent", HO_U64, st->indep, st->T, st->L + 1, err, errlen)
+          || get(f, "done", HO_U8, st->done, st->nblocks, 1, err, errlen)
+          || get(f, "traj_cash", HO_F64, st->traj_cash, st->K, LT, err, errlen)
+          || get(f, "traj_revenue", HO_F64, st->traj_revenue, st->K, LT, err, errlen)
+          || get(f, "traj_op", HO_F64, st->traj_op, st->K, LT, err, errlen)
+          || get(f, "traj_raised", HO_F64, st->traj_raised, st->K, LT, err, errlen)
+          || get(f, "traj_share", HO_F64, st->traj_share, st->K, LT, err, errlen)
+          || get(f, "traj_alive", HO_U8, st->traj_alive, st->K, LT, err, errlen);
+    if (!rc && st->I)
+        rc = get(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
+          || get(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)
+          || get(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen);
+    for (uint64_t b = 0; !rc && b < st->nblocks; b++)
+        if (st->done[b] > 1) {
+            snprintf(err, errlen, "state/done holds %d, not 0 or 1", st->done[b]);
+            rc = 1;
+        }
+    return rc ? -1 : 0;
+}
+
+int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
+                   uint64_t b_lo, uint64_t b_hi, char *err, size_t errlen)
+{
+    const size_t L = st->L, T = st->T, I = st->I, LT = L * T;
+    const uint64_t N = st->N;
+    const size_t K = st->K, NS = st->NS;
+    if (b_hi > st->nblocks)
+        b_hi = st->nblocks;
+    md_plan *plan = md_plan_create(s, o->seed, err, errlen);
+    if (!plan)
+        return -1;
     int failed = 0, nthreads = 1;
     char cb_err[512] = "";
     uint64_t done = 0;
@@ -345,18 +534,20 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
             failed = 1;
         }
 #pragma omp for schedule(dynamic, 1)
-        for (uint64_t b = 0; b < nblocks; b++) {
+        for (uint64_t b = b_lo; b < b_hi; b++) {
             int stop;
 #pragma omp atomic read
             stop = failed;
-            if (stop)
+            /* a signal stops the run between blocks: the blocks done stay
+             * done (a checkpoint resumes from them) */
+            if (stop || st->done[b] || (o->stop && *o->stop))
                 continue;
             uint64_t first = b * SIM_BLOCK;
             uint64_t count = N - first < SIM_BLOCK ? N - first : SIM_BLOCK;
             /* 32-bit sketch counts: flush before any could wrap. */
             if (a.sk_paths + count > UINT32_MAX) {
 #pragma omp critical(sim_merge)
-                sk_merge(&sks, &a.sk);
+                sk_merge(&st->sk, &a.sk);
                 a.sk_paths = 0;
             }
             a.sk_paths += count;
@@ -381,12 +572,12 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
                         for (size_t lt = 0; lt < LT; lt++) {
                             const md_year *y = &a.years[lt];
                             size_t at = (size_t)path * LT + lt;
-                            r->traj_cash[at] = y->cash;
-                            r->traj_revenue[at] = y->revenue;
-                            r->traj_op[at] = y->op;
-                            r->traj_raised[at] = y->raised;
-                            r->traj_share[at] = y->share;
-                            r->traj_alive[at] = (uint8_t)y->alive;
+                            st->traj_cash[at] = y->cash;
+                            st->traj_revenue[at] = y->revenue;
+                            st->traj_op[at] = y->op;
+                            st->traj_raised[at] = y->raised;
+                            st->traj_share[at] = y->share;
+                            st->traj_alive[at] = (uint8_t)y->alive;
                         }
                 }
             } else {
@@ -412,12 +603,12 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
                         if (path < K)
                             for (size_t lt = 0; lt < LT; lt++) {
                                 size_t at = (size_t)path * LT + lt, ko = lt * KN_LANES + jj;
-                                r->traj_cash[at] = kv.y[KN_CASH][ko];
-                                r->traj_revenue[at] = kv.y[KN_REVENUE][ko];
-                                r->traj_op[at] = kv.y[KN_OP][ko];
-                                r->traj_raised[at] = kv.y[KN_RAISED][ko];
-                                r->traj_share[at] = kv.y[KN_SHARE][ko];
-                                r->traj_alive[at] = (uint8_t)kv.alive[ko];
+                                st->traj_cash[at] = kv.y[KN_CASH][ko];
+                                st->traj_revenue[at] = kv.y[KN_REVENUE][ko];
+                                st->traj_op[at] = kv.y[KN_OP][ko];
+                                st->traj_raised[at] = kv.y[KN_RAISED][ko];
+                                st->traj_share[at] = kv.y[KN_SHARE][ko];
+                                st->traj_alive[at] = (uint8_t)kv.alive[ko];
                             }
                     }
                 }
@@ -427,10 +618,10 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
                 if (!I || path >= NS)
                     continue;
                 for (size_t l = 0; l < L; l++) {
-                    col_surv[path * L + l] = a.fail_year[j * L + l] == 0;
-                    col_cash[path * L + l] = a.final_cash[j * L + l];
+                    st->col_surv[path * L + l] = a.fail_year[j * L + l] == 0;
+                    st->col_cash[path * L + l] = a.final_cash[j * L + l];
                 }
-                memcpy(col_in + path * I, a.inputs + j * I, I * sizeof *col_in);
+                memcpy(st->col_in + path * I, a.inputs + j * I, I * sizeof *st->col_in);
             }
             if (o->on_paths) {
                 ho_paths blk = { a.fail_year, a.outcome, a.profit_year,
@@ -443,6 +634,8 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
                     }
                 }
             }
+            if (!failed)
+                st->done[b] = 1; /* one thread per block: no race */
             uint64_t d;
 #pragma omp atomic capture
             d = done += count;
@@ -459,60 +652,106 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
 #pragma omp critical(sim_merge)
             {
                 for (size_t i = 0; i < LT; i++) {
-                    alive[i] += a.alive[i]; acq[i] += a.acq[i];
-                    wd[i] += a.wd[i]; prof[i] += a.prof[i];
+                    st->alive[i] += a.alive[i]; st->acq[i] += a.acq[i];
+                    st->wd[i] += a.wd[i]; st->prof[i] += a.prof[i];
                 }
                 for (size_t i = 0; i < T * (L + 1); i++)
-                    indep[i] += a.indep[i];
-                sk_merge(&sks, &a.sk);
+                    st->indep[i] += a.indep[i];
+                sk_merge(&st->sk, &a.sk);
             }
             acc_free(&a);
         }
     }
     if (o->progress && isatty(2))
         fprintf(stderr, "\r%60s\r", "");
-    r->threads_used = nthreads;
-
-    int rc = 0;
+    st->threads_used = nthreads;
+    md_plan_free(plan);
     if (failed) {
         if (failed == 2)
             snprintf(err, errlen, "%s", cb_err);
         else
             snprintf(err, errlen, "out of memory for a thread's accumulators");
+        return -1;
+    }
+    return 0;
+}
+
+int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_result *r,
+                 char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    const size_t L = st->L, T = st->T, LT = L * T;
+    const uint64_t N = st->N;
+    for (uint64_t b = 0; b < st->nblocks; b++)
+        if (!st->done[b]) {
+            snprintf(err, errlen, "paths %llu.. were never simulated (a missing shard?)",
+                     (unsigned long long)(b * SIM_BLOCK));
+            return -1;
+        }
+    r->L = L; r->T = T; r->I = st->I; r->N = N; r->K = st->K;
+    r->sens_paths = st->NS;
+    r->threads_used = st->threads_used;
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+    if (result_alloc(r) != 0) {
+        sim_result_free(r);
+        snprintf(err, errlen, "out of memory for the summaries");
+        return -1;
+    }
+    for (size_t k = 0; k < r->K; k++)
+        r->kept_paths[k] = k;
+    size_t KLT = r->K * LT;
+    memcpy(r->traj_cash, st->traj_cash, KLT * 8);
+    memcpy(r->traj_revenue, st->traj_revenue, KLT * 8);
+    memcpy(r->traj_op, st->traj_op, KLT * 8);
+    memcpy(r->traj_raised, st->traj_raised, KLT * 8);
+    memcpy(r->traj_share, st->traj_share, KLT * 8);
+    memcpy(r->traj_alive, st->traj_alive, KLT);
+    double n = (double)N;
+    for (size_t i = 0; i < LT; i++) {
+        r->survival[i] = (double)st->alive[i] / n;
+        st_wilson(st->alive[i], N, &r->survival_lo[i], &r->survival_hi[i]);
+        r->failed_acquired[i] = (double)st->acq[i] / n;
+        r->failed_wound_down[i] = (double)st->wd[i] / n;
+        r->profitable_by[i] = (double)st->prof[i] / n;
+    }
+    for (size_t i = 0; i < T * (L + 1); i++)
+        r->independent_alive[i] = (double)st->indep[i] / n;
+    for (int m = 0; m < SIM_NQ; m++)
+        for (size_t lt = 0; lt < LT; lt++)
+            for (int q = 0; q < HO_NQUANT; q++) {
+                size_t l = lt / T;
+                int no_subsidy = m == SIM_Q_SUBSIDY && s->labs[l].backstop != SC_BACKSTOP_PARENT;
+                r->q[m][lt * HO_NQUANT + (size_t)q] =
+                    no_subsidy ? NAN : sk_quantile(&st->sk, (size_t)m * LT + lt, ho_quantiles[q]);
+            }
+    r->overflow = st->sk.overflow;
+    if (sensitivity(r, st->NS, st->col_in, st->col_surv, st->col_cash, threads) != 0) {
+        sim_result_free(r);
+        snprintf(err, errlen, "out of memory for the rank correlations");
+        return -1;
+    }
+    return 0;
+}
+
+int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
+            char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    sim_state st;
+    uint64_t N = o->paths ? o->paths : s->paths;
+    if (sim_state_init(&st, s, N, o->keep) != 0) {
+        snprintf(err, errlen, "out of memory for %llu paths' state", (unsigned long long)N);
+        return -1;
+    }
+    int rc = sim_accumulate(&st, s, o, 0, st.nblocks, err, errlen);
+    if (rc == 0 && o->stop && *o->stop) {
+        snprintf(err, errlen, "interrupted");
         rc = -1;
     }
-    if (rc == 0) {
-        double n = (double)N;
-        for (size_t i = 0; i < LT; i++) {
-            r->survival[i] = (double)alive[i] / n;
-            st_wilson(alive[i], N, &r->survival_lo[i], &r->survival_hi[i]);
-            r->failed_acquired[i] = (double)acq[i] / n;
-            r->failed_wound_down[i] = (double)wd[i] / n;
-            r->profitable_by[i] = (double)prof[i] / n;
-        }
-        for (size_t i = 0; i < T * (L + 1); i++)
-            r->independent_alive[i] = (double)indep[i] / n;
-        for (int m = 0; m < SIM_NQ; m++)
-            for (size_t lt = 0; lt < LT; lt++)
-                for (int q = 0; q < HO_NQUANT; q++) {
-                    size_t l = lt / T;
-                    int no_subsidy = m == SIM_Q_SUBSIDY && s->labs[l].backstop != SC_BACKSTOP_PARENT;
-                    r->q[m][lt * HO_NQUANT + (size_t)q] =
-                        no_subsidy ? NAN : sk_quantile(&sks, (size_t)m * LT + lt, ho_quantiles[q]);
-                }
-        r->overflow = sks.overflow;
-        if (sensitivity(r, NS, col_in, col_surv, col_cash, threads) != 0) {
-            snprintf(err, errlen, "out of memory for the rank correlations");
-            rc = -1;
-        }
-    }
-    md_plan_free(plan);
-    sk_set_free(&sks);
-    free(alive); free(acq); free(wd); free(prof); free(indep);
-    free(col_in); free(col_surv); free(col_cash);
-    if (rc != 0)
-        sim_result_free(r);
-    (void)t0;
+    if (rc == 0)
+        rc = sim_finalize(&st, s, o->threads, r, err, errlen);
+    sim_state_free(&st);
     return rc;
 }
 

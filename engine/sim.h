@@ -14,11 +14,14 @@
 #ifndef RUNWAY_SIM_H
 #define RUNWAY_SIM_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "engine/scenario.h"
+#include "engine/sketch.h"
 #include "output/h5out.h"
+#include "output/h5read.h"
 
 #define SIM_BLOCK 1024
 
@@ -42,6 +45,7 @@ typedef struct {
     size_t keep;         /* trajectories kept for paths 0..keep-1 */
     int progress;        /* 1: progress on stderr */
     int reference;       /* 1: the scalar reference model (tests) */
+    volatile sig_atomic_t *stop; /* when *stop turns non-zero, no new block starts */
     sim_paths_fn on_paths; /* may be NULL */
     void *ctx;
 } sim_options;
@@ -61,6 +65,41 @@ typedef struct {
     int threads_used;
     size_t sens_paths; /* paths behind the rank correlations */
 } sim_result;
+
+/* Everything the summaries are made from, exactly mergeable: integer
+ * counts, integer-count sketches, the rank-correlation sample's rows and
+ * the kept trajectories, stored at their path index, and which blocks of
+ * SIM_BLOCK paths are done. Two states of one run that hold disjoint
+ * blocks merge into the state of both, bit for bit: that is how shards,
+ * MPI ranks and a resumed checkpoint give the same file as one run. */
+typedef struct {
+    size_t L, T, I, K, NS;
+    uint64_t N, nblocks;
+    uint64_t *alive, *acq, *wd, *prof;                /* [L][T] */
+    uint64_t *indep;                                  /* [T][L+1] */
+    sk_set sk;                                        /* [SIM_NQ][L][T] */
+    double *col_in, *col_surv, *col_cash;             /* [NS][I], [NS][L], [NS][L] */
+    double *traj_cash, *traj_revenue, *traj_op, *traj_raised, *traj_share;
+    uint8_t *traj_alive;                              /* [K][L][T] */
+    uint8_t *done;                                    /* [nblocks] */
+    int threads_used;
+} sim_state;
+
+int sim_state_init(sim_state *st, const sc_scenario *s, uint64_t N, size_t keep);
+void sim_state_free(sim_state *st);
+uint64_t sim_state_paths_done(const sim_state *st);
+/* Simulates the blocks in [b_lo, b_hi) not yet done (block b holds paths
+ * b SIM_BLOCK ..), until all are or *opts->stop turns non-zero. */
+int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *opts,
+                   uint64_t b_lo, uint64_t b_hi, char *err, size_t errlen);
+/* Adds src's blocks into dst; refuses parts of different runs or overlaps. */
+int sim_state_merge(sim_state *dst, const sim_state *src, char *err, size_t errlen);
+/* The summaries; every block must be done. */
+int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_result *res,
+                 char *err, size_t errlen);
+/* To and from group /state of a result file. */
+int sim_state_save(const sim_state *st, ho_file *f, char *err, size_t errlen);
+int sim_state_load(sim_state *st, hr_file *f, char *err, size_t errlen);
 
 /* Returns 0 and fills res (free with sim_result_free), or -1 with err. */
 int sim_run(const sc_scenario *s, const sim_options *opts, sim_result *res,

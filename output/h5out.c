@@ -127,6 +127,7 @@ struct ho_file {
     int no_inputs; /* HO_PER_PATH_OUTCOMES: no paths/inputs */
     uint64_t rows_written;
     int summary_written, traj_written;
+    hid_t state;          /* group /state, -1 until ho_put_state */
 };
 
 /* ------------------------------------------------------------------ */
@@ -859,7 +860,8 @@ static void write_root_attrs(ho_ctx *c, hid_t fid, const ho_meta *m)
 /* The path axis, 0..n-1, written directly in batches of chunks (n may be
  * 10^8; memory stays at HO_PATH_BATCH chunks). */
 #define HO_PATH_BATCH 16
-static void write_path_axis(ho_ctx *c, hid_t ds, uint64_t n, hsize_t rows, int threads)
+static void write_path_axis(ho_ctx *c, hid_t ds, uint64_t n, uint64_t first_path,
+                            hsize_t rows, int threads)
 {
     if (c->failed || n == 0)
         return;
@@ -877,7 +879,7 @@ static void write_path_axis(ho_ctx *c, hid_t ds, uint64_t n, hsize_t rows, int t
             }
             uint64_t first = k * rows, cnt = n - first < rows ? n - first : rows;
             for (uint64_t j = 0; j < cnt; j++)
-                v[j] = (int64_t)(first + j);
+                v[j] = (int64_t)(first_path + first + j);
             if (native_le <= 0 &&
                 H5Tconvert(H5T_NATIVE_INT64, H5T_STD_I64LE, (size_t)rows, v, NULL, H5P_DEFAULT) < 0)
                 ho_fail(c, 1, "cannot convert the path axis");
@@ -918,7 +920,7 @@ static void make_axes(ho_ctx *c, hid_t fid, const ho_meta *m, hid_t *ax)
     hsize_t prow = chunk_rows(sizeof(int64_t), m->paths);
     ax[AX_PATH] = make_axis(c, fid, "path", H5T_STD_I64LE, H5T_NATIVE_INT64, m->paths,
                             NULL, &prow, "1", "path index (the random streams are keyed by it)");
-    write_path_axis(c, ax[AX_PATH], m->paths, prow, m->threads);
+    write_path_axis(c, ax[AX_PATH], m->paths, m->first_path, prow, m->threads);
     ax[AX_KEPT] = make_axis(c, fid, "kept_path", H5T_STD_I64LE, H5T_NATIVE_UINT64, m->nkept,
                             m->kept_paths, NULL, "1", "index of a path whose whole trajectory is kept");
     close_hid(&vstr, H5Tclose);
@@ -1103,6 +1105,7 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     f->N = meta->paths;
     f->per_path = meta->per_path != HO_PER_PATH_NONE;
     f->no_inputs = meta->per_path == HO_PER_PATH_OUTCOMES;
+    f->state = -1;
     size_t n = strlen(final_path);
     f->final_path = malloc(n + 1);
     f->tmp_path = malloc(n + 32);
@@ -1293,7 +1296,21 @@ static int sync_path(const char *path, int dir)
     return rc;
 }
 
+static int commit_impl(ho_file *f, int complete, uint64_t paths_done, char *err,
+                       size_t errlen);
+
 int ho_commit(ho_file *f, char *err, size_t errlen)
+{
+    return commit_impl(f, 1, f ? f->N : 0, err, errlen);
+}
+
+int ho_commit_partial(ho_file *f, uint64_t paths_done, char *err, size_t errlen)
+{
+    return commit_impl(f, 0, paths_done, err, errlen);
+}
+
+static int commit_impl(ho_file *f, int complete, uint64_t paths_done, char *err,
+                       size_t errlen)
 {
     ho_ctx c = {f ? f->final_path : "(no file)", err, errlen, 0};
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* per thread in a thread-safe HDF5 */
@@ -1301,13 +1318,17 @@ int ho_commit(ho_file *f, char *err, size_t errlen)
         ho_fail(&c, 0, "no file");
         return -1;
     }
-    if (f->per_path && f->rows_written > f->N)
+    if (!complete) {
+        /* A checkpoint or a shard: the rows it has go to disk as they
+         * are; readers see complete = 0 and paths_done. */
+        store_partials(&c, f, 1);
+    } else if (f->per_path && f->rows_written > f->N)
         ho_fail(&c, 0, "some paths were written more than once (%llu rows for %llu paths)",
                 (unsigned long long)f->rows_written, (unsigned long long)f->N);
     else if (f->per_path && f->rows_written < f->N)
         ho_fail(&c, 0, "not complete: %llu of %llu paths written",
                 (unsigned long long)f->rows_written, (unsigned long long)f->N);
-    for (int i = 0; i < PD_N && !c.failed; i++)
+    for (int i = 0; i < PD_N && !c.failed && complete; i++)
         if (f->pd[i].npend > 0) {
             const ho_pdset *d = &f->pd[i];
             uint64_t c0 = d->pend[0].idx * d->rows;
@@ -1315,14 +1336,16 @@ int ho_commit(ho_file *f, char *err, size_t errlen)
                     (unsigned long long)c0,
                     (unsigned long long)(c0 + rows_in_chunk(d, d->pend[0].idx, f->N) - 1));
         }
-    if (!c.failed && !f->summary_written)
+    if (!c.failed && complete && !f->summary_written)
         ho_fail(&c, 0, "not complete: the summary was not written");
-    if (!c.failed && f->K > 0 && !f->traj_written)
+    if (!c.failed && complete && f->K > 0 && !f->traj_written)
         ho_fail(&c, 0, "not complete: the trajectories were not written");
 
-    int32_t one = 1;
-    attr_update(&c, f->fid, "complete", H5T_NATIVE_INT32, &one);
-    attr_update(&c, f->fid, "paths_done", H5T_NATIVE_UINT64, &f->N);
+    int32_t flag = complete ? 1 : 0;
+    attr_update(&c, f->fid, "complete", H5T_NATIVE_INT32, &flag);
+    attr_update(&c, f->fid, "paths_done", H5T_NATIVE_UINT64, &paths_done);
+    if (f->state >= 0)
+        close_hid(&f->state, H5Gclose);
     for (int i = 0; i < PD_N; i++) {
         if (f->pd[i].ds >= 0 && H5Dclose(f->pd[i].ds) < 0)
             ho_fail(&c, 1, "cannot write %s", f->pd[i].name);
@@ -1374,4 +1397,54 @@ void ho_discard(ho_file *f)
     unlink(f->tmp_path);
     H5Eclear2(H5E_DEFAULT);
     free_file(f);
+}
+
+int ho_put_state(ho_file *f, const char *name, int type, const void *data,
+                 uint64_t rows, uint64_t cols, char *err, size_t errlen)
+{
+    ho_ctx c = {f ? f->final_path : "(no file)", err, errlen, 0};
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (!f) {
+        ho_fail(&c, 0, "no file");
+        return -1;
+    }
+    if (f->state < 0)
+        f->state = make_group(&c, f->fid, "state");
+    hid_t ft = type == HO_U64 ? H5T_STD_U64LE : type == HO_F64 ? H5T_IEEE_F64LE
+             : type == HO_I32 ? H5T_STD_I32LE : H5T_STD_U8LE;
+    hid_t mt = type == HO_U64 ? H5T_NATIVE_UINT64 : type == HO_F64 ? H5T_NATIVE_DOUBLE
+             : type == HO_I32 ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT8;
+    hsize_t dims[2] = {rows, cols};
+    hid_t space = c.failed ? -1 : H5Screate_simple(2, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (!c.failed && rows > 0 && cols > 0) {
+        hsize_t chunk[2] = {rows < 65536 ? rows : 65536, cols};
+        if (H5Pset_chunk(dcpl, 2, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 1) < 0)
+            ho_fail(&c, 1, "cannot set up state/%s", name);
+    }
+    hid_t ds = c.failed || space < 0 ? -1
+             : H5Dcreate2(f->state, name, ft, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (!c.failed && ds < 0)
+        ho_fail(&c, 1, "cannot create state/%s", name);
+    if (!c.failed && rows > 0 && cols > 0 && H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        ho_fail(&c, 1, "cannot write state/%s", name);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (space >= 0)
+        H5Sclose(space);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return c.failed ? -1 : 0;
+}
+
+int ho_put_attr_u64(ho_file *f, const char *name, uint64_t v, char *err, size_t errlen)
+{
+    ho_ctx c = {f ? f->final_path : "(no file)", err, errlen, 0};
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (!f) {
+        ho_fail(&c, 0, "no file");
+        return -1;
+    }
+    attr_write(&c, f->fid, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v);
+    return c.failed ? -1 : 0;
 }

@@ -55,6 +55,8 @@ typedef struct {
     size_t nkept;             /* K (may be 0) */
     const uint64_t *kept_paths;
     int per_path;             /* HO_PER_PATH_*: what group `paths` holds */
+    uint64_t first_path;      /* a shard's first path: the `path` axis is
+                                 first_path .. first_path + paths - 1 */
 } ho_meta;
 
 typedef struct {
@@ -110,6 +112,20 @@ int ho_mark_progress(ho_file *f, uint64_t paths_done, char *err, size_t errlen);
  * temporary file onto the final path. Frees f whatever happens; on
  * failure the temporary file is removed. */
 int ho_commit(ho_file *f, char *err, size_t errlen);
+
+/* As ho_commit, but for a checkpoint or a shard: `complete` stays 0 and
+ * `paths_done` records how many paths the file holds; rows not written
+ * keep their fill values, and no summary is required. */
+int ho_commit_partial(ho_file *f, uint64_t paths_done, char *err, size_t errlen);
+
+/* A 2-D array in group /state (the exact accumulator state a merge or a
+ * resume continues from), shuffled and deflated. */
+enum { HO_U64, HO_F64, HO_I32, HO_U8 };
+int ho_put_state(ho_file *f, const char *name, int type, const void *data,
+                 uint64_t rows, uint64_t cols, char *err, size_t errlen);
+
+/* An extra unsigned root attribute (e.g. shard_index). */
+int ho_put_attr_u64(ho_file *f, const char *name, uint64_t v, char *err, size_t errlen);
 
 /* Closes, removes the temporary file, frees f. Safe with NULL. */
 void ho_discard(ho_file *f);

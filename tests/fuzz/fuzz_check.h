@@ -75,6 +75,9 @@ static inline void fz_check_scenario(const sc_scenario *s)
                   "%s: quantiles %g %g %g", in->name, lo, mid, hi);
         FZ_ASSERT(lo <= mid && mid <= hi, "%s: quantiles not ordered: %g %g "
                   "%g", in->name, lo, mid, hi);
+        /* docs/scenarios.md, "Limits": no input draws beyond 1e12. */
+        FZ_ASSERT(fabs(lo) <= 1e12 && fabs(hi) <= 1e12,
+                  "%s: draws beyond the limits: %g %g", in->name, lo, hi);
     }
     for (int k = 0; k < SC_MARKET_NKEYS; k++)
         FZ_ASSERT(isfinite(rd_quantile(&s->market[k], 0.5)), "market %d", k);
