@@ -16,6 +16,7 @@
 #include "engine/scenario.h"
 #include "engine/sim.h"
 #include "output/h5out.h"
+#include "output/h5read.h"
 
 #define EXIT_USAGE 2
 
@@ -165,6 +166,7 @@ static void print_table(const sc_scenario *s, const sim_result *r, double secs,
 
 typedef struct {
     ho_file *h5;
+    uint64_t first_path; /* the file's first row (a shard's) */
 } sink_ctx;
 
 static int sink_paths(void *ctx, uint64_t first, uint64_t count,
@@ -175,7 +177,7 @@ static int sink_paths(void *ctx, uint64_t first, uint64_t count,
         return -1;
     }
     sink_ctx *c = ctx;
-    return c->h5 ? ho_write_paths(c->h5, first, count, blk, err, errlen) : 0;
+    return c->h5 ? ho_write_paths(c->h5, first - c->first_path, count, blk, err, errlen) : 0;
 }
 
 /* Options shared by run, validate, sweep and batches. */
@@ -190,6 +192,8 @@ typedef struct {
     int quiet;
     int per_path;         /* HO_PER_PATH_* */
     double target_hw;     /* --target-halfwidth, 0 = off */
+    uint64_t shard_i, shard_n; /* --shard I/N; shard_n = 0: whole run */
+    const char *resume;   /* --resume FILE */
     char *cmdline;
 } run_opts;
 
@@ -233,7 +237,7 @@ static int add_set(run_opts *o, const char *arg)
 }
 
 typedef int (*extra_opt_fn)(void *ctx, const char *arg);
-enum { OPT_SET = 256, OPT_PER_PATH, OPT_TARGET, OPT_VARY };
+enum { OPT_SET = 256, OPT_PER_PATH, OPT_TARGET, OPT_VARY, OPT_SHARD, OPT_RESUME };
 
 /* Parses the options; positional arguments are argv[*first ..]. Returns
  * 0, -1 after --help, or an exit status. vary: sweep's --vary handler. */
@@ -251,6 +255,8 @@ static int parse_run_opts(int argc, char **argv, run_opts *o, int *first,
         { "per-path", required_argument, 0, OPT_PER_PATH },
         { "target-halfwidth", required_argument, 0, OPT_TARGET },
         { "vary", required_argument, 0, OPT_VARY },
+        { "shard", required_argument, 0, OPT_SHARD },
+        { "resume", required_argument, 0, OPT_RESUME },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
@@ -313,6 +319,16 @@ static int parse_run_opts(int argc, char **argv, run_opts *o, int *first,
             else if (vary(vctx, optarg) != 0)
                 return EXIT_USAGE;
             break;
+        case OPT_SHARD: {
+            char *slash = strchr(optarg, '/');
+            if (!slash || (*slash = 0, parse_u64(optarg, &o->shard_i)) || parse_u64(slash + 1, &o->shard_n)
+                || o->shard_n == 0 || o->shard_i >= o->shard_n || o->shard_n > 1000000)
+                what = "--shard: must be I/N with 0 <= I < N, e.g. 0/8";
+            if (slash)
+                *slash = '/';
+            break;
+        }
+        case OPT_RESUME: o->resume = optarg; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return -1;
         default:
@@ -441,6 +457,148 @@ static int find_paths(const sc_scenario *s, double target, int threads, int quie
     }
 }
 
+/* ---- shards, merge, checkpoints ---- */
+
+#define EXIT_CHECKPOINT 75 /* EX_TEMPFAIL: stopped by a signal, resumable */
+
+static volatile sig_atomic_t g_stop = 0;
+
+static void on_stop_signal(int sig)
+{
+    g_stop = sig;
+}
+
+/* Blocks of shard i of n: a contiguous share, whole blocks only, so that a
+ * shard's paths are the same whatever the thread count. */
+static void shard_blocks(uint64_t nblocks, uint64_t i, uint64_t n, uint64_t *lo, uint64_t *hi)
+{
+    *lo = nblocks * i / n;
+    *hi = nblocks * (i + 1) / n;
+}
+
+/* Copies per-path rows [p0, p1) (run path indices) from a result or shard
+ * file whose first row is path src_first into dst. */
+static int copy_paths(hr_file *src, uint64_t src_first, ho_file *dst, uint64_t dst_first,
+                      uint64_t p0, uint64_t p1, size_t L, size_t I, int with_inputs,
+                      char *err, size_t errlen)
+{
+    size_t B = SIM_BLOCK;
+    int32_t *fy = malloc(B * L * 4), *py = malloc(B * L * 4);
+    uint8_t *oc = malloc(B * L);
+    double *fc = malloc(B * L * 8), *rt = malloc(B * L * 8), *in = malloc(B * (I ? I : 1) * 8);
+    int rc = fy && py && oc && fc && rt && in ? 0 : -1;
+    if (rc)
+        snprintf(err, errlen, "out of memory");
+    for (uint64_t p = p0; p < p1 && rc == 0; p += B) {
+        uint64_t c = p1 - p < B ? p1 - p : B, r = p - src_first;
+        rc = hr_read(src, "paths/fail_year", HO_I32, r, c, fy, err, errlen)
+          || hr_read(src, "paths/outcome", HO_U8, r, c, oc, err, errlen)
+          || hr_read(src, "paths/profit_year", HO_I32, r, c, py, err, errlen)
+          || hr_read(src, "paths/final_cash", HO_F64, r, c, fc, err, errlen)
+          || hr_read(src, "paths/raised_total", HO_F64, r, c, rt, err, errlen)
+          || (with_inputs && I && hr_read(src, "paths/inputs", HO_F64, r, c, in, err, errlen));
+        if (rc == 0) {
+            ho_paths blk = { fy, (const int8_t *)oc, py, fc, rt, in };
+            rc = ho_write_paths(dst, p - dst_first, c, &blk, err, errlen);
+        }
+    }
+    free(fy); free(py); free(oc); free(fc); free(rt); free(in);
+    return rc ? -1 : 0;
+}
+
+/* What a run writes, whatever its kind (whole, shard, resumed, merged). */
+typedef struct {
+    const sc_scenario *s;
+    const char *out;
+    const char *cmdline;
+    int threads, processes, per_path;
+    size_t K;
+    uint64_t rows, first_path;   /* the file's path rows */
+    int shard;                   /* 1: a shard file */
+    uint64_t shard_index, shard_count;
+} file_plan;
+
+static ho_file *open_output(const file_plan *fp, char *err, size_t errlen)
+{
+    const sc_scenario *s = fp->s;
+    char created[32], title[512];
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    snprintf(title, sizeof title, "runway survival simulation: %s%s", s->name,
+             fp->shard ? " (one shard)" : "");
+    const char **labn = calloc(s->nlabs, sizeof *labn);
+    const char **inn = calloc(s->ninputs ? s->ninputs : 1, sizeof *inn);
+    uint64_t *kept = calloc(fp->K ? fp->K : 1, sizeof *kept);
+    ho_file *h5 = NULL;
+    if (!labn || !inn || !kept) {
+        snprintf(err, errlen, "out of memory");
+    } else {
+        for (size_t l = 0; l < s->nlabs; l++)
+            labn[l] = s->labs[l].name;
+        for (size_t i = 0; i < s->ninputs; i++)
+            inn[i] = s->inputs[i].name;
+        for (size_t k = 0; k < fp->K; k++)
+            kept[k] = k;
+        ho_meta meta = {
+            .title = title, .scenario_name = s->name, .scenario_yaml = s->yaml_text,
+            .version = RUNWAY_VERSION, .created = created, .command_line = fp->cmdline,
+            .seed = s->seed, .paths = fp->rows, .horizon = s->horizon,
+            .base_year = s->base_year, .threads = fp->threads, .processes = fp->processes,
+            .nlabs = s->nlabs, .lab_names = labn, .ninputs = s->ninputs,
+            .input_names = inn, .nkept = fp->K, .kept_paths = kept, .per_path = fp->per_path,
+            .first_path = fp->first_path,
+        };
+        h5 = ho_create(fp->out, &meta, err, errlen);
+        if (h5 && (ho_put_attr_u64(h5, "run_paths", s->paths, err, errlen)
+                   || (fp->shard && (ho_put_attr_u64(h5, "shard_index", fp->shard_index, err, errlen)
+                                     || ho_put_attr_u64(h5, "shard_count", fp->shard_count, err, errlen))))) {
+            ho_discard(h5);
+            h5 = NULL;
+        }
+    }
+    free(labn);
+    free(inn);
+    free(kept);
+    return h5;
+}
+
+/* Summaries, trajectories and commit: the end of every complete file. */
+static int finish_output(ho_file *h5, const sim_state *st, const sc_scenario *s, int threads,
+                         sim_result *res, char *err, size_t errlen)
+{
+    if (sim_finalize(st, s, threads, res, err, errlen) != 0) {
+        ho_discard(h5);
+        return -1;
+    }
+    ho_summary sum;
+    ho_traj tr;
+    sim_summary_view(res, &sum);
+    sim_traj_view(res, &tr);
+    if (ho_write_summary(h5, &sum, err, errlen) != 0 || ho_write_traj(h5, &tr, err, errlen) != 0) {
+        ho_discard(h5);
+        return -1;
+    }
+    return ho_commit(h5, err, errlen);
+}
+
+/* A checkpoint: the state and the rows so far, complete = 0, at the
+ * output path. */
+static int write_checkpoint(ho_file *h5, const sim_state *st, const char *out)
+{
+    char err[1024];
+    uint64_t done = sim_state_paths_done(st);
+    if (sim_state_save(st, h5, err, sizeof err) != 0 || ho_commit_partial(h5, done, err, sizeof err) != 0) {
+        fprintf(stderr, "runway: cannot write the checkpoint: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "runway: stopped by signal %d after %llu of %llu paths; checkpoint %s "
+                    "(resume with: runway run --resume %s)\n", (int)g_stop,
+            (unsigned long long)done, (unsigned long long)st->N, out, out);
+    return EXIT_CHECKPOINT;
+}
+
 /* Runs one scenario to one file; extra: further overrides (a sweep's).
  * hl (may be NULL) receives the headline. Returns an exit status. */
 static int run_one(const char *path, const run_opts *ro, const char *out,
@@ -467,89 +625,328 @@ static int run_one(const char *path, const run_opts *ro, const char *out,
         if (load(&s, path, &r2.so, extra, nextra) != 0)
             return 1;
     }
-    char created[32];
-    time_t now = time(NULL);
-    struct tm tmv;
-    gmtime_r(&now, &tmv);
-    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-    const char **labn = calloc(s->nlabs, sizeof *labn);
-    const char **inn = calloc(s->ninputs ? s->ninputs : 1, sizeof *inn);
-    size_t K = ro->keep < s->paths ? (size_t)ro->keep : (size_t)s->paths;
-    uint64_t *kept = calloc(K ? K : 1, sizeof *kept);
-    int rc = 1;
-    ho_file *h5 = NULL;
-    sim_result res = { 0 };
-    if (!labn || !inn || !kept) {
+    sim_state st;
+    if (sim_state_init(&st, s, s->paths, (size_t)ro->keep) != 0) {
         fprintf(stderr, "runway: out of memory\n");
-        goto done;
+        sc_free(s);
+        return 1;
     }
-    for (size_t l = 0; l < s->nlabs; l++)
-        labn[l] = s->labs[l].name;
-    for (size_t i = 0; i < s->ninputs; i++)
-        inn[i] = s->inputs[i].name;
-    for (size_t k = 0; k < K; k++)
-        kept[k] = k;
-    char title[512];
-    snprintf(title, sizeof title, "runway survival simulation: %s", s->name);
-    ho_meta meta = {
-        .title = title, .scenario_name = s->name, .scenario_yaml = s->yaml_text,
-        .version = RUNWAY_VERSION, .created = created, .command_line = ro->cmdline,
-        .seed = s->seed, .paths = s->paths, .horizon = s->horizon,
-        .base_year = s->base_year, .threads = nthreads, .processes = 1,
-        .nlabs = s->nlabs, .lab_names = labn, .ninputs = s->ninputs,
-        .input_names = inn, .nkept = K, .kept_paths = kept, .per_path = ro->per_path,
-    };
+    uint64_t blo = 0, bhi = st.nblocks;
+    if (ro->shard_n)
+        shard_blocks(st.nblocks, ro->shard_i, ro->shard_n, &blo, &bhi);
+    uint64_t first_path = blo * SIM_BLOCK;
+    uint64_t end_path = bhi * SIM_BLOCK < s->paths ? bhi * SIM_BLOCK : s->paths;
+    file_plan fp = { .s = s, .out = out, .cmdline = ro->cmdline, .threads = nthreads,
+                     .processes = 1, .per_path = ro->per_path, .K = st.K,
+                     .rows = end_path - first_path, .first_path = first_path,
+                     .shard = ro->shard_n > 0, .shard_index = ro->shard_i,
+                     .shard_count = ro->shard_n };
+    int rc = 1;
+    sim_result res = { 0 };
     /* The file is created before any path runs, so an unwritable output
      * fails in a second, not after an hour. */
-    h5 = ho_create(out, &meta, err, sizeof err);
+    ho_file *h5 = open_output(&fp, err, sizeof err);
     if (!h5) {
         fprintf(stderr, "runway: %s\n", err);
         goto done;
     }
-    sink_ctx ctx = { h5 };
+    sink_ctx ctx = { h5, first_path };
     sim_options opt = {
-        .paths = s->paths, .seed = s->seed, .threads = nthreads, .keep = K,
-        .progress = !ro->quiet && isatty(2),
+        .paths = s->paths, .seed = s->seed, .threads = nthreads, .keep = st.K,
+        .progress = !ro->quiet && isatty(2), .stop = &g_stop,
         .on_paths = ro->per_path != HO_PER_PATH_NONE ? sink_paths : NULL, .ctx = &ctx,
     };
-    if (sim_run(s, &opt, &res, err, sizeof err) != 0) {
-        fprintf(stderr, "runway: %s\n", err);
+    if (sim_accumulate(&st, s, &opt, blo, bhi, err, sizeof err) != 0 || g_interrupted) {
+        fprintf(stderr, "runway: %s\n", g_interrupted ? "interrupted; no result written" : err);
+        ho_discard(h5);
         goto done;
     }
-    if (g_interrupted) {
-        fprintf(stderr, "runway: interrupted by signal %d; no result written\n", (int)g_interrupted);
+    int all = 1;
+    for (uint64_t b = blo; b < bhi; b++)
+        all &= st.done[b];
+    if (!all) {
+        rc = write_checkpoint(h5, &st, out);
         goto done;
     }
-    double secs = omp_get_wtime() - t0;
-    ho_summary sum;
-    ho_traj tr;
-    sim_summary_view(&res, &sum);
-    sim_traj_view(&res, &tr);
-    if (ho_write_summary(h5, &sum, err, sizeof err) != 0
-        || ho_write_traj(h5, &tr, err, sizeof err) != 0) {
-        fprintf(stderr, "runway: %s\n", err);
+    if (ro->shard_n) {
+        /* A shard holds its rows and its exact state; complete stays 0
+         * until `runway merge` joins every shard. */
+        if (sim_state_save(&st, h5, err, sizeof err) != 0
+            || ho_commit_partial(h5, end_path - first_path, err, sizeof err) != 0) {
+            fprintf(stderr, "runway: %s\n", err);
+            goto done;
+        }
+        if (!ro->quiet)
+            printf("%s: shard %llu/%llu, paths %llu..%llu -> %s\n", s->name,
+                   (unsigned long long)ro->shard_i, (unsigned long long)ro->shard_n,
+                   (unsigned long long)first_path, (unsigned long long)end_path - 1, out);
+        rc = 0;
         goto done;
     }
-    ho_file *f = h5;
-    h5 = NULL; /* ho_commit frees it whatever happens */
-    if (ho_commit(f, err, sizeof err) != 0) {
+    if (finish_output(h5, &st, s, nthreads, &res, err, sizeof err) != 0) {
         fprintf(stderr, "runway: %s\n", err);
         goto done;
     }
     if (!ro->quiet)
-        print_table(s, &res, secs, out);
+        print_table(s, &res, omp_get_wtime() - t0, out);
     if (hl && headline_take(hl, s, &res) != 0) {
         fprintf(stderr, "runway: out of memory\n");
         goto done;
     }
     rc = 0;
 done:
-    ho_discard(h5);
     sim_result_free(&res);
-    free(labn);
-    free(inn);
-    free(kept);
+    sim_state_free(&st);
     sc_free(s);
+    return rc;
+}
+
+/* Opens a checkpoint or shard file and rebuilds its scenario and state. */
+static int open_part(const char *path, hr_file **hf, sc_scenario **s, sim_state *st,
+                     uint64_t *first_path, uint64_t *rows, char *err, size_t errlen)
+{
+    *hf = hr_open(path, err, errlen);
+    if (!*hf)
+        return -1;
+    char *yaml = hr_attr_str(*hf, "scenario_yaml", err, errlen);
+    uint64_t hdr[4], r, c;
+    if (!yaml)
+        return -1;
+    if (!hr_exists(*hf, "state/header")) {
+        snprintf(err, errlen, "%s: holds no saved state (not a checkpoint or a shard)", path);
+        free(yaml);
+        return -1;
+    }
+    if (hr_read(*hf, "state/header", HO_U64, 0, 1, hdr, err, errlen) != 0
+        || hr_shape(*hf, "path", rows, &c, err, errlen) != 0) {
+        free(yaml);
+        return -1;
+    }
+    *first_path = 0;
+    if (*rows > 0 && hr_read(*hf, "path", HO_U64, 0, 1, first_path, err, errlen) != 0) {
+        free(yaml);
+        return -1;
+    }
+    char name[4200];
+    snprintf(name, sizeof name, "%s (scenario_yaml)", path);
+    int rc = sc_load_text(s, yaml, strlen(yaml), name, NULL, err, errlen);
+    free(yaml);
+    if (rc != 0)
+        return -1;
+    if ((*s)->paths != hdr[0]) {
+        snprintf(err, errlen, "%s: the state is for %llu paths, the scenario for %llu", path,
+                 (unsigned long long)hdr[0], (unsigned long long)(*s)->paths);
+        return -1;
+    }
+    if (sim_state_init(st, *s, (*s)->paths, (size_t)hdr[3]) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    (void)r;
+    return sim_state_load(st, *hf, err, errlen);
+}
+
+static int per_path_of(hr_file *hf)
+{
+    if (!hr_exists(hf, "paths/fail_year"))
+        return HO_PER_PATH_NONE;
+    return hr_exists(hf, "paths/inputs") ? HO_PER_PATH_ALL : HO_PER_PATH_OUTCOMES;
+}
+
+/* runway run --resume OUT.h5: continue a checkpoint into the same path. */
+static int run_resume(const char *path, const run_opts *ro)
+{
+    char err[1024];
+    hr_file *hf = NULL;
+    sc_scenario *s = NULL;
+    sim_state st = { 0 };
+    uint64_t first_path, rows, complete = 1;
+    int rc = 1;
+    sim_result res = { 0 };
+    ho_file *h5 = NULL;
+    if (open_part(path, &hf, &s, &st, &first_path, &rows, err, sizeof err) != 0) {
+        fprintf(stderr, "runway: %s\n", err);
+        goto done;
+    }
+    uint64_t shard_index;
+    char e2[256];
+    int is_shard = hr_attr_u64(hf, "shard_index", &shard_index, e2, sizeof e2) == 0;
+    if (hr_attr_u64(hf, "complete", &complete, err, sizeof err) != 0 || complete != 0
+        || is_shard || first_path != 0 || rows != s->paths) {
+        fprintf(stderr, "runway: %s: not a checkpoint of an unfinished run (complete = %llu)\n",
+                path, (unsigned long long)complete);
+        goto done;
+    }
+    int nthreads = ro->threads ? (int)ro->threads : omp_get_max_threads();
+    file_plan fp = { .s = s, .out = path, .cmdline = ro->cmdline, .threads = nthreads,
+                     .processes = 1, .per_path = per_path_of(hf), .K = st.K,
+                     .rows = s->paths };
+    h5 = open_output(&fp, err, sizeof err);
+    if (!h5) {
+        fprintf(stderr, "runway: %s\n", err);
+        goto done;
+    }
+    /* The rows the checkpoint has, then the rest of the run. */
+    for (uint64_t b = 0; b < st.nblocks && fp.per_path != HO_PER_PATH_NONE; b++) {
+        if (!st.done[b])
+            continue;
+        uint64_t p0 = b * SIM_BLOCK, p1 = p0 + SIM_BLOCK < s->paths ? p0 + SIM_BLOCK : s->paths;
+        if (copy_paths(hf, 0, h5, 0, p0, p1, s->nlabs, s->ninputs,
+                       fp.per_path == HO_PER_PATH_ALL, err, sizeof err) != 0) {
+            fprintf(stderr, "runway: %s\n", err);
+            goto done;
+        }
+    }
+    hr_close(hf);
+    hf = NULL;
+    if (!ro->quiet)
+        fprintf(stderr, "runway: resuming %s: %llu of %llu paths done\n", path,
+                (unsigned long long)sim_state_paths_done(&st), (unsigned long long)s->paths);
+    sink_ctx ctx = { h5, 0 };
+    sim_options opt = {
+        .paths = s->paths, .seed = s->seed, .threads = nthreads, .keep = st.K,
+        .progress = !ro->quiet && isatty(2), .stop = &g_stop,
+        .on_paths = fp.per_path != HO_PER_PATH_NONE ? sink_paths : NULL, .ctx = &ctx,
+    };
+    double t0 = omp_get_wtime();
+    if (sim_accumulate(&st, s, &opt, 0, st.nblocks, err, sizeof err) != 0 || g_interrupted) {
+        fprintf(stderr, "runway: %s\n", g_interrupted ? "interrupted; the checkpoint is unchanged" : err);
+        goto done;
+    }
+    if (sim_state_paths_done(&st) < s->paths) {
+        ho_file *f = h5;
+        h5 = NULL;
+        rc = write_checkpoint(f, &st, path);
+        goto done;
+    }
+    ho_file *f = h5;
+    h5 = NULL;
+    if (finish_output(f, &st, s, nthreads, &res, err, sizeof err) != 0) {
+        fprintf(stderr, "runway: %s\n", err);
+        goto done;
+    }
+    if (!ro->quiet)
+        print_table(s, &res, omp_get_wtime() - t0, path);
+    rc = 0;
+done:
+    ho_discard(h5);
+    hr_close(hf);
+    sim_result_free(&res);
+    sim_state_free(&st);
+    sc_free(s);
+    return rc;
+}
+
+/* runway merge SHARD... -o OUT.h5 */
+static int cmd_merge(int argc, char **argv)
+{
+    run_opts ro;
+    int first, rc = parse_run_opts(argc, argv, &ro, &first, NULL, NULL);
+    if (rc != 0) {
+        run_opts_free(&ro);
+        return rc < 0 ? 0 : rc;
+    }
+    int n = argc - first;
+    if (n < 1 || !ro.out) {
+        fprintf(stderr, "runway: merge needs the shard files and -o OUT.h5\n");
+        run_opts_free(&ro);
+        return EXIT_USAGE;
+    }
+    char err[1024];
+    hr_file **hf = calloc((size_t)n, sizeof *hf);
+    sc_scenario **sc = calloc((size_t)n, sizeof *sc);
+    sim_state *st = calloc((size_t)n, sizeof *st);
+    uint64_t *fpath = calloc((size_t)n, 8), *rows = calloc((size_t)n, 8), count = 0;
+    uint8_t *seen = NULL;
+    sim_result res = { 0 };
+    ho_file *h5 = NULL;
+    char *yaml0 = NULL, *ver0 = NULL;
+    rc = hf && sc && st && fpath && rows ? 0 : 1;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const char *p = argv[first + i];
+        uint64_t idx, cnt, seed;
+        char *yaml = NULL, *ver = NULL;
+        if (open_part(p, &hf[i], &sc[i], &st[i], &fpath[i], &rows[i], err, sizeof err) != 0
+            || hr_attr_u64(hf[i], "shard_index", &idx, err, sizeof err) != 0
+            || hr_attr_u64(hf[i], "shard_count", &cnt, err, sizeof err) != 0
+            || hr_attr_u64(hf[i], "seed", &seed, err, sizeof err) != 0
+            || !(yaml = hr_attr_str(hf[i], "scenario_yaml", err, sizeof err))
+            || !(ver = hr_attr_str(hf[i], "runway_version", err, sizeof err))) {
+            fprintf(stderr, "runway: %s\n", err);
+            rc = 1;
+        } else if (i == 0) {
+            count = cnt;
+            seen = calloc(cnt ? cnt : 1, 1);
+            yaml0 = yaml;
+            ver0 = ver;
+            yaml = ver = NULL;
+            if (!seen || cnt == 0 || cnt > 1000000)
+                rc = 1;
+        } else if (cnt != count || strcmp(yaml, yaml0) != 0 || strcmp(ver, ver0) != 0) {
+            fprintf(stderr, "runway: %s: not a shard of the same run as %s (%s differs)\n", p,
+                    argv[first], cnt != count ? "shard count"
+                    : strcmp(yaml, yaml0) ? "scenario, seed or path count" : "runway version");
+            rc = 1;
+        }
+        if (rc == 0 && (idx >= count || seen[idx])) {
+            fprintf(stderr, "runway: %s: shard %llu/%llu %s\n", p, (unsigned long long)idx,
+                    (unsigned long long)count, idx >= count ? "is out of range" : "is given twice");
+            rc = 1;
+        }
+        if (rc == 0)
+            seen[idx] = 1;
+        if (rc == 0 && i > 0 && sim_state_merge(&st[0], &st[i], err, sizeof err) != 0) {
+            fprintf(stderr, "runway: %s: %s\n", p, err);
+            rc = 1;
+        }
+        free(yaml);
+        free(ver);
+    }
+    for (uint64_t k = 0; rc == 0 && k < count; k++)
+        if (!seen[k]) {
+            fprintf(stderr, "runway: shard %llu of %llu is missing\n", (unsigned long long)k,
+                    (unsigned long long)count);
+            rc = 1;
+        }
+    int nthreads = ro.threads ? (int)ro.threads : omp_get_max_threads();
+    if (rc == 0) {
+        file_plan fp = { .s = sc[0], .out = ro.out, .cmdline = ro.cmdline, .threads = nthreads,
+                         .processes = (int)count, .per_path = per_path_of(hf[0]), .K = st[0].K,
+                         .rows = sc[0]->paths };
+        h5 = open_output(&fp, err, sizeof err);
+        rc = h5 ? 0 : 1;
+        if (!h5)
+            fprintf(stderr, "runway: %s\n", err);
+        for (int i = 0; i < n && rc == 0 && fp.per_path != HO_PER_PATH_NONE; i++)
+            if (copy_paths(hf[i], fpath[i], h5, 0, fpath[i], fpath[i] + rows[i], sc[0]->nlabs,
+                           sc[0]->ninputs, fp.per_path == HO_PER_PATH_ALL, err, sizeof err) != 0) {
+                fprintf(stderr, "runway: %s\n", err);
+                rc = 1;
+            }
+        if (rc == 0) {
+            ho_file *f = h5;
+            h5 = NULL;
+            if (finish_output(f, &st[0], sc[0], nthreads, &res, err, sizeof err) != 0) {
+                fprintf(stderr, "runway: %s\n", err);
+                rc = 1;
+            } else if (!ro.quiet) {
+                printf("merged %llu shards -> %s\n", (unsigned long long)count, ro.out);
+                print_table(sc[0], &res, 0.0, ro.out);
+            }
+        }
+    }
+    ho_discard(h5);
+    for (int i = 0; i < n; i++) {
+        if (hf)
+            hr_close(hf[i]);
+        if (sc)
+            sc_free(sc[i]);
+        if (st)
+            sim_state_free(&st[i]);
+    }
+    sim_result_free(&res);
+    free(hf); free(sc); free(st); free(fpath); free(rows); free(seen); free(yaml0); free(ver0);
+    run_opts_free(&ro);
     return rc;
 }
 
@@ -655,7 +1052,25 @@ static int cmd_run(int argc, char **argv)
         run_opts_free(&ro);
         return rc < 0 ? 0 : rc;
     }
+    signal(SIGTERM, on_stop_signal);
+    signal(SIGUSR1, on_stop_signal);
+    signal(SIGINT, on_signal);
+    if (ro.resume) {
+        if (argc - first != 0) {
+            fprintf(stderr, "runway: --resume FILE takes no SCENARIO: the file holds it\n");
+            run_opts_free(&ro);
+            return EXIT_USAGE;
+        }
+        rc = run_resume(ro.resume, &ro);
+        run_opts_free(&ro);
+        return rc;
+    }
     int nscen = argc - first;
+    if (ro.shard_n && (nscen != 1 || ro.target_hw > 0.0)) {
+        fprintf(stderr, "runway: --shard runs one SCENARIO, without --target-halfwidth\n");
+        run_opts_free(&ro);
+        return EXIT_USAGE;
+    }
     if (nscen < 1 || (nscen > 1 && ro.out)) {
         fprintf(stderr, nscen < 1 ? "runway: run needs a SCENARIO file\n"
                                   : "runway: -o names one file; for several scenarios use -O DIR\n");
@@ -663,8 +1078,6 @@ static int cmd_run(int argc, char **argv)
         run_opts_free(&ro);
         return EXIT_USAGE;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     if (nscen == 1 && !ro.outdir) {
         char *out = ro.out ? NULL : default_output(argv[first]);
         rc = run_one(argv[first], &ro, ro.out ? ro.out : out, NULL, 0, NULL);
@@ -1002,6 +1415,8 @@ int main(int argc, char **argv)
         return cmd_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "sweep"))
         return cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge"))
+        return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return exec_script("report.py", argc - 1, argv + 1);
     if (!strcmp(cmd, "compare"))

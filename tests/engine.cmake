@@ -17,3 +17,6 @@ runway_c_test(test_kernel test_kernel.c)
 add_test(NAME workflow_batch_sweep_target_perpath_report_compare
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_workflow.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
 set_tests_properties(workflow_batch_sweep_target_perpath_report_compare PROPERTIES TIMEOUT 600)
+add_test(NAME shards_merge_exactly_and_sigterm_checkpoint_resumes_exactly
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_shards_resume.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+set_tests_properties(shards_merge_exactly_and_sigterm_checkpoint_resumes_exactly PROPERTIES TIMEOUT 600)

@@ -1,0 +1,95 @@
+"""Shards 0/3, 1/3, 2/3 merged (in any order) equal the whole run in every
+result dataset; merges of shards that do not belong together are refused
+with one line and no file; a run sent SIGTERM part-way writes a checkpoint
+(complete = 0, exit 75) that --resume turns into the uninterrupted file,
+bit for bit; a SIGKILLed run leaves nothing that claims to be complete."""
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+
+from h5util import run, same_bits, tmpdir
+
+runway, src = sys.argv[1], sys.argv[2]
+S = os.path.join(src, "scenarios", "baseline.yaml")
+d = tmpdir()
+problems = []
+P = "30000"
+
+shards = []
+for i in range(3):
+    f = os.path.join(d, f"s{i}.h5")
+    run(runway, "run", S, "--shard", f"{i}/3", "--paths", P, "-o", f, "-q", "-t", "2" if i else "1")
+    shards.append(f)
+with h5py.File(shards[1]) as h:
+    if int(h.attrs["complete"]) != 0:
+        problems.append("a shard file must not claim complete = 1")
+whole = os.path.join(d, "whole.h5")
+run(runway, "run", S, "--paths", P, "-o", whole, "-q")
+merged = os.path.join(d, "merged.h5")
+run(runway, "merge", shards[2], shards[0], shards[1], "-o", merged, "-q")
+diff = same_bits(merged, whole)
+if diff:
+    problems.append(f"merged shards differ from the whole run in {diff}")
+
+# merges that must be refused
+other = os.path.join(d, "other_seed.h5")
+run(runway, "run", S, "--shard", "2/3", "--paths", P, "--seed", "5", "-o", other, "-q")
+bad = os.path.join(d, "bad.h5")
+for args, why in ((shards[:2], "missing"), (shards + [shards[1]], "given twice"),
+                  ([shards[0], shards[1], other], "not a shard of the same run"),
+                  ([whole], "no saved state")):
+    p = run(runway, "merge", *args, "-o", bad, check=False)
+    lines = p.stderr.strip().splitlines()
+    if p.returncode != 1 or len(lines) != 1 or why not in lines[0] or os.path.exists(bad):
+        problems.append(f"merge ({why}) gave rc {p.returncode}, {lines}")
+
+# SIGTERM, checkpoint, resume
+ck = os.path.join(d, "ck.h5")
+N = "600000"
+proc = subprocess.Popen([runway, "run", S, "--paths", N, "-o", ck, "-q", "-t", "2"],
+                        stderr=subprocess.PIPE, text=True)
+time.sleep(2.0)
+proc.send_signal(signal.SIGTERM)
+_, err = proc.communicate()
+if proc.returncode != 75:
+    problems.append(f"SIGTERM should exit 75 with a checkpoint, got {proc.returncode}: {err}")
+else:
+    with h5py.File(ck) as h:
+        done = int(h.attrs["paths_done"])
+        if int(h.attrs["complete"]) != 0 or not 0 < done < int(N):
+            problems.append(f"checkpoint: complete={h.attrs['complete']} paths_done={done}")
+    p = run(runway, "compare", ck, ck, check=False)
+    if p.returncode == 0:
+        problems.append("compare must refuse an incomplete checkpoint")
+    run(runway, "run", "--resume", ck, "-q", "-t", "1")
+    ref = os.path.join(d, "ref.h5")
+    run(runway, "run", S, "--paths", N, "-o", ref, "-q")
+    diff = same_bits(ck, ref)
+    if diff:
+        problems.append(f"resumed run differs from the uninterrupted one in {diff}")
+
+# SIGKILL: no file at the final path; the temporary one says complete = 0
+kk = os.path.join(d, "killed.h5")
+proc = subprocess.Popen([runway, "run", S, "--paths", N, "-o", kk, "-q"])
+time.sleep(1.5)
+proc.kill()
+proc.wait()
+if os.path.exists(kk):
+    problems.append("a SIGKILLed run left a file at the final path")
+for t in glob.glob(kk + ".tmp-*"):
+    try:
+        with h5py.File(t) as h:
+            if int(h.attrs["complete"]) != 0:
+                problems.append("a killed run's temporary file claims complete = 1")
+    except OSError:
+        pass  # unreadable is fine: it can never pass for a result
+
+for q in problems:
+    print("FAIL:", q)
+print("ok" if not problems else f"{len(problems)} problem(s)")
+sys.exit(1 if problems else 0)
