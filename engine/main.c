@@ -18,6 +18,10 @@
 #include "output/h5out.h"
 #include "output/h5read.h"
 
+#ifdef RUNWAY_MPI
+#include <mpi.h>
+#endif
+
 #define EXIT_USAGE 2
 
 #ifndef RUNWAY_SCRIPTS_DIR
@@ -1044,6 +1048,62 @@ static int write_index(const char *dir, char **files, headline *h, size_t n)
     return 0;
 }
 
+#ifdef RUNWAY_MPI
+/* mpirun -np N runway-mpi run SCENARIO: rank r runs shard r/N into a
+ * temporary shard file beside the output; rank 0 merges them in shard
+ * order, exactly as `runway merge` would (integer counts and sketches,
+ * rows at their path index), and removes them. The result is the
+ * single-process file, bit for bit, for any N. */
+static int run_mpi(const char *scen, const run_opts *ro, const char *out)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    long tag = (long)getpid();
+    MPI_Bcast(&tag, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    size_t len = strlen(out) + 64;
+    char **parts = calloc((size_t)size, sizeof *parts);
+    for (int r = 0; parts && r < size; r++)
+        if ((parts[r] = malloc(len)))
+            snprintf(parts[r], len, "%s.rank%d-%ld.h5", out, r, tag);
+    run_opts mine = *ro;
+    mine.shard_i = (uint64_t)rank;
+    mine.shard_n = (uint64_t)size;
+    mine.quiet = 1;
+    int rc = parts && parts[rank] ? run_one(scen, &mine, parts[rank], NULL, 0, NULL) : 1;
+    int worst = 0;
+    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (rank == 0 && worst == 0) {
+        /* runway merge PART0 .. PARTn-1 -o OUT */
+        /* av[0] is the program: parse_run_opts reads argv[-1] */
+        char **av0 = calloc((size_t)size + 8, sizeof *av0), **av = av0 ? av0 + 1 : NULL;
+        int ac = 0;
+        if (av0)
+            av0[0] = "runway-mpi";
+        if (av)
+            av[ac++] = "merge";
+        for (int r = 0; av && r < size; r++)
+            av[ac++] = parts[r];
+        if (av) {
+            av[ac++] = "-o";
+            av[ac++] = (char *)out;
+            if (ro->quiet)
+                av[ac++] = "-q";
+            av[ac] = NULL;
+        }
+        worst = av ? cmd_merge(ac, av) : 1;
+        free(av0);
+    }
+    MPI_Bcast(&worst, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (parts && parts[rank])
+        unlink(parts[rank]);
+    for (int r = 0; parts && r < size; r++)
+        free(parts[r]);
+    free(parts);
+    return worst;
+}
+#endif
+
 static int cmd_run(int argc, char **argv)
 {
     run_opts ro;
@@ -1078,6 +1138,23 @@ static int cmd_run(int argc, char **argv)
         run_opts_free(&ro);
         return EXIT_USAGE;
     }
+#ifdef RUNWAY_MPI
+    int nranks = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    if (nranks > 1) {
+        if (nscen != 1 || ro.outdir || ro.shard_n || ro.target_hw > 0.0) {
+            fprintf(stderr, "runway: under mpirun, run takes one SCENARIO (no -O, --shard or "
+                            "--target-halfwidth)\n");
+            run_opts_free(&ro);
+            return EXIT_USAGE;
+        }
+        char *out = ro.out ? NULL : default_output(argv[first]);
+        rc = run_mpi(argv[first], &ro, ro.out ? ro.out : out);
+        free(out);
+        run_opts_free(&ro);
+        return rc;
+    }
+#endif
     if (nscen == 1 && !ro.outdir) {
         char *out = ro.out ? NULL : default_output(argv[first]);
         rc = run_one(argv[first], &ro, ro.out ? ro.out : out, NULL, 0, NULL);
@@ -1392,7 +1469,22 @@ static int cmd_sweep(int argc, char **argv)
     return rc;
 }
 
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+#ifdef RUNWAY_MPI
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    int rc = dispatch(argc, argv);
+    MPI_Finalize();
+    return rc;
+#else
+    return dispatch(argc, argv);
+#endif
+}
+
+static int dispatch(int argc, char **argv)
 {
     /* GSL's default handler aborts; runway checks codes instead. */
     gsl_set_error_handler_off();

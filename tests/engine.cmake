@@ -20,3 +20,9 @@ set_tests_properties(workflow_batch_sweep_target_perpath_report_compare PROPERTI
 add_test(NAME shards_merge_exactly_and_sigterm_checkpoint_resumes_exactly
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_shards_resume.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
 set_tests_properties(shards_merge_exactly_and_sigterm_checkpoint_resumes_exactly PROPERTIES TIMEOUT 600)
+if(TARGET runway-mpi)
+  add_test(NAME mpi_1_2_3_ranks_equal_the_single_process_run
+    COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_mpi.py $<TARGET_FILE:runway>
+            $<TARGET_FILE:runway-mpi> ${CMAKE_SOURCE_DIR})
+  set_tests_properties(mpi_1_2_3_ranks_equal_the_single_process_run PROPERTIES TIMEOUT 600)
+endif()

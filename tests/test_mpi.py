@@ -1,0 +1,39 @@
+"""mpirun --oversubscribe -np 1, 2 and 3 give the single-process run's
+datasets bit for bit, record the process count, and leave no part files."""
+import glob
+import os
+import subprocess
+import sys
+
+from h5util import run, same_bits, tmpdir
+
+runway, runway_mpi, src = sys.argv[1], sys.argv[2], sys.argv[3]
+S = os.path.join(src, "scenarios", "baseline.yaml")
+d = tmpdir()
+env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+problems = []
+ref = os.path.join(d, "ref.h5")
+run(runway, "run", S, "--paths", "15000", "-o", ref, "-q")
+for np_ in (1, 2, 3):
+    out = os.path.join(d, f"mpi{np_}.h5")
+    p = subprocess.run(["mpirun", "--oversubscribe", "-np", str(np_), runway_mpi, "run", S,
+                        "--paths", "15000", "-o", out, "-q", "-t", "1"],
+                       capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        problems.append(f"-np {np_}: exit {p.returncode}: {p.stderr[-500:]}")
+        continue
+    diff = same_bits(out, ref)
+    if diff:
+        problems.append(f"-np {np_} differs from the single-process run in {diff}")
+    import h5py
+    with h5py.File(out) as h:
+        if int(h.attrs["processes"]) != np_ or int(h.attrs["complete"]) != 1:
+            problems.append(f"-np {np_}: processes={h.attrs['processes']} complete={h.attrs['complete']}")
+left = glob.glob(os.path.join(d, "*rank*"))
+if left:
+    problems.append(f"part files left behind: {left}")
+for q in problems:
+    print("FAIL:", q)
+print("ok" if not problems else f"{len(problems)} problem(s)")
+sys.exit(1 if problems else 0)
