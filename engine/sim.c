@@ -174,10 +174,12 @@ static void accumulate_kernel(acc *a, const sc_scenario *s, const kn_view *v, si
                 if (m == KN_SUBSIDY && !parent)
                     continue;
                 const double *y = v->y[m] + off;
-                size_t si = (size_t)m * LTn + lt;
+                int32_t bk[KN_LANES];
+                /* NaN (a lab dead at the start of the year) is masked out
+                 * below; give it bucket 0 so the index stays in range */
                 for (size_t j = 0; j < n; j++)
-                    if (ya[j])
-                        sk_add(&a->sk, si, y[j]);
+                    bk[j] = ya[j] ? sk_bucket(y[j]) : 0;
+                sk_add_buckets(&a->sk, (size_t)m * LTn + lt, bk, ya, n);
             }
         }
     }

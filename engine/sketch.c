@@ -5,22 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sk_bucket(double x)
-{
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    int neg = (int)(bits >> 63);
-    int e = (int)((bits >> 52) & 0x7ff) - 1023;
-    int idx;
-    if (e < SK_EMIN)
-        return SK_NPOS; /* zero bucket: tiny values and subnormals */
-    if (e >= SK_EMAX)
-        idx = SK_NPOS - 1; /* top bucket, counted as overflow */
-    else
-        idx = ((e - SK_EMIN) << SK_SUB) | (int)((bits >> (52 - SK_SUB)) & ((1u << SK_SUB) - 1));
-    return neg ? SK_NPOS - 1 - idx : SK_NPOS + 1 + idx;
-}
-
 double sk_value(int b)
 {
     if (b == SK_NPOS)

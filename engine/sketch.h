@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SK_SUB 7
 #define SK_EMIN (-24)
@@ -30,8 +31,21 @@
 #define SK_REL_ERROR (1.0 / (double)(2 << SK_SUB))
 
 /* The bucket index of x (NaN must not be passed). Negative values map
- * below SK_NPOS, zero to SK_NPOS, positive above it, monotonically. */
-int sk_bucket(double x);
+ * below SK_NPOS, zero to SK_NPOS, positive above it, monotonically.
+ * Inline and branch-free so that a loop over values vectorises. */
+static inline int sk_bucket(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int neg = (int)(bits >> 63);
+    int e = (int)((bits >> 52) & 0x7ff) - 1023;
+    int idx = ((e - SK_EMIN) << SK_SUB) | (int)((bits >> (52 - SK_SUB)) & ((1u << SK_SUB) - 1));
+    idx = e >= SK_EMAX ? SK_NPOS - 1 : idx; /* top bucket, counted as overflow */
+    int b = neg ? SK_NPOS - 1 - idx : SK_NPOS + 1 + idx;
+    return e < SK_EMIN ? SK_NPOS : b; /* zero bucket: tiny values and subnormals */
+}
+
+
 
 /* The value that represents bucket b. */
 double sk_value(int b);
@@ -54,6 +68,23 @@ typedef struct {
 } sk_set;
 
 int sk_local_init(sk_local *s, size_t n);  /* 0, or -1 out of memory */
+/* Adds the values whose buckets are b[j], for the j < n with keep[j] != 0,
+ * to sketch i: the bulk form of sk_add. */
+static inline void sk_add_buckets(sk_local *s, size_t i, const int32_t *b, const int64_t *keep,
+                                  size_t n)
+{
+    uint32_t *c = s->count + i * SK_NBUCKETS;
+    int32_t lo = s->lo[i], hi = s->hi[i];
+    for (size_t j = 0; j < n; j++)
+        if (keep[j]) {
+            c[b[j]]++;
+            lo = b[j] < lo ? b[j] : lo;
+            hi = b[j] > hi ? b[j] : hi;
+            s->overflow += (b[j] == SK_NBUCKETS - 1) | (b[j] == 0);
+        }
+    s->lo[i] = lo;
+    s->hi[i] = hi;
+}
 void sk_local_free(sk_local *s);
 static inline void sk_add(sk_local *s, size_t i, double x)
 {
