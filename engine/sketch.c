@@ -96,9 +96,13 @@ double sk_quantile(const sk_set *s, size_t i, double q)
     uint64_t n = s->total[i];
     if (n == 0)
         return NAN;
-    /* rank floor(q (n-1)), computed in long double to stay exact for any
-     * n below 2^63 */
-    uint64_t rank = (uint64_t)floorl((long double)q * (long double)(n - 1));
+    /* rank floor(q (n-1)) with the product rounded to double, as numpy
+     * and most tools compute it: 0.95 (stored as 0.94999...) times 2880
+     * then gives 2736, not 2735. */
+    double pos = q * (double)(n - 1);
+    uint64_t rank = (uint64_t)floor(pos);
+    if (rank > n - 1)
+        rank = n - 1;
     const uint64_t *c = &s->count[i * SK_NBUCKETS];
     uint64_t cum = 0;
     for (int b = 0; b < SK_NBUCKETS; b++) {

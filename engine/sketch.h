@@ -5,7 +5,8 @@
  * the IEEE-754 bits of |x|: bucket = (binary exponent, top SK_SUB bits of
  * the mantissa), so each octave [2^e, 2^(e+1)) is cut into 2^SK_SUB equal
  * slices. A quantile is the midpoint of the bucket that holds the order
- * statistic of rank floor(q (n-1)) (0-based), so for |x| in
+ * statistic of rank floor(q (n-1)) (0-based; the product rounded to
+ * double, as numpy computes it), so for |x| in
  * [2^SK_EMIN, 2^SK_EMAX) its relative error is at most 2^-(SK_SUB+1)
  * (0.39% with SK_SUB = 7). Values with |x| < 2^SK_EMIN count as 0
  * (absolute error below 2^SK_EMIN, about 6e-8, i.e. US$60 in US$ billion);

@@ -26,3 +26,5 @@ if(TARGET runway-mpi)
             $<TARGET_FILE:runway-mpi> ${CMAKE_SOURCE_DIR})
   set_tests_properties(mpi_1_2_3_ranks_equal_the_single_process_run PROPERTIES TIMEOUT 600)
 endif()
+add_test(NAME quantiles_within_stated_sketch_error_of_exact_on_real_run
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_quantile_bound.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
