@@ -40,6 +40,10 @@ static void usage(FILE *f)
     fputs("Usage: runway run SCENARIO [options]            simulate one scenario\n"
           "       runway run SCEN1 SCEN2 ... -O DIR [options]   a batch, with DIR/index.html\n"
           "       runway sweep SCENARIO --vary NAME=V1,V2,... [--vary ...] [-O DIR] [options]\n"
+          "       runway run SCENARIO --shard I/N -o PART.h5   one shard of a run\n"
+          "       runway merge PART... -o OUT.h5                join a run's shards\n"
+          "       runway run --resume OUT.h5                    finish a checkpoint\n"
+          "       mpirun -np N runway-mpi run SCENARIO [options] (MPI build)\n"
           "       runway validate SCENARIO... [--set NAME=VALUE ...]\n"
           "       runway report RESULT.h5 [-o NAME] [--baseline A.h5]   HTML + PDF report\n"
           "       runway compare A.h5 B.h5 [-o OUT.csv] [--json] [--years LIST]\n"
@@ -65,6 +69,10 @@ static void usage(FILE *f)
           "                         drawn inputs), outcomes, or none (summaries only)\n"
           "      --target-halfwidth H  add paths until every lab's survival interval\n"
           "                         at the horizon is at most H on each side\n"
+          "      --shard I/N        run only shard I (0-based) of N: a contiguous\n"
+          "                         share of the paths, for `runway merge`\n"
+          "      --resume FILE      continue the checkpoint FILE (written with exit\n"
+          "                         status 75 on SIGTERM or SIGUSR1)\n"
           "      --vary NAME=V1,V2  (sweep) values to run; several --vary: every\n"
           "                         combination; same seed for all (common random numbers)\n"
           "  -q, --quiet            no summary table, no progress\n"
@@ -72,7 +80,8 @@ static void usage(FILE *f)
           "  -V, --version          version\n"
           "\n"
           "Exit status: 0 success, 1 invalid scenario or failed run, 2 bad command\n"
-          "line. A failed run never leaves a file at the output path.\n"
+          "line, 75 stopped by a signal with a checkpoint. A failed run never leaves\n"
+          "a file at the output path.\n"
           "Documentation: README.md and docs/ in the source tree.\n", f);
 }
 
@@ -597,9 +606,9 @@ static int write_checkpoint(ho_file *h5, const sim_state *st, const char *out)
         fprintf(stderr, "runway: cannot write the checkpoint: %s\n", err);
         return 1;
     }
-    fprintf(stderr, "runway: stopped by signal %d after %llu of %llu paths; checkpoint %s "
+    fprintf(stderr, "runway: stopped by signal %d after %llu paths; checkpoint %s "
                     "(resume with: runway run --resume %s)\n", (int)g_stop,
-            (unsigned long long)done, (unsigned long long)st->N, out, out);
+            (unsigned long long)done, out, out);
     return EXIT_CHECKPOINT;
 }
 
@@ -757,14 +766,15 @@ static int per_path_of(hr_file *hf)
     return hr_exists(hf, "paths/inputs") ? HO_PER_PATH_ALL : HO_PER_PATH_OUTCOMES;
 }
 
-/* runway run --resume OUT.h5: continue a checkpoint into the same path. */
+/* runway run --resume FILE: continue a checkpoint (of a whole run or of
+ * a shard) into the same path. */
 static int run_resume(const char *path, const run_opts *ro)
 {
     char err[1024];
     hr_file *hf = NULL;
     sc_scenario *s = NULL;
     sim_state st = { 0 };
-    uint64_t first_path, rows, complete = 1;
+    uint64_t first_path, rows, complete = 1, shard_i = 0, shard_n = 0;
     int rc = 1;
     sim_result res = { 0 };
     ho_file *h5 = NULL;
@@ -772,11 +782,17 @@ static int run_resume(const char *path, const run_opts *ro)
         fprintf(stderr, "runway: %s\n", err);
         goto done;
     }
-    uint64_t shard_index;
     char e2[256];
-    int is_shard = hr_attr_u64(hf, "shard_index", &shard_index, e2, sizeof e2) == 0;
+    int is_shard = hr_attr_u64(hf, "shard_index", &shard_i, e2, sizeof e2) == 0
+                   && hr_attr_u64(hf, "shard_count", &shard_n, e2, sizeof e2) == 0;
+    uint64_t blo = 0, bhi = st.nblocks;
+    if (is_shard && shard_n > 0 && shard_i < shard_n)
+        shard_blocks(st.nblocks, shard_i, shard_n, &blo, &bhi);
+    uint64_t want_first = blo * SIM_BLOCK;
+    uint64_t want_rows = (bhi * SIM_BLOCK < s->paths ? bhi * SIM_BLOCK : s->paths) - want_first;
     if (hr_attr_u64(hf, "complete", &complete, err, sizeof err) != 0 || complete != 0
-        || is_shard || first_path != 0 || rows != s->paths) {
+        || (is_shard && (shard_n == 0 || shard_i >= shard_n)) || first_path != want_first
+        || rows != want_rows) {
         fprintf(stderr, "runway: %s: not a checkpoint of an unfinished run (complete = %llu)\n",
                 path, (unsigned long long)complete);
         goto done;
@@ -784,18 +800,19 @@ static int run_resume(const char *path, const run_opts *ro)
     int nthreads = ro->threads ? (int)ro->threads : omp_get_max_threads();
     file_plan fp = { .s = s, .out = path, .cmdline = ro->cmdline, .threads = nthreads,
                      .processes = 1, .per_path = per_path_of(hf), .K = st.K,
-                     .rows = s->paths };
+                     .rows = rows, .first_path = first_path, .shard = is_shard,
+                     .shard_index = shard_i, .shard_count = shard_n };
     h5 = open_output(&fp, err, sizeof err);
     if (!h5) {
         fprintf(stderr, "runway: %s\n", err);
         goto done;
     }
     /* The rows the checkpoint has, then the rest of the run. */
-    for (uint64_t b = 0; b < st.nblocks && fp.per_path != HO_PER_PATH_NONE; b++) {
+    for (uint64_t b = blo; b < bhi && fp.per_path != HO_PER_PATH_NONE; b++) {
         if (!st.done[b])
             continue;
         uint64_t p0 = b * SIM_BLOCK, p1 = p0 + SIM_BLOCK < s->paths ? p0 + SIM_BLOCK : s->paths;
-        if (copy_paths(hf, 0, h5, 0, p0, p1, s->nlabs, s->ninputs,
+        if (copy_paths(hf, first_path, h5, first_path, p0, p1, s->nlabs, s->ninputs,
                        fp.per_path == HO_PER_PATH_ALL, err, sizeof err) != 0) {
             fprintf(stderr, "runway: %s\n", err);
             goto done;
@@ -805,26 +822,36 @@ static int run_resume(const char *path, const run_opts *ro)
     hf = NULL;
     if (!ro->quiet)
         fprintf(stderr, "runway: resuming %s: %llu of %llu paths done\n", path,
-                (unsigned long long)sim_state_paths_done(&st), (unsigned long long)s->paths);
-    sink_ctx ctx = { h5, 0 };
+                (unsigned long long)sim_state_paths_done(&st), (unsigned long long)rows);
+    sink_ctx ctx = { h5, first_path };
     sim_options opt = {
         .paths = s->paths, .seed = s->seed, .threads = nthreads, .keep = st.K,
         .progress = !ro->quiet && isatty(2), .stop = &g_stop,
         .on_paths = fp.per_path != HO_PER_PATH_NONE ? sink_paths : NULL, .ctx = &ctx,
     };
     double t0 = omp_get_wtime();
-    if (sim_accumulate(&st, s, &opt, 0, st.nblocks, err, sizeof err) != 0 || g_interrupted) {
+    if (sim_accumulate(&st, s, &opt, blo, bhi, err, sizeof err) != 0 || g_interrupted) {
         fprintf(stderr, "runway: %s\n", g_interrupted ? "interrupted; the checkpoint is unchanged" : err);
         goto done;
     }
-    if (sim_state_paths_done(&st) < s->paths) {
-        ho_file *f = h5;
-        h5 = NULL;
+    int all = 1;
+    for (uint64_t b = blo; b < bhi; b++)
+        all &= st.done[b];
+    ho_file *f = h5;
+    h5 = NULL;
+    if (!all) {
         rc = write_checkpoint(f, &st, path);
         goto done;
     }
-    ho_file *f = h5;
-    h5 = NULL;
+    if (is_shard) {
+        if (sim_state_save(&st, f, err, sizeof err) != 0
+            || ho_commit_partial(f, rows, err, sizeof err) != 0) {
+            fprintf(stderr, "runway: %s\n", err);
+            goto done;
+        }
+        rc = 0;
+        goto done;
+    }
     if (finish_output(f, &st, s, nthreads, &res, err, sizeof err) != 0) {
         fprintf(stderr, "runway: %s\n", err);
         goto done;
@@ -930,6 +957,7 @@ static int cmd_merge(int argc, char **argv)
         if (rc == 0) {
             ho_file *f = h5;
             h5 = NULL;
+            st[0].threads_used = nthreads;
             if (finish_output(f, &st[0], sc[0], nthreads, &res, err, sizeof err) != 0) {
                 fprintf(stderr, "runway: %s\n", err);
                 rc = 1;
@@ -1059,32 +1087,40 @@ static int run_mpi(const char *scen, const run_opts *ro, const char *out)
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    long tag = (long)getpid();
-    MPI_Bcast(&tag, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    /* Part names depend only on the output and the rank count, so that a
+     * checkpointed run resumes rank by rank. */
     size_t len = strlen(out) + 64;
     char **parts = calloc((size_t)size, sizeof *parts);
     for (int r = 0; parts && r < size; r++)
         if ((parts[r] = malloc(len)))
-            snprintf(parts[r], len, "%s.rank%d-%ld.h5", out, r, tag);
+            snprintf(parts[r], len, "%s.part%dof%d.h5", out, r, size);
     run_opts mine = *ro;
     mine.shard_i = (uint64_t)rank;
     mine.shard_n = (uint64_t)size;
     mine.quiet = 1;
-    int rc = parts && parts[rank] ? run_one(scen, &mine, parts[rank], NULL, 0, NULL) : 1;
-    int worst = 0;
+    int rc = 1;
+    if (parts && parts[rank])
+        rc = ro->resume ? run_resume(parts[rank], &mine)
+                        : run_one(scen, &mine, parts[rank], NULL, 0, NULL);
+    int worst = 0, any_stop = 0, stop = rc == EXIT_CHECKPOINT;
     MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    if (rank == 0 && worst == 0) {
-        /* runway merge PART0 .. PARTn-1 -o OUT */
-        /* av[0] is the program: parse_run_opts reads argv[-1] */
+    MPI_Allreduce(&stop, &any_stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (any_stop) {
+        /* every rank keeps its part; any failure beats a checkpoint */
+        if (rank == 0 && worst == EXIT_CHECKPOINT)
+            fprintf(stderr, "runway: checkpoint in %s.part*of%d.h5; resume with: mpirun -np %d "
+                            "runway-mpi run --resume %s\n", out, size, size, out);
+        worst = worst == EXIT_CHECKPOINT ? EXIT_CHECKPOINT : worst;
+    } else if (rank == 0 && worst == 0) {
+        /* runway merge PART0 .. PARTn-1 -o OUT; av[0] is the program:
+         * parse_run_opts reads argv[-1] */
         char **av0 = calloc((size_t)size + 8, sizeof *av0), **av = av0 ? av0 + 1 : NULL;
         int ac = 0;
-        if (av0)
-            av0[0] = "runway-mpi";
-        if (av)
-            av[ac++] = "merge";
-        for (int r = 0; av && r < size; r++)
-            av[ac++] = parts[r];
         if (av) {
+            av0[0] = "runway-mpi";
+            av[ac++] = "merge";
+            for (int r = 0; r < size; r++)
+                av[ac++] = parts[r];
             av[ac++] = "-o";
             av[ac++] = (char *)out;
             if (ro->quiet)
@@ -1095,7 +1131,7 @@ static int run_mpi(const char *scen, const run_opts *ro, const char *out)
         free(av0);
     }
     MPI_Bcast(&worst, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (parts && parts[rank])
+    if (!any_stop && worst == 0 && parts && parts[rank])
         unlink(parts[rank]);
     for (int r = 0; parts && r < size; r++)
         free(parts[r]);
@@ -1115,6 +1151,26 @@ static int cmd_run(int argc, char **argv)
     signal(SIGTERM, on_stop_signal);
     signal(SIGUSR1, on_stop_signal);
     signal(SIGINT, on_signal);
+#ifdef RUNWAY_MPI
+    int nranks = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    if (nranks > 1) {
+        int nscen_mpi = argc - first;
+        if ((ro.resume ? nscen_mpi != 0 : nscen_mpi != 1) || ro.outdir || ro.shard_n
+            || ro.target_hw > 0.0) {
+            fprintf(stderr, "runway: under mpirun, run takes one SCENARIO, or --resume OUT.h5 "
+                            "(no -O, --shard or --target-halfwidth)\n");
+            run_opts_free(&ro);
+            return EXIT_USAGE;
+        }
+        char *dout = ro.out || ro.resume ? NULL : default_output(argv[first]);
+        const char *o = ro.resume ? ro.resume : ro.out ? ro.out : dout;
+        rc = run_mpi(ro.resume ? NULL : argv[first], &ro, o);
+        free(dout);
+        run_opts_free(&ro);
+        return rc;
+    }
+#endif
     if (ro.resume) {
         if (argc - first != 0) {
             fprintf(stderr, "runway: --resume FILE takes no SCENARIO: the file holds it\n");
@@ -1138,23 +1194,6 @@ static int cmd_run(int argc, char **argv)
         run_opts_free(&ro);
         return EXIT_USAGE;
     }
-#ifdef RUNWAY_MPI
-    int nranks = 1;
-    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-    if (nranks > 1) {
-        if (nscen != 1 || ro.outdir || ro.shard_n || ro.target_hw > 0.0) {
-            fprintf(stderr, "runway: under mpirun, run takes one SCENARIO (no -O, --shard or "
-                            "--target-halfwidth)\n");
-            run_opts_free(&ro);
-            return EXIT_USAGE;
-        }
-        char *out = ro.out ? NULL : default_output(argv[first]);
-        rc = run_mpi(argv[first], &ro, ro.out ? ro.out : out);
-        free(out);
-        run_opts_free(&ro);
-        return rc;
-    }
-#endif
     if (nscen == 1 && !ro.outdir) {
         char *out = ro.out ? NULL : default_output(argv[first]);
         rc = run_one(argv[first], &ro, ro.out ? ro.out : out, NULL, 0, NULL);
@@ -1488,6 +1527,9 @@ static int dispatch(int argc, char **argv)
 {
     /* GSL's default handler aborts; runway checks codes instead. */
     gsl_set_error_handler_off();
+    /* A full disk or a file-size limit must fail a write (EFBIG), not kill
+     * the process: the run then ends with a message and no file. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

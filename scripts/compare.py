@@ -230,6 +230,11 @@ def main(argv=None):
         die(PROG, e)
     except OSError as e:
         die(PROG, f"{args.output}: cannot write: {e.strerror or e}")
+    except Exception as e:  # noqa: BLE001 - never a traceback: one line, nothing left
+        if os.environ.get("RUNWAY_DEBUG"):
+            raise
+        die(PROG, f"{args.a} vs {args.b}: cannot compare: {type(e).__name__}: {e} (set "
+            "RUNWAY_DEBUG=1 for a traceback)")
     if args.json:
         json.dump(to_json(c), sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")

@@ -52,6 +52,19 @@ _SUMMARIES = ["survival", "survival_lo", "survival_hi", "failed_acquired",
               "sensitivity_cash"]
 _REQUIRED = ["survival", "survival_lo", "survival_hi", "lab", "year"]
 _REQUIRED_ATTRS = ["complete", "horizon", "seed", "paths"]
+# Probabilities on (lab, year): finite and in [0, 1].
+_PROB_LT = ["survival", "survival_lo", "survival_hi", "failed_acquired",
+            "failed_wound_down", "profitable_by"]
+# Quantiles on (lab, year, quantile): NaN where no path is alive (and
+# parent_subsidy_q for labs without a backstop), never infinite.
+_QUANT_LTQ = ["cash_q", "revenue_q", "op_cash_flow_q", "raised_q", "ownership_q",
+              "share_q", "parent_subsidy_q"]
+# Rank correlations on (lab, input): in [-1, 1] or NaN.
+_SENS_LI = ["sensitivity_survival", "sensitivity_cash"]
+# Outcome codes of paths/outcome (OUTPUT.md).
+_OUTCOMES = (0, 1, 2)
+# Tolerance for comparing probabilities computed as count / N two ways.
+_PTOL = 1e-9
 
 
 def _text(v):
@@ -67,6 +80,22 @@ def _int(v):
     if isinstance(v, np.ndarray):
         v = v.reshape(-1)[0]
     return int(v)
+
+
+def _exact_int(v):
+    """v as an int when it is an integer (or an integral finite float, as
+    other HDF5 writers store them); None otherwise (text, NaN, 2.5...)."""
+    if isinstance(v, np.ndarray):
+        if v.size != 1:
+            return None
+        v = v.reshape(-1)[0]
+    if isinstance(v, (bool, np.bool_)):
+        return None
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v) == math.floor(v):
+        return int(v)
+    return None
 
 
 class Result:
@@ -130,7 +159,16 @@ class Result:
 
 
 def load(path, need_paths=False):
-    """Load a finished runway result; ResultError (one line) if it is not one."""
+    """Load a finished runway result; ResultError (one line) if it is not one.
+
+    Nothing in the file is trusted: every dataset read is checked against
+    OUTPUT.md (kind, shape, axes that agree with each other) and against
+    what a run can produce (probabilities in [0, 1], survival inside its
+    interval and never rising, per-path outcomes that agree with the
+    survival table), so that a truncated, corrupted or hand-made file is
+    refused with the first rule it breaks instead of giving a wrong
+    report. A file too large to hold in memory is refused before it is
+    read."""
     if h5py is None:
         raise ResultError(f"{path}: cannot read HDF5: python3-h5py is not installed "
                           "(run with /usr/bin/python3; apt-get install python3-h5py)")
@@ -140,77 +178,212 @@ def load(path, need_paths=False):
         raise ResultError(f"{path}: is a directory, not a result file")
     try:
         ok = h5py.is_hdf5(path)
-    except OSError as e:
-        raise ResultError(f"{path}: cannot read: {e.strerror or e}") from None
+    except (OSError, ValueError, RuntimeError) as e:
+        raise ResultError(f"{path}: cannot read: {getattr(e, 'strerror', None) or _oneline(e)}") \
+            from None
     if not ok:
         raise ResultError(f"{path}: not an HDF5 file (expected a runway result .h5)")
-    r = Result(path)
     try:
         f = h5py.File(path, "r")
-    except OSError as e:
+    except (OSError, ValueError, RuntimeError) as e:
         raise ResultError(f"{path}: cannot open as HDF5: {_oneline(e)}") from None
-    with f:
-        missing = [n for n in _REQUIRED if n not in f]
-        missing += [f"attribute {a}" for a in _REQUIRED_ATTRS if a not in f.attrs]
-        if "survival" in missing or "lab" in missing:
-            raise ResultError(f"{path}: not a runway result (no 'survival' dataset or 'lab' "
-                              "axis; expected a file written by runway run)")
-        if missing:
-            raise ResultError(f"{path}: not a runway result (missing {', '.join(missing)})")
-        attrs = {}
-        for k, v in f.attrs.items():
-            if isinstance(v, (bytes, str, np.bytes_)) or (
-                    isinstance(v, np.ndarray) and v.dtype.kind in "SUO"):
-                attrs[k] = _text(v)
-            else:
-                try:
-                    attrs[k] = _int(v)
-                except (TypeError, ValueError, IndexError):
-                    attrs[k] = _text(v)
-        r.attrs = attrs
-        try:
-            complete = int(attrs["complete"])
-        except (TypeError, ValueError):
-            complete = 0
-        if complete != 1:
-            held = attrs.get("paths_done")
-            extra = f", holds {held} of {attrs.get('paths')} paths" if held is not None else ""
-            raise ResultError(f"{path}: incomplete result (complete = {attrs['complete']}{extra}: "
-                              "the run that wrote it did not finish)")
-        try:
-            r.labs = [_text(x) for x in f["lab"][()]]
-            r.years = np.asarray(f["year"][()], dtype=np.int64).reshape(-1)
-            r.horizon = int(attrs["horizon"])
-            r.seed = int(attrs["seed"])
-            r.paths = int(attrs["paths"])
-            r.base_year = int(attrs.get("base_year", int(r.years[0]) - 1 if r.years.size else 0))
-            for n in _SUMMARIES:
-                if n in f and isinstance(f[n], h5py.Dataset):
-                    r.ds[n] = np.asarray(f[n][()], dtype=np.float64)
-            r.inputs = [_text(x) for x in f["input"][()]] if "input" in f else []
-            r.quantiles = (np.asarray(f["quantile"][()], dtype=np.float64)
-                           if "quantile" in f else np.array([0.05, 0.25, 0.5, 0.75, 0.95]))
-            if "paths" in f and isinstance(f["paths"], h5py.Group):
-                g = f["paths"]
-                if "fail_year" in g and "outcome" in g:
-                    r.fail_year = np.asarray(g["fail_year"][()], dtype=np.int64)
-                    r.outcome = np.asarray(g["outcome"][()], dtype=np.int64)
-        except (OSError, KeyError, ValueError, TypeError) as e:
-            raise ResultError(f"{path}: unreadable runway result: {_oneline(e)}") from None
-    L, T = len(r.labs), len(r.years)
-    if T == 0 or L == 0:
-        raise ResultError(f"{path}: not a runway result (empty lab or year axis)")
-    if r.ds["survival"].shape != (L, T):
-        raise ResultError(f"{path}: not a runway result (survival has shape "
-                          f"{r.ds['survival'].shape}, expected ({L}, {T}) = (lab, year))")
-    for n in list(r.ds):
-        if n in ("independent_alive", "sensitivity_survival", "sensitivity_cash"):
+    try:
+        with f:
+            r = _read(f, path, need_paths)
+    except ResultError:
+        raise
+    except MemoryError:
+        raise ResultError(f"{path}: too large to load into memory") from None
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError,
+            AttributeError, OverflowError, UnicodeError) as e:
+        raise ResultError(f"{path}: unreadable runway result: {_oneline(e)}") from None
+    return r
+
+
+def _dataset(f, name, path, what="dataset"):
+    """f[name] as an h5py Dataset, or ResultError naming what it is instead."""
+    obj = f.get(name)
+    if obj is None:
+        raise ResultError(f"{path}: not a runway result ({what} '{name}' is missing or a "
+                          "broken link)")
+    if not isinstance(obj, h5py.Dataset):
+        raise ResultError(f"{path}: not a runway result ('{name}' is a {type(obj).__name__}, "
+                          "not a dataset)")
+    return obj
+
+
+def _numeric(ds, name, path):
+    """A numeric dataset as a float64 array; ResultError for text, compound,
+    complex or enum-less opaque data."""
+    if ds.dtype.kind not in "fiub":
+        raise ResultError(f"{path}: dataset '{name}' holds {ds.dtype} values, not numbers")
+    return np.asarray(ds[()], dtype=np.float64)
+
+
+def _strings(ds, name, path):
+    if ds.dtype.kind not in "SUO" or ds.ndim != 1:
+        raise ResultError(f"{path}: dataset '{name}' must be a list of names "
+                          f"(got {ds.ndim}-d {ds.dtype})")
+    return [_text(x) for x in ds[()]]
+
+
+def _shape_is(a, shape, name, path, axes):
+    if a.shape != shape:
+        raise ResultError(f"{path}: dataset '{name}' has shape {a.shape}, expected {shape} "
+                          f"= ({axes})")
+
+
+def _memory_limit():
+    """Bytes of memory a loader may use: half the machine's RAM."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
+
+
+def _read(f, path, need_paths):
+    missing = [n for n in _REQUIRED if n not in f]
+    missing += [f"attribute {a}" for a in _REQUIRED_ATTRS if a not in f.attrs]
+    if "survival" in missing or "lab" in missing:
+        raise ResultError(f"{path}: not a runway result (no 'survival' dataset or 'lab' "
+                          "axis; expected a file written by runway run)")
+    if missing:
+        raise ResultError(f"{path}: not a runway result (missing {', '.join(missing)})")
+    r = Result(path)
+    attrs = {}
+    for k in f.attrs.keys():
+        v = f.attrs[k]
+        if isinstance(v, (bytes, str, np.bytes_)) or (
+                isinstance(v, np.ndarray) and v.dtype.kind in "SUO"):
+            attrs[k] = _text(v)
+        else:
+            i = _exact_int(v)
+            attrs[k] = i if i is not None else _text(v)
+    r.attrs = attrs
+    complete = _exact_int(f.attrs["complete"])
+    if complete != 1:
+        held = attrs.get("paths_done")
+        extra = f", holds {held} of {attrs.get('paths')} paths" if held is not None else ""
+        raise ResultError(f"{path}: incomplete result (complete = {attrs['complete']}{extra}: "
+                          "the run that wrote it did not finish)")
+    ints = {}
+    for a in ("horizon", "seed", "paths") + (("base_year",) if "base_year" in f.attrs else ()):
+        ints[a] = _exact_int(f.attrs[a])
+        if ints[a] is None:
+            raise ResultError(f"{path}: attribute {a} is not an integer (got {attrs[a]!r})")
+    r.horizon, r.seed, r.paths = ints["horizon"], ints["seed"], ints["paths"]
+    if r.paths < 1:
+        raise ResultError(f"{path}: attribute paths is {r.paths}; a result holds at least 1 path")
+    if r.seed < 0:
+        raise ResultError(f"{path}: attribute seed is {r.seed}; seeds are 0..2^64-1")
+
+    # Axes.
+    r.labs = _strings(_dataset(f, "lab", path, "axis"), "lab", path)
+    L = len(r.labs)
+    if L == 0:
+        raise ResultError(f"{path}: not a runway result (empty lab axis)")
+    if len(set(r.labs)) != L or not all(r.labs):
+        raise ResultError(f"{path}: the lab axis has empty or repeated names")
+    yds = _dataset(f, "year", path, "axis")
+    years = _numeric(yds, "year", path).reshape(-1) if yds.ndim == 1 else None
+    if years is None or years.size == 0:
+        raise ResultError(f"{path}: the year axis must be a non-empty list of years")
+    if (not np.all(np.isfinite(years)) or np.any(years != np.floor(years))
+            or np.any(np.abs(years) > 1e6)):
+        raise ResultError(f"{path}: the year axis holds values that are not years")
+    r.years = years.astype(np.int64)
+    T = len(r.years)
+    if np.any(np.diff(r.years) != 1):
+        raise ResultError(f"{path}: the year axis is not consecutive years "
+                          f"({r.years[0]}, {r.years[1] if T > 1 else ''}, ...)")
+    if r.horizon != T:
+        raise ResultError(f"{path}: attribute horizon is {r.horizon} but the year axis has "
+                          f"{T} years")
+    r.base_year = ints.get("base_year", int(r.years[0]) - 1)
+    if r.base_year != r.years[0] - 1:
+        raise ResultError(f"{path}: attribute base_year is {r.base_year} but the first year "
+                          f"is {r.years[0]}")
+    r.inputs = _strings(f["input"], "input", path) if "input" in f else []
+    if "quantile" in f:
+        q = _numeric(_dataset(f, "quantile", path, "axis"), "quantile", path)
+        if (q.ndim != 1 or q.size == 0 or not np.all(np.isfinite(q)) or np.any(q <= 0)
+                or np.any(q >= 1) or np.any(np.diff(q) <= 0)):
+            raise ResultError(f"{path}: the quantile axis must be increasing levels in (0, 1)")
+        r.quantiles = q
+    else:
+        r.quantiles = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+    Q = len(r.quantiles)
+
+    # Summary datasets: kind, shape and range.
+    for n in _SUMMARIES:
+        if n not in f:
             continue
-        if r.ds[n].shape[:2] != (L, T):  # a malformed optional dataset: ignore it
-            del r.ds[n]
-    if r.fail_year is not None and (r.fail_year.shape != (r.fail_year.shape[0], L)
-                                    or r.outcome.shape != r.fail_year.shape):
-        r.fail_year = r.outcome = None
+        a = _numeric(_dataset(f, n, path), n, path)
+        if n in _PROB_LT:
+            _shape_is(a, (L, T), n, path, "lab, year")
+            if not np.all(np.isfinite(a)) or np.any(a < 0) or np.any(a > 1):
+                raise ResultError(f"{path}: dataset '{n}' holds values that are not "
+                                  "probabilities (NaN, infinite, or outside [0, 1])")
+        elif n in _QUANT_LTQ:
+            _shape_is(a, (L, T, Q), n, path, "lab, year, quantile")
+            if np.any(np.isinf(a)):
+                raise ResultError(f"{path}: dataset '{n}' holds infinite values")
+        elif n == "independent_alive":
+            _shape_is(a, (T, L + 1), n, path, "year, n_alive")
+            if (not np.all(np.isfinite(a)) or np.any(a < 0) or np.any(a > 1)
+                    or np.any(np.abs(a.sum(axis=1) - 1) > 1e-6)):
+                raise ResultError(f"{path}: dataset '{n}' is not a probability distribution "
+                                  "over the number of labs alive in each year")
+        else:  # sensitivities
+            _shape_is(a, (L, len(r.inputs)), n, path, "lab, input")
+            if np.any(np.abs(a[np.isfinite(a)]) > 1 + 1e-12) or np.any(np.isinf(a)):
+                raise ResultError(f"{path}: dataset '{n}' holds values outside [-1, 1]")
+        r.ds[n] = a
+    s, lo, hi = r.ds["survival"], r.ds["survival_lo"], r.ds["survival_hi"]
+    if np.any(lo > s + _PTOL) or np.any(hi < s - _PTOL):
+        raise ResultError(f"{path}: survival lies outside its interval "
+                          "[survival_lo, survival_hi]")
+    if np.any(np.diff(s, axis=1) > _PTOL):
+        raise ResultError(f"{path}: survival rises from one year to the next (a failed lab "
+                          "cannot come back)")
+
+    # Per-path outcomes: both or neither, (path, lab), consistent.
+    if "paths" in f:
+        g = f["paths"]
+        if not isinstance(g, h5py.Group):
+            raise ResultError(f"{path}: 'paths' must be the group of per-path data, not a "
+                              f"{type(g).__name__}")
+        have = [n for n in ("fail_year", "outcome") if n in g]
+        if len(have) == 1:
+            other = "outcome" if have[0] == "fail_year" else "fail_year"
+            raise ResultError(f"{path}: paths/{have[0]} without paths/{other}")
+        if have:
+            fy_ds = _dataset(g, "fail_year", path)
+            oc_ds = _dataset(g, "outcome", path)
+            for n, d in (("paths/fail_year", fy_ds), ("paths/outcome", oc_ds)):
+                if d.dtype.kind not in "iu" or d.shape != (r.paths, L):
+                    raise ResultError(f"{path}: dataset '{n}' must be integers of shape "
+                                      f"(paths, lab) = ({r.paths}, {L}), got {d.shape} "
+                                      f"{d.dtype}")
+            need = r.paths * L * 16 + fy_ds.nbytes + oc_ds.nbytes
+            if need > _memory_limit():
+                raise ResultError(f"{path}: per-path data of {r.paths} paths x {L} labs is "
+                                  f"too large to load here ({need / 2**30:.1f} GiB)")
+            r.fail_year = np.asarray(fy_ds[()], dtype=np.int64)
+            r.outcome = np.asarray(oc_ds[()], dtype=np.int64)
+            if np.any(r.fail_year < 0) or np.any(r.fail_year > T):
+                raise ResultError(f"{path}: paths/fail_year holds years outside 0..{T}")
+            if np.any(~np.isin(r.outcome, _OUTCOMES)):
+                raise ResultError(f"{path}: paths/outcome holds codes other than 0 "
+                                  "(survived), 1 (acquired) and 2 (wound down)")
+            if np.any((r.fail_year == 0) != (r.outcome == 0)):
+                raise ResultError(f"{path}: paths/outcome and paths/fail_year disagree "
+                                  "(a path that survived has a failure year, or the reverse)")
+            for t in range(1, T + 1):
+                alive = np.count_nonzero((r.fail_year == 0) | (r.fail_year > t), axis=0)
+                if np.any(np.abs(alive / r.paths - s[:, t - 1]) > _PTOL):
+                    raise ResultError(f"{path}: per-path outcomes disagree with survival in "
+                                      f"year {r.years[t - 1]}")
     if need_paths and not r.has_paths:
         raise ResultError(f"{path}: has no per-path data (group paths)")
     psq = r.ds.get("parent_subsidy_q")

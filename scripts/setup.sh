@@ -19,7 +19,7 @@ esac
 pkgs=(gcc make cmake pkg-config libc6-dev
       libgsl-dev libhdf5-dev libyaml-dev zlib1g-dev librandom123-dev librandom123-doc
       hdf5-tools python3 python3-h5py python3-numpy python3-matplotlib poppler-utils
-      libopenmpi-dev openmpi-bin)
+      libopenmpi-dev openmpi-bin slurm-wlm munge)
 
 missing=()
 for p in "${pkgs[@]}"; do

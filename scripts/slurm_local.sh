@@ -32,6 +32,8 @@ what=${1:-}
 dir=${RUNWAY_SLURM_DIR:-/tmp/runway-slurm}
 port=${RUNWAY_SLURM_PORT:-16817}
 wait_s=${RUNWAY_SLURM_WAIT:-60}
+# pid_of matches the daemons' command lines against the real path.
+[ -d "$dir" ] && dir=$(cd "$dir" && pwd -P)
 conf=$dir/slurm.conf
 
 die() { echo "slurm_local: $*" >&2; exit 1; }
@@ -39,21 +41,36 @@ die() { echo "slurm_local: $*" >&2; exit 1; }
 # Processes started by `up`, in the order `down` stops them.
 daemons=(slurmd slurmctld munged)
 
-pid_of() {   # pid from DAEMON's pid file if that process is alive, else nothing
+pid_of() {   # pid from DAEMON's pid file if that process is alive and is
+             # the DAEMON started with this directory, else nothing
   local f=$dir/$1.pid p
   [ -s "$f" ] || return 0
   p=$(cat "$f")
-  [[ "$p" =~ ^[0-9]+$ ]] && kill -0 "$p" 2>/dev/null && echo "$p"
-  return 0
+  [[ "$p" =~ ^[0-9]+$ ]] && kill -0 "$p" 2>/dev/null || return 0
+  [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$1" ] || return 0
+  tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$dir/" || return 0
+  echo "$p"
 }
 
 down() {   # stop our daemons; delete the directory unless $1 is "keep"
-  local d p i
+  local d p _ jobs=()
+  # First the jobs still in this cluster (all ours), so that no job step
+  # outlives slurmd.
+  if [ -n "$(pid_of slurmctld)" ] && [ -f "$conf" ]; then
+    mapfile -t jobs < <(SLURM_CONF=$conf squeue -h -o %A 2>/dev/null | sort -u)
+    if [ ${#jobs[@]} -gt 0 ]; then
+      SLURM_CONF=$conf scancel --full --quiet "${jobs[@]}" 2>/dev/null || true
+      for _ in $(seq 1 100); do    # up to 10 s
+        [ -z "$(SLURM_CONF=$conf squeue -h -o %A 2>/dev/null)" ] && break
+        sleep 0.1
+      done
+    fi
+  fi
   for d in "${daemons[@]}"; do
     p=$(pid_of "$d")
     [ -n "$p" ] || continue
     kill -TERM "$p" 2>/dev/null || true
-    for i in $(seq 1 100); do      # up to 10 s, then SIGKILL
+    for _ in $(seq 1 100); do      # up to 10 s, then SIGKILL
       kill -0 "$p" 2>/dev/null || break
       sleep 0.1
     done
@@ -95,7 +112,7 @@ write_conf() {
   # RealMemory a little below what is available, so slurmd never finds less
   # memory than configured (that would drain the node).
   mem_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
-  mem_mb=$(( mem_kb / 1024 * 9 / 10 ))
+  mem_mb=$(( mem_kb * 9 / 10 / 1024 ))
   [ "$mem_mb" -ge 100 ] || mem_mb=100
   cat > "$conf" <<EOF
 # Written by scripts/slurm_local.sh: a one-node test cluster on localhost.
@@ -118,6 +135,9 @@ MailProg=/bin/true
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
+# Test every few seconds, not every minute, whether pending jobs can start
+# (a requeued job waits for its BeginTime, then for the next pass).
+SchedulerParameters=sched_interval=2,bf_interval=2
 SlurmdParameters=config_overrides
 ReturnToService=2
 DependencyParameters=kill_invalid_depend
@@ -157,6 +177,15 @@ up() {
   fi
   mkdir -p "$dir"
   chmod 0755 "$dir"
+  dir=$(cd "$dir" && pwd -P)
+  conf=$dir/slurm.conf
+  # munged insists that every folder above its socket is executable by all.
+  local a=$dir
+  while [ "$a" != / ]; do
+    a=$(dirname "$a")
+    [ -n "$(find "$a" -maxdepth 0 -perm -o+x)" ] \
+      || die "$a is not executable by all (munged refuses that); chmod o+x it or set RUNWAY_SLURM_DIR elsewhere"
+  done
   touch "$dir/.runway-slurm"
   mkdir -p "$dir/state" "$dir/spool" "$dir/munge"
   chmod 0700 "$dir/state" "$dir/spool" "$dir/munge"
@@ -193,8 +222,8 @@ up() {
 }
 
 wait_for_file() {   # the daemons write their pid file once they have forked
-  local i
-  for i in $(seq 1 100); do
+  local _
+  for _ in $(seq 1 100); do
     [ -n "$(pid_of "$2")" ] && return 0
     sleep 0.1
   done
@@ -204,10 +233,11 @@ wait_for_file() {   # the daemons write their pid file once they have forked
 case "$what" in
   up)
     # Leave nothing half-started behind when `up` fails; keep the logs.
+    # shellcheck disable=SC2154  # rc is assigned inside the trap
     trap 'rc=$?; [ $rc -eq 0 ] || { down keep; echo "slurm_local: logs in $dir" >&2; }; exit $rc' EXIT
     up
     ;;
-  down) down ;;
+  down) down "" ;;
   env) echo "export SLURM_CONF=$conf" ;;
   *) echo "usage: scripts/slurm_local.sh up|down|env" >&2; exit 2 ;;
 esac

@@ -163,6 +163,11 @@ def main(argv=None):
         die(PROG, e)
     except OSError as e:
         die(PROG, f"{args.output}: cannot write: {e.strerror or e}")
+    except Exception as e:  # noqa: BLE001 - never a traceback: one line, nothing left
+        if os.environ.get("RUNWAY_DEBUG"):
+            raise
+        die(PROG, f"{' '.join(args.variants)}: cannot summarise: {type(e).__name__}: {e} "
+            "(set RUNWAY_DEBUG=1 for a traceback)")
     if note:
         sys.stderr.write(f"{PROG}: {note}\n")
     n_var = len({r[0] for r in rows})

@@ -30,6 +30,30 @@ for np_ in (1, 2, 3):
     with h5py.File(out) as h:
         if int(h.attrs["processes"]) != np_ or int(h.attrs["complete"]) != 1:
             problems.append(f"-np {np_}: processes={h.attrs['processes']} complete={h.attrs['complete']}")
+# SIGUSR1 to mpirun: every rank checkpoints its part (exit 75), and
+# mpirun --resume finishes them into the uninterrupted file
+big = os.path.join(d, "big.h5")
+run(runway, "run", S, "--paths", "500000", "-o", big, "-q")
+ck = os.path.join(d, "ck.h5")
+import signal, time
+proc = subprocess.Popen(["mpirun", "--oversubscribe", "-np", "2", runway_mpi, "run", S, "--paths", "500000",
+                         "-o", ck, "-q", "-t", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+time.sleep(2.0)
+proc.send_signal(signal.SIGUSR1)
+proc.communicate()
+parts = glob.glob(ck + ".part*of2.h5")
+if proc.returncode != 75 or len(parts) != 2:
+    problems.append(f"mpirun SIGUSR1: exit {proc.returncode}, parts {parts}")
+else:
+    p = subprocess.run(["mpirun", "--oversubscribe", "-np", "2", runway_mpi, "run", "--resume", ck, "-q",
+                        "-t", "1"], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        problems.append(f"mpirun --resume: exit {p.returncode}: {p.stderr[-400:]}")
+    elif same_bits(ck, big):
+        problems.append(f"MPI resume differs from the uninterrupted run in {same_bits(ck, big)}")
+    if glob.glob(ck + ".part*"):
+        problems.append("MPI resume left its part files")
+
 left = glob.glob(os.path.join(d, "*rank*"))
 if left:
     problems.append(f"part files left behind: {left}")

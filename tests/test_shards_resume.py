@@ -73,6 +73,24 @@ else:
     if diff:
         problems.append(f"resumed run differs from the uninterrupted one in {diff}")
 
+# a shard stopped by SIGUSR1 resumes as a shard and still merges exactly
+a, b = os.path.join(d, "ka.h5"), os.path.join(d, "kb.h5")
+proc = subprocess.Popen([runway, "run", S, "--shard", "0/2", "--paths", N, "-o", a, "-q", "-t", "1"],
+                        stderr=subprocess.PIPE, text=True)
+time.sleep(1.0)
+proc.send_signal(signal.SIGUSR1)
+proc.communicate()
+if proc.returncode != 75:
+    problems.append(f"shard SIGUSR1 should exit 75, got {proc.returncode}")
+run(runway, "run", "--resume", a, "-q")
+run(runway, "run", S, "--shard", "1/2", "--paths", N, "-o", b, "-q")
+km = os.path.join(d, "km.h5")
+run(runway, "merge", a, b, "-o", km, "-q")
+if proc.returncode == 75:
+    diff = same_bits(km, os.path.join(d, "ref.h5"))
+    if diff:
+        problems.append(f"resumed shard merged differs from the whole run in {diff}")
+
 # SIGKILL: no file at the final path; the temporary one says complete = 0
 kk = os.path.join(d, "killed.h5")
 proc = subprocess.Popen([runway, "run", S, "--paths", N, "-o", kk, "-q"])
