@@ -18,6 +18,8 @@
 #include "output/h5out.h"
 #include "output/h5read.h"
 
+#include <hdf5.h>
+
 #ifdef RUNWAY_MPI
 #include <mpi.h>
 #endif
@@ -1510,17 +1512,45 @@ static int cmd_sweep(int argc, char **argv)
 
 static int dispatch(int argc, char **argv);
 
+static volatile int g_returned = 0;
+
+/* HDF5 calls exit() when some of its own allocations fail, and its exit
+ * handler can then crash. This guard is registered after HDF5's, so it
+ * runs first: it removes any half-written result, says so in one line,
+ * and ends the process before HDF5's handler. */
+static void exit_guard(void)
+{
+    if (g_returned)
+        return;
+    ho_remove_temporaries();
+    fputs("runway: a library ended the process (out of memory inside HDF5?); "
+          "no result written\n", stderr);
+    fflush(stderr);
+    _exit(1);
+}
+
 int main(int argc, char **argv)
 {
+    H5open();
+    atexit(exit_guard);
 #ifdef RUNWAY_MPI
     int provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-    int rc = dispatch(argc, argv);
-    MPI_Finalize();
-    return rc;
-#else
-    return dispatch(argc, argv);
 #endif
+    int rc = dispatch(argc, argv);
+    g_returned = 1;
+#ifdef RUNWAY_MPI
+    MPI_Finalize();
+#endif
+    if (rc != 0) {
+        /* The error is reported and every file cleaned up; after an
+         * allocation failure HDF5's own exit handler may crash, so leave
+         * without it. */
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);
+    }
+    return 0;
 }
 
 static int dispatch(int argc, char **argv)

@@ -130,6 +130,39 @@ struct ho_file {
     hid_t state;          /* group /state, -1 until ho_put_state */
 };
 
+
+/* ------------------------------------------------------------------ */
+/* Temporary files in flight, for ho_remove_temporaries: if a library
+ * ends the process (HDF5 calls exit() when some of its own allocations
+ * fail), the program's exit guard can still remove them. */
+#define HO_MAX_OPEN 64
+static char *g_open_tmp[HO_MAX_OPEN];
+static pthread_mutex_t g_open_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void register_tmp(const char *path, int add)
+{
+    pthread_mutex_lock(&g_open_lock);
+    for (int i = 0; i < HO_MAX_OPEN; i++) {
+        if (add && !g_open_tmp[i]) {
+            g_open_tmp[i] = strdup(path);
+            break;
+        }
+        if (!add && g_open_tmp[i] && !strcmp(g_open_tmp[i], path)) {
+            free(g_open_tmp[i]);
+            g_open_tmp[i] = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_open_lock);
+}
+
+void ho_remove_temporaries(void)
+{
+    for (int i = 0; i < HO_MAX_OPEN; i++)
+        if (g_open_tmp[i])
+            unlink(g_open_tmp[i]);
+}
+
 /* ------------------------------------------------------------------ */
 /* Errors: the first failure wins; later ones are consequences. */
 
@@ -730,6 +763,8 @@ static void close_file(ho_file *f)
 /* Frees f and its chunk buffers (the handles must be closed). */
 static void free_file(ho_file *f)
 {
+    if (f->tmp_path)
+        register_tmp(f->tmp_path, 0); /* renamed or removed by now */
     for (int i = 0; i < PD_N; i++) {
         ho_pdset *d = &f->pd[i];
         for (size_t j = 0; j < d->npend; j++)
@@ -1134,6 +1169,7 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     len[AX_PATH] = f->N;
     len[AX_KEPT] = f->K;
 
+    register_tmp(f->tmp_path, 1);
     f->fid = open_hdf5(&c, f->tmp_path);
     if (!c.failed)
         write_root_attrs(&c, f->fid, meta);

@@ -127,6 +127,10 @@ int ho_put_state(ho_file *f, const char *name, int type, const void *data,
 /* An extra unsigned root attribute (e.g. shard_index). */
 int ho_put_attr_u64(ho_file *f, const char *name, uint64_t v, char *err, size_t errlen);
 
+/* Removes every temporary file still being written. Only for a process
+ * that is ending abnormally (an exit guard): it does not close anything. */
+void ho_remove_temporaries(void);
+
 /* Closes, removes the temporary file, frees f. Safe with NULL. */
 void ho_discard(ho_file *f);
 
