@@ -614,6 +614,60 @@ static int write_checkpoint(ho_file *h5, const sim_state *st, const char *out)
     return EXIT_CHECKPOINT;
 }
 
+/* Simulates blocks [blo, bhi) not yet done into h5 and ends the file:
+ * a checkpoint if a signal stopped the run, a shard's state if fp is a
+ * shard, else the summaries. Owns h5 from here on. Returns an exit status. */
+static int drive(const sc_scenario *s, sim_state *st, ho_file *h5, const file_plan *fp,
+                 uint64_t blo, uint64_t bhi, const run_opts *ro, double t0, headline *hl)
+{
+    char err[1024];
+    sink_ctx ctx = { h5, fp->first_path };
+    sim_options opt = {
+        .paths = s->paths, .seed = s->seed, .threads = fp->threads, .keep = st->K,
+        .progress = !ro->quiet && isatty(2), .stop = &g_stop,
+        .on_paths = fp->per_path != HO_PER_PATH_NONE ? sink_paths : NULL, .ctx = &ctx,
+    };
+    if (sim_accumulate(st, s, &opt, blo, bhi, err, sizeof err) != 0 || g_interrupted) {
+        fprintf(stderr, "runway: %s\n", g_interrupted ? "interrupted; no result written" : err);
+        ho_discard(h5);
+        return 1;
+    }
+    int all = 1;
+    for (uint64_t b = blo; b < bhi; b++)
+        all &= st->done[b];
+    if (!all)
+        return write_checkpoint(h5, st, fp->out);
+    if (fp->shard) {
+        /* A shard holds its rows and its exact state; complete stays 0
+         * until `runway merge` joins every shard. */
+        if (sim_state_save(st, h5, err, sizeof err) != 0
+            || ho_commit_partial(h5, fp->rows, err, sizeof err) != 0) {
+            fprintf(stderr, "runway: %s\n", err);
+            return 1;
+        }
+        if (!ro->quiet)
+            printf("%s: shard %llu/%llu, paths %llu..%llu -> %s\n", s->name,
+                   (unsigned long long)fp->shard_index, (unsigned long long)fp->shard_count,
+                   (unsigned long long)fp->first_path,
+                   (unsigned long long)(fp->first_path + fp->rows - 1), fp->out);
+        return 0;
+    }
+    sim_result res;
+    if (finish_output(h5, st, s, fp->threads, &res, err, sizeof err) != 0) {
+        fprintf(stderr, "runway: %s\n", err);
+        return 1;
+    }
+    int rc = 0;
+    if (!ro->quiet)
+        print_table(s, &res, omp_get_wtime() - t0, fp->out);
+    if (hl && headline_take(hl, s, &res) != 0) {
+        fprintf(stderr, "runway: out of memory\n");
+        rc = 1;
+    }
+    sim_result_free(&res);
+    return rc;
+}
+
 /* Runs one scenario to one file; extra: further overrides (a sweep's).
  * hl (may be NULL) receives the headline. Returns an exit status. */
 static int run_one(const char *path, const run_opts *ro, const char *out,
@@ -657,60 +711,13 @@ static int run_one(const char *path, const run_opts *ro, const char *out,
                      .shard = ro->shard_n > 0, .shard_index = ro->shard_i,
                      .shard_count = ro->shard_n };
     int rc = 1;
-    sim_result res = { 0 };
     /* The file is created before any path runs, so an unwritable output
      * fails in a second, not after an hour. */
     ho_file *h5 = open_output(&fp, err, sizeof err);
-    if (!h5) {
+    if (!h5)
         fprintf(stderr, "runway: %s\n", err);
-        goto done;
-    }
-    sink_ctx ctx = { h5, first_path };
-    sim_options opt = {
-        .paths = s->paths, .seed = s->seed, .threads = nthreads, .keep = st.K,
-        .progress = !ro->quiet && isatty(2), .stop = &g_stop,
-        .on_paths = ro->per_path != HO_PER_PATH_NONE ? sink_paths : NULL, .ctx = &ctx,
-    };
-    if (sim_accumulate(&st, s, &opt, blo, bhi, err, sizeof err) != 0 || g_interrupted) {
-        fprintf(stderr, "runway: %s\n", g_interrupted ? "interrupted; no result written" : err);
-        ho_discard(h5);
-        goto done;
-    }
-    int all = 1;
-    for (uint64_t b = blo; b < bhi; b++)
-        all &= st.done[b];
-    if (!all) {
-        rc = write_checkpoint(h5, &st, out);
-        goto done;
-    }
-    if (ro->shard_n) {
-        /* A shard holds its rows and its exact state; complete stays 0
-         * until `runway merge` joins every shard. */
-        if (sim_state_save(&st, h5, err, sizeof err) != 0
-            || ho_commit_partial(h5, end_path - first_path, err, sizeof err) != 0) {
-            fprintf(stderr, "runway: %s\n", err);
-            goto done;
-        }
-        if (!ro->quiet)
-            printf("%s: shard %llu/%llu, paths %llu..%llu -> %s\n", s->name,
-                   (unsigned long long)ro->shard_i, (unsigned long long)ro->shard_n,
-                   (unsigned long long)first_path, (unsigned long long)end_path - 1, out);
-        rc = 0;
-        goto done;
-    }
-    if (finish_output(h5, &st, s, nthreads, &res, err, sizeof err) != 0) {
-        fprintf(stderr, "runway: %s\n", err);
-        goto done;
-    }
-    if (!ro->quiet)
-        print_table(s, &res, omp_get_wtime() - t0, out);
-    if (hl && headline_take(hl, s, &res) != 0) {
-        fprintf(stderr, "runway: out of memory\n");
-        goto done;
-    }
-    rc = 0;
-done:
-    sim_result_free(&res);
+    else
+        rc = drive(s, &st, h5, &fp, blo, bhi, ro, t0, hl);
     sim_state_free(&st);
     sc_free(s);
     return rc;
@@ -778,7 +785,6 @@ static int run_resume(const char *path, const run_opts *ro)
     sim_state st = { 0 };
     uint64_t first_path, rows, complete = 1, shard_i = 0, shard_n = 0;
     int rc = 1;
-    sim_result res = { 0 };
     ho_file *h5 = NULL;
     if (open_part(path, &hf, &s, &st, &first_path, &rows, err, sizeof err) != 0) {
         fprintf(stderr, "runway: %s\n", err);
@@ -825,46 +831,12 @@ static int run_resume(const char *path, const run_opts *ro)
     if (!ro->quiet)
         fprintf(stderr, "runway: resuming %s: %llu of %llu paths done\n", path,
                 (unsigned long long)sim_state_paths_done(&st), (unsigned long long)rows);
-    sink_ctx ctx = { h5, first_path };
-    sim_options opt = {
-        .paths = s->paths, .seed = s->seed, .threads = nthreads, .keep = st.K,
-        .progress = !ro->quiet && isatty(2), .stop = &g_stop,
-        .on_paths = fp.per_path != HO_PER_PATH_NONE ? sink_paths : NULL, .ctx = &ctx,
-    };
-    double t0 = omp_get_wtime();
-    if (sim_accumulate(&st, s, &opt, blo, bhi, err, sizeof err) != 0 || g_interrupted) {
-        fprintf(stderr, "runway: %s\n", g_interrupted ? "interrupted; the checkpoint is unchanged" : err);
-        goto done;
-    }
-    int all = 1;
-    for (uint64_t b = blo; b < bhi; b++)
-        all &= st.done[b];
     ho_file *f = h5;
     h5 = NULL;
-    if (!all) {
-        rc = write_checkpoint(f, &st, path);
-        goto done;
-    }
-    if (is_shard) {
-        if (sim_state_save(&st, f, err, sizeof err) != 0
-            || ho_commit_partial(f, rows, err, sizeof err) != 0) {
-            fprintf(stderr, "runway: %s\n", err);
-            goto done;
-        }
-        rc = 0;
-        goto done;
-    }
-    if (finish_output(f, &st, s, nthreads, &res, err, sizeof err) != 0) {
-        fprintf(stderr, "runway: %s\n", err);
-        goto done;
-    }
-    if (!ro->quiet)
-        print_table(s, &res, omp_get_wtime() - t0, path);
-    rc = 0;
+    rc = drive(s, &st, f, &fp, blo, bhi, ro, omp_get_wtime(), NULL);
 done:
     ho_discard(h5);
     hr_close(hf);
-    sim_result_free(&res);
     sim_state_free(&st);
     sc_free(s);
     return rc;
