@@ -276,11 +276,25 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             rs_philox_uniforms(p->lab_key[l], first, n, (uint32_t)t, 0, ue, uf);
             const double *es = LB(l, SC_EXEC_SIGMA), *kf = w->kfund + l * KN;
             const int64_t *al = w->alive + l * KN;
-            for (size_t j = 0; j < n; j++) {
-                double wv = kf[j] == 1.0 ? 1.0 : rm_exp(beta[j] * rm_log(kf[j]));
-                double e = es[j];
-                double ex = e > 0.0 ? rm_exp(e * rm_ndtri_bf(ue[j]) - 0.5 * e * e) : 1.0;
-                pull[j] = al[j] ? wv * ex : 0.0;
+            /* k^beta is exactly 1 unless the lab cut its training, which
+             * is rare: skip its log and exp when no lane did (wv = 1 gives
+             * 1 * ex = ex, the same bits). */
+            int64_t cut = 0;
+            for (size_t j = 0; j < n; j++)
+                cut |= (int64_t)(kf[j] != 1.0) & al[j];
+            if (cut) {
+                for (size_t j = 0; j < n; j++) {
+                    double wv = kf[j] == 1.0 ? 1.0 : rm_exp(beta[j] * rm_log(kf[j]));
+                    double e = es[j];
+                    double ex = e > 0.0 ? rm_exp(e * rm_ndtri_bf(ue[j]) - 0.5 * e * e) : 1.0;
+                    pull[j] = al[j] ? wv * ex : 0.0;
+                }
+            } else {
+                for (size_t j = 0; j < n; j++) {
+                    double e = es[j];
+                    double ex = e > 0.0 ? rm_exp(e * rm_ndtri_bf(ue[j]) - 0.5 * e * e) : 1.0;
+                    pull[j] = al[j] ? 1.0 * ex : 0.0;
+                }
             }
         }
         for (int g = 0; g < 3; g++) {
