@@ -423,7 +423,8 @@ static int load(sc_scenario **s, const char *path, const sc_options *so,
             fprintf(stderr, "runway: out of memory\n");
             return -1;
         }
-        memcpy(all, o.set, o.nset * sizeof *all);
+        if (o.nset)
+            memcpy(all, o.set, o.nset * sizeof *all);
         memcpy(all + o.nset, extra, nextra * sizeof *all);
         o.set = all;
         o.nset += nextra;

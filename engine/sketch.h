@@ -40,7 +40,8 @@ static inline int sk_bucket(double x)
     memcpy(&bits, &x, sizeof bits);
     int neg = (int)(bits >> 63);
     int e = (int)((bits >> 52) & 0x7ff) - 1023;
-    int idx = ((e - SK_EMIN) << SK_SUB) | (int)((bits >> (52 - SK_SUB)) & ((1u << SK_SUB) - 1));
+    int ec = e < SK_EMIN ? SK_EMIN : e; /* no shift of a negative number */
+    int idx = ((ec - SK_EMIN) << SK_SUB) | (int)((bits >> (52 - SK_SUB)) & ((1u << SK_SUB) - 1));
     idx = e >= SK_EMAX ? SK_NPOS - 1 : idx; /* top bucket, counted as overflow */
     int b = neg ? SK_NPOS - 1 - idx : SK_NPOS + 1 + idx;
     return e < SK_EMIN ? SK_NPOS : b; /* zero bucket: tiny values and subnormals */

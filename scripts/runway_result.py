@@ -76,12 +76,6 @@ def _text(v):
     return str(v)
 
 
-def _int(v):
-    if isinstance(v, np.ndarray):
-        v = v.reshape(-1)[0]
-    return int(v)
-
-
 def _exact_int(v):
     """v as an int when it is an integer (or an integral finite float, as
     other HDF5 writers store them); None otherwise (text, NaN, 2.5...)."""

@@ -2,11 +2,13 @@
 # Set up, build, and then run the baseline or the test suite.
 #
 #   scripts/setup.sh run    install what is missing, build, run scenarios/baseline.yaml
-#   scripts/setup.sh test   install what is missing, build, run every test (CTest)
+#   scripts/setup.sh test   install what is missing, build, run every test (CTest),
+#                           then build again with ASan+UBSan and run every test there
 #   scripts/setup.sh build  install what is missing, build
 #
 # Works on a fresh Debian 12 machine as root (or with sudo). Environment:
-#   BUILD_DIR (default build), JOBS (default: all cores), CMAKE_ARGS (extra).
+#   BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan),
+#   JOBS (default: all cores), CMAKE_ARGS (extra, given to both builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,11 @@ pkgs=(gcc make cmake pkg-config libc6-dev
       libgsl-dev libhdf5-dev libyaml-dev zlib1g-dev librandom123-dev librandom123-doc
       hdf5-tools python3 python3-h5py python3-numpy python3-matplotlib poppler-utils
       libopenmpi-dev openmpi-bin slurm-wlm munge)
+
+# The test suite also runs valgrind's memcheck (tests/valgrind.cmake).
+if [ "$what" = test ]; then
+  pkgs+=(valgrind)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -47,7 +54,32 @@ case "$what" in
     echo "setup: result in baseline.h5 (inspect with: h5dump -H baseline.h5)"
     ;;
   test)
-    cd "$BUILD_DIR"
-    ctest --output-on-failure -j "$JOBS"
+    # 1. The whole suite in the normal build.
+    rc=0
+    echo "setup: ctest in $BUILD_DIR (normal build)"
+    (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS") || rc=1
+    # 2. The whole suite again, built with AddressSanitizer and
+    #    UndefinedBehaviorSanitizer (any report fails its test: UBSan does
+    #    not recover, LeakSanitizer runs at exit). Leaks inside third-party
+    #    libraries only are suppressed by tests/lsan.supp, which needs full
+    #    stacks (fast_unwind_on_malloc=0). allocator_may_return_null makes
+    #    an impossible allocation return NULL, as malloc does, instead of
+    #    aborting. Both builds run even when the first fails.
+    ASAN_DIR=${ASAN_BUILD_DIR:-build-asan}
+    supp="$(pwd)/tests/lsan.supp"
+    echo "setup: ctest in $ASAN_DIR (-DRUNWAY_ASAN=ON -DRUNWAY_UBSAN=ON)"
+    # shellcheck disable=SC2086
+    cmake -S . -B "$ASAN_DIR" -DCMAKE_BUILD_TYPE=Release -DRUNWAY_ASAN=ON -DRUNWAY_UBSAN=ON \
+      -DRUNWAY_BENCH=OFF ${CMAKE_ARGS:-} >/dev/null
+    cmake --build "$ASAN_DIR" -j "$JOBS"
+    (cd "$ASAN_DIR" &&
+      ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:allocator_may_return_null=1:strict_string_checks=1:check_initialization_order=1 \
+      LSAN_OPTIONS="suppressions=$supp:print_suppressions=0" \
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      ctest --output-on-failure -j "$JOBS") || rc=1
+    if [ "$rc" -ne 0 ]; then
+      echo "setup: some tests failed (see above: $BUILD_DIR and/or $ASAN_DIR)" >&2
+      exit 1
+    fi
     ;;
 esac

@@ -153,10 +153,14 @@ with tempfile.TemporaryDirectory(prefix="runway-compare-") as d:
         names[0] = b"NotOpenAI"
         f["lab"][...] = names
     refused(bad, "different labs")
+    # A real run over 12 years (editing only the horizon attribute would
+    # make a file that contradicts its own year axis, which the loader
+    # refuses as malformed before any comparison).
+    long_scen = os.path.join(d, "horizon12.yaml")
+    with open(SCEN) as fh, open(long_scen, "w") as out_fh:
+        out_fh.write(fh.read().replace("\nhorizon: 10", "\nhorizon: 12", 1))
     bad = os.path.join(d, "horizon.h5")
-    shutil.copy(base, bad)
-    with h5py.File(bad, "a") as f:
-        f.attrs["horizon"] = np.int32(12)
+    sh(runway, "run", long_scen, "-o", bad, "--paths", "200", "-q")
     refused(bad, "different horizons")
     bad = os.path.join(d, "partial.h5")
     shutil.copy(base, bad)

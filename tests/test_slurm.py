@@ -197,6 +197,9 @@ def preempted_shard_requeues_and_finishes():
             raise AssertionError(f"shard 0 ended ({state}) without being requeued")
         return state == "PENDING" and restarts >= 1
     wait_for(requeued, "shard 0 to be requeued")
+    # Let slurmd finish tearing down the old step first: starting the job
+    # at once can race it ("Job credential revoked"), seen under ASan.
+    time.sleep(3)
     sh("scontrol", "update", f"JobId={task}", "StartTime=now")
     if wait_done(array, merge, what="preempted array + merge"):
         check_same(out, ref, "merge after a preempted, requeued shard")
