@@ -174,9 +174,6 @@ static void print_table(const sc_scenario *s, const sim_result *r, double secs,
         }
         printf("%s\n", s->labs[l].backstop == SC_BACKSTOP_PARENT ? " (parent backstop)" : "");
     }
-    if (r->overflow)
-        printf("warning: %llu values beyond +-2^40 were clamped in the quantile sketches\n",
-               (unsigned long long)r->overflow);
 }
 
 typedef struct {
@@ -592,10 +589,17 @@ static int finish_output(ho_file *h5, const sim_state *st, const sc_scenario *s,
     ho_traj tr;
     sim_summary_view(res, &sum);
     sim_traj_view(res, &tr);
-    if (ho_write_summary(h5, &sum, err, errlen) != 0 || ho_write_traj(h5, &tr, err, errlen) != 0) {
+    /* A value beyond the sketches' range (|x| >= 2^40: a path whose
+     * numbers blew up) is clamped there; the file says how many were. */
+    if (ho_write_summary(h5, &sum, err, errlen) != 0 || ho_write_traj(h5, &tr, err, errlen) != 0
+        || ho_put_attr_u64(h5, "values_clamped", res->overflow, err, errlen) != 0) {
         ho_discard(h5);
         return -1;
     }
+    if (res->overflow)
+        fprintf(stderr, "runway: warning: %llu values beyond +-2^40 were clamped in the quantiles "
+                        "(attribute values_clamped); the scenario lets numbers explode\n",
+                (unsigned long long)res->overflow);
     return ho_commit(h5, err, errlen);
 }
 

@@ -952,10 +952,13 @@ static void make_axes(ho_ctx *c, hid_t fid, const ho_meta *m, hid_t *ax)
                              NULL, "1", "name of the drawn input (market.KEY or LAB.KEY)");
     ax[AX_NALIVE] = make_axis(c, fid, "n_alive", H5T_STD_I32LE, H5T_NATIVE_INT32, L + 1,
                               nalive, NULL, "count", "number of labs without a backstop alive");
-    hsize_t prow = chunk_rows(sizeof(int64_t), m->paths);
-    ax[AX_PATH] = make_axis(c, fid, "path", H5T_STD_I64LE, H5T_NATIVE_INT64, m->paths,
+    /* With no per-path data nothing uses the path axis: it is left empty
+     * rather than filled with N indices (2^40 of them would take days). */
+    uint64_t npath = m->per_path == HO_PER_PATH_NONE ? 0 : m->paths;
+    hsize_t prow = chunk_rows(sizeof(int64_t), npath);
+    ax[AX_PATH] = make_axis(c, fid, "path", H5T_STD_I64LE, H5T_NATIVE_INT64, npath,
                             NULL, &prow, "1", "path index (the random streams are keyed by it)");
-    write_path_axis(c, ax[AX_PATH], m->paths, m->first_path, prow, m->threads);
+    write_path_axis(c, ax[AX_PATH], npath, m->first_path, prow, m->threads);
     ax[AX_KEPT] = make_axis(c, fid, "kept_path", H5T_STD_I64LE, H5T_NATIVE_UINT64, m->nkept,
                             m->kept_paths, NULL, "1", "index of a path whose whole trajectory is kept");
     close_hid(&vstr, H5Tclose);
@@ -1166,13 +1169,16 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     len[AX_QUANT] = HO_NQUANT;
     len[AX_INPUT] = f->I;
     len[AX_NALIVE] = f->L + 1;
-    len[AX_PATH] = f->N;
+    len[AX_PATH] = f->per_path ? f->N : 0;
     len[AX_KEPT] = f->K;
 
     register_tmp(f->tmp_path, 1);
     f->fid = open_hdf5(&c, f->tmp_path);
     if (!c.failed)
         write_root_attrs(&c, f->fid, meta);
+    if (!c.failed)
+        attr_str(&c, f->fid, "per_path", meta->per_path == HO_PER_PATH_NONE ? "none"
+                 : meta->per_path == HO_PER_PATH_OUTCOMES ? "outcomes" : "all");
     make_axes(&c, f->fid, meta, ax);
     make_summaries(&c, f->fid, meta, ax, len);
     if (f->per_path)

@@ -286,6 +286,13 @@ class _Checker:
         N, L, T, I = (length[a] for a in ("path", "lab", "year", "input"))
         dss = {}
         for name, (axes, kind) in PATHS.items():
+            # --per-path outcomes keeps everything but the drawn inputs
+            mode = self.f.attrs.get("per_path", b"all")
+            mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+            if name == "inputs" and mode == "outcomes":
+                if "paths/inputs" in self.f:
+                    self.bad("per_path is 'outcomes' but paths/inputs exists")
+                continue
             ds = self.dataset("paths/" + name, axes,
                               tuple(length[a] for a in axes), kind)
             if ds is None:
@@ -419,7 +426,8 @@ def check(path, expect_paths=None, expect_labs=None, expect_horizon=None,
         c.axis("quantile", len(QUANTILES), QUANTILES, "f")
         c.axis("n_alive", None if L is None else L + 1,
                None if L is None else np.arange(L + 1), "i")
-        c.path_axis(N)
+        # --per-path none: no group `paths`, and the path axis is empty
+        c.path_axis(N if "paths" in f else 0)
         kp = c.axis("kept_path", expect_kept, None, "i")
         kept = None
         if kp is not None and kp.ndim == 1:

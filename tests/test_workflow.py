@@ -74,9 +74,17 @@ with h5py.File(a) as fa, h5py.File(o) as fo, h5py.File(n) as fn:
         problems.append("--per-path outcomes should keep outcomes and drop inputs")
     if "paths" in fn:
         problems.append("--per-path none should write no paths group")
+    if int(fn.attrs["values_clamped"]) != 0:
+        problems.append("the baseline should clamp no value")
     for k in ("survival", "cash_q", "sensitivity_survival", "independent_alive"):
         if fa[k][()].tobytes() != fn[k][()].tobytes():
             problems.append(f"--per-path none changed {k}")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_output import check  # noqa: E402
+for path in (o, n):
+    for q in check(path):
+        problems.append(f"{os.path.basename(path)}: {q}")
 
 # report and compare through the binary
 run(runway, "report", a, "-o", os.path.join(d, "rep"))
