@@ -179,7 +179,7 @@ static void accumulate_kernel(acc *a, const sc_scenario *s, const kn_view *v, si
                  * below; give it bucket 0 so the index stays in range */
                 for (size_t j = 0; j < n; j++)
                     bk[j] = ya[j] ? sk_bucket(y[j]) : 0;
-                sk_add_buckets(&a->sk, (size_t)m * LTn + lt, bk, ya, n);
+                sk_add_buckets(&a->sk, (size_t)m * LTn + lt, bk, y, ya, n);
             }
         }
     }
@@ -391,8 +391,11 @@ int sim_state_merge(sim_state *d, const sim_state *s, char *err, size_t errlen)
     size_t nb = d->sk.n * SK_NBUCKETS;
     for (size_t i = 0; i < nb; i++)
         d->sk.count[i] += s->sk.count[i];
-    for (size_t i = 0; i < d->sk.n; i++)
+    for (size_t i = 0; i < d->sk.n; i++) {
         d->sk.total[i] += s->sk.total[i];
+        d->sk.mn[i] = s->sk.mn[i] < d->sk.mn[i] ? s->sk.mn[i] : d->sk.mn[i];
+        d->sk.mx[i] = s->sk.mx[i] > d->sk.mx[i] ? s->sk.mx[i] : d->sk.mx[i];
+    }
     d->sk.overflow += s->sk.overflow;
     for (uint64_t b = 0; b < d->nblocks; b++)
         if (s->done[b]) {
@@ -429,6 +432,8 @@ int sim_state_save(const sim_state *st, ho_file *f, char *err, size_t errlen)
           || ho_put_state(f, "profitable", HO_U64, st->prof, st->L, st->T, err, errlen)
           || ho_put_state(f, "independent", HO_U64, st->indep, st->T, st->L + 1, err, errlen)
           || ho_put_state(f, "sketch", HO_U64, sp, nnz, 2, err, errlen)
+          || ho_put_state(f, "sketch_min", HO_F64, st->sk.mn, st->sk.n, 1, err, errlen)
+          || ho_put_state(f, "sketch_max", HO_F64, st->sk.mx, st->sk.n, 1, err, errlen)
           || ho_put_state(f, "done", HO_U8, st->done, st->nblocks, 1, err, errlen)
           || ho_put_state(f, "traj_cash", HO_F64, st->traj_cash, st->K, LT, err, errlen)
           || ho_put_state(f, "traj_revenue", HO_F64, st->traj_revenue, st->K, LT, err, errlen)
@@ -501,7 +506,9 @@ int sim_state_load(sim_state *st, hr_file *f, char *err, size_t errlen)
         st->sk.total[sp[2 * k] / SK_NBUCKETS] += sp[2 * k + 1];
     }
     free(sp);
-    int rc = get(f, "alive", HO_U64, st->alive, st->L, st->T, err, errlen)
+    int rc = get(f, "sketch_min", HO_F64, st->sk.mn, st->sk.n, 1, err, errlen)
+          || get(f, "sketch_max", HO_F64, st->sk.mx, st->sk.n, 1, err, errlen)
+          || get(f, "alive", HO_U64, st->alive, st->L, st->T, err, errlen)
           || get(f, "acquired", HO_U64, st->acq, st->L, st->T, err, errlen)
           || get(f, "wound_down", HO_U64, st->wd, st->L, st->T, err, errlen)
           || get(f, "profitable", HO_U64, st->prof, st->L, st->T, err, errlen)

@@ -23,6 +23,8 @@ static void reset_ranges(sk_local *s)
     for (size_t i = 0; i < s->n; i++) {
         s->lo[i] = SK_NBUCKETS;
         s->hi[i] = -1;
+        s->mn[i] = INFINITY;
+        s->mx[i] = -INFINITY;
     }
 }
 
@@ -35,7 +37,9 @@ int sk_local_init(sk_local *s, size_t n)
     s->count = calloc(n * SK_NBUCKETS, sizeof *s->count);
     s->lo = malloc((n ? n : 1) * sizeof *s->lo);
     s->hi = malloc((n ? n : 1) * sizeof *s->hi);
-    if (!s->count || !s->lo || !s->hi) {
+    s->mn = malloc((n ? n : 1) * sizeof *s->mn);
+    s->mx = malloc((n ? n : 1) * sizeof *s->mx);
+    if (!s->count || !s->lo || !s->hi || !s->mn || !s->mx) {
         sk_local_free(s);
         return -1;
     }
@@ -48,8 +52,11 @@ void sk_local_free(sk_local *s)
     free(s->count);
     free(s->lo);
     free(s->hi);
+    free(s->mn);
+    free(s->mx);
     s->count = NULL;
     s->lo = s->hi = NULL;
+    s->mn = s->mx = NULL;
 }
 
 int sk_set_init(sk_set *s, size_t n)
@@ -58,9 +65,15 @@ int sk_set_init(sk_set *s, size_t n)
     s->overflow = 0;
     s->count = calloc(n * SK_NBUCKETS, sizeof *s->count);
     s->total = calloc(n ? n : 1, sizeof *s->total);
-    if (!s->count || !s->total) {
+    s->mn = malloc((n ? n : 1) * sizeof *s->mn);
+    s->mx = malloc((n ? n : 1) * sizeof *s->mx);
+    if (!s->count || !s->total || !s->mn || !s->mx) {
         sk_set_free(s);
         return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s->mn[i] = INFINITY;
+        s->mx[i] = -INFINITY;
     }
     return 0;
 }
@@ -69,8 +82,11 @@ void sk_set_free(sk_set *s)
 {
     free(s->count);
     free(s->total);
+    free(s->mn);
+    free(s->mx);
     s->count = NULL;
     s->total = NULL;
+    s->mn = s->mx = NULL;
 }
 
 void sk_merge(sk_set *s, sk_local *l)
@@ -85,6 +101,8 @@ void sk_merge(sk_set *s, sk_local *l)
             c[b] = 0;
         }
         s->total[i] += tot;
+        s->mn[i] = l->mn[i] < s->mn[i] ? l->mn[i] : s->mn[i];
+        s->mx[i] = l->mx[i] > s->mx[i] ? l->mx[i] : s->mx[i];
     }
     reset_ranges(l);
     s->overflow += l->overflow;
@@ -107,8 +125,11 @@ double sk_quantile(const sk_set *s, size_t i, double q)
     uint64_t cum = 0;
     for (int b = 0; b < SK_NBUCKETS; b++) {
         cum += c[b];
-        if (cum > rank)
-            return sk_value(b);
+        if (cum > rank) {
+            double v = sk_value(b);
+            v = v < s->mn[i] ? s->mn[i] : v;
+            return v > s->mx[i] ? s->mx[i] : v;
+        }
     }
     return NAN; /* unreachable: the counts sum to n */
 }

@@ -58,6 +58,7 @@ typedef struct {
     size_t n;
     uint32_t *count; /* [n][SK_NBUCKETS] */
     int32_t *lo, *hi; /* [n]: the buckets touched, lo > hi when none */
+    double *mn, *mx;  /* [n]: the exact extremes added (+inf/-inf: none) */
     uint64_t overflow;
 } sk_local;
 
@@ -66,26 +67,34 @@ typedef struct {
     size_t n;
     uint64_t *count; /* [n][SK_NBUCKETS] */
     uint64_t *total; /* [n] */
+    double *mn, *mx; /* [n]: exact extremes; a quantile is clamped into
+                        them, so that e.g. an ownership of exactly 1 never
+                        reads as its bucket's midpoint 1.0039 */
     uint64_t overflow;
 } sk_set;
 
 int sk_local_init(sk_local *s, size_t n);  /* 0, or -1 out of memory */
 /* Adds the values whose buckets are b[j], for the j < n with keep[j] != 0,
  * to sketch i: the bulk form of sk_add. */
-static inline void sk_add_buckets(sk_local *s, size_t i, const int32_t *b, const int64_t *keep,
-                                  size_t n)
+static inline void sk_add_buckets(sk_local *s, size_t i, const int32_t *b, const double *x,
+                                  const int64_t *keep, size_t n)
 {
     uint32_t *c = s->count + i * SK_NBUCKETS;
     int32_t lo = s->lo[i], hi = s->hi[i];
+    double mn = s->mn[i], mx = s->mx[i];
     for (size_t j = 0; j < n; j++)
         if (keep[j]) {
             c[b[j]]++;
             lo = b[j] < lo ? b[j] : lo;
             hi = b[j] > hi ? b[j] : hi;
+            mn = x[j] < mn ? x[j] : mn;
+            mx = x[j] > mx ? x[j] : mx;
             s->overflow += (b[j] == SK_NBUCKETS - 1) | (b[j] == 0);
         }
     s->lo[i] = lo;
     s->hi[i] = hi;
+    s->mn[i] = mn;
+    s->mx[i] = mx;
 }
 void sk_local_free(sk_local *s);
 static inline void sk_add(sk_local *s, size_t i, double x)
@@ -98,6 +107,10 @@ static inline void sk_add(sk_local *s, size_t i, double x)
         s->lo[i] = b;
     if (b > s->hi[i])
         s->hi[i] = b;
+    if (x < s->mn[i])
+        s->mn[i] = x;
+    if (x > s->mx[i])
+        s->mx[i] = x;
     if (b == SK_NBUCKETS - 1 || b == 0)
         s->overflow++;
 }

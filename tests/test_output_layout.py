@@ -25,6 +25,11 @@ with h5py.File(out) as f:
     y = y.decode() if isinstance(y, bytes) else y
     if "20 to 40" not in y:
         problems.append("scenario_yaml does not carry the --set override")
+    # quantiles are clamped into the exact range of their values: an
+    # ownership of exactly 1 must not read as its bucket's midpoint
+    own = f["ownership_q"][()]
+    if np.nanmax(own) > 1.0 or np.nanmin(own) < 0.0:
+        problems.append(f"ownership_q outside [0, 1]: {np.nanmin(own)}..{np.nanmax(own)}")
     if f["trajectories/cash"].shape[0] != 20:
         problems.append("kept_path length != --keep-paths")
     if f["paths/inputs"].shape[0] != 5000:
