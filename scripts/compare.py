@@ -44,7 +44,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runway_result import (AtomicOutputs, ResultError, check_compatible, die,  # noqa: E402
+from runway_result import (AtomicOutputs, ResultError, check_compatible, die, die_unexpected,  # noqa: E402
                            load, parse_years)
 
 PROG = "runway compare"
@@ -231,10 +231,7 @@ def main(argv=None):
     except OSError as e:
         die(PROG, f"{args.output}: cannot write: {e.strerror or e}")
     except Exception as e:  # noqa: BLE001 - never a traceback: one line, nothing left
-        if os.environ.get("RUNWAY_DEBUG"):
-            raise
-        die(PROG, f"{args.a} vs {args.b}: cannot compare: {type(e).__name__}: {e} (set "
-            "RUNWAY_DEBUG=1 for a traceback)")
+        die_unexpected(PROG, f"{args.a} vs {args.b}: cannot compare", e)
     if args.json:
         json.dump(to_json(c), sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")

@@ -47,7 +47,7 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runway_result import (AtomicOutputs, ResultError, die, fmt_interval,  # noqa: E402
+from runway_result import (AtomicOutputs, ResultError, die, die_unexpected, fmt_interval,  # noqa: E402
                            fmt_p, lab_colour, load)
 import compare as comparemod  # noqa: E402
 
@@ -751,11 +751,8 @@ def main(argv=None):
         die(PROG, e)
     except OSError as e:
         die(PROG, f"{e.filename or html_path}: cannot write: {e.strerror or e}")
-    except Exception as e:  # a rendering failure: one line, nothing left behind
-        if os.environ.get("RUNWAY_DEBUG"):
-            raise
-        die(PROG, f"{args.result}: cannot make the report: {type(e).__name__}: {e} "
-            "(set RUNWAY_DEBUG=1 for a traceback)")
+    except Exception as e:  # noqa: BLE001 - a rendering failure: one line, nothing left
+        die_unexpected(PROG, f"{args.result}: cannot make the report", e)
     print(f"{PROG}: wrote {html_path} ({len(pngs)} figures) and {pdf_path} ({pages} pages)")
     return 0
 

@@ -464,6 +464,15 @@ def die(prog, message):
     sys.exit(1)
 
 
+def die_unexpected(prog, what, e):
+    """An error nobody foresaw: one line naming what failed, exit 1, never a
+    traceback (unless RUNWAY_DEBUG is set, for a developer). Call it from
+    an `except Exception` whose outputs are already cleaned up."""
+    if os.environ.get("RUNWAY_DEBUG"):
+        raise e
+    die(prog, f"{what}: {type(e).__name__}: {e} (set RUNWAY_DEBUG=1 for a traceback)")
+
+
 class AtomicOutputs:
     """Collects output files written under temporary names.
 

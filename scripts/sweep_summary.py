@@ -43,7 +43,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runway_result import (AtomicOutputs, ResultError, check_compatible, die,  # noqa: E402
+from runway_result import (AtomicOutputs, ResultError, check_compatible, die, die_unexpected,  # noqa: E402
                            load, parse_years)
 
 PROG = "runway sweep"
@@ -164,10 +164,7 @@ def main(argv=None):
     except OSError as e:
         die(PROG, f"{args.output}: cannot write: {e.strerror or e}")
     except Exception as e:  # noqa: BLE001 - never a traceback: one line, nothing left
-        if os.environ.get("RUNWAY_DEBUG"):
-            raise
-        die(PROG, f"{' '.join(args.variants)}: cannot summarise: {type(e).__name__}: {e} "
-            "(set RUNWAY_DEBUG=1 for a traceback)")
+        die_unexpected(PROG, f"{' '.join(args.variants)}: cannot summarise", e)
     if note:
         sys.stderr.write(f"{PROG}: {note}\n")
     n_var = len({r[0] for r in rows})
