@@ -96,12 +96,14 @@ static void quantiles(const rd_dist *d, const double *restrict u, double *restri
     int plain = isinf(d->tmin) && isinf(d->tmax) && d->Fmin == 0.0 && d->Fmax == 1.0;
     if (plain && d->family == RD_NORMAL) {
         const double a = d->a, b = d->b;
+        rm_ndtri_n(u, x, n);
         for (size_t j = 0; j < n; j++)
-            x[j] = a + b * rm_ndtri_bf(u[j]);
+            x[j] = a + b * x[j];
     } else if (plain && d->family == RD_LOGNORMAL) {
         const double a = d->a, b = d->b;
+        rm_ndtri_n(u, x, n);
         for (size_t j = 0; j < n; j++) {
-            double v = rm_exp(a + b * rm_ndtri_bf(u[j]));
+            double v = rm_exp(a + b * x[j]);
             x[j] = v > DBL_MAX ? DBL_MAX : v;
         }
     } else {
@@ -252,8 +254,9 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
 
         if (sigma > 0.0) {
             rs_philox_uniforms(p->sentiment_key, first, n, (uint32_t)t, 0, w->tmp, NULL);
+            rm_ndtri_n(w->tmp, w->tmp, n);
             for (size_t j = 0; j < n; j++)
-                w->S[j] = rho * w->S[j] + sigma * rm_ndtri_bf(w->tmp[j]);
+                w->S[j] = rho * w->S[j] + sigma * w->tmp[j];
         } else {
             for (size_t j = 0; j < n; j++)
                 w->S[j] = rho * w->S[j] + sigma * 0.0;
@@ -274,6 +277,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
         for (size_t l = 0; l < L; l++) {
             double *ue = w->ue + l * KN, *uf = w->uf + l * KN, *pull = w->pull + l * KN;
             rs_philox_uniforms(p->lab_key[l], first, n, (uint32_t)t, 0, ue, uf);
+            rm_ndtri_n(ue, ue, n); /* ue now holds the lab-year's z */
             const double *es = LB(l, SC_EXEC_SIGMA), *kf = w->kfund + l * KN;
             const int64_t *al = w->alive + l * KN;
             /* k^beta is exactly 1 unless the lab cut its training, which
@@ -286,13 +290,13 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 for (size_t j = 0; j < n; j++) {
                     double wv = kf[j] == 1.0 ? 1.0 : rm_exp(beta[j] * rm_log(kf[j]));
                     double e = es[j];
-                    double ex = e > 0.0 ? rm_exp(e * rm_ndtri_bf(ue[j]) - 0.5 * e * e) : 1.0;
+                    double ex = e > 0.0 ? rm_exp(e * ue[j] - 0.5 * e * e) : 1.0;
                     pull[j] = al[j] ? wv * ex : 0.0;
                 }
             } else {
                 for (size_t j = 0; j < n; j++) {
                     double e = es[j];
-                    double ex = e > 0.0 ? rm_exp(e * rm_ndtri_bf(ue[j]) - 0.5 * e * e) : 1.0;
+                    double ex = e > 0.0 ? rm_exp(e * ue[j] - 0.5 * e * e) : 1.0;
                     pull[j] = al[j] ? 1.0 * ex : 0.0;
                 }
             }
@@ -429,14 +433,12 @@ void kn_draw_only(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             }
         if (s->sentiment_sigma > 0.0) {
             rs_philox_uniforms(p->sentiment_key, first, n, (uint32_t)t, 0, w->tmp, NULL);
-            for (size_t j = 0; j < n; j++)
-                w->S[j] = rm_ndtri_bf(w->tmp[j]);
+            rm_ndtri_n(w->tmp, w->S, n);
         }
         for (size_t l = 0; l < w->L; l++) {
             double *ue = w->ue + l * KN, *uf = w->uf + l * KN;
             rs_philox_uniforms(p->lab_key[l], first, n, (uint32_t)t, 0, ue, uf);
-            for (size_t j = 0; j < n; j++)
-                ue[j] = rm_ndtri_bf(ue[j]);
+            rm_ndtri_n(ue, ue, n);
         }
     }
 }

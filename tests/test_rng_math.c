@@ -96,9 +96,35 @@ static void test_branch_free_ndtri_is_bit_identical(void)
     }
 }
 
+/* The array form packs tail lanes together; whatever the mix of regions
+ * and the array length (chunk boundaries, odd tails), every value must be
+ * rm_ndtri's, and writing in place must work. */
+static void test_array_ndtri_is_bit_identical_in_every_region(void)
+{
+    rs_key k = rs_key_make(3, rs_stream_id("test", "ndtri_n"));
+    enum { N = 1000 };
+    static double u[N], x[N];
+    for (size_t n = 1; n <= N; n = n < 20 ? n + 1 : n * 3 + 7) {
+        for (size_t j = 0; j < n; j++) {
+            u[j] = rs_uniform(k, n * N + j, 0, 0);
+            if (j % 4 == 1)
+                u[j] = ldexp(u[j], -(int)(j % 53));
+            if (j % 4 == 2)
+                u[j] = 1.0 - ldexp(u[j], -(int)(j % 40));
+        }
+        rm_ndtri_n(u, x, n);
+        for (size_t j = 0; j < n; j++)
+            ASSERT_SAME(x[j], rm_ndtri(u[j]));
+        rm_ndtri_n(u, u, n);
+        for (size_t j = 0; j < n; j++)
+            ASSERT_SAME(u[j], x[j]);
+    }
+}
+
 int main(void)
 {
     test_branch_free_ndtri_is_bit_identical();
+    test_array_ndtri_is_bit_identical_in_every_region();
     test_exp_within_2_ulp_of_libm();
     test_log_within_2_ulp_of_libm();
     test_ndtri_matches_gsl_everywhere_including_tails();

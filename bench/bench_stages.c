@@ -1,0 +1,91 @@
+/* bench_stages: where one thread's time goes, stage by stage.
+ *
+ *   bench_stages [SCENARIO] [PATHS]   (default scenarios/baseline.yaml, 1000000)
+ *
+ * Times, at one thread, on the same paths:
+ *  1. the random numbers alone (kn_draw_only: Philox, inverse CDFs);
+ *  2. the vectorised model (kn_run: the draws plus every lab-year);
+ *  3. the whole sampler (sim_run: kn_run, the sketches and counts, the
+ *     rank correlations, per-path outcomes handed to a sink);
+ * and prints each in ns per lab-year, with the difference between
+ * successive stages, so an optimisation can be aimed at the stage that
+ * dominates. bench_runway gives the issue's headline figures.
+ */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "engine/kernel.h"
+#include "engine/model.h"
+#include "engine/scenario.h"
+#include "engine/sim.h"
+
+typedef void (*kernel_fn)(const md_plan *, kn_work *, uint64_t, size_t);
+
+static double time_kernel(const md_plan *p, kernel_fn fn, uint64_t N)
+{
+    kn_work *w = kn_work_create(p);
+    if (!w)
+        return -1.0;
+    double t0 = omp_get_wtime();
+    for (uint64_t first = 0; first < N; first += KN_LANES)
+        fn(p, w, first, N - first < KN_LANES ? (size_t)(N - first) : KN_LANES);
+    double dt = omp_get_wtime() - t0;
+    kn_work_free(w);
+    return dt;
+}
+
+static int sink(void *ctx, uint64_t first, uint64_t count, const ho_paths *b, char *err,
+                size_t errlen)
+{
+    (void)first; (void)err; (void)errlen;
+    *(volatile double *)ctx += b->final_cash[0] + (double)count;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    const char *path = argc > 1 ? argv[1] : "scenarios/baseline.yaml";
+    uint64_t N = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
+    char err[1024];
+    sc_scenario *s;
+    if (sc_load(&s, path, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_stages: %s\n", err);
+        return 1;
+    }
+    md_plan *p = md_plan_create(s, s->seed, err, sizeof err);
+    if (!p) {
+        fprintf(stderr, "bench_stages: %s\n", err);
+        return 1;
+    }
+    double ly = (double)N * (double)s->nlabs * s->horizon;
+    double draw = time_kernel(p, kn_draw_only, N);
+    double kern = time_kernel(p, kn_run, N);
+    volatile double acc = 0;
+    sim_options o = { .paths = N, .seed = s->seed, .threads = 1, .on_paths = sink,
+                      .ctx = (void *)&acc };
+    sim_result r;
+    double t0 = omp_get_wtime();
+    if (draw < 0 || kern < 0 || sim_run(s, &o, &r, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_stages: %s\n", draw < 0 || kern < 0 ? "out of memory" : err);
+        return 1;
+    }
+    double full = omp_get_wtime() - t0;
+    sim_result_free(&r);
+    printf("runway bench_stages: %s, %llu paths x %zu labs x %d years, 1 thread\n", s->name,
+           (unsigned long long)N, s->nlabs, s->horizon);
+    printf("%-44s %9s %12s\n", "stage", "seconds", "ns/lab-year");
+    printf("%-44s %9.3f %12.2f\n", "random numbers alone (kn_draw_only)", draw, 1e9 * draw / ly);
+    printf("%-44s %9.3f %12.2f\n", "  model arithmetic on top (kn_run - draws)", kern - draw,
+           1e9 * (kern - draw) / ly);
+    printf("%-44s %9.3f %12.2f\n", "vectorised model (kn_run)", kern, 1e9 * kern / ly);
+    printf("%-44s %9.3f %12.2f\n", "  summaries on top (sim_run - kn_run)", full - kern,
+           1e9 * (full - kern) / ly);
+    printf("%-44s %9.3f %12.2f\n", "whole sampler (sim_run)", full, 1e9 * full / ly);
+    md_plan_free(p);
+    sc_free(s);
+    return 0;
+}
