@@ -36,67 +36,98 @@ static uint64_t order_key(double x)
     return (b >> 63) ? ~b : b | 0x8000000000000000ull;
 }
 
-/* Stable LSD radix sort of indices by key, 11 bits a pass (a count
- * table that stays in L1); a pass whose
- * digit is the same for every value is skipped (a binary column such as
- * survival needs one). O(n), no comparisons, no globals. On return key and
- * idx hold the sorted order. */
+/* Ranks by a radix sort on the top 32 bits of each key, packed with the
+ * value's index into one 64-bit word (key << 32 | index), so each pass
+ * moves 8 bytes per value and three passes of 11, 11 and 10 bits sort it
+ * (a pass whose digit is the same for every value is skipped). Values
+ * whose top halves tie are then put in exact order by the low halves of
+ * their keys, within their run only: runs are short except for columns
+ * with many equal values (survival is 0 or 1), which stable sorting has
+ * already left in order. Ranks depend only on the values: exact, no
+ * comparisons of doubles, no globals. */
 #define RADIX 11
-#define MASK ((1u << RADIX) - 1)
 
-static void radix_idx(size_t n, uint64_t *key, uint64_t *ktmp, size_t *idx,
-                      size_t *itmp)
+static int cmp_u64(const void *a, const void *b)
 {
-    uint64_t *k0 = key;
-    size_t *i0 = idx;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void radix_hi32(size_t n, uint64_t *a, uint64_t *tmp)
+{
+    static const int shift[3] = { 32, 43, 54 };
     size_t count[1u << RADIX];
-    for (int shift = 0; shift < 64; shift += RADIX) {
+    uint64_t *const a0 = a;
+    for (int p = 0; p < 3; p++) {
+        const int sh = shift[p];
+        const uint64_t mask = p < 2 ? (1u << RADIX) - 1 : (1u << 10) - 1;
         memset(count, 0, sizeof count);
         for (size_t i = 0; i < n; i++)
-            count[(key[i] >> shift) & MASK]++;
-        if (count[(key[0] >> shift) & MASK] == n)
+            count[(a[i] >> sh) & mask]++;
+        if (count[(a[0] >> sh) & mask] == n)
             continue;
         size_t sum = 0;
-        for (size_t d = 0; d < (1u << RADIX); d++) {
+        for (size_t d = 0; d <= mask; d++) {
             size_t c = count[d];
             count[d] = sum;
             sum += c;
         }
-        for (size_t i = 0; i < n; i++) {
-            size_t at = count[(key[i] >> shift) & MASK]++;
-            ktmp[at] = key[i];
-            itmp[at] = idx[i];
-        }
-        uint64_t *kt = key; key = ktmp; ktmp = kt;
-        size_t *it = idx; idx = itmp; itmp = it;
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(a[i] >> sh) & mask]++] = a[i];
+        uint64_t *t = a; a = tmp; tmp = t;
     }
-    if (key != k0) {
-        memcpy(k0, key, n * sizeof *key);
-        memcpy(i0, idx, n * sizeof *idx);
-    }
+    if (a != a0)
+        memcpy(a0, a, n * sizeof *a);
 }
 
-int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *idx)
+int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
 {
-    uint64_t *key = malloc(2 * n * sizeof *key);
-    if (!key)
+    _Static_assert(sizeof(size_t) == sizeof(uint64_t), "scratch is used as 64-bit words");
+    const uint64_t LO = 0xffffffffull;
+    if ((uint64_t)n > LO)
+        return -1;
+    if (n == 0)
+        return 0;
+    uint64_t *a = (uint64_t *)scratch, *tmp = a + n;
+    /* the keys' low halves, dense, for the runs below (reading them back
+     * from a strided x would cost a cache miss each) */
+    uint32_t *lowk = malloc(n * sizeof *lowk);
+    if (!lowk)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        idx[i] = i;
-        key[i] = order_key(x[i * xs]);
+        uint64_t key = order_key(x[i * xs]);
+        a[i] = (key & ~LO) | (uint64_t)i;
+        lowk[i] = (uint32_t)key;
     }
-    radix_idx(n, key, key + n, idx, idx + n);
-    size_t i = 0;
-    while (i < n) {
+    radix_hi32(n, a, tmp);
+    for (size_t i = 0; i < n;) {
         size_t j = i + 1;
-        while (j < n && key[j] == key[i])
+        while (j < n && (a[j] >> 32) == (a[i] >> 32))
             j++;
-        double avg = 0.5 * (double)(i + 1 + j); /* mean of ranks i+1..j */
-        for (size_t k = i; k < j; k++)
-            r[idx[k]] = avg;
+        if (j - i > 1) {
+            /* equal top halves: order the run by the low halves */
+            int sorted = 1;
+            for (size_t k = i; k < j; k++) {
+                uint64_t id = a[k] & LO;
+                a[k] = ((uint64_t)lowk[id] << 32) | id;
+                sorted &= k == i || a[k] >= a[k - 1];
+            }
+            if (!sorted)
+                qsort(a + i, j - i, sizeof *a, cmp_u64);
+        }
+        /* ties (equal in both halves) share the mean of their ranks */
+        for (size_t k = i; k < j;) {
+            size_t m = k + 1;
+            while (m < j && (a[m] >> 32) == (a[k] >> 32))
+                m++;
+            double avg = 0.5 * (double)(k + 1 + m); /* mean of ranks k+1..m */
+            for (size_t q = k; q < m; q++)
+                r[a[q] & LO] = avg;
+            k = m;
+        }
         i = j;
     }
-    free(key);
+    free(lowk);
     return 0;
 }
 

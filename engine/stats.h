@@ -21,8 +21,9 @@ double st_spearman(size_t n, const double *x, size_t xs, const double *y,
                    size_t ys, double *work, size_t *idx);
 
 /* Average ranks (1-based) of x[i*xs] into r, ties averaged; idx holds
- * 2 n size_t of scratch. Radix sort: O(n). Returns 0, or -1 when out of
- * memory (r is then unset). */
+ * 2 n size_t of scratch. Radix sort: O(n) but for long runs of values
+ * equal in their top 32 key bits yet not all equal. Returns 0, or -1 when
+ * n >= 2^32 or out of memory (r is then unset). x may be r (in place). */
 int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *idx);
 
 #endif

@@ -1,6 +1,7 @@
 # Engine-level tests: closed forms, sketch bound, reproducibility, CLI.
 runway_c_test(test_closed_form test_closed_form.c)
 runway_c_test(test_sketch test_sketch.c)
+runway_c_test(test_stats test_stats.c)
 set(RUNWAY_BASELINE ${CMAKE_SOURCE_DIR}/scenarios/baseline.yaml)
 add_test(NAME cli_rejects_bad_input_with_one_line_and_no_file
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_errors.py $<TARGET_FILE:runway>)

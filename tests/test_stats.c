@@ -1,0 +1,123 @@
+/* st_ranks against a brute-force count, on columns built to hit every
+ * branch of the radix ranking: ties, -0.0 and +0.0, negatives, values
+ * equal in their top 32 key bits but not in the low ones (in both orders),
+ * long runs of equal values (a survival column), strides; and the Wilson
+ * interval's edge cases. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "engine/stats.h"
+#include "rng/rng_stream.h"
+#include "test_util.h"
+
+/* 1-based average rank by definition: (number below) + (number equal + 1) / 2. */
+static double brute_rank(size_t n, const double *x, size_t xs, size_t i)
+{
+    size_t below = 0, equal = 0;
+    for (size_t k = 0; k < n; k++) {
+        below += x[k * xs] < x[i * xs];
+        equal += x[k * xs] == x[i * xs];
+    }
+    return (double)below + 0.5 * (double)(equal + 1);
+}
+
+static void check_column(const char *what, size_t n, const double *x, size_t xs)
+{
+    double *r = malloc(n * sizeof *r);
+    size_t *scratch = malloc(2 * n * sizeof *scratch);
+    ASSERT_TRUE(r && scratch);
+    ASSERT_TRUE(st_ranks(n, x, xs, r, scratch) == 0);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += r[i] != brute_rank(n, x, xs, i);
+    if (bad)
+        printf("%s: %zu ranks differ from the brute-force count\n", what, bad);
+    ASSERT_TRUE(bad == 0);
+    /* in place, as sim.c ranks its columns */
+    double *y = malloc(n * sizeof *y);
+    ASSERT_TRUE(y != NULL);
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i * xs];
+    ASSERT_TRUE(st_ranks(n, y, 1, y, scratch) == 0);
+    for (size_t i = 0; i < n; i++)
+        ASSERT_SAME(y[i], r[i]);
+    free(y);
+    free(r);
+    free(scratch);
+}
+
+static void test_ranks_equal_brute_force_on_hostile_columns(void)
+{
+    enum { N = 3000 };
+    static double x[2 * N];
+    rs_key k = rs_key_make(7, rs_stream_id("test", "ranks"));
+    /* continuous values of both signs, stride 2 (the other slot garbage) */
+    for (size_t i = 0; i < N; i++) {
+        x[2 * i] = rs_normal(k, i, 0, 0) * 1e3;
+        x[2 * i + 1] = NAN;
+    }
+    check_column("normal, stride 2", N, x, 2);
+    /* heavy ties, both zeros */
+    for (size_t i = 0; i < N; i++)
+        x[i] = (double)(int)(rs_uniform(k, i, 1, 0) * 7) - 3.0 + (i % 11 == 0 ? -0.0 : 0.0);
+    check_column("seven tied values and -0.0", N, x, 1);
+    /* 0/1 like a survival column */
+    for (size_t i = 0; i < N; i++)
+        x[i] = rs_uniform(k, i, 2, 0) < 0.3 ? 0.0 : 1.0;
+    check_column("survival 0/1", N, x, 1);
+    /* equal top 32 bits, low bits in descending then random order */
+    for (size_t i = 0; i < N; i++) {
+        double base = i % 3 == 0 ? 1e9 : -2.5;
+        x[i] = i % 2 ? nextafter(base, INFINITY) : base;
+        for (size_t s = 0; s < (N - i) % 17; s++)
+            x[i] = nextafter(x[i], INFINITY);
+    }
+    check_column("runs equal in the top 32 bits", N, x, 1);
+    /* one run of distinct values all within 2^-20 relative: a long run
+     * that must be sorted by the low halves */
+    for (size_t i = 0; i < N; i++)
+        x[i] = 1.0 + ldexp((double)((i * 7919) % N), -40);
+    check_column("one long run sorted by low bits", N, x, 1);
+    /* a single value, and n = 1 */
+    check_column("n = 1", 1, x, 1);
+}
+
+static void test_spearman_of_monotone_transform_is_one(void)
+{
+    enum { N = 5000 };
+    static double x[N], y[N], work[2 * N];
+    static size_t idx[2 * N];
+    rs_key k = rs_key_make(8, rs_stream_id("test", "spearman"));
+    for (size_t i = 0; i < N; i++) {
+        x[i] = rs_normal(k, i, 0, 0);
+        y[i] = exp(3.0 * x[i]);
+    }
+    ASSERT_NEAR(st_spearman(N, x, 1, y, 1, work, idx), 1.0, 1e-12);
+    for (size_t i = 0; i < N; i++)
+        y[i] = -y[i];
+    ASSERT_NEAR(st_spearman(N, x, 1, y, 1, work, idx), -1.0, 1e-12);
+    for (size_t i = 0; i < N; i++)
+        y[i] = 2.0;
+    ASSERT_TRUE(isnan(st_spearman(N, x, 1, y, 1, work, idx)));
+}
+
+static void test_wilson_stays_in_unit_interval_at_the_edges(void)
+{
+    double lo, hi;
+    st_wilson(0, 100, &lo, &hi);
+    ASSERT_TRUE(lo == 0.0 && hi > 0.0 && hi < 0.05);
+    st_wilson(100, 100, &lo, &hi);
+    ASSERT_TRUE(hi == 1.0 && lo < 1.0 && lo > 0.95);
+    st_wilson(50, 100, &lo, &hi);
+    ASSERT_NEAR(lo, 0.40383, 1e-4);
+    ASSERT_NEAR(hi, 0.59617, 1e-4);
+}
+
+int main(void)
+{
+    test_ranks_equal_brute_force_on_hostile_columns();
+    test_spearman_of_monotone_transform_is_one();
+    test_wilson_stays_in_unit_interval_at_the_edges();
+    TU_DONE();
+}
