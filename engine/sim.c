@@ -269,12 +269,18 @@ static int sensitivity(sim_result *r, size_t N, const double *inputs,
         free(part); free(sxy); free(rk); free(ss);
         return -1;
     }
+    /* Each thread takes a fixed range of inputs and walks the paths in
+     * chunks, so a chunk of the 2 L outcome columns is read from memory
+     * once and reused, from cache, for every input in the range. */
     enum { CHUNK = 512 };
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t k = 0; k < I; k++) {
-        const double *x = rk + k * N;
-        for (size_t i0 = 0; i0 < N; i0 += CHUNK) {
-            size_t i1 = i0 + CHUNK < N ? i0 + CHUNK : N;
+#pragma omp parallel num_threads(threads)
+    {
+    size_t nt = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
+    size_t k_lo = I * me / nt, k_hi = I * (me + 1) / nt;
+    for (size_t i0 = 0; i0 < N; i0 += CHUNK) {
+        size_t i1 = i0 + CHUNK < N ? i0 + CHUNK : N;
+        for (size_t k = k_lo; k < k_hi; k++) {
+            const double *x = rk + k * N;
             for (size_t c = 0; c < 2 * L; c++) {
                 const double *y = rk + (I + c) * N;
                 double lane[LANES];
@@ -288,6 +294,7 @@ static int sensitivity(sim_result *r, size_t N, const double *inputs,
                 memcpy(part + (c * I + k) * LANES, lane, sizeof lane);
             }
         }
+    }
     }
     for (size_t p = 0; p < npair; p++) {
         double t = 0.0;
@@ -582,8 +589,9 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                 continue;
             uint64_t first = b * SIM_BLOCK;
             uint64_t count = N - first < SIM_BLOCK ? N - first : SIM_BLOCK;
-            /* 32-bit sketch counts: flush before any could wrap. */
-            if (a.sk_paths + count > UINT32_MAX) {
+            /* 16-bit sketch counts (half the cache a thread's sketches
+             * take): flush before any could wrap. */
+            if (a.sk_paths + count > UINT16_MAX) {
 #pragma omp critical(sim_merge)
                 sk_merge(&st->sk, &a.sk);
                 a.sk_paths = 0;

@@ -93,7 +93,7 @@ void sk_merge(sk_set *s, sk_local *l)
 {
     for (size_t i = 0; i < s->n; i++) {
         uint64_t tot = 0;
-        uint32_t *c = &l->count[i * SK_NBUCKETS];
+        uint16_t *c = &l->count[i * SK_NBUCKETS];
         uint64_t *g = &s->count[i * SK_NBUCKETS];
         for (int32_t b = l->lo[i]; b <= l->hi[i]; b++) {
             tot += c[b];

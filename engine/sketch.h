@@ -52,11 +52,13 @@ static inline int sk_bucket(double x)
 /* The value that represents bucket b. */
 double sk_value(int b);
 
-/* A set of sketches with 32-bit counts, for one thread's share of paths:
- * n sketches of SK_NBUCKETS counts each, plus their totals. */
+/* A set of sketches with 16-bit counts, for one thread's share of paths:
+ * n sketches of SK_NBUCKETS counts each, plus their totals. 16 bits keep
+ * the touched part of a thread's sketches in its cache; the caller merges
+ * (sk_merge) before any sketch has received 65535 values. */
 typedef struct {
     size_t n;
-    uint32_t *count; /* [n][SK_NBUCKETS] */
+    uint16_t *count; /* [n][SK_NBUCKETS] */
     int32_t *lo, *hi; /* [n]: the buckets touched, lo > hi when none */
     double *mn, *mx;  /* [n]: the exact extremes added (+inf/-inf: none) */
     uint64_t overflow;
@@ -79,7 +81,7 @@ int sk_local_init(sk_local *s, size_t n);  /* 0, or -1 out of memory */
 static inline void sk_add_buckets(sk_local *s, size_t i, const int32_t *b, const double *x,
                                   const int64_t *keep, size_t n)
 {
-    uint32_t *c = s->count + i * SK_NBUCKETS;
+    uint16_t *c = s->count + i * SK_NBUCKETS;
     int32_t lo = s->lo[i], hi = s->hi[i];
     double mn = s->mn[i], mx = s->mx[i];
     for (size_t j = 0; j < n; j++)

@@ -112,8 +112,19 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
                 a[k] = ((uint64_t)lowk[id] << 32) | id;
                 sorted &= k == i || a[k] >= a[k - 1];
             }
-            if (!sorted)
+            if (!sorted && j - i <= 16) {
+                /* the usual case, two or three values that share their
+                 * top halves by chance: insertion sort */
+                for (size_t k = i + 1; k < j; k++) {
+                    uint64_t v = a[k];
+                    size_t m = k;
+                    for (; m > i && a[m - 1] > v; m--)
+                        a[m] = a[m - 1];
+                    a[m] = v;
+                }
+            } else if (!sorted) {
                 qsort(a + i, j - i, sizeof *a, cmp_u64);
+            }
         }
         /* ties (equal in both halves) share the mean of their ranks */
         for (size_t k = i; k < j;) {
