@@ -33,7 +33,10 @@ struct kn_work {
     int64_t *yalive;/* [L][T][KN] */
     double *pull, *uf, *ue; /* [L][KN] */
     double *yrX;    /* [SC_MARKET_NKEYS][KN] this year's factors */
+    double *capf;   /* [L][KN] d / (1 - d): a round's cap per unit of valuation */
     double M[3][KN], S[KN], F[KN], qa[KN], qs[KN], mpow[KN], Mtot[KN], tmp[KN];
+    double ftrain[KN], ftp[KN]; /* one lab's year: training done and planned */
+    int64_t fcut[KN];           /* lanes where training was cut */
 };
 
 void kn_work_free(kn_work *w)
@@ -45,7 +48,7 @@ void kn_work_free(kn_work *w)
     free(w->kfund); free(w->own); free(w->staff); free(w->raised_tot);
     free(w->alive); free(w->fail_year); free(w->profit_year); free(w->outcome);
     free(w->y); free(w->yalive); free(w->pull); free(w->uf); free(w->ue);
-    free(w->yrX);
+    free(w->yrX); free(w->capf);
     free(w);
 }
 
@@ -64,7 +67,7 @@ kn_work *kn_work_create(const md_plan *p)
     A(staff, L * KN); A(raised_tot, L * KN); A(alive, L * KN); A(fail_year, L * KN);
     A(profit_year, L * KN); A(outcome, L * KN); A(y, KN_NMETRIC * L * T * KN);
     A(yalive, L * T * KN); A(pull, L * KN); A(uf, L * KN); A(ue, L * KN);
-    A(yrX, SC_MARKET_NKEYS * KN);
+    A(yrX, SC_MARKET_NKEYS * KN); A(capf, L * KN);
 #undef A
     if (bad) {
         kn_work_free(w);
@@ -206,7 +209,8 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
     }
     for (size_t l = 0; l < L; l++) {
         const double *c0 = LB(l, SC_CASH0), *s0 = LB(l, SC_SUBS0), *a0 = LB(l, SC_API0),
-                     *e0 = LB(l, SC_ENT0), *st0 = LB(l, SC_STAFF0);
+                     *e0 = LB(l, SC_ENT0), *st0 = LB(l, SC_STAFF0),
+                     *dl = LB(l, SC_MAX_DILUTION);
         double *cash = w->cash + l * KN, *rp = w->rev_prev + l * KN, *kf = w->kfund + l * KN,
                *own = w->own + l * KN, *stf = w->staff + l * KN, *rt = w->raised_tot + l * KN;
         for (size_t j = 0; j < n; j++) {
@@ -216,6 +220,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             own[j] = 1.0;
             stf[j] = st0[j];
             rt[j] = 0.0;
+            w->capf[l * KN + j] = dl[j] / (1.0 - dl[j]);
             w->alive[l * KN + j] = 1;
             w->fail_year[l * KN + j] = 0;
             w->profit_year[l * KN + j] = 0;
@@ -331,7 +336,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                          *tr0 = LB(l, SC_TRAIN0), *sg = LB(l, SC_STAFF_GROWTH),
                          *orat = LB(l, SC_OTHER_RATIO), *target = LB(l, SC_RUNWAY_TARGET),
                          *ry = LB(l, SC_RAISE_YEARS), *mult = LB(l, SC_REVENUE_MULTIPLE),
-                         *dil = LB(l, SC_MAX_DILUTION), *base = LB(l, SC_FUNDING_BASE),
+                         *base = LB(l, SC_FUNDING_BASE),
                          *gw = LB(l, SC_FUNDING_GROWTH_WEIGHT), *sw = LB(l, SC_FUNDING_SENTIMENT_WEIGHT),
                          *mtf = LB(l, SC_MIN_TRAIN_FRACTION), *acq = LB(l, SC_ACQUISITION_REVENUE_MIN);
             double *sh0 = w->share + (l * 3 + 0) * KN, *sh1 = w->share + (l * 3 + 1) * KN,
@@ -348,6 +353,8 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                    *yow = w->y + KN_OWNERSHIP * LTK + yo, *ysh = w->y + KN_SHARE * LTK + yo,
                    *ysu = w->y + KN_SUBSIDY * LTK + yo;
             int64_t *ya = w->yalive + (l * T + (size_t)(t - 1)) * KN;
+            const double *capf = w->capf + l * KN;
+            int64_t anycut = 0;
             /* the lab's arrays are distinct: no lane reads another's */
 #pragma GCC ivdep
             for (size_t j = 0; j < n; j++) {
@@ -368,8 +375,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 double pi = 1.0 / (1.0 + rm_exp(-x));
                 double val = mult[j] * R;
                 int64_t ok = need & (int64_t)(uf[j] < pi) & (int64_t)(val > 0.0);
-                double d = dil[j];
-                double cap = val * d / (1.0 - d);
+                double cap = val * capf[j];
                 double rtry = ry[j] * burn;
                 rtry = cap < rtry ? cap : rtry;
                 double raised = ok ? rtry : 0.0;
@@ -378,7 +384,14 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 double avail = cash[j] + raised + R - serve - staff - other;
                 double floor_ = mtf[j] * tp, have = avail > 0.0 ? avail : 0.0;
                 double train = ((avail >= tp) | parent) ? tp : (floor_ > have ? floor_ : have);
-                double kfn = tp > 0.0 ? train / tp : 1.0;
+                /* k = train / plan only where training was cut (rare):
+                 * the division is done after the loop, for those lanes */
+                int64_t cutj = a0 & (int64_t)(tp > 0.0) & (int64_t)(train != tp);
+                double kfn = 1.0;
+                w->fcut[j] = cutj;
+                w->ftrain[j] = train;
+                w->ftp[j] = tp;
+                anycut |= cutj;
                 /* 5. Cash. */
                 double C = avail - train;
                 double op = R - serve - train - staff - other;
@@ -412,6 +425,9 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 ysu[j] = a0 ? sub : NAN;
                 ya[j] = al[j];
             }
+            if (anycut)
+                for (size_t j = 0; j < n; j++)
+                    kf[j] = w->fcut[j] ? w->ftrain[j] / w->ftp[j] : kf[j];
         }
         for (size_t j = 0; j < n; j++)
             w->mpow[j] *= mm[j];

@@ -255,7 +255,9 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
                  * nothing is raised (and ownership is not divided by 0). */
                 if (u < pi && val > 0.0) {
                     double d = in[SC_MAX_DILUTION];
-                    double cap = val * d / (1.0 - d);
+                    /* d / (1 - d) first: it is fixed for the path, so the
+                     * vectorised kernel computes it once (same bits) */
+                    double cap = val * (d / (1.0 - d));
                     raised = in[SC_RAISE_YEARS] * burn_plan;
                     if (cap < raised)
                         raised = cap;
@@ -276,8 +278,9 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
                 double have = avail > 0.0 ? avail : 0.0;
                 train = floor_ > have ? floor_ : have;
             }
-            /* A lab that plans no training is fully funded by definition. */
-            kfund[l] = train_plan > 0.0 ? train / train_plan : 1.0;
+            /* A lab that trains as planned, or plans no training, is fully
+             * funded: exactly 1 (also where the plan overflowed to inf). */
+            kfund[l] = train_plan > 0.0 && train != train_plan ? train / train_plan : 1.0;
             /* 5. Cash. */
             double C = avail - train;
             double op = R - serve - train - staff[l] - other;
