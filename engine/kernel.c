@@ -36,6 +36,7 @@ struct kn_work {
     double *capf;   /* [L][KN] d / (1 - d): a round's cap per unit of valuation */
     double M[3][KN], S[KN], F[KN], qa[KN], qs[KN], mpow[KN], Mtot[KN], tmp[KN];
     double ftrain[KN], ftp[KN]; /* one lab's year: training done and planned */
+    double inv[KN];             /* 1 / a segment's sum of attractiveness */
     int64_t fcut[KN];           /* lanes where training was cut */
 };
 
@@ -318,14 +319,37 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                     sum[j] += sh[j];
                 }
             }
-            for (size_t l = 0; l < L; l++) {
-                double *sh = w->share + (l * 3 + (size_t)g) * KN;
-                for (size_t j = 0; j < n; j++)
-                    sh[j] = sum[j] > 0.0 ? sh[j] / sum[j] : sh[j];
-            }
+            /* As md_simulate: times 1/sum (one division, not L + 1),
+             * except for a sum so small that 1/sum could overflow, a case
+             * no lane of a sane scenario meets: then the plain quotient. */
+            int64_t tiny = 0;
+            double *inv = w->inv;
             for (size_t j = 0; j < n; j++) {
-                double ao = oth[j] * O[j];
-                oth[j] = sum[j] > 0.0 ? ao / sum[j] : oth[j];
+                tiny |= (int64_t)(sum[j] > 0.0) & (int64_t)(sum[j] < MD_SUM_MIN);
+                inv[j] = 1.0 / sum[j];
+            }
+            if (!tiny) {
+                for (size_t l = 0; l < L; l++) {
+                    double *sh = w->share + (l * 3 + (size_t)g) * KN;
+                    for (size_t j = 0; j < n; j++)
+                        sh[j] = sum[j] > 0.0 ? sh[j] * inv[j] : sh[j];
+                }
+                for (size_t j = 0; j < n; j++) {
+                    double ao = oth[j] * O[j];
+                    oth[j] = sum[j] > 0.0 ? ao * inv[j] : oth[j];
+                }
+            } else {
+                for (size_t l = 0; l < L; l++) {
+                    double *sh = w->share + (l * 3 + (size_t)g) * KN;
+                    for (size_t j = 0; j < n; j++)
+                        sh[j] = sum[j] >= MD_SUM_MIN ? sh[j] * inv[j]
+                              : sum[j] > 0.0 ? sh[j] / sum[j] : sh[j];
+                }
+                for (size_t j = 0; j < n; j++) {
+                    double ao = oth[j] * O[j];
+                    oth[j] = sum[j] >= MD_SUM_MIN ? ao * inv[j]
+                           : sum[j] > 0.0 ? ao / sum[j] : oth[j];
+                }
             }
         }
 

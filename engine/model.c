@@ -214,7 +214,14 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
             }
             /* sum = 0 only when nobody holds any of this segment: it stays
              * empty rather than dividing by zero. */
-            if (sum > 0.0) {
+            if (sum >= MD_SUM_MIN) {
+                /* one division: shares times 1/sum (within an ulp of
+                 * a_j / sum, the kernel's arithmetic too) */
+                double inv = 1.0 / sum;
+                for (size_t l = 0; l < L; l++)
+                    share[l][g] *= inv;
+                others[g] = a_o * inv;
+            } else if (sum > 0.0) {
                 for (size_t l = 0; l < L; l++)
                     share[l][g] /= sum;
                 others[g] = a_o / sum;

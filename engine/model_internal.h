@@ -6,6 +6,11 @@
 #include "engine/scenario.h"
 #include "rng/rng_stream.h"
 
+/* Shares are normalised as a_j * (1 / sum) where sum >= MD_SUM_MIN, so
+ * that 1/sum cannot overflow; below it (only in absurd scenarios) as
+ * a_j / sum. model.c and kernel.c both follow this rule. */
+#define MD_SUM_MIN 0x1p-1000
+
 struct md_plan {
     const sc_scenario *s;
     uint64_t seed;
