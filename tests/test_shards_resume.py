@@ -14,6 +14,22 @@ import h5py
 
 from h5util import run, same_bits, tmpdir
 
+
+def signal_mid_run(cmd, out, sig):
+    """Starts cmd and sends sig once it is simulating: its temporary output
+    file exists (created once the handlers are in place and before the
+    first path), then 0.3 s more. A fixed sleep would race the run's speed:
+    too early on a slow (sanitised) build, after the end on a fast one."""
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not glob.glob(out + ".tmp-*") and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    _, err = proc.communicate()
+    return proc, err
+
 runway, src = sys.argv[1], sys.argv[2]
 S = os.path.join(src, "scenarios", "baseline.yaml")
 d = tmpdir()
@@ -51,11 +67,10 @@ for args, why in ((shards[:2], "missing"), (shards + [shards[1]], "given twice")
 # SIGTERM, checkpoint, resume
 ck = os.path.join(d, "ck.h5")
 N = "600000"
-proc = subprocess.Popen([runway, "run", S, "--paths", N, "-o", ck, "-q", "-t", "2"],
-                        stderr=subprocess.PIPE, text=True)
-time.sleep(2.0)
-proc.send_signal(signal.SIGTERM)
-_, err = proc.communicate()
+ref = os.path.join(d, "ref.h5")
+run(runway, "run", S, "--paths", N, "-o", ref, "-q")
+proc, err = signal_mid_run([runway, "run", S, "--paths", N, "-o", ck, "-q", "-t", "2"], ck,
+                           signal.SIGTERM)
 if proc.returncode != 75:
     problems.append(f"SIGTERM should exit 75 with a checkpoint, got {proc.returncode}: {err}")
 else:
@@ -67,19 +82,14 @@ else:
     if p.returncode == 0:
         problems.append("compare must refuse an incomplete checkpoint")
     run(runway, "run", "--resume", ck, "-q", "-t", "1")
-    ref = os.path.join(d, "ref.h5")
-    run(runway, "run", S, "--paths", N, "-o", ref, "-q")
     diff = same_bits(ck, ref)
     if diff:
         problems.append(f"resumed run differs from the uninterrupted one in {diff}")
 
 # a shard stopped by SIGUSR1 resumes as a shard and still merges exactly
 a, b = os.path.join(d, "ka.h5"), os.path.join(d, "kb.h5")
-proc = subprocess.Popen([runway, "run", S, "--shard", "0/2", "--paths", N, "-o", a, "-q", "-t", "1"],
-                        stderr=subprocess.PIPE, text=True)
-time.sleep(1.0)
-proc.send_signal(signal.SIGUSR1)
-proc.communicate()
+proc, _ = signal_mid_run([runway, "run", S, "--shard", "0/2", "--paths", N, "-o", a, "-q", "-t", "1"],
+                         a, signal.SIGUSR1)
 if proc.returncode != 75:
     problems.append(f"shard SIGUSR1 should exit 75, got {proc.returncode}")
 run(runway, "run", "--resume", a, "-q")
@@ -87,16 +97,13 @@ run(runway, "run", S, "--shard", "1/2", "--paths", N, "-o", b, "-q")
 km = os.path.join(d, "km.h5")
 run(runway, "merge", a, b, "-o", km, "-q")
 if proc.returncode == 75:
-    diff = same_bits(km, os.path.join(d, "ref.h5"))
+    diff = same_bits(km, ref)
     if diff:
         problems.append(f"resumed shard merged differs from the whole run in {diff}")
 
 # SIGKILL: no file at the final path; the temporary one says complete = 0
 kk = os.path.join(d, "killed.h5")
-proc = subprocess.Popen([runway, "run", S, "--paths", N, "-o", kk, "-q"])
-time.sleep(1.5)
-proc.kill()
-proc.wait()
+signal_mid_run([runway, "run", S, "--paths", N, "-o", kk, "-q"], kk, signal.SIGKILL)
 if os.path.exists(kk):
     problems.append("a SIGKILLed run left a file at the final path")
 for t in glob.glob(kk + ".tmp-*"):
