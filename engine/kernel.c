@@ -24,6 +24,7 @@ struct kn_work {
     double *share;  /* [L][3][KN] */
     double *others; /* [3][KN] */
     double *cash, *rev_prev, *kfund, *own, *staff, *raised_tot; /* [L][KN] */
+    double *ln_rev_prev;                                         /* [L][KN] */
     /* 64-bit integers beside the doubles: same lane width, so the
      * compiler can vectorise the selects that mix them */
     int64_t *alive;                                              /* [L][KN] */
@@ -37,6 +38,7 @@ struct kn_work {
     double M[3][KN], S[KN], F[KN], qa[KN], qs[KN], mpow[KN], Mtot[KN], tmp[KN];
     double ftrain[KN], ftp[KN]; /* one lab's year: training done and planned */
     double inv[KN];             /* 1 / a segment's sum of attractiveness */
+    double invMtot[KN];         /* 1 / the whole market, or 0 (md_simulate) */
     int64_t fcut[KN];           /* lanes where training was cut */
 };
 
@@ -49,7 +51,7 @@ void kn_work_free(kn_work *w)
     free(w->kfund); free(w->own); free(w->staff); free(w->raised_tot);
     free(w->alive); free(w->fail_year); free(w->profit_year); free(w->outcome);
     free(w->y); free(w->yalive); free(w->pull); free(w->uf); free(w->ue);
-    free(w->yrX); free(w->capf);
+    free(w->yrX); free(w->capf); free(w->ln_rev_prev);
     free(w);
 }
 
@@ -68,7 +70,7 @@ kn_work *kn_work_create(const md_plan *p)
     A(staff, L * KN); A(raised_tot, L * KN); A(alive, L * KN); A(fail_year, L * KN);
     A(profit_year, L * KN); A(outcome, L * KN); A(y, KN_NMETRIC * L * T * KN);
     A(yalive, L * T * KN); A(pull, L * KN); A(uf, L * KN); A(ue, L * KN);
-    A(yrX, SC_MARKET_NKEYS * KN); A(capf, L * KN);
+    A(yrX, SC_MARKET_NKEYS * KN); A(capf, L * KN); A(ln_rev_prev, L * KN);
 #undef A
     if (bad) {
         kn_work_free(w);
@@ -217,6 +219,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
         for (size_t j = 0; j < n; j++) {
             cash[j] = c0[j];
             rp[j] = s0[j] + a0[j] + e0[j];
+            w->ln_rev_prev[l * KN + j] = rm_log(rp[j]);
             kf[j] = 1.0;
             own[j] = 1.0;
             stf[j] = st0[j];
@@ -277,6 +280,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             w->qa[j] = w->qa[j] * P[j] / D[j];
             w->qs[j] = w->qs[j] * U[j] / D[j];
             w->Mtot[j] = w->M[0][j] + w->M[1][j] + w->M[2][j];
+            w->invMtot[j] = w->Mtot[j] >= MD_SUM_MIN ? 1.0 / w->Mtot[j] : 0.0;
         }
 
         /* Shares. */
@@ -378,6 +382,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                    *ysu = w->y + KN_SUBSIDY * LTK + yo;
             int64_t *ya = w->yalive + (l * T + (size_t)(t - 1)) * KN;
             const double *capf = w->capf + l * KN;
+            double *lnrp = w->ln_rev_prev + l * KN;
             int64_t anycut = 0;
             /* the lab's arrays are distinct: no lane reads another's */
 #pragma GCC ivdep
@@ -394,11 +399,12 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 double burn = serve + tp + staff + other - R;
                 /* 3. Funding, computed in every lane, kept where it applies. */
                 int64_t need = (int64_t)!parent & (int64_t)(burn > 0.0) & (int64_t)(cash[j] < target[j] * burn);
-                double growth = ((rp[j] > 0.0) & (R > 0.0)) ? rm_log(R / rp[j]) : 0.0;
+                double lnR = rm_log(R);
+                double growth = ((rp[j] > 0.0) & (R > 0.0)) ? lnR - lnrp[j] : 0.0;
                 double x = base[j] + gw[j] * growth + sw[j] * w->S[j];
-                double pi = 1.0 / (1.0 + rm_exp(-x));
+                double odds_inv = 1.0 + rm_exp(-x);
                 double val = mult[j] * R;
-                int64_t ok = need & (int64_t)(uf[j] < pi) & (int64_t)(val > 0.0);
+                int64_t ok = need & (int64_t)(uf[j] * odds_inv < 1.0) & (int64_t)(val > 0.0);
                 double cap = val * capf[j];
                 double rtry = ry[j] * burn;
                 rtry = cap < rtry ? cap : rtry;
@@ -434,6 +440,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 rt[j] = a0 ? rt[j] + raised : rt[j];
                 cash[j] = a0 ? Cn : cash[j];
                 rp[j] = a0 ? R : rp[j];
+                lnrp[j] = a0 ? lnR : lnrp[j];
                 al[j] = dies ? 0 : al[j];
                 fy[j] = dies ? (int64_t)t : fy[j];
                 oc[j] = dies ? ocn : oc[j];
@@ -445,7 +452,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 yop[j] = a0 ? op : NAN;
                 yra[j] = a0 ? raised : NAN;
                 yow[j] = a0 ? ownn : NAN;
-                ysh[j] = a0 ? (w->Mtot[j] > 0.0 ? R / w->Mtot[j] : 0.0) : NAN;
+                ysh[j] = a0 ? (w->invMtot[j] > 0.0 ? R * w->invMtot[j] : 0.0) : NAN;
                 ysu[j] = a0 ? sub : NAN;
                 ya[j] = al[j];
             }
@@ -453,6 +460,20 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 for (size_t j = 0; j < n; j++)
                     kf[j] = w->fcut[j] ? w->ftrain[j] / w->ftp[j] : kf[j];
         }
+        /* A whole market below MD_SUM_MIN (absurd scenarios only): share
+         * as the quotient, as md_simulate. */
+        int64_t tiny_market = 0;
+        for (size_t j = 0; j < n; j++)
+            tiny_market |= (int64_t)(w->Mtot[j] > 0.0) & (int64_t)(w->Mtot[j] < MD_SUM_MIN);
+        if (tiny_market)
+            for (size_t l = 0; l < L; l++) {
+                size_t yo = (l * T + (size_t)(t - 1)) * KN, LTK = L * T * KN;
+                const double *yr = w->y + KN_REVENUE * LTK + yo;
+                double *ysh = w->y + KN_SHARE * LTK + yo;
+                for (size_t j = 0; j < n; j++)
+                    if (w->Mtot[j] > 0.0 && w->Mtot[j] < MD_SUM_MIN && !isnan(yr[j]))
+                        ysh[j] = yr[j] / w->Mtot[j];
+            }
         for (size_t j = 0; j < n; j++)
             w->mpow[j] *= mm[j];
     }

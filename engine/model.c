@@ -131,7 +131,7 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
     const double rho = s->sentiment_rho, sigma = s->sentiment_sigma;
 
     /* Per-lab state. */
-    double share[L][NSEG], others[NSEG], cash[L], rev_prev[L], kfund[L],
+    double share[L][NSEG], others[NSEG], cash[L], rev_prev[L], ln_rev_prev[L], kfund[L],
         own[L], staff[L], raised_tot[L];
     int alive[L];
     double lab_sum[NSEG] = { 0, 0, 0 };
@@ -142,6 +142,7 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
             lab_sum[g] += seg0[g];
         cash[l] = in[SC_CASH0];
         rev_prev[l] = seg0[0] + seg0[1] + seg0[2];
+        ln_rev_prev[l] = rm_log(rev_prev[l]);
         kfund[l] = 1.0;
         own[l] = 1.0;
         staff[l] = in[SC_STAFF0];
@@ -192,6 +193,9 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
         q_api = q_api * P / D;
         q_sub = q_sub * U / D;
         const double Mtot = M[SEG_SUB] + M[SEG_API] + M[SEG_ENT];
+        /* Market share R / Mtot as R times 1/Mtot, one division a year
+         * (MD_SUM_MIN as for the shares). */
+        const double inv_Mtot = Mtot >= MD_SUM_MIN ? 1.0 / Mtot : 0.0;
 
         /* Shares: one execution shock per lab-year, common to its segments. */
         /* One Philox block per lab-year: words 0-1 the execution shock,
@@ -248,19 +252,24 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
             staff[l] = staff[l] * (1.0 + in[SC_STAFF_GROWTH]);
             double other = in[SC_OTHER_RATIO] * R;
             double burn_plan = serve + train_plan + staff[l] + other - R;
-            /* 3. Funding. */
+            /* 3. Funding. ln R is kept from year to year, so the growth
+             * term ln(R_t / R_t-1) is a difference of logs: one log and
+             * no division a lab-year. */
+            double ln_R = rm_log(R);
             double raised = 0.0;
             if (s->labs[l].backstop == SC_BACKSTOP_NONE && burn_plan > 0.0
                 && cash[l] < in[SC_RUNWAY_TARGET] * burn_plan) {
-                double growth = (rev_prev[l] > 0.0 && R > 0.0) ? rm_log(R / rev_prev[l]) : 0.0;
+                double growth = (rev_prev[l] > 0.0 && R > 0.0) ? ln_R - ln_rev_prev[l] : 0.0;
                 double x = in[SC_FUNDING_BASE] + in[SC_FUNDING_GROWTH_WEIGHT] * growth
                          + in[SC_FUNDING_SENTIMENT_WEIGHT] * S;
-                double pi = 1.0 / (1.0 + rm_exp(-x));
+                /* u < pi = 1 / (1 + e^-x), tested as u (1 + e^-x) < 1:
+                 * the same event, without a division */
+                double odds_inv = 1.0 + rm_exp(-x);
                 double u = ufund[l];
                 double val = in[SC_REVENUE_MULTIPLE] * R;
                 /* A lab with no revenue has no valuation to sell against:
                  * nothing is raised (and ownership is not divided by 0). */
-                if (u < pi && val > 0.0) {
+                if (u * odds_inv < 1.0 && val > 0.0) {
                     double d = in[SC_MAX_DILUTION];
                     /* d / (1 - d) first: it is fixed for the path, so the
                      * vectorised kernel computes it once (same bits) */
@@ -312,8 +321,10 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
             }
             cash[l] = C;
             rev_prev[l] = R;
+            ln_rev_prev[l] = ln_R;
             if (y)
-                *y = (md_year){ C, R, op, raised, own[l], Mtot > 0.0 ? R / Mtot : 0.0,
+                *y = (md_year){ C, R, op, raised, own[l],
+                                inv_Mtot > 0.0 ? R * inv_Mtot : Mtot > 0.0 ? R / Mtot : 0.0,
                                 subsidy, alive[l] };
         }
         mpow *= m;
