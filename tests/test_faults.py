@@ -92,7 +92,11 @@ os.mkdir(gone)
 target = os.path.join(gone, "x.h5")
 proc = subprocess.Popen([runway, "run", S, "--paths", "400000", "-q", "-o", target],
                         stderr=subprocess.PIPE, text=True)
-time.sleep(1.0)
+# remove the folder once the run is writing into it (its temporary file
+# exists), not after a fixed sleep that a fast build could outrun
+deadline = time.time() + 120
+while not glob.glob(target + ".tmp-*") and proc.poll() is None and time.time() < deadline:
+    time.sleep(0.01)
 shutil.rmtree(gone)
 _, err = proc.communicate(timeout=300)
 if proc.returncode <= 0 or not err.strip():
