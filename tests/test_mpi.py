@@ -38,7 +38,12 @@ ck = os.path.join(d, "ck.h5")
 import signal, time
 proc = subprocess.Popen(["mpirun", "--oversubscribe", "-np", "2", runway_mpi, "run", S, "--paths", "500000",
                          "-o", ck, "-q", "-t", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-time.sleep(2.0)
+# signal once both ranks are simulating (each has its temporary part file),
+# not after a fixed sleep that a fast build could outrun
+deadline = time.time() + 120
+while len(glob.glob(ck + ".part*.tmp-*")) < 2 and proc.poll() is None and time.time() < deadline:
+    time.sleep(0.02)
+time.sleep(0.3)
 proc.send_signal(signal.SIGUSR1)
 proc.communicate()
 parts = glob.glob(ck + ".part*of2.h5")

@@ -175,7 +175,7 @@ def sweep_array_runs_each_scenario():
 
 
 def preempted_shard_requeues_and_finishes():
-    paths = "1000000"    # about 4 s per shard on one core: time to signal it
+    paths = "2000000"    # about 4 s per shard on one core: time to signal it
     ref = os.path.join(d, "ref_big.h5")
     run(runway, "run", S, "--paths", paths, "--seed", SEED, "--per-path", "none",
         "-o", ref, "-q")
