@@ -126,15 +126,28 @@ static void draw_inputs(const md_plan *p, kn_work *w, uint64_t first, size_t n)
         rs_philox_uniforms(p->input_key[i], first, n, s->inputs[i].dist->per_year ? 1u : 0u, 0,
                            w->u + i * KN, NULL);
     if (s->copula) {
-        /* As md_draw_inputs: each input's normal score, mixed by the
-         * Cholesky factor, back to a uniform. Few inputs: scalar. */
-        double z[s->ncop];
-        for (size_t j = 0; j < n; j++) {
-            for (size_t c = 0; c < s->ncop; c++)
-                z[c] = rm_ndtri(w->u[s->cop_input[c] * KN + j]);
-            rc_apply(s->copula, z, z);
-            for (size_t c = 0; c < s->ncop; c++)
-                w->u[s->cop_input[c] * KN + j] = z[c];
+        /* As md_draw_inputs and rc_apply, lane-wise: each input's normal
+         * score, mixed by the Cholesky factor (row k summed from its first
+         * term, as rc_apply), back to a uniform; last row first, so each
+         * input's scores are overwritten only once no row needs them. */
+        const size_t nc = s->ncop;
+        const double *Lf = rc_factor(s->copula);
+        for (size_t c = 0; c < nc; c++) {
+            double *uc = w->u + s->cop_input[c] * KN;
+            rm_ndtri_n(uc, uc, n);
+        }
+        for (size_t k = nc; k-- > 0;) {
+            double *y = w->tmp;
+            for (size_t j = 0; j < n; j++)
+                y[j] = 0.0;
+            for (size_t c = 0; c <= k; c++) {
+                const double *zc = w->u + s->cop_input[c] * KN, lkc = Lf[k * nc + c];
+                for (size_t j = 0; j < n; j++)
+                    y[j] += lkc * zc[j];
+            }
+            double *uk = w->u + s->cop_input[k] * KN;
+            for (size_t j = 0; j < n; j++)
+                uk[j] = rc_uniform(y[j]);
         }
     }
     for (size_t i = 0; i < I; i++)

@@ -5,16 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_matrix.h>
 
-/* rc_apply's bounds on u: never exactly 0 or 1, so every marginal's
- * inverse CDF stays finite. 1 - 2^-53 is the largest double below 1;
- * 2^-60 keeps the lower tail a little beyond rs_u01's 2^-53. */
-#define RC_U_MIN 0x1p-60
-#define RC_U_MAX (1.0 - 0x1p-53)
 
 struct rc_copula {
     size_t n;
@@ -108,6 +102,8 @@ void rc_free(rc_copula *c)
 
 size_t rc_dim(const rc_copula *c) { return c->n; }
 
+const double *rc_factor(const rc_copula *c) { return c->L; }
+
 void rc_apply(const rc_copula *c, const double *z, double *u_out)
 {
     const size_t n = c->n;
@@ -118,11 +114,6 @@ void rc_apply(const rc_copula *c, const double *z, double *u_out)
         double y = 0.0;
         for (size_t j = 0; j <= k; j++)
             y += row[j] * z[j];
-        double u = gsl_cdf_ugaussian_P(y);
-        if (!(u >= RC_U_MIN)) /* also catches a NaN */
-            u = RC_U_MIN;
-        if (u > RC_U_MAX)
-            u = RC_U_MAX;
-        u_out[k] = u;
+        u_out[k] = rc_uniform(y);
     }
 }

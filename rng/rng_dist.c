@@ -108,9 +108,9 @@ static double cdf_raw(const rd_dist *d, double x)
         return 1.0;
     switch (d->family) {
     case RD_NORMAL:
-        return gsl_cdf_ugaussian_P((x - d->a) / d->b);
+        return rm_ncdf((x - d->a) / d->b);
     case RD_LOGNORMAL:
-        return gsl_cdf_ugaussian_P((log(x) - d->a) / d->b);
+        return rm_ncdf((rm_log(x) - d->a) / d->b);
     case RD_UNIFORM:
         return (x - d->a) / (d->b - d->a);
     case RD_TRIANGULAR: {
