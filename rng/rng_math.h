@@ -113,67 +113,29 @@ static inline double rm_pow(double x, double y)
     return rm_exp(y * rm_log(x));
 }
 
-/* The standard normal quantile, AS241 (PPND16). */
-static inline double rm_ndtri(double u)
+/* The standard normal quantile, AS241 (PPND16), in its two regions.
+ * Central, |q| <= 0.425 with q = u - 1/2: q times a rational function of
+ * 0.180625 - q^2. */
+static inline double rm_ndtri_central(double q)
 {
-    double q = u - 0.5;
-    if (fabs(q) <= 0.425) {
-        double r = 0.180625 - q * q;
-        double num = (((((((2.5090809287301226727e+3 * r + 3.3430575583588128105e+4) * r
-                          + 6.7265770927008700853e+4) * r + 4.5921953931549871457e+4) * r
-                        + 1.3731693765509461125e+4) * r + 1.9715909503065514427e+3) * r
-                      + 1.3314166789178437745e+2) * r + 3.3871328727963666080e+0);
-        double den = (((((((5.2264952788528545610e+3 * r + 2.8729085735721942674e+4) * r
-                          + 3.9307895800092710610e+4) * r + 2.1213794301586595867e+4) * r
-                        + 5.3941960214247511077e+3) * r + 6.8718700749205790830e+2) * r
-                      + 4.2313330701600911252e+1) * r + 1.0);
-        return q * num / den;
-    }
-    double r = q < 0.0 ? u : 1.0 - u;
-    r = sqrt(-rm_log(r));
-    double x;
-    if (r <= 5.0) {
-        r -= 1.6;
-        double num = (((((((7.74545014278341407640e-4 * r + 2.27238449892691845833e-2) * r
-                          + 2.41780725177450611770e-1) * r + 1.27045825245236838258e+0) * r
-                        + 3.64784832476320460504e+0) * r + 5.76949722146069140550e+0) * r
-                      + 4.63033784615654529590e+0) * r + 1.42343711074968357734e+0);
-        double den = (((((((1.05075007164441684324e-9 * r + 5.47593808499534494600e-4) * r
-                          + 1.51986665636164571966e-2) * r + 1.48103976427480074590e-1) * r
-                        + 6.89767334985100004550e-1) * r + 1.67638483018380384940e+0) * r
-                      + 2.05319162663775882187e+0) * r + 1.0);
-        x = num / den;
-    } else {
-        r -= 5.0;
-        double num = (((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r
-                          + 1.24266094738807843860e-3) * r + 2.65321895265761230930e-2) * r
-                        + 2.96560571828504891230e-1) * r + 1.78482653991729133580e+0) * r
-                      + 5.46378491116411436990e+0) * r + 6.65790464350110377720e+0);
-        double den = (((((((2.04426310338993978564e-15 * r + 1.42151175831644588870e-7) * r
-                          + 1.84631831751005468180e-5) * r + 7.86869131145613259100e-4) * r
-                        + 1.48753612908506148525e-2) * r + 1.36929880922735805310e-1) * r
-                      + 5.99832206555887937690e-1) * r + 1.0);
-        x = num / den;
-    }
-    return q < 0.0 ? -x : x;
+    double r = 0.180625 - q * q;
+    double num = (((((((2.5090809287301226727e+3 * r + 3.3430575583588128105e+4) * r
+                      + 6.7265770927008700853e+4) * r + 4.5921953931549871457e+4) * r
+                    + 1.3731693765509461125e+4) * r + 1.9715909503065514427e+3) * r
+                  + 1.3314166789178437745e+2) * r + 3.3871328727963666080e+0);
+    double den = (((((((5.2264952788528545610e+3 * r + 2.8729085735721942674e+4) * r
+                      + 3.9307895800092710610e+4) * r + 2.1213794301586595867e+4) * r
+                    + 5.3941960214247511077e+3) * r + 6.8718700749205790830e+2) * r
+                  + 4.2313330701600911252e+1) * r + 1.0);
+    return q * num / den;
 }
 
-/* rm_ndtri without branches: both regions are computed and one is
- * selected, so a loop over lanes vectorises. Each region is the very same
- * expression as in rm_ndtri, so the result is bit-identical to it. */
-static inline double rm_ndtri_bf(double u)
+/* Tails, |u - 1/2| > 0.425: a rational function of r = sqrt(-ln(min(u,
+ * 1-u))), one fit for r <= 5 and one beyond, both computed and the
+ * selected pair divided once (the same number as dividing in a branch). */
+static inline double rm_ndtri_tail(double u)
 {
     double q = u - 0.5;
-    double rc = 0.180625 - q * q;
-    double numc = (((((((2.5090809287301226727e+3 * rc + 3.3430575583588128105e+4) * rc
-                       + 6.7265770927008700853e+4) * rc + 4.5921953931549871457e+4) * rc
-                     + 1.3731693765509461125e+4) * rc + 1.9715909503065514427e+3) * rc
-                   + 1.3314166789178437745e+2) * rc + 3.3871328727963666080e+0);
-    double denc = (((((((5.2264952788528545610e+3 * rc + 2.8729085735721942674e+4) * rc
-                       + 3.9307895800092710610e+4) * rc + 2.1213794301586595867e+4) * rc
-                     + 5.3941960214247511077e+3) * rc + 6.8718700749205790830e+2) * rc
-                   + 4.2313330701600911252e+1) * rc + 1.0);
-    double xc = q * numc / denc;
     double rt = q < 0.0 ? u : 1.0 - u;
     rt = sqrt(-rm_log(rt));
     double r1 = rt - 1.6;
@@ -194,8 +156,23 @@ static inline double rm_ndtri_bf(double u)
                        + 1.84631831751005468180e-5) * r2 + 7.86869131145613259100e-4) * r2
                      + 1.48753612908506148525e-2) * r2 + 1.36929880922735805310e-1) * r2
                    + 5.99832206555887937690e-1) * r2 + 1.0);
-    double xt = rt <= 5.0 ? num1 / den1 : num2 / den2;
-    xt = q < 0.0 ? -xt : xt;
+    double num = rt <= 5.0 ? num1 : num2, den = rt <= 5.0 ? den1 : den2;
+    double x = num / den;
+    return q < 0.0 ? -x : x;
+}
+
+static inline double rm_ndtri(double u)
+{
+    double q = u - 0.5;
+    return fabs(q) <= 0.425 ? rm_ndtri_central(q) : rm_ndtri_tail(u);
+}
+
+/* rm_ndtri without branches: both regions are computed and one is
+ * selected, so a loop over lanes vectorises; the same bits. */
+static inline double rm_ndtri_bf(double u)
+{
+    double q = u - 0.5;
+    double xc = rm_ndtri_central(q), xt = rm_ndtri_tail(u);
     return fabs(q) <= 0.425 ? xc : xt;
 }
 
@@ -260,19 +237,8 @@ static inline void rm_ndtri_n(const double *u, double *x, size_t n)
     for (size_t j0 = 0; j0 < n; j0 += CH) {
         size_t m = n - j0 < CH ? n - j0 : CH, nt = 0;
         const double *uu = u + j0;
-        for (size_t j = 0; j < m; j++) {
-            double q = uu[j] - 0.5;
-            double rc = 0.180625 - q * q;
-            double numc = (((((((2.5090809287301226727e+3 * rc + 3.3430575583588128105e+4) * rc
-                               + 6.7265770927008700853e+4) * rc + 4.5921953931549871457e+4) * rc
-                             + 1.3731693765509461125e+4) * rc + 1.9715909503065514427e+3) * rc
-                           + 1.3314166789178437745e+2) * rc + 3.3871328727963666080e+0);
-            double denc = (((((((5.2264952788528545610e+3 * rc + 2.8729085735721942674e+4) * rc
-                               + 3.9307895800092710610e+4) * rc + 2.1213794301586595867e+4) * rc
-                             + 5.3941960214247511077e+3) * rc + 6.8718700749205790830e+2) * rc
-                           + 4.2313330701600911252e+1) * rc + 1.0);
-            xc[j] = q * numc / denc;
-        }
+        for (size_t j = 0; j < m; j++)
+            xc[j] = rm_ndtri_central(uu[j] - 0.5);
         /* pack the tail lanes: with AVX-512 by vcompress, eight lanes an
          * instruction; otherwise branch-free (every lane is written, the
          * count moves only for tail lanes) */
@@ -296,34 +262,8 @@ static inline void rm_ndtri_n(const double *u, double *x, size_t n)
             ut[nt] = uu[j];
             nt += fabs(uu[j] - 0.5) > 0.425;
         }
-        for (size_t k = 0; k < nt; k++) {
-            double q = ut[k] - 0.5;
-            double rt = q < 0.0 ? ut[k] : 1.0 - ut[k];
-            rt = sqrt(-rm_log(rt));
-            double r1 = rt - 1.6;
-            double num1 = (((((((7.74545014278341407640e-4 * r1 + 2.27238449892691845833e-2) * r1
-                               + 2.41780725177450611770e-1) * r1 + 1.27045825245236838258e+0) * r1
-                             + 3.64784832476320460504e+0) * r1 + 5.76949722146069140550e+0) * r1
-                           + 4.63033784615654529590e+0) * r1 + 1.42343711074968357734e+0);
-            double den1 = (((((((1.05075007164441684324e-9 * r1 + 5.47593808499534494600e-4) * r1
-                               + 1.51986665636164571966e-2) * r1 + 1.48103976427480074590e-1) * r1
-                             + 6.89767334985100004550e-1) * r1 + 1.67638483018380384940e+0) * r1
-                           + 2.05319162663775882187e+0) * r1 + 1.0);
-            double r2 = rt - 5.0;
-            double num2 = (((((((2.01033439929228813265e-7 * r2 + 2.71155556874348757815e-5) * r2
-                               + 1.24266094738807843860e-3) * r2 + 2.65321895265761230930e-2) * r2
-                             + 2.96560571828504891230e-1) * r2 + 1.78482653991729133580e+0) * r2
-                           + 5.46378491116411436990e+0) * r2 + 6.65790464350110377720e+0);
-            double den2 = (((((((2.04426310338993978564e-15 * r2 + 1.42151175831644588870e-7) * r2
-                               + 1.84631831751005468180e-5) * r2 + 7.86869131145613259100e-4) * r2
-                             + 1.48753612908506148525e-2) * r2 + 1.36929880922735805310e-1) * r2
-                           + 5.99832206555887937690e-1) * r2 + 1.0);
-            /* one division of the selected pair: the same number as
-             * selecting between the two quotients */
-            double num = rt <= 5.0 ? num1 : num2, den = rt <= 5.0 ? den1 : den2;
-            double xt = num / den;
-            ut[k] = q < 0.0 ? -xt : xt;
-        }
+        for (size_t k = 0; k < nt; k++)
+            ut[k] = rm_ndtri_tail(ut[k]);
         double *xx = x + j0;
         memcpy(xx, xc, m * sizeof *xx);
         for (size_t k = 0; k < nt; k++)

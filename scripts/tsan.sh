@@ -19,17 +19,9 @@ cd "$(dirname "$0")/.."
 
 pkgs=(clang-14 libomp-14-dev cmake pkg-config libgsl-dev libhdf5-dev libyaml-dev
       zlib1g-dev librandom123-dev python3-h5py python3-numpy)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "tsan: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo=sudo
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=scripts/apt_need.sh
+. scripts/apt_need.sh
+apt_need tsan "${pkgs[@]}"
 
 archer=/usr/lib/llvm-14/lib/libarcher.so
 [ -f "$archer" ] || { echo "tsan: $archer not found (package libomp-14-dev)" >&2; exit 2; }
