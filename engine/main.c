@@ -13,6 +13,7 @@
 #include <gsl/gsl_errno.h>
 #include <omp.h>
 
+#include "engine/part.h"
 #include "engine/scenario.h"
 #include "engine/sim.h"
 #include "output/h5out.h"
@@ -300,7 +301,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o, int *first,
                 what = "--threads: must be an integer in 1..4096";
             break;
         case 'k':
-            if (parse_u64(optarg, &o->keep) || o->keep > 1000000)
+            if (parse_u64(optarg, &o->keep) || o->keep > SIM_MAX_KEEP)
                 what = "--keep-paths: must be an integer in 0..1000000";
             break;
         case OPT_SET:
@@ -479,44 +480,6 @@ static volatile sig_atomic_t g_stop = 0;
 static void on_stop_signal(int sig)
 {
     g_stop = sig;
-}
-
-/* Blocks of shard i of n: a contiguous share, whole blocks only, so that a
- * shard's paths are the same whatever the thread count. */
-static void shard_blocks(uint64_t nblocks, uint64_t i, uint64_t n, uint64_t *lo, uint64_t *hi)
-{
-    *lo = nblocks * i / n;
-    *hi = nblocks * (i + 1) / n;
-}
-
-/* Copies per-path rows [p0, p1) (run path indices) from a result or shard
- * file whose first row is path src_first into dst. */
-static int copy_paths(hr_file *src, uint64_t src_first, ho_file *dst, uint64_t dst_first,
-                      uint64_t p0, uint64_t p1, size_t L, size_t I, int with_inputs,
-                      char *err, size_t errlen)
-{
-    size_t B = SIM_BLOCK;
-    int32_t *fy = malloc(B * L * 4), *py = malloc(B * L * 4);
-    uint8_t *oc = malloc(B * L);
-    double *fc = malloc(B * L * 8), *rt = malloc(B * L * 8), *in = malloc(B * (I ? I : 1) * 8);
-    int rc = fy && py && oc && fc && rt && in ? 0 : -1;
-    if (rc)
-        snprintf(err, errlen, "out of memory");
-    for (uint64_t p = p0; p < p1 && rc == 0; p += B) {
-        uint64_t c = p1 - p < B ? p1 - p : B, r = p - src_first;
-        rc = hr_read(src, "paths/fail_year", HO_I32, r, c, fy, err, errlen)
-          || hr_read(src, "paths/outcome", HO_U8, r, c, oc, err, errlen)
-          || hr_read(src, "paths/profit_year", HO_I32, r, c, py, err, errlen)
-          || hr_read(src, "paths/final_cash", HO_F64, r, c, fc, err, errlen)
-          || hr_read(src, "paths/raised_total", HO_F64, r, c, rt, err, errlen)
-          || (with_inputs && I && hr_read(src, "paths/inputs", HO_F64, r, c, in, err, errlen));
-        if (rc == 0) {
-            ho_paths blk = { fy, (const int8_t *)oc, py, fc, rt, in };
-            rc = ho_write_paths(dst, p - dst_first, c, &blk, err, errlen);
-        }
-    }
-    free(fy); free(py); free(oc); free(fc); free(rt); free(in);
-    return rc ? -1 : 0;
 }
 
 /* What a run writes, whatever its kind (whole, shard, resumed, merged). */
@@ -707,7 +670,7 @@ static int run_one(const char *path, const run_opts *ro, const char *out,
     }
     uint64_t blo = 0, bhi = st.nblocks;
     if (ro->shard_n)
-        shard_blocks(st.nblocks, ro->shard_i, ro->shard_n, &blo, &bhi);
+        pt_shard_blocks(st.nblocks, ro->shard_i, ro->shard_n, &blo, &bhi);
     uint64_t first_path = blo * SIM_BLOCK;
     uint64_t end_path = bhi * SIM_BLOCK < s->paths ? bhi * SIM_BLOCK : s->paths;
     file_plan fp = { .s = s, .out = out, .cmdline = ro->cmdline, .threads = nthreads,
@@ -728,122 +691,46 @@ static int run_one(const char *path, const run_opts *ro, const char *out,
     return rc;
 }
 
-/* Opens a checkpoint or shard file and rebuilds its scenario and state. */
-static int open_part(const char *path, hr_file **hf, sc_scenario **s, sim_state *st,
-                     uint64_t *first_path, uint64_t *rows, char *err, size_t errlen)
-{
-    *hf = hr_open(path, err, errlen);
-    if (!*hf)
-        return -1;
-    char *yaml = hr_attr_str(*hf, "scenario_yaml", err, errlen);
-    uint64_t hdr[4], r, c;
-    if (!yaml)
-        return -1;
-    if (!hr_exists(*hf, "state/header")) {
-        snprintf(err, errlen, "%s: holds no saved state (not a checkpoint or a shard)", path);
-        free(yaml);
-        return -1;
-    }
-    if (hr_read(*hf, "state/header", HO_U64, 0, 1, hdr, err, errlen) != 0
-        || hr_shape(*hf, "path", rows, &c, err, errlen) != 0) {
-        free(yaml);
-        return -1;
-    }
-    *first_path = 0;
-    if (*rows > 0 && hr_read(*hf, "path", HO_U64, 0, 1, first_path, err, errlen) != 0) {
-        free(yaml);
-        return -1;
-    }
-    char name[4200];
-    snprintf(name, sizeof name, "%s (scenario_yaml)", path);
-    int rc = sc_load_text(s, yaml, strlen(yaml), name, NULL, err, errlen);
-    free(yaml);
-    if (rc != 0)
-        return -1;
-    if ((*s)->paths != hdr[0]) {
-        snprintf(err, errlen, "%s: the state is for %llu paths, the scenario for %llu", path,
-                 (unsigned long long)hdr[0], (unsigned long long)(*s)->paths);
-        return -1;
-    }
-    if (sim_state_init(st, *s, (*s)->paths, (size_t)hdr[3]) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    (void)r;
-    return sim_state_load(st, *hf, err, errlen);
-}
-
-static int per_path_of(hr_file *hf)
-{
-    if (!hr_exists(hf, "paths/fail_year"))
-        return HO_PER_PATH_NONE;
-    return hr_exists(hf, "paths/inputs") ? HO_PER_PATH_ALL : HO_PER_PATH_OUTCOMES;
-}
-
 /* runway run --resume FILE: continue a checkpoint (of a whole run or of
  * a shard) into the same path. */
 static int run_resume(const char *path, const run_opts *ro)
 {
     char err[1024];
-    hr_file *hf = NULL;
-    sc_scenario *s = NULL;
-    sim_state st = { 0 };
-    uint64_t first_path, rows, complete = 1, shard_i = 0, shard_n = 0;
+    pt_part p;
     int rc = 1;
     ho_file *h5 = NULL;
-    if (open_part(path, &hf, &s, &st, &first_path, &rows, err, sizeof err) != 0) {
+    if (pt_open(&p, path, err, sizeof err) != 0 || pt_check_resume(&p, err, sizeof err) != 0) {
         fprintf(stderr, "runway: %s\n", err);
         goto done;
     }
-    char e2[256];
-    int is_shard = hr_attr_u64(hf, "shard_index", &shard_i, e2, sizeof e2) == 0
-                   && hr_attr_u64(hf, "shard_count", &shard_n, e2, sizeof e2) == 0;
-    uint64_t blo = 0, bhi = st.nblocks;
-    if (is_shard && shard_n > 0 && shard_i < shard_n)
-        shard_blocks(st.nblocks, shard_i, shard_n, &blo, &bhi);
-    uint64_t want_first = blo * SIM_BLOCK;
-    uint64_t want_rows = (bhi * SIM_BLOCK < s->paths ? bhi * SIM_BLOCK : s->paths) - want_first;
-    if (hr_attr_u64(hf, "complete", &complete, err, sizeof err) != 0 || complete != 0
-        || (is_shard && (shard_n == 0 || shard_i >= shard_n)) || first_path != want_first
-        || rows != want_rows) {
-        fprintf(stderr, "runway: %s: not a checkpoint of an unfinished run (complete = %llu)\n",
-                path, (unsigned long long)complete);
-        goto done;
-    }
     int nthreads = ro->threads ? (int)ro->threads : omp_get_max_threads();
-    file_plan fp = { .s = s, .out = path, .cmdline = ro->cmdline, .threads = nthreads,
-                     .processes = 1, .per_path = per_path_of(hf), .K = st.K,
-                     .rows = rows, .first_path = first_path, .shard = is_shard,
-                     .shard_index = shard_i, .shard_count = shard_n };
+    file_plan fp = { .s = p.s, .out = path, .cmdline = ro->cmdline, .threads = nthreads,
+                     .processes = 1, .per_path = p.per_path, .K = p.st.K,
+                     .rows = p.rows, .first_path = p.first_path, .shard = p.is_shard,
+                     .shard_index = p.shard_index, .shard_count = p.shard_count };
     h5 = open_output(&fp, err, sizeof err);
     if (!h5) {
         fprintf(stderr, "runway: %s\n", err);
         goto done;
     }
     /* The rows the checkpoint has, then the rest of the run. */
-    for (uint64_t b = blo; b < bhi && fp.per_path != HO_PER_PATH_NONE; b++) {
-        if (!st.done[b])
-            continue;
-        uint64_t p0 = b * SIM_BLOCK, p1 = p0 + SIM_BLOCK < s->paths ? p0 + SIM_BLOCK : s->paths;
-        if (copy_paths(hf, first_path, h5, first_path, p0, p1, s->nlabs, s->ninputs,
-                       fp.per_path == HO_PER_PATH_ALL, err, sizeof err) != 0) {
-            fprintf(stderr, "runway: %s\n", err);
-            goto done;
-        }
+    sink_ctx ctx = { h5, p.first_path };
+    if (fp.per_path != HO_PER_PATH_NONE
+        && pt_copy_paths(&p, fp.per_path == HO_PER_PATH_ALL, sink_paths, &ctx, err,
+                         sizeof err) != 0) {
+        fprintf(stderr, "runway: %s\n", err);
+        goto done;
     }
-    hr_close(hf);
-    hf = NULL;
+    pt_close_file(&p);
     if (!ro->quiet)
         fprintf(stderr, "runway: resuming %s: %llu of %llu paths done\n", path,
-                (unsigned long long)sim_state_paths_done(&st), (unsigned long long)rows);
+                (unsigned long long)sim_state_paths_done(&p.st), (unsigned long long)p.rows);
     ho_file *f = h5;
     h5 = NULL;
-    rc = drive(s, &st, f, &fp, blo, bhi, ro, omp_get_wtime(), NULL);
+    rc = drive(p.s, &p.st, f, &fp, p.blo, p.bhi, ro, omp_get_wtime(), NULL);
 done:
     ho_discard(h5);
-    hr_close(hf);
-    sim_state_free(&st);
-    sc_free(s);
+    pt_close(&p);
     return rc;
 }
 
@@ -863,100 +750,59 @@ static int cmd_merge(int argc, char **argv)
         return EXIT_USAGE;
     }
     char err[1024];
-    hr_file **hf = calloc((size_t)n, sizeof *hf);
-    sc_scenario **sc = calloc((size_t)n, sizeof *sc);
-    sim_state *st = calloc((size_t)n, sizeof *st);
-    uint64_t *fpath = calloc((size_t)n, 8), *rows = calloc((size_t)n, 8), count = 0;
-    uint8_t *seen = NULL;
+    pt_part *parts = calloc((size_t)n, sizeof *parts);
+    pt_merge m = { 0 };
     sim_result res = { 0 };
     ho_file *h5 = NULL;
-    char *yaml0 = NULL, *ver0 = NULL;
-    rc = hf && sc && st && fpath && rows ? 0 : 1;
-    for (int i = 0; i < n && rc == 0; i++) {
-        const char *p = argv[first + i];
-        uint64_t idx, cnt, seed;
-        char *yaml = NULL, *ver = NULL;
-        if (open_part(p, &hf[i], &sc[i], &st[i], &fpath[i], &rows[i], err, sizeof err) != 0
-            || hr_attr_u64(hf[i], "shard_index", &idx, err, sizeof err) != 0
-            || hr_attr_u64(hf[i], "shard_count", &cnt, err, sizeof err) != 0
-            || hr_attr_u64(hf[i], "seed", &seed, err, sizeof err) != 0
-            || !(yaml = hr_attr_str(hf[i], "scenario_yaml", err, sizeof err))
-            || !(ver = hr_attr_str(hf[i], "runway_version", err, sizeof err))) {
+    rc = parts ? 0 : 1;
+    if (!parts)
+        fprintf(stderr, "runway: out of memory\n");
+    for (int i = 0; i < n && rc == 0; i++)
+        if (pt_open(&parts[i], argv[first + i], err, sizeof err) != 0
+            || pt_merge_add(&m, &parts[i], err, sizeof err) != 0) {
             fprintf(stderr, "runway: %s\n", err);
             rc = 1;
-        } else if (i == 0) {
-            count = cnt;
-            seen = calloc(cnt ? cnt : 1, 1);
-            yaml0 = yaml;
-            ver0 = ver;
-            yaml = ver = NULL;
-            if (!seen || cnt == 0 || cnt > 1000000)
-                rc = 1;
-        } else if (cnt != count || strcmp(yaml, yaml0) != 0 || strcmp(ver, ver0) != 0) {
-            fprintf(stderr, "runway: %s: not a shard of the same run as %s (%s differs)\n", p,
-                    argv[first], cnt != count ? "shard count"
-                    : strcmp(yaml, yaml0) ? "scenario, seed or path count" : "runway version");
-            rc = 1;
         }
-        if (rc == 0 && (idx >= count || seen[idx])) {
-            fprintf(stderr, "runway: %s: shard %llu/%llu %s\n", p, (unsigned long long)idx,
-                    (unsigned long long)count, idx >= count ? "is out of range" : "is given twice");
-            rc = 1;
-        }
-        if (rc == 0)
-            seen[idx] = 1;
-        if (rc == 0 && i > 0 && sim_state_merge(&st[0], &st[i], err, sizeof err) != 0) {
-            fprintf(stderr, "runway: %s: %s\n", p, err);
-            rc = 1;
-        }
-        free(yaml);
-        free(ver);
+    if (rc == 0 && pt_merge_finish(&m, err, sizeof err) != 0) {
+        fprintf(stderr, "runway: %s\n", err);
+        rc = 1;
     }
-    for (uint64_t k = 0; rc == 0 && k < count; k++)
-        if (!seen[k]) {
-            fprintf(stderr, "runway: shard %llu of %llu is missing\n", (unsigned long long)k,
-                    (unsigned long long)count);
-            rc = 1;
-        }
     int nthreads = ro.threads ? (int)ro.threads : omp_get_max_threads();
     if (rc == 0) {
-        file_plan fp = { .s = sc[0], .out = ro.out, .cmdline = ro.cmdline, .threads = nthreads,
-                         .processes = (int)count, .per_path = per_path_of(hf[0]), .K = st[0].K,
-                         .rows = sc[0]->paths };
+        const sc_scenario *s = parts[0].s;
+        file_plan fp = { .s = s, .out = ro.out, .cmdline = ro.cmdline, .threads = nthreads,
+                         .processes = (int)m.count, .per_path = parts[0].per_path,
+                         .K = parts[0].st.K, .rows = s->paths };
         h5 = open_output(&fp, err, sizeof err);
         rc = h5 ? 0 : 1;
         if (!h5)
             fprintf(stderr, "runway: %s\n", err);
+        sink_ctx ctx = { h5, 0 };
         for (int i = 0; i < n && rc == 0 && fp.per_path != HO_PER_PATH_NONE; i++)
-            if (copy_paths(hf[i], fpath[i], h5, 0, fpath[i], fpath[i] + rows[i], sc[0]->nlabs,
-                           sc[0]->ninputs, fp.per_path == HO_PER_PATH_ALL, err, sizeof err) != 0) {
+            if (pt_copy_paths(&parts[i], fp.per_path == HO_PER_PATH_ALL, sink_paths, &ctx, err,
+                              sizeof err) != 0) {
                 fprintf(stderr, "runway: %s\n", err);
                 rc = 1;
             }
         if (rc == 0) {
             ho_file *f = h5;
             h5 = NULL;
-            st[0].threads_used = nthreads;
-            if (finish_output(f, &st[0], sc[0], nthreads, &res, err, sizeof err) != 0) {
+            parts[0].st.threads_used = nthreads;
+            if (finish_output(f, &parts[0].st, s, nthreads, &res, err, sizeof err) != 0) {
                 fprintf(stderr, "runway: %s\n", err);
                 rc = 1;
             } else if (!ro.quiet) {
-                printf("merged %llu shards -> %s\n", (unsigned long long)count, ro.out);
-                print_table(sc[0], &res, 0.0, ro.out);
+                printf("merged %llu shards -> %s\n", (unsigned long long)m.count, ro.out);
+                print_table(s, &res, 0.0, ro.out);
             }
         }
     }
     ho_discard(h5);
-    for (int i = 0; i < n; i++) {
-        if (hf)
-            hr_close(hf[i]);
-        if (sc)
-            sc_free(sc[i]);
-        if (st)
-            sim_state_free(&st[i]);
-    }
+    pt_merge_free(&m);
+    for (int i = 0; parts && i < n; i++)
+        pt_close(&parts[i]);
     sim_result_free(&res);
-    free(hf); free(sc); free(st); free(fpath); free(rows); free(seen); free(yaml0); free(ver0);
+    free(parts);
     run_opts_free(&ro);
     return rc;
 }

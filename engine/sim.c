@@ -11,6 +11,7 @@
 
 #include "engine/kernel.h"
 #include "engine/model.h"
+
 #include "engine/sketch.h"
 #include "engine/stats.h"
 #include "output/h5read.h"
@@ -478,51 +479,66 @@ static int get(hr_file *f, const char *name, int type, void *buf, uint64_t rows,
     if (hr_shape(f, path, &r, &c, err, errlen) != 0)
         return -1;
     if (r != rows || (rows && c != cols)) {
-        snprintf(err, errlen, "%s is %llux%llu, expected %llux%llu (not this run's state)", path,
-                 (unsigned long long)r, (unsigned long long)c, (unsigned long long)rows,
-                 (unsigned long long)cols);
+        snprintf(err, errlen, "%s: %s is %llux%llu, expected %llux%llu (not this run's state)",
+                 hr_name(f), path, (unsigned long long)r, (unsigned long long)c,
+                 (unsigned long long)rows, (unsigned long long)cols);
         return -1;
     }
-    return hr_read(f, path, type, 0, rows, buf, err, errlen);
+    return hr_read(f, path, type, 0, rows, c, buf, err, errlen);
 }
 
 int sim_state_load(sim_state *st, hr_file *f, char *err, size_t errlen)
 {
     size_t LT = st->L * st->T;
     uint64_t hdr[4];
+    const char *fn = hr_name(f);
     if (get(f, "header", HO_U64, hdr, 1, 4, err, errlen) != 0)
         return -1;
     if (hdr[0] != st->N || hdr[1] != st->nblocks || hdr[3] != st->K) {
-        snprintf(err, errlen, "the saved state is for %llu paths and %llu kept, not %llu and %zu",
-                 (unsigned long long)hdr[0], (unsigned long long)hdr[3],
-                 (unsigned long long)st->N, st->K);
+        snprintf(err, errlen, "%s: the saved state is for %llu paths in %llu blocks and %llu "
+                 "kept, not %llu in %llu and %zu", fn, (unsigned long long)hdr[0],
+                 (unsigned long long)hdr[1], (unsigned long long)hdr[3],
+                 (unsigned long long)st->N, (unsigned long long)st->nblocks, st->K);
         return -1;
     }
     st->sk.overflow = hdr[2];
     uint64_t r, c;
     if (hr_shape(f, "state/sketch", &r, &c, err, errlen) != 0)
         return -1;
+    /* sim_state_save writes one row per non-empty bucket, in increasing
+     * bucket order: at most every bucket once */
+    size_t nb = st->sk.n * SK_NBUCKETS;
     if (r > 0 && c != 2) {
-        snprintf(err, errlen, "state/sketch has %llu columns, not 2", (unsigned long long)c);
+        snprintf(err, errlen, "%s: state/sketch has %llu columns, not 2", fn,
+                 (unsigned long long)c);
+        return -1;
+    }
+    if (r > nb) {
+        snprintf(err, errlen, "%s: state/sketch has %llu rows, more than the %zu buckets", fn,
+                 (unsigned long long)r, nb);
         return -1;
     }
     uint64_t *sp = malloc((r ? r : 1) * 2 * sizeof *sp);
-    if (!sp || hr_read(f, "state/sketch", HO_U64, 0, r, sp, err, errlen) != 0) {
+    if (!sp || (r && hr_read(f, "state/sketch", HO_U64, 0, r, 2, sp, err, errlen) != 0)) {
         if (!sp)
             snprintf(err, errlen, "out of memory");
         free(sp);
         return -1;
     }
-    size_t nb = st->sk.n * SK_NBUCKETS;
     for (uint64_t k = 0; k < r; k++) {
-        if (sp[2 * k] >= nb) {
-            snprintf(err, errlen, "state/sketch: bucket %llu out of range",
-                     (unsigned long long)sp[2 * k]);
+        uint64_t b = sp[2 * k], n = sp[2 * k + 1];
+        const char *why = b >= nb ? "out of range"
+                        : k > 0 && b <= sp[2 * k - 2] ? "not in increasing order"
+                        : n == 0 || n > st->N ? "with a count of 0 or above the paths" : NULL;
+        if (why) {
+            snprintf(err, errlen, "%s: state/sketch: bucket %llu %s", fn,
+                     (unsigned long long)b, why);
             free(sp);
             return -1;
         }
-        st->sk.count[sp[2 * k]] += sp[2 * k + 1];
-        st->sk.total[sp[2 * k] / SK_NBUCKETS] += sp[2 * k + 1];
+        /* no overflow: each count <= N <= 2^40, fewer than 2^15 per sketch */
+        st->sk.count[b] = n;
+        st->sk.total[b / SK_NBUCKETS] += n;
     }
     free(sp);
     int rc = get(f, "sketch_min", HO_F64, st->sk.mn, st->sk.n, 1, err, errlen)
@@ -545,10 +561,196 @@ int sim_state_load(sim_state *st, hr_file *f, char *err, size_t errlen)
           || get(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen);
     for (uint64_t b = 0; !rc && b < st->nblocks; b++)
         if (st->done[b] > 1) {
-            snprintf(err, errlen, "state/done holds %d, not 0 or 1", st->done[b]);
+            snprintf(err, errlen, "%s: state/done holds %d, not 0 or 1", fn, st->done[b]);
             rc = 1;
         }
     return rc ? -1 : 0;
+}
+
+/* The first and last non-empty buckets of sketch i other than the two
+ * edge buckets (lo > hi when none). */
+static void sketch_range(const sk_set *sk, size_t i, int *lo, int *hi)
+{
+    const uint64_t *c = sk->count + i * SK_NBUCKETS;
+    *lo = SK_NBUCKETS;
+    *hi = -1;
+    int b = 1;
+    /* most buckets are empty: skip them eight at a time */
+    for (; b + 8 <= SK_NBUCKETS - 1; b += 8) {
+        if (!(c[b] | c[b + 1] | c[b + 2] | c[b + 3] | c[b + 4] | c[b + 5] | c[b + 6] | c[b + 7]))
+            continue;
+        for (int k = b; k < b + 8; k++)
+            if (c[k]) {
+                *lo = k < *lo ? k : *lo;
+                *hi = k;
+            }
+    }
+    for (; b < SK_NBUCKETS - 1; b++)
+        if (c[b]) {
+            *lo = b < *lo ? b : *lo;
+            *hi = b;
+        }
+}
+
+/* Sketch i could have been filled by sk_add: its extremes are the
+ * smallest and largest values added other than NaN (+inf and -inf when
+ * there are none), so they lie in non-empty buckets and every other
+ * non-empty bucket lies between theirs, except the two edge buckets,
+ * which also count NaNs. */
+static int sketch_ok(const sk_set *sk, size_t i)
+{
+    const uint64_t *c = sk->count + i * SK_NBUCKETS;
+    double mn = sk->mn[i], mx = sk->mx[i];
+    int lo, hi;
+    sketch_range(sk, i, &lo, &hi);
+    if (isnan(mn) || isnan(mx))
+        return 0;
+    if (mn == INFINITY && mx == -INFINITY) /* empty, or only NaNs */
+        return lo > hi;
+    if (mn > mx)
+        return 0;
+    int bmn = sk_bucket(mn), bmx = sk_bucket(mx);
+    return c[bmn] && c[bmx] && (lo > hi || (lo >= bmn && hi <= bmx));
+}
+
+int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, uint64_t b_hi,
+                    char *err, size_t errlen)
+{
+    const size_t L = st->L, T = st->T, I = st->I, LT = L * T;
+    if (L != s->nlabs || T != (size_t)s->horizon || I != s->ninputs) {
+        snprintf(err, errlen, "the state is not shaped for the scenario");
+        return -1;
+    }
+    for (uint64_t b = 0; b < st->nblocks; b++)
+        if (st->done[b] > 1 || (st->done[b] && (b < b_lo || b >= b_hi))) {
+            snprintf(err, errlen, "state/done marks paths %llu.. as done, outside this file's "
+                     "paths %llu..%llu", (unsigned long long)(b * SIM_BLOCK),
+                     (unsigned long long)(b_lo * SIM_BLOCK),
+                     (unsigned long long)(b_hi * SIM_BLOCK < st->N ? b_hi * SIM_BLOCK : st->N) - 1);
+            return -1;
+        }
+    /* Every count is a number of the paths done, P: each lab is alive,
+     * acquired or wound down at the end of each year; failures and
+     * profitability only accumulate. */
+    const uint64_t P = sim_state_paths_done(st);
+    size_t nind = 0; /* labs without a backstop: the columns of `independent` */
+    for (size_t l = 0; l < L; l++)
+        nind += s->labs[l].backstop == SC_BACKSTOP_NONE;
+    for (size_t l = 0; l < L; l++)
+        for (size_t t = 0; t < T; t++) {
+            size_t i = l * T + t;
+            const char *why = NULL;
+            if (st->alive[i] > P || st->acq[i] > P - st->alive[i]
+                || st->wd[i] != P - st->alive[i] - st->acq[i])
+                why = "alive, acquired and wound down do not add up to the paths done";
+            else if (st->prof[i] > P)
+                why = "more profitable than paths done";
+            else if (t > 0 && (st->acq[i] < st->acq[i - 1] || st->wd[i] < st->wd[i - 1]
+                               || st->prof[i] < st->prof[i - 1]))
+                why = "failures or profitability decrease over the years";
+            if (why) {
+                snprintf(err, errlen, "state: %s (lab %zu, year %zu: %llu paths done)", why,
+                         l + 1, t + 1, (unsigned long long)P);
+                return -1;
+            }
+        }
+    for (size_t t = 0; t < T; t++) {
+        /* paths by number of independent labs alive: they are the paths
+         * done, and their labs are the independent labs alive */
+        uint64_t n = 0, labs = 0, want = 0;
+        const uint64_t *row = st->indep + t * (L + 1);
+        int bad = 0;
+        for (size_t k = 0; k <= L; k++) {
+            bad |= row[k] > P - n || (k > nind && row[k]);
+            if (bad)
+                break;
+            n += row[k];
+            labs += row[k] * k;
+        }
+        for (size_t l = 0; l < L; l++)
+            if (s->labs[l].backstop == SC_BACKSTOP_NONE)
+                want += st->alive[l * T + t];
+        if (bad || n != P || labs != want) {
+            snprintf(err, errlen, "state/independent disagrees with the paths done or with "
+                     "state/alive (year %zu)", t + 1);
+            return -1;
+        }
+    }
+    /* The sketches hold one value per lab alive (the subsidy's: only for a
+     * parent-backstopped lab); values beyond the range are counted. */
+    uint64_t edge = 0;
+    for (int m = 0; m < SIM_NQ; m++)
+        for (size_t i = 0; i < LT; i++) {
+            size_t k = (size_t)m * LT + i;
+            const uint64_t *c = st->sk.count + k * SK_NBUCKETS;
+            int parent = s->labs[i / T].backstop == SC_BACKSTOP_PARENT;
+            uint64_t want = m == SIM_Q_SUBSIDY && !parent ? 0 : st->alive[i];
+            edge += c[0] + c[SK_NBUCKETS - 1];
+            if (st->sk.total[k] != want || !sketch_ok(&st->sk, k)) {
+                snprintf(err, errlen, "state: sketch %d of lab %zu, year %zu %s", m,
+                         i / T + 1, i % T + 1, st->sk.total[k] != want
+                         ? "does not count one value per lab alive"
+                         : "has a minimum or maximum outside its buckets");
+                return -1;
+            }
+        }
+    if (edge != st->sk.overflow) {
+        snprintf(err, errlen, "state/header counts %llu values beyond the sketches' range, "
+                 "the sketches %llu", (unsigned long long)st->sk.overflow,
+                 (unsigned long long)edge);
+        return -1;
+    }
+    /* Rows of the paths done: kept trajectories, whose labs once dead stay
+     * dead, and the rank-correlation sample. */
+    for (uint64_t p = 0; p < st->K; p++) {
+        if (!st->done[p / SIM_BLOCK])
+            continue;
+        for (size_t l = 0; l < L; l++)
+            for (size_t t = 0; t < T; t++) {
+                uint8_t a = st->traj_alive[p * LT + l * T + t];
+                if (a > 1 || (t > 0 && a > st->traj_alive[p * LT + l * T + t - 1])
+                    || (I && p < st->NS && t == T - 1 && (double)a != st->col_surv[p * L + l])) {
+                    snprintf(err, errlen, "state/traj_alive of path %llu, lab %zu is not a "
+                             "lab's life (or disagrees with state/col_survived)",
+                             (unsigned long long)p, l + 1);
+                    return -1;
+                }
+            }
+    }
+    if (I) {
+        uint64_t in_sample = 0;
+        uint64_t *surv = calloc(L, sizeof *surv);
+        if (!surv) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        int bad = 0;
+        for (uint64_t p = 0; p < st->NS && !bad; p++) {
+            if (!st->done[p / SIM_BLOCK])
+                continue;
+            in_sample++;
+            for (size_t l = 0; l < L; l++) {
+                double v = st->col_surv[p * L + l];
+                bad |= v != 0.0 && v != 1.0;
+                surv[l] += v == 1.0;
+            }
+            for (size_t i = 0; i < I; i++)
+                bad |= !isfinite(st->col_in[p * I + i]);
+        }
+        /* the sample's survivors are survivors: all of them when every
+         * path done is in the sample */
+        for (size_t l = 0; l < L && !bad; l++) {
+            uint64_t alive = st->alive[l * T + T - 1];
+            bad = surv[l] > alive || alive - surv[l] > P - in_sample;
+        }
+        free(surv);
+        if (bad) {
+            snprintf(err, errlen, "state/col_survived or col_inputs are not survival flags and "
+                     "finite inputs matching state/alive");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,

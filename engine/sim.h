@@ -31,6 +31,9 @@
  * memory that does not grow with N. */
 #define SIM_SENS_PATHS ((size_t)1 << 18)
 
+/* Kept trajectories: at most this many paths (--keep-paths). */
+#define SIM_MAX_KEEP 1000000
+
 /* Quantile metrics, in the order of the sketch set. */
 enum { SIM_Q_CASH, SIM_Q_REVENUE, SIM_Q_OP, SIM_Q_RAISED, SIM_Q_OWNERSHIP,
        SIM_Q_SHARE, SIM_Q_SUBSIDY, SIM_NQ };
@@ -97,9 +100,29 @@ int sim_state_merge(sim_state *dst, const sim_state *src, char *err, size_t errl
 /* The summaries; every block must be done. */
 int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_result *res,
                  char *err, size_t errlen);
-/* To and from group /state of a result file. */
+/* To and from group /state of a result file. sim_state_load fills a state
+ * made by sim_state_init for the run the file is for; it refuses datasets
+ * of other shapes and other kinds, and values no type holds exactly. */
 int sim_state_save(const sim_state *st, ho_file *f, char *err, size_t errlen);
 int sim_state_load(sim_state *st, hr_file *f, char *err, size_t errlen);
+/* Checks that a loaded state is one the engine could have written for
+ * scenario s, simulating only the blocks [b_lo, b_hi) (a shard's), so
+ * that a damaged or hand-made state is refused instead of merged into a
+ * wrong result. With P the paths of the blocks done (only inside
+ * [b_lo, b_hi)), for every lab and year: alive + acquired + wound down =
+ * P, failures and profitability never decrease, profitable <= P; each row
+ * of `independent` counts P paths and as many labs as the independent
+ * labs alive; each sketch counts one value per lab alive (subsidies: for
+ * parent-backstopped labs only), its minimum and maximum lie in its first
+ * and last non-empty buckets (the two edge buckets, which also count
+ * NaNs, aside), and the header's overflow count is the count of the edge
+ * buckets; kept trajectories of paths done are lives
+ * (alive 0 or 1, never alive again once dead); the rank-correlation rows
+ * of paths done hold finite inputs and survival flags that agree with the
+ * trajectories and with `alive` at the horizon. Returns 0, or -1 with a
+ * one-line message. */
+int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, uint64_t b_hi,
+                    char *err, size_t errlen);
 
 /* Returns 0 and fills res (free with sim_result_free), or -1 with err. */
 int sim_run(const sc_scenario *s, const sim_options *opts, sim_result *res,

@@ -1,6 +1,7 @@
 /* h5read: see h5read.h. */
 #include "output/h5read.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,11 @@ hr_file *hr_open(const char *path, char *err, size_t errlen)
     return f;
 }
 
+const char *hr_name(const hr_file *f)
+{
+    return f ? f->path : "?";
+}
+
 void hr_close(hr_file *f)
 {
     if (!f)
@@ -78,6 +84,12 @@ int hr_exists(hr_file *f, const char *path)
     return H5Oexists_by_name(f->fid, path, H5P_DEFAULT) > 0;
 }
 
+int hr_attr_exists(hr_file *f, const char *name)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return H5Aexists(f->fid, name) > 0;
+}
+
 int hr_attr_u64(hr_file *f, const char *name, uint64_t *v, char *err, size_t errlen)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -86,10 +98,30 @@ int hr_attr_u64(hr_file *f, const char *name, uint64_t *v, char *err, size_t err
     hid_t a = H5Aopen(f->fid, name, H5P_DEFAULT);
     hid_t t = a < 0 ? -1 : H5Aget_type(a), sp = a < 0 ? -1 : H5Aget_space(a);
     H5T_class_t cl = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
+    size_t size = t < 0 ? 0 : H5Tget_size(t);
     int ok = a >= 0 && sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1
-             && (cl == H5T_INTEGER || cl == H5T_FLOAT);
+             && ((cl == H5T_INTEGER && size <= 8) || cl == H5T_FLOAT);
     int rc = 0;
-    if (!ok || H5Aread(a, H5T_NATIVE_UINT64, v) < 0)
+    /* Read in a type that holds every value of the stored one, then judge
+     * the value: HDF5's own conversion would clamp -1 to 0. */
+    if (ok && cl == H5T_INTEGER && H5Tget_sign(t) == H5T_SGN_2) {
+        int64_t x = 0;
+        ok = H5Aread(a, H5T_NATIVE_INT64, &x) >= 0;
+        if (ok && x < 0)
+            rc = fail(f, err, errlen, "attribute %s is %lld, not a count", name, (long long)x);
+        *v = (uint64_t)x;
+    } else if (ok && cl == H5T_INTEGER) {
+        ok = H5Aread(a, H5T_NATIVE_UINT64, v) >= 0;
+    } else if (ok) {
+        double x = 0;
+        ok = H5Aread(a, H5T_NATIVE_DOUBLE, &x) >= 0;
+        if (ok && !(x >= 0 && x < 0x1p64 && x == floor(x)))
+            rc = fail(f, err, errlen, "attribute %s is %g, not a whole number from 0 to 2^64",
+                      name, x);
+        else if (ok)
+            *v = (uint64_t)x;
+    }
+    if (!ok)
         rc = fail(f, err, errlen, "attribute %s is not a number", name);
     if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
@@ -158,12 +190,25 @@ int hr_shape(hr_file *f, const char *path, uint64_t *rows, uint64_t *cols, char 
     return rc;
 }
 
-int hr_read(hr_file *f, const char *path, int type, uint64_t row0, uint64_t nrows, void *buf,
-            char *err, size_t errlen)
+/* A conversion exception (a value the memory type cannot hold exactly)
+ * aborts the read, and says so. */
+static H5T_conv_ret_t strict_conv(H5T_conv_except_t except_type, hid_t src, hid_t dst,
+                                  void *src_buf, void *dst_buf, void *data)
+{
+    (void)except_type; (void)src; (void)dst; (void)src_buf; (void)dst_buf;
+    *(int *)data = 1;
+    return H5T_CONV_ABORT;
+}
+
+int hr_read(hr_file *f, const char *path, int type, uint64_t row0, uint64_t nrows,
+            uint64_t want_cols, void *buf, char *err, size_t errlen)
 {
     uint64_t rows, cols;
     if (hr_shape(f, path, &rows, &cols, err, errlen) != 0)
         return -1;
+    if (cols != want_cols)
+        return fail(f, err, errlen, "%s has %llu columns, not %llu", path,
+                    (unsigned long long)cols, (unsigned long long)want_cols);
     if (row0 > rows || nrows > rows - row0)
         return fail(f, err, errlen, "%s has %llu rows, not %llu..%llu", path,
                     (unsigned long long)rows, (unsigned long long)row0,
@@ -175,21 +220,26 @@ int hr_read(hr_file *f, const char *path, int type, uint64_t row0, uint64_t nrow
     hid_t d = H5Dopen2(f->fid, path, H5P_DEFAULT);
     hid_t ft = d < 0 ? -1 : H5Dget_type(d);
     H5T_class_t cl = ft < 0 ? H5T_NO_CLASS : H5Tget_class(ft);
-    int rc = 0;
+    int rc = 0, inexact = 0;
     if (cl != H5T_INTEGER && cl != H5T_FLOAT && cl != H5T_ENUM)
         rc = fail(f, err, errlen, "%s is not numeric", path);
-    hid_t fs = -1, ms = -1;
+    hid_t fs = -1, ms = -1, xp = -1;
     if (rc == 0) {
         /* an enum (outcome) is read through its base integer type */
         fs = H5Dget_space(d);
         int rank = H5Sget_simple_extent_ndims(fs);
         hsize_t start[2] = {row0, 0}, count[2] = {nrows, cols};
         ms = H5Screate_simple(rank, count, NULL);
-        if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0
+        xp = H5Pcreate(H5P_DATASET_XFER);
+        if (xp < 0 || H5Pset_type_conv_cb(xp, strict_conv, &inexact) < 0
+            || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0
             || H5Dread(d, cl == H5T_ENUM && type == HO_U8 ? H5T_NATIVE_INT8 : mt, ms, fs,
-                       H5P_DEFAULT, buf) < 0)
-            rc = fail(f, err, errlen, "cannot read %s (damaged file?)", path);
+                       xp, buf) < 0)
+            rc = fail(f, err, errlen, inexact ? "%s holds a value its reader's type cannot "
+                                                "hold (negative, fractional, NaN or too large)"
+                                              : "cannot read %s (damaged file?)", path);
     }
+    if (xp >= 0) H5Pclose(xp);
     if (ms >= 0) H5Sclose(ms);
     if (fs >= 0) H5Sclose(fs);
     if (ft >= 0) H5Tclose(ft);

@@ -3,8 +3,9 @@
 #
 #   scripts/fuzz.sh TARGET SECONDS [LIBFUZZER_OPTION...]
 #
-# TARGET is scenario (the scenario parser and validator) or set (the --set
-# parser). Builds the fuzz targets with Debian's clang-14 under
+# TARGET is scenario (the scenario parser and validator), set (the --set
+# parser) or results (the readers of checkpoints and shards behind
+# `runway run --resume` and `runway merge`, on edited result files). Builds the fuzz targets with Debian's clang-14 under
 # ASan+UBSan into $FUZZ_BUILD_DIR (default build-fuzz), installing clang-14
 # and libclang-rt-14-dev when missing (as root, or with sudo), then fuzzes
 # for SECONDS, starting from the seed corpora and the regression inputs.
@@ -16,11 +17,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: scripts/fuzz.sh scenario|set SECONDS [libFuzzer options]" >&2; exit 2; }
+usage() { echo "usage: scripts/fuzz.sh scenario|set|results SECONDS [libFuzzer options]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 target=$1 secs=$2
 shift 2
-case "$target" in scenario|set) ;; *) usage;; esac
+case "$target" in scenario|set|results) ;; *) usage;; esac
 [[ "$secs" =~ ^[0-9]+$ ]] && [ "$secs" -ge 1 ] || usage
 
 if ! grep -q RUNWAY_FUZZ CMakeLists.txt; then
@@ -30,17 +31,9 @@ fi
 
 pkgs=(clang-14 libclang-rt-14-dev cmake pkg-config libgsl-dev libhdf5-dev libyaml-dev
       zlib1g-dev librandom123-dev)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo=sudo
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=scripts/apt_need.sh
+. scripts/apt_need.sh
+apt_need fuzz "${pkgs[@]}"
 
 B=${FUZZ_BUILD_DIR:-build-fuzz}
 cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -59,18 +52,22 @@ seeds=("tests/fuzz/corpus/$target" "tests/fuzz/regressions/$target")
 log="$B/fuzz-$target.log"
 # The first folder receives new inputs; the others are only read.
 # -max_len: the baseline is 14 kB; room to grow, not so much that
-# mutations get lost in the middle of huge inputs.
+# mutations get lost in the middle of huge inputs. A results input is a
+# program of edits, a few bytes each: 4 kB is 64 edits with room to spare.
+maxlen=32768 lenctl=()
+[ "$target" = results ] && maxlen=4096 lenctl=(-len_control=20)
 set +e
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 "$bin" "$work" "${seeds[@]}" -max_total_time="$secs" -print_final_stats=1 \
-  -dict="tests/fuzz/$target.dict" -max_len=32768 -timeout=10 -rss_limit_mb=2048 \
+  -dict="tests/fuzz/$target.dict" -max_len=$maxlen "${lenctl[@]}" -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$crashes/" "$@" >"$log" 2>&1
 rc=$?
 set -e
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 found=$(ls "$crashes" | wc -l)
-echo "fuzz $target: ${execs:-?} executions in ${secs} s; corpus $(ls "$work" | wc -l) inputs; $found crash file(s) in $crashes (log: $log)"
+cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
+echo "fuzz $target: ${execs:-?} executions in ${secs} s; coverage ${cov:-?} edges; corpus $(ls "$work" | wc -l) inputs; $found crash file(s) in $crashes (log: $log)"
 if [ $rc -ne 0 ]; then
   grep -E "^(==[0-9]+==ERROR|SUMMARY|fuzz property failed|.*runtime error)" "$log" | head -n 5 >&2 || true
   ls -t "$crashes" | head -n 3 | sed "s|^|fuzz: crash input: $crashes/|" >&2

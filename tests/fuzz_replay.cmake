@@ -4,7 +4,7 @@
 # normal build and under ASan+UBSan alike. A property failure
 # (tests/fuzz/fuzz_check.h) or a sanitizer report fails the test.
 set(RUNWAY_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
-foreach(t scenario set)
+foreach(t scenario set results)
   add_executable(fuzz_replay_${t} fuzz/replay.c fuzz/fuzz_${t}.c fuzz/fuzz_check.h)
   target_link_libraries(fuzz_replay_${t} PRIVATE runway_engine)
 endforeach()
@@ -21,5 +21,10 @@ add_test(NAME fuzz_set_corpus_and_regressions_replay_cleanly
   COMMAND fuzz_replay_set
           ${RUNWAY_FUZZ_DIR}/corpus/set
           ${RUNWAY_FUZZ_DIR}/regressions/set)
+add_test(NAME fuzz_results_corpus_and_regressions_replay_cleanly
+  COMMAND fuzz_replay_results
+          ${RUNWAY_FUZZ_DIR}/corpus/results
+          ${RUNWAY_FUZZ_DIR}/regressions/results)
 set_tests_properties(fuzz_scenario_corpus_and_regressions_replay_cleanly
-  fuzz_set_corpus_and_regressions_replay_cleanly PROPERTIES TIMEOUT 120)
+  fuzz_set_corpus_and_regressions_replay_cleanly
+  fuzz_results_corpus_and_regressions_replay_cleanly PROPERTIES TIMEOUT 120)

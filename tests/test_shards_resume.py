@@ -2,7 +2,8 @@
 result dataset; merges of shards that do not belong together are refused
 with one line and no file; a run sent SIGTERM part-way writes a checkpoint
 (complete = 0, exit 75) that --resume turns into the uninterrupted file,
-bit for bit; a SIGKILLed run leaves nothing that claims to be complete."""
+bit for bit (with --per-path none too); a SIGKILLed run leaves nothing that
+claims to be complete."""
 import glob
 import os
 import signal
@@ -100,6 +101,22 @@ if proc.returncode == 75:
     diff = same_bits(km, ref)
     if diff:
         problems.append(f"resumed shard merged differs from the whole run in {diff}")
+
+# --per-path none: the checkpoint has no path axis; it resumes all the same
+# (it was refused as "not a checkpoint" before the fuzz target's untouched
+# inputs caught it: tests/fuzz/regressions/results/resume_per_path_none_checkpoint)
+cn = os.path.join(d, "ck_none.h5")
+proc, _ = signal_mid_run([runway, "run", S, "--paths", N, "--per-path", "none", "-o", cn, "-q",
+                          "-t", "1"], cn, signal.SIGTERM)
+if proc.returncode != 75:
+    problems.append(f"--per-path none: SIGTERM should exit 75, got {proc.returncode}")
+else:
+    p = run(runway, "run", "--resume", cn, "-q", check=False)
+    refn = os.path.join(d, "ref_none.h5")
+    run(runway, "run", S, "--paths", N, "--per-path", "none", "-o", refn, "-q")
+    diff = same_bits(cn, refn) if p.returncode == 0 else f"exit {p.returncode}: {p.stderr.strip()}"
+    if diff:
+        problems.append(f"--per-path none checkpoint resumed differs from the uninterrupted run: {diff}")
 
 # SIGKILL: no file at the final path; the temporary one says complete = 0
 kk = os.path.join(d, "killed.h5")

@@ -1,5 +1,6 @@
 /* fuzz_check: the properties every fuzz target checks on each input
- * (prefix fz_). Shared by fuzz_scenario.c and fuzz_set.c, compiled either
+ * (prefix fz_). Shared by fuzz_scenario.c, fuzz_set.c and fuzz_results.c
+ * (which adds its own, for result files), compiled either
  * into a libFuzzer binary (clang, -fsanitize=fuzzer) or into the plain
  * replay driver (replay.c, any compiler).
  *
@@ -42,6 +43,16 @@
  * [2^-53, 1 - 2^-53]; the copula clamps to [2^-60, 1 - 2^-53]. */
 #define FZ_U_LO 0x1p-60
 #define FZ_U_HI (1.0 - 0x1p-53)
+
+/* Any library call's failure: -1 and a message, one line. */
+static inline void fz_check_message(int rc, const char *err, size_t errlen)
+{
+    FZ_ASSERT(rc == -1, "rc %d", rc);
+    size_t n = strnlen(err, errlen);
+    FZ_ASSERT(n < errlen, "message not terminated");
+    FZ_ASSERT(n > 0, "empty message");
+    FZ_ASSERT(strchr(err, '\n') == NULL, "message is not one line: %s", err);
+}
 
 static inline void fz_check_failure(int rc, const sc_scenario *s, const char *err,
                              size_t errlen)

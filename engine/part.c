@@ -1,0 +1,362 @@
+/* part: see part.h for the contract. */
+#include "engine/part.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/h5out.h"
+
+#define PT_MAX_SHARDS 1000000
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void pt_shard_blocks(uint64_t nblocks, uint64_t i, uint64_t n, uint64_t *lo, uint64_t *hi)
+{
+    *lo = nblocks * i / n;
+    *hi = nblocks * (i + 1) / n;
+}
+
+/* What group `paths` holds, from its datasets. */
+static int per_path_of(hr_file *hf)
+{
+    if (!hr_exists(hf, "paths/fail_year"))
+        return HO_PER_PATH_NONE;
+    return hr_exists(hf, "paths/inputs") ? HO_PER_PATH_ALL : HO_PER_PATH_OUTCOMES;
+}
+
+int pt_open(pt_part *p, const char *path, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    p->path = path;
+    p->hf = hr_open(path, err, errlen);
+    if (!p->hf)
+        return -1;
+    p->yaml = hr_attr_str(p->hf, "scenario_yaml", err, errlen);
+    if (!p->yaml)
+        return -1;
+    if (!hr_exists(p->hf, "state/header"))
+        return fail(err, errlen, "%s: holds no saved state (not a checkpoint or a shard)", path);
+    uint64_t hdr[4];
+    if (hr_read(p->hf, "state/header", HO_U64, 0, 1, 4, hdr, err, errlen) != 0)
+        return -1;
+    uint64_t c;
+    if (hr_shape(p->hf, "path", &p->axis_rows, &c, err, errlen) != 0)
+        return -1;
+    if (p->axis_rows > 0
+        && hr_read(p->hf, "path", HO_U64, 0, 1, 1, &p->axis_first, err, errlen) != 0)
+        return -1;
+    char name[4200];
+    snprintf(name, sizeof name, "%s (scenario_yaml)", path);
+    if (sc_load_text(&p->s, p->yaml, strlen(p->yaml), name, NULL, err, errlen) != 0)
+        return -1;
+    if (p->s->paths != hdr[0])
+        return fail(err, errlen, "%s: the state is for %llu paths, the scenario for %llu", path,
+                    (unsigned long long)hdr[0], (unsigned long long)p->s->paths);
+    /* K comes from the file: bounded before it sizes anything */
+    if (hdr[3] > SIM_MAX_KEEP || hdr[3] > hdr[0])
+        return fail(err, errlen, "%s: the state keeps %llu trajectories, more than the paths "
+                    "or the limit of %d", path, (unsigned long long)hdr[3], SIM_MAX_KEEP);
+    if (sim_state_init(&p->st, p->s, p->s->paths, (size_t)hdr[3]) != 0)
+        return fail(err, errlen, "%s: out of memory for the state of %llu paths", path,
+                    (unsigned long long)p->s->paths);
+    if (sim_state_load(&p->st, p->hf, err, errlen) != 0)
+        return -1;
+    p->per_path = per_path_of(p->hf);
+    const sim_state *st = &p->st;
+    size_t LT = st->L * st->T, NI = st->T * (st->L + 1);
+    if (!(p->own = malloc((3 * LT + NI) * sizeof *p->own)))
+        return fail(err, errlen, "out of memory");
+    memcpy(p->own, st->acq, LT * sizeof *p->own);
+    memcpy(p->own + LT, st->wd, LT * sizeof *p->own);
+    memcpy(p->own + 2 * LT, st->prof, LT * sizeof *p->own);
+    memcpy(p->own + 3 * LT, st->indep, NI * sizeof *p->own);
+    return 0;
+}
+
+void pt_close_file(pt_part *p)
+{
+    hr_close(p->hf);
+    p->hf = NULL;
+}
+
+void pt_close(pt_part *p)
+{
+    pt_close_file(p);
+    sc_free(p->s);
+    free(p->yaml);
+    sim_state_free(&p->st);
+    free(p->own);
+    memset(p, 0, sizeof *p);
+}
+
+/* The shard attributes, if the file has either: both must be there, with
+ * 1 <= count <= PT_MAX_SHARDS and index < count. */
+static int read_shard(pt_part *p, int required, char *err, size_t errlen)
+{
+    p->is_shard = hr_attr_exists(p->hf, "shard_index") || hr_attr_exists(p->hf, "shard_count");
+    if (!p->is_shard && !required)
+        return 0;
+    if (hr_attr_u64(p->hf, "shard_index", &p->shard_index, err, errlen) != 0
+        || hr_attr_u64(p->hf, "shard_count", &p->shard_count, err, errlen) != 0)
+        return -1;
+    p->is_shard = 1;
+    if (p->shard_count < 1 || p->shard_count > PT_MAX_SHARDS)
+        return fail(err, errlen, "%s: shard count %llu is not 1 to %d", p->path,
+                    (unsigned long long)p->shard_count, PT_MAX_SHARDS);
+    if (p->shard_index >= p->shard_count)
+        return fail(err, errlen, "%s: shard %llu/%llu is out of range", p->path,
+                    (unsigned long long)p->shard_index, (unsigned long long)p->shard_count);
+    return 0;
+}
+
+/* The file holds what a run writes for its share of the paths: a shard's
+ * blocks (pt_shard_blocks), or all of them for a whole run. */
+static int check_own(pt_part *p, char *err, size_t errlen)
+{
+    const sim_state *st = &p->st;
+    p->blo = 0;
+    p->bhi = st->nblocks;
+    if (p->is_shard)
+        pt_shard_blocks(st->nblocks, p->shard_index, p->shard_count, &p->blo, &p->bhi);
+    p->first_path = p->blo * SIM_BLOCK;
+    uint64_t end = p->bhi * SIM_BLOCK < st->N ? p->bhi * SIM_BLOCK : st->N;
+    p->rows = end > p->first_path ? end - p->first_path : 0;
+    /* --per-path none leaves the path axis empty */
+    int none = p->per_path == HO_PER_PATH_NONE;
+    if (none ? p->axis_rows != 0 : p->axis_first != p->first_path || p->axis_rows != p->rows)
+        return fail(err, errlen, "%s: its path axis holds %llu paths from %llu, not its own "
+                    "%llu from %llu", p->path, (unsigned long long)p->axis_rows,
+                    (unsigned long long)p->axis_first,
+                    (unsigned long long)(none ? 0 : p->rows), (unsigned long long)p->first_path);
+    if (hr_attr_exists(p->hf, "per_path")) {
+        static const char *names[] = { "none", "all", "outcomes" };
+        char *v = hr_attr_str(p->hf, "per_path", err, errlen);
+        if (!v)
+            return -1;
+        int same = !strcmp(v, names[p->per_path]);
+        free(v);
+        if (!same)
+            return fail(err, errlen, "%s: attribute per_path says otherwise than group paths "
+                        "(which holds %s)", p->path, names[p->per_path]);
+    }
+    /* Attributes the run wrote from the same figures, when present. */
+    struct { const char *name; uint64_t want; } attrs[] = {
+        { "seed", p->s->seed }, { "run_paths", p->s->paths }, { "paths", p->rows },
+    };
+    for (size_t i = 0; i < sizeof attrs / sizeof *attrs; i++) {
+        uint64_t v;
+        if (!hr_attr_exists(p->hf, attrs[i].name))
+            continue;
+        if (hr_attr_u64(p->hf, attrs[i].name, &v, err, errlen) != 0)
+            return -1;
+        if (v != attrs[i].want)
+            return fail(err, errlen, "%s: attribute %s is %llu, its scenario and shard say %llu",
+                        p->path, attrs[i].name, (unsigned long long)v,
+                        (unsigned long long)attrs[i].want);
+    }
+    char e[900];
+    if (sim_state_check(st, p->s, p->blo, p->bhi, e, sizeof e) != 0)
+        return fail(err, errlen, "%s: %s", p->path, e);
+    return 0;
+}
+
+int pt_check_resume(pt_part *p, char *err, size_t errlen)
+{
+    uint64_t complete;
+    if (hr_attr_u64(p->hf, "complete", &complete, err, errlen) != 0)
+        return -1;
+    if (complete != 0)
+        return fail(err, errlen, "%s: not a checkpoint of an unfinished run (complete = %llu)",
+                    p->path, (unsigned long long)complete);
+    if (read_shard(p, 0, err, errlen) != 0)
+        return -1;
+    return check_own(p, err, errlen);
+}
+
+int pt_merge_add(pt_merge *m, pt_part *p, char *err, size_t errlen)
+{
+    uint64_t seed;
+    char *ver = NULL;
+    if (read_shard(p, 1, err, errlen) != 0
+        || hr_attr_u64(p->hf, "seed", &seed, err, errlen) != 0
+        || !(ver = hr_attr_str(p->hf, "runway_version", err, errlen)))
+        return -1;
+    if (!m->first) {
+        m->seen = calloc(p->shard_count, 1);
+        if (!m->seen) {
+            free(ver);
+            return fail(err, errlen, "out of memory");
+        }
+        m->first = p;
+        m->version = ver;
+        m->count = p->shard_count;
+    } else {
+        const char *what = p->shard_count != m->count ? "shard count"
+                         : strcmp(p->yaml, m->first->yaml) ? "scenario, seed or path count"
+                         : strcmp(ver, m->version) ? "runway version" : NULL;
+        free(ver);
+        if (what)
+            return fail(err, errlen, "%s: not a shard of the same run as %s (%s differs)",
+                        p->path, m->first->path, what);
+    }
+    if (m->seen[p->shard_index])
+        return fail(err, errlen, "%s: shard %llu/%llu is given twice", p->path,
+                    (unsigned long long)p->shard_index, (unsigned long long)m->count);
+    if (check_own(p, err, errlen) != 0)
+        return -1;
+    if (p != m->first) {
+        char e[900];
+        if (sim_state_merge(&m->first->st, &p->st, e, sizeof e) != 0)
+            return fail(err, errlen, "%s: %s", p->path, e);
+    }
+    m->seen[p->shard_index] = 1;
+    return 0;
+}
+
+int pt_merge_finish(const pt_merge *m, char *err, size_t errlen)
+{
+    if (!m->first)
+        return fail(err, errlen, "no shard to merge");
+    for (uint64_t k = 0; k < m->count; k++)
+        if (!m->seen[k])
+            return fail(err, errlen, "shard %llu of %llu is missing", (unsigned long long)k,
+                        (unsigned long long)m->count);
+    return 0;
+}
+
+void pt_merge_free(pt_merge *m)
+{
+    free(m->seen);
+    free(m->version);
+    memset(m, 0, sizeof *m);
+}
+
+/* Tallies of the per-path rows, to compare with the state as loaded. */
+typedef struct {
+    uint64_t *acq, *wd, *prof; /* [L][T+1]: paths by year of the event (0: never) */
+    uint64_t *indep;           /* [T][L+1] */
+    int32_t *down;             /* [T+1]: independent labs failing in year t+1 */
+} tally;
+
+static int rows_ok(const pt_part *p, tally *ty, uint64_t first, uint64_t count,
+                   const ho_paths *b, int with_inputs, char *err, size_t errlen)
+{
+    const sim_state *st = &p->st;
+    const size_t L = st->L, T = st->T, I = st->I, LT = L * T;
+    for (uint64_t j = 0; j < count; j++) {
+        uint64_t path = first + j;
+        memset(ty->down, 0, (T + 1) * sizeof *ty->down);
+        int32_t nind = 0;
+        for (size_t l = 0; l < L; l++) {
+            size_t jl = (size_t)j * L + l;
+            int32_t fy = b->fail_year[jl], py = b->profit_year[jl];
+            int8_t oc = b->outcome[jl];
+            if (fy < 0 || (size_t)fy > T || py < 0 || (size_t)py > T || oc < 0 || oc > 2
+                || (oc == 0) != (fy == 0))
+                return fail(err, errlen, "%s: per-path row of path %llu, lab %zu (fail year "
+                            "%d, outcome %d, profit year %d) is not a lab's fate", p->path,
+                            (unsigned long long)path, l + 1, (int)fy, (int)oc, (int)py);
+            (oc == 1 ? ty->acq : ty->wd)[l * (T + 1) + (size_t)fy] += fy > 0;
+            ty->prof[l * (T + 1) + (size_t)py]++;
+            if (p->s->labs[l].backstop == SC_BACKSTOP_NONE) {
+                nind++;
+                if (fy > 0)
+                    ty->down[fy - 1]++;
+            }
+            /* rows the state keeps of the same path */
+            int bad = 0;
+            if (I && path < st->NS) {
+                size_t pl = (size_t)path * L + l;
+                bad |= st->col_surv[pl] != (fy == 0);
+                bad |= memcmp(&st->col_cash[pl], &b->final_cash[jl], sizeof(double)) != 0;
+            }
+            for (size_t t = 0; path < st->K && t < T; t++)
+                bad |= st->traj_alive[(size_t)path * LT + l * T + t] != (fy == 0 || (size_t)fy > t + 1);
+            if (bad)
+                return fail(err, errlen, "%s: per-path row of path %llu, lab %zu disagrees with "
+                            "the saved state's rows of that path", p->path,
+                            (unsigned long long)path, l + 1);
+        }
+        for (size_t t = 0; t < T; t++) {
+            nind -= ty->down[t];
+            ty->indep[t * (L + 1) + (size_t)nind]++;
+        }
+        if (with_inputs && I && path < st->NS
+            && memcmp(&st->col_in[(size_t)path * I], &b->inputs[(size_t)j * I], I * sizeof(double)))
+            return fail(err, errlen, "%s: paths/inputs of path %llu disagree with the saved "
+                        "state's", p->path, (unsigned long long)path);
+    }
+    return 0;
+}
+
+/* The tallies against the counts as loaded. */
+static int tally_ok(const pt_part *p, const tally *ty, char *err, size_t errlen)
+{
+    const sim_state *st = &p->st;
+    const size_t L = st->L, T = st->T, LT = L * T;
+    for (size_t l = 0; l < L; l++) {
+        uint64_t a = 0, w = 0, pr = 0;
+        for (size_t t = 0; t < T; t++) {
+            size_t h = l * (T + 1) + t + 1, i = l * T + t;
+            a += ty->acq[h];
+            w += ty->wd[h];
+            pr += ty->prof[h];
+            if (a != p->own[i] || w != p->own[LT + i] || pr != p->own[2 * LT + i])
+                return fail(err, errlen, "%s: the per-path rows disagree with the saved state "
+                            "(failures or profitability of lab %zu in year %zu)", p->path,
+                            l + 1, t + 1);
+        }
+    }
+    for (size_t i = 0; i < T * (L + 1); i++)
+        if (ty->indep[i] != p->own[3 * LT + i])
+            return fail(err, errlen, "%s: the per-path rows disagree with the saved state "
+                        "(independent labs alive in year %zu)", p->path, i / (L + 1) + 1);
+    return 0;
+}
+
+int pt_copy_paths(const pt_part *p, int with_inputs, sim_paths_fn sink, void *ctx,
+                  char *err, size_t errlen)
+{
+    const sim_state *st = &p->st;
+    const size_t B = SIM_BLOCK, L = st->L, T = st->T, I = st->I;
+    int32_t *fy = malloc(B * L * 4), *py = malloc(B * L * 4);
+    int8_t *oc = malloc(B * L);
+    double *fc = malloc(B * L * 8), *rt = malloc(B * L * 8), *in = calloc(B * (I ? I : 1), 8);
+    tally ty = {
+        calloc(L * (T + 1), 8), calloc(L * (T + 1), 8), calloc(L * (T + 1), 8),
+        calloc(T * (L + 1), 8), calloc(T + 1, 4),
+    };
+    int rc = fy && py && oc && fc && rt && in && ty.acq && ty.wd && ty.prof && ty.indep && ty.down
+           ? 0 : fail(err, errlen, "out of memory");
+    int inputs = with_inputs && I;
+    for (uint64_t b = p->blo; b < p->bhi && rc == 0; b++) {
+        if (!st->done[b])
+            continue;
+        uint64_t p0 = b * B, c = st->N - p0 < B ? st->N - p0 : B, r = p0 - p->axis_first;
+        rc = hr_read(p->hf, "paths/fail_year", HO_I32, r, c, L, fy, err, errlen)
+          || hr_read(p->hf, "paths/outcome", HO_U8, r, c, L, oc, err, errlen)
+          || hr_read(p->hf, "paths/profit_year", HO_I32, r, c, L, py, err, errlen)
+          || hr_read(p->hf, "paths/final_cash", HO_F64, r, c, L, fc, err, errlen)
+          || hr_read(p->hf, "paths/raised_total", HO_F64, r, c, L, rt, err, errlen)
+          || (inputs && hr_read(p->hf, "paths/inputs", HO_F64, r, c, I, in, err, errlen));
+        if (rc == 0) {
+            ho_paths blk = { fy, oc, py, fc, rt, in };
+            rc = rows_ok(p, &ty, p0, c, &blk, inputs, err, errlen) != 0
+              || sink(ctx, p0, c, &blk, err, errlen) != 0;
+        }
+    }
+    if (rc == 0)
+        rc = tally_ok(p, &ty, err, errlen) != 0;
+    free(fy); free(py); free(oc); free(fc); free(rt); free(in);
+    free(ty.acq); free(ty.wd); free(ty.prof); free(ty.indep); free(ty.down);
+    return rc ? -1 : 0;
+}
