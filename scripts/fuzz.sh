@@ -4,8 +4,18 @@
 #   scripts/fuzz.sh TARGET SECONDS [LIBFUZZER_OPTION...]
 #
 # TARGET is scenario (the scenario parser and validator), set (the --set
-# parser) or results (the readers of checkpoints and shards behind
-# `runway run --resume` and `runway merge`, on edited result files). Builds the fuzz targets with Debian's clang-14 under
+# parser), results (the readers of checkpoints and shards behind
+# `runway run --resume` and `runway merge`, on edited result files) or
+# py_readers (the Python readers of result files in scripts/: load,
+# compare, sweep summary, report's checks; see py_readers below).
+#
+# py_readers needs no clang: it runs tests/fuzz/fuzz_py_readers.py with
+# /usr/bin/python3 (python3-h5py, python3-numpy) against the normal build's
+# runway ($RUNWAY_BUILD_DIR, default build; built with cmake if missing),
+# with the same folders under $FUZZ_BUILD_DIR and the same exit status;
+# extra arguments go to the fuzzer (--seed N).
+#
+# The libFuzzer targets: builds them with Debian's clang-14 under
 # ASan+UBSan into $FUZZ_BUILD_DIR (default build-fuzz), installing clang-14
 # and libclang-rt-14-dev when missing (as root, or with sudo), then fuzzes
 # for SECONDS, starting from the seed corpora and the regression inputs.
@@ -17,12 +27,37 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: scripts/fuzz.sh scenario|set|results SECONDS [libFuzzer options]" >&2; exit 2; }
+usage() { echo "usage: scripts/fuzz.sh scenario|set|results|py_readers SECONDS [libFuzzer options | --seed N]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 target=$1 secs=$2
 shift 2
-case "$target" in scenario|set|results) ;; *) usage;; esac
+case "$target" in scenario|set|results|py_readers) ;; *) usage;; esac
 [[ "$secs" =~ ^[0-9]+$ ]] && [ "$secs" -ge 1 ] || usage
+
+if [ "$target" = py_readers ]; then
+  B=${FUZZ_BUILD_DIR:-build-fuzz}
+  R=${RUNWAY_BUILD_DIR:-build}
+  if [ ! -x "$R/runway" ]; then
+    [ -f "$R/CMakeCache.txt" ] || cmake -S . -B "$R" >/dev/null
+    cmake --build "$R" -j "${JOBS:-1}" --target runway >/dev/null
+  fi
+  work="$B/corpus-py_readers" crashes="$B/crashes-py_readers"
+  mkdir -p "$work" "$crashes"
+  log="$B/fuzz-py_readers.log"
+  set +e
+  /usr/bin/python3 tests/fuzz/fuzz_py_readers.py "$R/runway" "$secs" "$work" \
+    tests/fuzz/corpus/py_readers tests/fuzz/regressions/py_readers --crashes "$crashes" "$@" \
+    >"$log" 2>&1
+  rc=$?
+  set -e
+  tail -n 1 "$log"
+  echo "fuzz py_readers: corpus in $work, crash inputs in $crashes (log: $log)"
+  if [ $rc -ne 0 ]; then
+    grep -E "^(CRASH|property:)" "$log" | head -n 6 >&2 || true
+    exit 1
+  fi
+  exit 0
+fi
 
 if ! grep -q RUNWAY_FUZZ CMakeLists.txt; then
   echo "fuzz: CMakeLists.txt has no RUNWAY_FUZZ option (see tests/fuzz/README.md)" >&2

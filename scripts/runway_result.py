@@ -76,6 +76,16 @@ def _text(v):
     return str(v)
 
 
+def _show(v, limit=60):
+    """Untrusted text from a file, for a one-line message: as it is when it
+    is short and printable, else quoted with escapes (newlines as \\n),
+    cut to limit characters."""
+    s = v if isinstance(v, str) else str(v)
+    if len(s) > limit:
+        s = s[:limit] + "..."
+    return s if s.isprintable() else repr(s)
+
+
 def _exact_int(v):
     """v as an int when it is an integer (or an integral finite float, as
     other HDF5 writers store them); None otherwise (text, NaN, 2.5...)."""
@@ -162,7 +172,11 @@ def load(path, need_paths=False):
     survival table), so that a truncated, corrupted or hand-made file is
     refused with the first rule it breaks instead of giving a wrong
     report. A file too large to hold in memory is refused before it is
-    read."""
+    read. The file is read first in a forked child (_probe), so that damage
+    that crashes the HDF5 library itself is a refusal too, not the end of
+    the script; text from the file is quoted in messages (_show), which
+    therefore stay on one line. Both are fuzzed by
+    tests/fuzz/fuzz_py_readers.py."""
     if h5py is None:
         raise ResultError(f"{path}: cannot read HDF5: python3-h5py is not installed "
                           "(run with /usr/bin/python3; apt-get install python3-h5py)")
@@ -170,6 +184,66 @@ def load(path, need_paths=False):
         raise ResultError(f"{path}: no such file")
     if os.path.isdir(path):
         raise ResultError(f"{path}: is a directory, not a result file")
+    if PROBE and hasattr(os, "fork"):
+        _probe(path, need_paths)
+    return _load(path, need_paths)
+
+
+# Read every file first in a forked child (see _probe). The fuzzer turns it
+# off for inputs that cannot damage HDF5's own structures.
+PROBE = True
+
+
+def _probe(path, need_paths):
+    """Loads path in a forked child first: HDF5 1.10 can die from SIGSEGV on
+    damaged metadata it has no checksum for (a global heap of text whose
+    lengths were overwritten: a flipped byte in a lab name's heap made
+    h5py crash the whole script). A child killed by a signal becomes a
+    one-line ResultError; a child's refusal is raised as it is; only a
+    file the child read to the end is read again here."""
+    rfd, wfd = os.pipe()
+    for s in (sys.stdout, sys.stderr):
+        try:
+            s.flush()
+        except (OSError, ValueError):
+            pass
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 0
+        try:
+            os.close(rfd)
+            try:
+                _load(path, need_paths)
+                msg = b""
+            except ResultError as e:
+                msg = str(e).encode("utf-8", "replace")
+            except BaseException:  # noqa: BLE001 - the parent reads it again and reports
+                msg = b""
+            view = memoryview(msg)
+            while view:
+                view = view[os.write(wfd, view):]
+        except BaseException:  # noqa: BLE001
+            code = 3
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    chunks = []
+    with os.fdopen(rfd, "rb") as fh:
+        while True:
+            b = fh.read(65536)
+            if not b:
+                break
+            chunks.append(b)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        raise ResultError(f"{path}: damaged HDF5 file: the HDF5 library crashed reading it "
+                          f"(signal {sig}); its metadata is corrupted")
+    if chunks:
+        raise ResultError(b"".join(chunks).decode("utf-8", "replace"))
+
+
+def _load(path, need_paths):
     try:
         ok = h5py.is_hdf5(path)
     except (OSError, ValueError, RuntimeError) as e:
@@ -257,8 +331,10 @@ def _read(f, path, need_paths):
     complete = _exact_int(f.attrs["complete"])
     if complete != 1:
         held = attrs.get("paths_done")
-        extra = f", holds {held} of {attrs.get('paths')} paths" if held is not None else ""
-        raise ResultError(f"{path}: incomplete result (complete = {attrs['complete']}{extra}: "
+        extra = (f", holds {_show(held)} of {_show(attrs.get('paths'))} paths"
+                 if held is not None else "")
+        raise ResultError(f"{path}: incomplete result (complete = {_show(attrs['complete'])}"
+                          f"{extra}: "
                           "the run that wrote it did not finish)")
     ints = {}
     for a in ("horizon", "seed", "paths") + (("base_year",) if "base_year" in f.attrs else ()):
@@ -297,7 +373,8 @@ def _read(f, path, need_paths):
     if r.base_year != r.years[0] - 1:
         raise ResultError(f"{path}: attribute base_year is {r.base_year} but the first year "
                           f"is {r.years[0]}")
-    r.inputs = _strings(f["input"], "input", path) if "input" in f else []
+    r.inputs = _strings(_dataset(f, "input", path, "axis"), "input", path) if "input" in f \
+        else []
     if "quantile" in f:
         q = _numeric(_dataset(f, "quantile", path, "axis"), "quantile", path)
         if (q.ndim != 1 or q.size == 0 or not np.all(np.isfinite(q)) or np.any(q <= 0)
@@ -389,7 +466,8 @@ def check_compatible(a, b):
     """ResultError unless a and b describe the same labs over the same years."""
     if a.labs != b.labs:
         raise ResultError(f"{a.path} and {b.path}: different labs "
-                          f"({', '.join(a.labs)} vs {', '.join(b.labs)})")
+                          f"({', '.join(map(_show, a.labs))} vs "
+                          f"{', '.join(map(_show, b.labs))})")
     if a.horizon != b.horizon or len(a.years) != len(b.years):
         raise ResultError(f"{a.path} and {b.path}: different horizons "
                           f"({a.horizon} vs {b.horizon} years)")

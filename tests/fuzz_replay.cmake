@@ -28,3 +28,18 @@ add_test(NAME fuzz_results_corpus_and_regressions_replay_cleanly
 set_tests_properties(fuzz_scenario_corpus_and_regressions_replay_cleanly
   fuzz_set_corpus_and_regressions_replay_cleanly
   fuzz_results_corpus_and_regressions_replay_cleanly PROPERTIES TIMEOUT 120)
+
+# The Python readers of result files (scripts/runway_result.py load and
+# check_compatible, compare.py compare, sweep_summary.py summarise,
+# report.py's tables): the corpus and regression inputs of
+# tests/fuzz/fuzz_py_readers.py (JSON programs of edits to result files
+# that runway writes at start), replayed once each. A traceback other than
+# ResultError, a ResultError message that is empty, on several lines or
+# naming neither file, or an accepted file or comparison that breaks what
+# load promises fails the test.
+add_test(NAME fuzz_py_readers_corpus_and_regressions_replay_cleanly
+  COMMAND ${RUNWAY_PY} ${RUNWAY_FUZZ_DIR}/fuzz_py_readers.py --replay $<TARGET_FILE:runway>
+          ${RUNWAY_FUZZ_DIR}/corpus/py_readers
+          ${RUNWAY_FUZZ_DIR}/regressions/py_readers)
+set_tests_properties(fuzz_py_readers_corpus_and_regressions_replay_cleanly PROPERTIES
+  TIMEOUT 300 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
