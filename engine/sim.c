@@ -144,6 +144,8 @@ static void accumulate(acc *a, const sc_scenario *s, size_t L, size_t T)
     }
 }
 
+_Static_assert(KN_LANES <= SK_BULK_MAX, "a kernel block is added to a sketch in one call");
+
 /* The same as accumulate(), for n paths of a kernel block: lane by lane,
  * in path order, so the integer counts are the same as the reference's. */
 static void accumulate_kernel(acc *a, const sc_scenario *s, const kn_view *v, size_t n,
@@ -171,16 +173,12 @@ static void accumulate_kernel(acc *a, const sc_scenario *s, const kn_view *v, si
             for (size_t j = 0; j < n; j++)
                 cnt += ya[j];
             a->alive[lt] += cnt;
+            if (!cnt) /* no lane alive: nothing to add */
+                continue;
             for (int m = 0; m < KN_NMETRIC; m++) {
                 if (m == KN_SUBSIDY && !parent)
                     continue;
-                const double *y = v->y[m] + off;
-                int32_t bk[KN_LANES];
-                /* NaN (a lab dead at the start of the year) is masked out
-                 * below; give it bucket 0 so the index stays in range */
-                for (size_t j = 0; j < n; j++)
-                    bk[j] = ya[j] ? sk_bucket(y[j]) : 0;
-                sk_add_buckets(&a->sk, (size_t)m * LTn + lt, bk, y, ya, n);
+                sk_add_bulk(&a->sk, (size_t)m * LTn + lt, v->y[m] + off, ya, n);
             }
         }
     }
@@ -413,8 +411,8 @@ int sim_state_merge(sim_state *d, const sim_state *s, char *err, size_t errlen)
         d->sk.count[i] += s->sk.count[i];
     for (size_t i = 0; i < d->sk.n; i++) {
         d->sk.total[i] += s->sk.total[i];
-        d->sk.mn[i] = s->sk.mn[i] < d->sk.mn[i] ? s->sk.mn[i] : d->sk.mn[i];
-        d->sk.mx[i] = s->sk.mx[i] > d->sk.mx[i] ? s->sk.mx[i] : d->sk.mx[i];
+        d->sk.mn[i] = sk_min(d->sk.mn[i], s->sk.mn[i]);
+        d->sk.mx[i] = sk_max(d->sk.mx[i], s->sk.mx[i]);
     }
     d->sk.overflow += s->sk.overflow;
     for (uint64_t b = 0; b < d->nblocks; b++)

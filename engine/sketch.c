@@ -18,11 +18,9 @@ double sk_value(int b)
     return neg ? -v : v;
 }
 
-static void reset_ranges(sk_local *s)
+static void reset_extremes(sk_local *s)
 {
     for (size_t i = 0; i < s->n; i++) {
-        s->lo[i] = SK_NBUCKETS;
-        s->hi[i] = -1;
         s->mn[i] = INFINITY;
         s->mx[i] = -INFINITY;
     }
@@ -31,31 +29,25 @@ static void reset_ranges(sk_local *s)
 int sk_local_init(sk_local *s, size_t n)
 {
     s->n = n;
-    s->overflow = 0;
     /* calloc of a large block maps zero pages lazily: untouched buckets
      * cost no memory */
     s->count = calloc(n * SK_NBUCKETS, sizeof *s->count);
-    s->lo = malloc((n ? n : 1) * sizeof *s->lo);
-    s->hi = malloc((n ? n : 1) * sizeof *s->hi);
     s->mn = malloc((n ? n : 1) * sizeof *s->mn);
     s->mx = malloc((n ? n : 1) * sizeof *s->mx);
-    if (!s->count || !s->lo || !s->hi || !s->mn || !s->mx) {
+    if (!s->count || !s->mn || !s->mx) {
         sk_local_free(s);
         return -1;
     }
-    reset_ranges(s);
+    reset_extremes(s);
     return 0;
 }
 
 void sk_local_free(sk_local *s)
 {
     free(s->count);
-    free(s->lo);
-    free(s->hi);
     free(s->mn);
     free(s->mx);
     s->count = NULL;
-    s->lo = s->hi = NULL;
     s->mn = s->mx = NULL;
 }
 
@@ -89,24 +81,37 @@ void sk_set_free(sk_set *s)
     s->mn = s->mx = NULL;
 }
 
+/* Moves count c[b] of a local sketch into the merged one. */
+static inline uint64_t take(uint64_t *g, uint16_t *c, int32_t b)
+{
+    uint64_t v = c[b];
+    g[b] += v;
+    c[b] = 0;
+    return v;
+}
+
 void sk_merge(sk_set *s, sk_local *l)
 {
     for (size_t i = 0; i < s->n; i++) {
-        uint64_t tot = 0;
         uint16_t *c = &l->count[i * SK_NBUCKETS];
         uint64_t *g = &s->count[i * SK_NBUCKETS];
-        for (int32_t b = l->lo[i]; b <= l->hi[i]; b++) {
-            tot += c[b];
-            g[b] += c[b];
-            c[b] = 0;
+        /* the edge buckets (values beyond the range, and NaN), then the
+         * buckets from the minimum's to the maximum's, which hold every
+         * other value */
+        uint64_t edge = take(g, c, 0) + take(g, c, SK_NBUCKETS - 1), tot = edge;
+        if (l->mn[i] <= l->mx[i]) {
+            int32_t lo = sk_bucket(l->mn[i]), hi = sk_bucket(l->mx[i]);
+            lo = lo < 1 ? 1 : lo;
+            hi = hi > SK_NBUCKETS - 2 ? SK_NBUCKETS - 2 : hi;
+            for (int32_t b = lo; b <= hi; b++)
+                tot += take(g, c, b);
+            s->mn[i] = sk_min(s->mn[i], l->mn[i]);
+            s->mx[i] = sk_max(s->mx[i], l->mx[i]);
         }
         s->total[i] += tot;
-        s->mn[i] = l->mn[i] < s->mn[i] ? l->mn[i] : s->mn[i];
-        s->mx[i] = l->mx[i] > s->mx[i] ? l->mx[i] : s->mx[i];
+        s->overflow += edge;
     }
-    reset_ranges(l);
-    s->overflow += l->overflow;
-    l->overflow = 0;
+    reset_extremes(l);
 }
 
 double sk_quantile(const sk_set *s, size_t i, double q)

@@ -52,16 +52,43 @@ static inline int sk_bucket(double x)
 /* The value that represents bucket b. */
 double sk_value(int b);
 
+/* x's place in IEEE-754's total order as a signed integer: the bits,
+ * with every bit but the sign flipped for negative numbers. Integer min
+ * and max of keys are exact, vectorise, and do not depend on the order
+ * the values come in (-0.0 sorts below +0.0, where the comparison
+ * x < y calls them equal and keeps whichever came first, so that the
+ * extremes of a thread's or a shard's values would depend on the
+ * split). The map is its own inverse. */
+static inline int64_t sk_key(double x)
+{
+    int64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b ^ (int64_t)((uint64_t)(b >> 63) >> 1);
+}
+static inline double sk_unkey(int64_t k)
+{
+    int64_t b = k ^ (int64_t)((uint64_t)(k >> 63) >> 1);
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+/* The smaller and the larger of a and b in the total order (neither NaN). */
+static inline double sk_min(double a, double b) { return sk_key(b) < sk_key(a) ? b : a; }
+static inline double sk_max(double a, double b) { return sk_key(b) > sk_key(a) ? b : a; }
+
 /* A set of sketches with 16-bit counts, for one thread's share of paths:
- * n sketches of SK_NBUCKETS counts each, plus their totals. 16 bits keep
- * the touched part of a thread's sketches in its cache; the caller merges
- * (sk_merge) before any sketch has received 65535 values. */
+ * n sketches of SK_NBUCKETS counts each, plus their exact extremes. 16
+ * bits keep the touched part of a thread's sketches in its cache; the
+ * caller merges (sk_merge) before any sketch has received 65535 values.
+ * Adding a value costs one counter increment and two integer min/max:
+ * the buckets a sketch touched are those of its extremes and everything
+ * between (the buckets are monotone), plus the two edge buckets, so
+ * sk_merge derives the range, and the count of values beyond it, from
+ * the extremes instead of tracking them value by value. */
 typedef struct {
     size_t n;
     uint16_t *count; /* [n][SK_NBUCKETS] */
-    int32_t *lo, *hi; /* [n]: the buckets touched, lo > hi when none */
-    double *mn, *mx;  /* [n]: the exact extremes added (+inf/-inf: none) */
-    uint64_t overflow;
+    double *mn, *mx; /* [n]: the exact extremes added (+inf/-inf: none) */
 } sk_local;
 
 /* The merged set, 64-bit counts. */
@@ -76,45 +103,50 @@ typedef struct {
 } sk_set;
 
 int sk_local_init(sk_local *s, size_t n);  /* 0, or -1 out of memory */
-/* Adds the values whose buckets are b[j], for the j < n with keep[j] != 0,
- * to sketch i: the bulk form of sk_add. */
-static inline void sk_add_buckets(sk_local *s, size_t i, const int32_t *b, const double *x,
-                                  const int64_t *keep, size_t n)
+void sk_local_free(sk_local *s);
+
+/* Adds x[j], for the j < n with keep[j] != 0 (n <= SK_BULK_MAX), to
+ * sketch i: the bulk form of sk_add, for a block of lanes. Two passes:
+ * the buckets and the extremes (branch-free, vectorised), then the
+ * increments of the kept lanes, packed first without a branch: a branch
+ * per lane mispredicts on every lab near even odds. */
+#define SK_BULK_MAX 256
+static inline void sk_add_bulk(sk_local *s, size_t i, const double *x, const int64_t *keep,
+                               size_t n)
 {
     uint16_t *c = s->count + i * SK_NBUCKETS;
-    int32_t lo = s->lo[i], hi = s->hi[i];
-    double mn = s->mn[i], mx = s->mx[i];
-    for (size_t j = 0; j < n; j++)
-        if (keep[j]) {
-            c[b[j]]++;
-            lo = b[j] < lo ? b[j] : lo;
-            hi = b[j] > hi ? b[j] : hi;
-            mn = x[j] < mn ? x[j] : mn;
-            mx = x[j] > mx ? x[j] : mx;
-            s->overflow += (b[j] == SK_NBUCKETS - 1) | (b[j] == 0);
-        }
-    s->lo[i] = lo;
-    s->hi[i] = hi;
-    s->mn[i] = mn;
-    s->mx[i] = mx;
+    int32_t b[SK_BULK_MAX];
+    int64_t kmn = INT64_MAX, kmx = INT64_MIN;
+    for (size_t j = 0; j < n; j++) {
+        /* a NaN is counted in an edge bucket (as overflow), never as an
+         * extreme (x == x is false for it) */
+        int64_t e = -((int64_t)(keep[j] != 0) & (int64_t)(x[j] == x[j]));
+        int64_t key = sk_key(x[j]);
+        /* selects as masks: GCC vectorises the two reductions only so */
+        int64_t a = (key & e) | (INT64_MAX & ~e), z = (key & e) | (INT64_MIN & ~e);
+        kmn = a < kmn ? a : kmn;
+        kmx = z > kmx ? z : kmx;
+        b[j] = sk_bucket(x[j]);
+    }
+    /* the kept lanes' buckets, packed without a branch */
+    size_t m = 0;
+    for (size_t j = 0; j < n; j++) {
+        b[m] = b[j];
+        m += keep[j] != 0;
+    }
+    for (size_t j = 0; j < m; j++)
+        c[b[j]]++;
+    if (kmn != INT64_MAX) {
+        s->mn[i] = sk_min(s->mn[i], sk_unkey(kmn));
+        s->mx[i] = sk_max(s->mx[i], sk_unkey(kmx));
+    }
 }
-void sk_local_free(sk_local *s);
+
+/* Adds one value to sketch i. */
 static inline void sk_add(sk_local *s, size_t i, double x)
 {
-    int b = sk_bucket(x);
-    s->count[i * SK_NBUCKETS + (size_t)b]++;
-    /* Merging walks only the touched range, so a thread pays for the
-     * buckets it used, not for the whole (mostly untouched) array. */
-    if (b < s->lo[i])
-        s->lo[i] = b;
-    if (b > s->hi[i])
-        s->hi[i] = b;
-    if (x < s->mn[i])
-        s->mn[i] = x;
-    if (x > s->mx[i])
-        s->mx[i] = x;
-    if (b == SK_NBUCKETS - 1 || b == 0)
-        s->overflow++;
+    int64_t keep = 1;
+    sk_add_bulk(s, i, &x, &keep, 1);
 }
 
 int sk_set_init(sk_set *s, size_t n);      /* 0, or -1 out of memory */
