@@ -27,11 +27,10 @@ void st_wilson(uint64_t k, uint64_t n, double *lo, double *hi)
 /* A double's bits as an unsigned key with the same order (negatives
  * flipped entirely, positives with the sign bit set); -0.0 is made +0.0
  * first so that the two zeros tie, as they compare equal. */
-static uint64_t order_key(double x)
+static inline uint64_t order_key(double x)
 {
     uint64_t b;
-    if (x == 0.0)
-        x = 0.0;
+    x = x == 0.0 ? 0.0 : x;
     memcpy(&b, &x, sizeof b);
     return (b >> 63) ? ~b : b | 0x8000000000000000ull;
 }
@@ -56,28 +55,69 @@ static int cmp_u64(const void *a, const void *b)
 static void radix_hi32(size_t n, uint64_t *a, uint64_t *tmp)
 {
     static const int shift[3] = { 32, 43, 54 };
-    size_t count[1u << RADIX];
+    static const uint64_t mask[3] = { (1u << RADIX) - 1, (1u << RADIX) - 1, (1u << 10) - 1 };
+    /* the three digits' counts in one read of the keys: a pass reorders
+     * the keys but never changes how many have each digit */
+    size_t count[3][1u << RADIX];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = a[i];
+        count[0][(v >> 32) & mask[0]]++;
+        count[1][(v >> 43) & mask[1]]++;
+        count[2][(v >> 54) & mask[2]]++;
+    }
     uint64_t *const a0 = a;
     for (int p = 0; p < 3; p++) {
         const int sh = shift[p];
-        const uint64_t mask = p < 2 ? (1u << RADIX) - 1 : (1u << 10) - 1;
-        memset(count, 0, sizeof count);
-        for (size_t i = 0; i < n; i++)
-            count[(a[i] >> sh) & mask]++;
-        if (count[(a[0] >> sh) & mask] == n)
+        const uint64_t m = mask[p];
+        size_t *cp = count[p];
+        if (cp[(a[0] >> sh) & m] == n) /* one digit for all: nothing to do */
             continue;
         size_t sum = 0;
-        for (size_t d = 0; d <= mask; d++) {
-            size_t c = count[d];
-            count[d] = sum;
+        for (size_t d = 0; d <= m; d++) {
+            size_t c = cp[d];
+            cp[d] = sum;
             sum += c;
         }
         for (size_t i = 0; i < n; i++)
-            tmp[count[(a[i] >> sh) & mask]++] = a[i];
+            tmp[cp[(a[i] >> sh) & m]++] = a[i];
         uint64_t *t = a; a = tmp; tmp = t;
     }
     if (a != a0)
         memcpy(a0, a, n * sizeof *a);
+}
+
+/* Ranks of a column holding at most two distinct values (survival is 0
+ * or 1): each value's mean rank, without sorting. Returns 0 when it did
+ * them, 1 when the column has more than two values. */
+static int ranks_two_valued(size_t n, const double *x, size_t xs, double *r)
+{
+    uint64_t k0 = order_key(x[0]), k1 = k0;
+    size_t i = 1;
+    while (i < n && k1 == k0)
+        k1 = order_key(x[i++ * xs]);
+    if (k1 == k0) { /* one value: every rank is the middle one */
+        for (size_t j = 0; j < n; j++)
+            r[j] = 0.5 * (double)(n + 1);
+        return 0;
+    }
+    /* branch-free: the values come in random order */
+    size_t n0 = 0;
+    int other = 0;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t k = order_key(x[j * xs]);
+        n0 += k == k0;
+        other |= (k != k0) & (k != k1);
+    }
+    if (other)
+        return 1;
+    /* the smaller value has ranks 1..m, the larger m+1..n */
+    size_t m = k0 < k1 ? n0 : n - n0;
+    double rs = 0.5 * (double)(1 + m), rl = 0.5 * (double)(m + 1 + n);
+    double r0 = k0 < k1 ? rs : rl, r1 = k0 < k1 ? rl : rs;
+    for (size_t j = 0; j < n; j++)
+        r[j] = order_key(x[j * xs]) == k0 ? r0 : r1;
+    return 0;
 }
 
 int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
@@ -87,6 +127,8 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
     if ((uint64_t)n > LO)
         return -1;
     if (n == 0)
+        return 0;
+    if (ranks_two_valued(n, x, xs, r) == 0)
         return 0;
     uint64_t *a = (uint64_t *)scratch, *tmp = a + n;
     /* the keys' low halves, dense, for the runs below (reading them back

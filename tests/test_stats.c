@@ -66,6 +66,20 @@ static void test_ranks_equal_brute_force_on_hostile_columns(void)
     for (size_t i = 0; i < N; i++)
         x[i] = rs_uniform(k, i, 2, 0) < 0.3 ? 0.0 : 1.0;
     check_column("survival 0/1", N, x, 1);
+    /* two values, the larger first, with -0.0 and +0.0 tying; stride 2 */
+    for (size_t i = 0; i < N; i++) {
+        x[2 * i] = i == 0 || rs_uniform(k, i, 3, 0) < 0.6 ? 2.5 : (i % 5 ? 0.0 : -0.0);
+        x[2 * i + 1] = -7.0;
+    }
+    check_column("two values, larger first, both zeros", N, x, 2);
+    /* one value throughout (everyone survives) */
+    for (size_t i = 0; i < N; i++)
+        x[i] = i % 4 ? 0.0 : -0.0;
+    check_column("one value", N, x, 1);
+    /* two values until the last, which is a third */
+    for (size_t i = 0; i < N; i++)
+        x[i] = i + 1 == N ? 0.5 : (double)(i % 2);
+    check_column("two values then a third", N, x, 1);
     /* equal top 32 bits, low bits in descending then random order */
     for (size_t i = 0; i < N; i++) {
         double base = i % 3 == 0 ? 1e9 : -2.5;
