@@ -1291,7 +1291,7 @@ static int parse_root(ctx *c, int root, sc_scenario *s)
 
     if ((v = root_get(c, root, "horizon", 1)) < 0) return -1;
     if (!IS_SCALAR(c, v) || parse_int(S(c, v), &s->horizon) != 0 ||
-        s->horizon < 1 || s->horizon > 100)
+        s->horizon < 1 || s->horizon > SC_HORIZON_MAX)
         return fail(c, v, "horizon", "must be an integer from 1 to 100 "
                     "(years)%s%s%s", IS_SCALAR(c, v) ? " (got " : "",
                     IS_SCALAR(c, v) ? S(c, v) : "",

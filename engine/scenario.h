@@ -22,6 +22,9 @@
 #include "rng/rng_copula.h"
 #include "rng/rng_dist.h"
 
+/* The longest horizon a scenario may ask for, in years. */
+#define SC_HORIZON_MAX 100
+
 /* Market inputs, in the order of MODEL.md section 1. */
 enum sc_market_key {
     SC_SUB_MARKET0 = 0,
@@ -98,7 +101,7 @@ typedef struct {
     char *name;
     char *description; /* "" when absent */
     int base_year;
-    int horizon;       /* T, 1..100 */
+    int horizon;       /* T, 1..SC_HORIZON_MAX */
     uint64_t paths;    /* >= 1 */
     uint64_t seed;
 

@@ -155,15 +155,24 @@ static void accumulate_kernel(acc *a, const sc_scenario *s, const kn_view *v, si
     for (size_t l = 0; l < L; l++) {
         const int64_t *fy = v->fail_year + l * KN_LANES, *py = v->profit_year + l * KN_LANES;
         const int64_t *oc = v->outcome + l * KN_LANES;
+        /* lanes by the year they failed or first made a profit (0: never),
+         * then running sums: a lab failed by year t counts in every year
+         * from t on */
+        uint32_t nacq[SC_HORIZON_MAX + 1] = { 0 }, nwd[SC_HORIZON_MAX + 1] = { 0 },
+                 nprof[SC_HORIZON_MAX + 1] = { 0 };
         for (size_t j = 0; j < n; j++) {
-            if (fy[j] > 0) {
-                uint64_t *c = oc[j] == MD_ACQUIRED ? a->acq : a->wd;
-                for (size_t t = (size_t)fy[j] - 1; t < T; t++)
-                    c[l * T + t]++;
-            }
-            if (py[j] > 0)
-                for (size_t t = (size_t)py[j] - 1; t < T; t++)
-                    a->prof[l * T + t]++;
+            nacq[fy[j]] += oc[j] == MD_ACQUIRED;
+            nwd[fy[j]] += oc[j] != MD_ACQUIRED;
+            nprof[py[j]]++;
+        }
+        uint64_t cacq = 0, cwd = 0, cprof = 0;
+        for (size_t t = 0; t < T; t++) {
+            cacq += nacq[t + 1];
+            cwd += nwd[t + 1];
+            cprof += nprof[t + 1];
+            a->acq[l * T + t] += cacq;
+            a->wd[l * T + t] += cwd;
+            a->prof[l * T + t] += cprof;
         }
         int parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
         for (size_t t = 0; t < T; t++) {
@@ -182,13 +191,18 @@ static void accumulate_kernel(acc *a, const sc_scenario *s, const kn_view *v, si
             }
         }
     }
-    for (size_t t = 0; t < T; t++)
-        for (size_t j = 0; j < n; j++) {
-            size_t cnt = 0;
-            for (size_t l = 0; l < L; l++)
-                cnt += s->labs[l].backstop == SC_BACKSTOP_NONE && v->alive[(l * T + t) * KN_LANES + j];
-            a->indep[t * (L + 1) + cnt]++;
-        }
+    /* paths by the number of labs without a backstop alive, year by year */
+    for (size_t t = 0; t < T; t++) {
+        int64_t cnt[KN_LANES] = { 0 };
+        for (size_t l = 0; l < L; l++)
+            if (s->labs[l].backstop == SC_BACKSTOP_NONE) {
+                const int64_t *ya = v->alive + (l * T + t) * KN_LANES;
+                for (size_t j = 0; j < n; j++)
+                    cnt[j] += ya[j];
+            }
+        for (size_t j = 0; j < n; j++)
+            a->indep[t * (L + 1) + (size_t)cnt[j]]++;
+    }
 }
 
 static double now_s(void)
