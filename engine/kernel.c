@@ -40,6 +40,8 @@ struct kn_work {
     double inv[KN];             /* 1 / a segment's sum of attractiveness */
     double invMtot[KN];         /* 1 / the whole market, or 0 (md_simulate) */
     int64_t fcut[KN];           /* lanes where training was cut */
+    /* one lab's year, between the passes of its loop (see kn_run) */
+    double pR[KN], pserve[KN], pstaff[KN], pother[KN], pburn[KN], plnR[KN], podds[KN];
 };
 
 void kn_work_free(kn_work *w)
@@ -397,10 +399,17 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             const double *capf = w->capf + l * KN;
             double *lnrp = w->ln_rev_prev + l * KN;
             int64_t anycut = 0;
-            /* the lab's arrays are distinct: no lane reads another's */
+            /* Steps 1-6 in passes, cut at ln R and e^-x: one loop over
+             * the lanes holding the whole year is a single chain of
+             * dependent operations some 300 cycles long (each rm_exp and
+             * rm_log is a long polynomial), so few iterations overlap and
+             * the vector units wait; a short loop around each call keeps
+             * many in flight. Every lane computes exactly what the single
+             * loop did, in the same order: the same bits. */
+            double *pR = w->pR, *pserve = w->pserve, *pstaff = w->pstaff, *pother = w->pother,
+                   *pburn = w->pburn, *plnR = w->plnR, *podds = w->podds;
 #pragma GCC ivdep
             for (size_t j = 0; j < n; j++) {
-                const int64_t a0 = al[j];
                 /* 1. Revenue. */
                 double Rs = sh0[j] * w->M[0][j], Ra = sh1[j] * w->M[1][j], Re = sh2[j] * w->M[2][j];
                 double R = Rs + Ra + Re;
@@ -409,13 +418,31 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 double tp = tr0[j] * w->F[j];
                 double staff = stf[j] * (1.0 + sg[j]);
                 double other = orat[j] * R;
-                double burn = serve + tp + staff + other - R;
-                /* 3. Funding, computed in every lane, kept where it applies. */
-                int64_t need = (int64_t)!parent & (int64_t)(burn > 0.0) & (int64_t)(cash[j] < target[j] * burn);
-                double lnR = rm_log(R);
+                pR[j] = R;
+                pserve[j] = serve;
+                pstaff[j] = staff;
+                pother[j] = other;
+                pburn[j] = serve + tp + staff + other - R;
+            }
+            for (size_t j = 0; j < n; j++)
+                plnR[j] = rm_log(pR[j]);
+#pragma GCC ivdep
+            for (size_t j = 0; j < n; j++) {
+                double R = pR[j], lnR = plnR[j];
                 double growth = ((rp[j] > 0.0) & (R > 0.0)) ? lnR - lnrp[j] : 0.0;
                 double x = base[j] + gw[j] * growth + sw[j] * w->S[j];
-                double odds_inv = 1.0 + rm_exp(-x);
+                podds[j] = 1.0 + rm_exp(-x);
+            }
+#pragma GCC ivdep
+            for (size_t j = 0; j < n; j++) {
+                const int64_t a0 = al[j];
+                double R = pR[j], serve = pserve[j], staff = pstaff[j], other = pother[j];
+                double tp = tr0[j] * w->F[j];
+                double burn = pburn[j];
+                double lnR = plnR[j];
+                /* 3. Funding, computed in every lane, kept where it applies. */
+                int64_t need = (int64_t)!parent & (int64_t)(burn > 0.0) & (int64_t)(cash[j] < target[j] * burn);
+                double odds_inv = podds[j];
                 double val = mult[j] * R;
                 int64_t ok = need & (int64_t)(uf[j] * odds_inv < 1.0) & (int64_t)(val > 0.0);
                 double cap = val * capf[j];
