@@ -9,9 +9,25 @@
  * (-ffp-contract=off), so each result is fully determined by its argument.
  * They are also branch-light and inline, so loops over paths vectorise.
  *
- * Accuracy (tests/test_rng_math.c measures it against libm and GSL):
- *   rm_exp    within 2 ulp for x in [-708, 709]; 0 below, +inf above
- *   rm_log    within 2 ulp for finite x > 0; -inf at 0, NaN below
+ * exp and log are table-driven (128-entry tables, rng/rng_math_tables.h,
+ * generated and checked by scripts/gen_math_tables.py), the design of
+ * ARM's optimized-routines and glibc without their FMA and their branches:
+ * a table read and a short polynomial replace the degree-13 Taylor series
+ * exp had, and log no longer divides (fdlibm's s = f/(2+f) did; the
+ * divider is the slowest vector unit, and the normal quantile needs it
+ * too). In a vectorised loop each table read is a gather. The tables hold
+ * uint64_t bit patterns, read back with rm_double: by C's aliasing rules
+ * (which GCC applies from -O2) no store to a double can then write them,
+ * so a loop that stores doubles through pointers that are not restrict
+ * still vectorises around the gathers; tables of doubles would stop it
+ * ("possible alias involving gather/scatter").
+ *
+ * Accuracy (tests/test_rng_math.c measures it against glibc and long
+ * double expl/logl on dense sweeps of the whole range):
+ *   rm_exp    within 0.51 ulp (0.75 for subnormal results); +0 below
+ *             about -745.13, +inf above 709.78, NaN at NaN
+ *   rm_log    within 0.68 ulp for finite x > 0; -inf at +-0, NaN below 0
+ *             and at NaN, +inf at +inf
  *   rm_ndtri  Wichura's AS241 (Applied Statistics 37, 1988), relative
  *             error about 1e-16, for u in (0, 1)
  */
@@ -22,6 +38,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "rng/rng_math_tables.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -41,69 +59,96 @@ static inline double rm_double(uint64_t b)
     return x;
 }
 
-/* e^x. Reduction x = k ln2 + r, |r| <= ln2/2, with ln2 split in two so
- * that k ln2_hi is exact; e^r by its Taylor series to r^13 (truncation
- * below 1e-17); 2^k applied in two halves so that subnormal results are
- * right too. */
+/* e^x: with N = 128, k = N e + j the integer nearest x N/ln2 (j in
+ * [0, N)) and x = k ln2/N + r, |r| <= ln2/(2N), e^x = 2^e 2^(j/N) e^r.
+ *  - k ln2/N is subtracted in two parts, the first of 35 bits so that k
+ *    times it is exact: r has only its last rounding error;
+ *  - 2^(j/N) = H_j (1 + tail_j) from two tables (the bits of H_j less
+ *    j << 45, and tail_j), so e^x = 2^e H_j (1 + tmp) with
+ *    tmp = tail_j + r + r^2 (C2 + C3 r + C4 r^2 + C5 r^3), a minimax fit
+ *    of absolute error 2^-65.3 to e^r - 1 - r on |r| <= ln2/(2N);
+ *  - 2^e is applied in two normal factors, 2^(e - floor(e/2)) folded into
+ *    H_j's exponent and 2^floor(e/2) at the last product, so a subnormal
+ *    result is rounded once more (hence 0.75 ulp there) and an
+ *    overflowing one becomes +inf; out of [-746, 709.79], where k and e
+ *    would leave their ranges, the result is selected (0, +inf): selects
+ *    at the end rather than clamping x to a constant, which let GCC
+ *    specialise the table reads on the clamped path and stopped loops
+ *    with unrestricted pointers vectorising.
+ * rm_exp(0) = 1 exactly (r = 0, tail_0 = 0). Integer steps are on
+ * uint64_t, wrapping, with no signed shifts, so every compiler computes
+ * the same bits. */
 static inline double rm_exp(double x)
 {
     const double shift = 0x1.8p52; /* adding it rounds to an integer */
-    x = x < -746.0 ? -746.0 : x;
-    x = x > 710.0 ? 710.0 : x;
-    double kd = x * 0x1.71547652b82fep0 + shift;
-    int64_t k = (int64_t)(rm_bits(kd) - rm_bits(shift));
+    double kd = x * RM_EXP_INVLN2N + shift;
+    uint64_t kb = rm_bits(kd); /* bits(shift) + k: k in the low bits */
     kd -= shift;
-    double r = x - kd * 0x1.62e42fefa3800p-1; /* ln2_hi: 42 bits, k ln2_hi exact */
-    r = r - kd * 0x1.ef35793c7673p-45;        /* ln2_lo */
-    double p = 1.0 / 6227020800.0;            /* 1/13! */
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r * r + r; /* e^r - 1, summed small to large */
-    p = p + 1.0;
-    int64_t k1 = k / 2, k2 = k - k1;
-    double s1 = rm_double((uint64_t)(k1 + 1023) << 52);
-    double s2 = rm_double((uint64_t)(k2 + 1023) << 52);
-    double y = p * s1 * s2;
+    double r = x - kd * RM_EXP_LN2N_HI; /* exact */
+    r = r - kd * RM_EXP_LN2N_LO;
+    uint64_t j = kb & ((1u << RM_EXP_TABLE_BITS) - 1);
+    /* eh = floor(e/2) << 52 (mod 2^64), from (k + 4096 2N) >> (7 + 1) =
+     * floor(e/2) + 4096, whose 4096 << 52 = 2^64 vanishes */
+    uint64_t eh = ((kb + ((4096ULL << (RM_EXP_TABLE_BITS + 1)) - rm_bits(shift)))
+                   >> (RM_EXP_TABLE_BITS + 1)) << 52;
+    /* s1 = 2^(j/N) 2^(e - floor(e/2)): k << 45 adds e to H_j's exponent */
+    double s1 = rm_double(RM_EXP_BITS[j] + (kb << (52 - RM_EXP_TABLE_BITS)) - eh);
+    double s2 = rm_double(eh + (1023ULL << 52)); /* 2^floor(e/2) */
+    double tmp = rm_double(RM_EXP_TAIL[j]) + r
+                 + r * r * (RM_EXP_C2 + r * (RM_EXP_C3 + r * (RM_EXP_C4 + r * RM_EXP_C5)));
+    double y = (s1 + s1 * tmp) * s2;
+    y = x < -746.0 ? 0.0 : y;
     return x >= 709.79 ? INFINITY : y;
 }
 
-/* ln x, after fdlibm's e_log.c: x = 2^k m with m in [sqrt(2)/2, sqrt(2)),
- * f = m - 1, s = f/(2+f), ln(1+f) = 2 atanh(s) by a minimax series in s^2
- * (coefficients Lg1..Lg7 of fdlibm, error below 2^-58.45). Subnormal x
- * is scaled up by 2^54 first. */
+/* ln x, without a division: x = 2^k z with z in [OFF, 2 OFF), OFF =
+ * 0x1.5fp-1, the bits of that range cut into N = 128 subintervals (width
+ * 2^-8 below 1, 2^-7 above), and for the one holding z a point c = 1/invc:
+ *   ln x = k ln2 + ln c + ln(1 + r),  r = z invc - 1, |r| <= 2^-8.
+ *  - invc has 26 significant bits, so that with zhi z's top 27 bits and
+ *    zlo = z - zhi, rhi = zhi invc - 1 and rlo = zlo invc are exact; r
+ *    is their rounded sum and rerr its error, so the reduction loses
+ *    nothing without an FMA;
+ *  - logc is ln c rounded to double, c chosen (near the subinterval's
+ *    centre) so that ln c is within 2^-67 of logc; k ln2_hi is exact and
+ *    its sum with logc, then with r, are split exactly into hi + lo
+ *    (Fast2Sum: the larger term first);
+ *  - ln(1 + r) - r by r^2 (A0 + A1 r + ... + A4 r^4), a minimax fit of
+ *    relative error 2^-55.5 on |r| <= 2^-8;
+ *  - the result is hi + (lo + the polynomial), one last rounding.
+ * The subinterval holding 1 is centred on it, [1 - 2^-9, 1 + 2^-8), with
+ * invc = 1 and logc = 0: near 1 the result is r + r^2 (...) with r = x - 1
+ * exact, as accurate as the small result needs, and ln 1 = +0. Subnormal
+ * x is scaled by 2^52 first. */
 static inline double rm_log(double x)
 {
-    const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
-                 Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
-                 Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
-                 Lg7 = 1.479819860511658591e-01;
-    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
     int sub = x < 0x1p-1022;
-    double xs = sub ? x * 0x1p54 : x;
-    uint64_t ix = rm_bits(xs) - 0x3fe6a09e667f3bcdULL; /* bits of sqrt(2)/2 */
-    int64_t k = (int64_t)ix >> 52;
-    double m = rm_double((ix & 0x000fffffffffffffULL) + 0x3fe6a09e667f3bcdULL);
-    double dk = (double)(k - (sub ? 54 : 0));
-    double f = m - 1.0;
-    double s = f / (2.0 + f);
-    double z = s * s, w = z * z;
-    double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
-    double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
-    double R = t2 + t1;
-    double hfsq = 0.5 * f * f;
-    double y = dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
-    /* selects, not early returns, so that loops over lanes vectorise */
-    y = x > 0.0 ? y : (x == 0.0 ? -INFINITY : NAN);
-    return x == INFINITY ? INFINITY : y;
+    uint64_t ix = rm_bits(sub ? x * 0x1p52 : x) - (sub ? 52ULL << 52 : 0);
+    uint64_t tmp = ix - RM_LOG_OFF; /* k << 52 plus z's bits less OFF's */
+    uint64_t i = (tmp >> (52 - RM_LOG_TABLE_BITS)) & ((1u << RM_LOG_TABLE_BITS) - 1);
+    int64_t k = (int64_t)((tmp + (2048ULL << 52)) >> 52) - 2048; /* tmp >> 52, signed */
+    uint64_t iz = ix - (tmp & (0xfffULL << 52));
+    double z = rm_double(iz);
+    double zhi = rm_double(iz & ~((1ULL << 26) - 1)); /* z's top 27 bits */
+    double zlo = z - zhi;
+    double invc = rm_double(RM_LOG_INVC[i]), logc = rm_double(RM_LOG_LOGC[i]);
+    double rhi = zhi * invc - 1.0; /* exact */
+    double rlo = zlo * invc;       /* exact */
+    double r = rhi + rlo;
+    double rerr = rhi - r + rlo; /* r + rerr = rhi + rlo exactly */
+    double kd = (double)k;
+    double kh = kd * RM_LOG_LN2_HI; /* exact */
+    double w = kh + logc;
+    double werr = kh - w + logc; /* w + werr = kh + logc exactly */
+    double hi = w + r;
+    double lo = w - hi + r + rerr + (kd * RM_LOG_LN2_LO + werr);
+    double p = r * r * (RM_LOG_A0 + r * (RM_LOG_A1 + r * (RM_LOG_A2 + r * (RM_LOG_A3 + r * RM_LOG_A4))));
+    double y = hi + (lo + p);
+    /* selects, not early returns, so that loops over lanes vectorise: x
+     * positive and finite (bits - 1 below those of +inf, less one) takes
+     * y; else -inf at +-0, +inf at +inf, NaN below 0 and at NaN */
+    double special = x == 0.0 ? -INFINITY : (x > 0.0 ? INFINITY : NAN);
+    return rm_bits(x) - 1 < 0x7fefffffffffffffULL ? y : special;
 }
 
 /* x^y for x > 0 as e^(y ln x); used only for moderate y ln x (the

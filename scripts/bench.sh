@@ -3,7 +3,8 @@
 #   scripts/bench.sh [PATHS]        default 1000000
 # 1. bench_runway: ns per lab-year at 1 thread and each doubling, speed-up,
 #    the random-numbers floor, HDF5 write throughput, whole run vs floor;
-#    bench_stages: the same work split into draws, model and summaries.
+#    bench_stages: the same work split into draws, model and summaries;
+#    bench_math: ns per call of rm_exp and rm_log (and the forms they replaced).
 # 2. runway run --per-path none at 10^6 and 10^7 paths (and 10^8 with
 #    BENCH_BIG=1): wall time and peak resident memory, to show that memory
 #    does not grow with the path count.
@@ -13,11 +14,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
 BUILD_DIR=${BUILD_DIR:-build}
-[ -x "$BUILD_DIR/bench/bench_runway" ] && [ -x "$BUILD_DIR/bench/bench_stages" ] || bash scripts/setup.sh build
+[ -x "$BUILD_DIR/bench/bench_runway" ] && [ -x "$BUILD_DIR/bench/bench_stages" ] \
+  && [ -x "$BUILD_DIR/bench/bench_math" ] || bash scripts/setup.sh build
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 "$BUILD_DIR/bench/bench_runway" scenarios/baseline.yaml "$N"
 echo "== where one thread's time goes"
 "$BUILD_DIR/bench/bench_stages" scenarios/baseline.yaml "$N"
+echo "== exp and log alone (rng_math), ns per call"
+"$BUILD_DIR/bench/bench_math"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sizes="1000000 10000000"

@@ -39,3 +39,10 @@ endif()
 
 runway_c_test(test_dist test_dist.c)
 runway_c_test(test_copula test_copula.c)
+
+# exp's and log's tables (rng/rng_math_tables.h) are what their generator
+# makes, exactly: regenerated with exact rational arithmetic and compared.
+add_test(NAME math_tables_match_their_generator
+  COMMAND ${RUNWAY_PY} ${CMAKE_SOURCE_DIR}/scripts/gen_math_tables.py --check
+  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(math_tables_match_their_generator PROPERTIES TIMEOUT 300)
