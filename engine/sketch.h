@@ -38,16 +38,16 @@ static inline int sk_bucket(double x)
 {
     uint64_t bits;
     memcpy(&bits, &x, sizeof bits);
-    int neg = (int)(bits >> 63);
-    int e = (int)((bits >> 52) & 0x7ff) - 1023;
-    int ec = e < SK_EMIN ? SK_EMIN : e; /* no shift of a negative number */
-    int idx = ((ec - SK_EMIN) << SK_SUB) | (int)((bits >> (52 - SK_SUB)) & ((1u << SK_SUB) - 1));
-    idx = e >= SK_EMAX ? SK_NPOS - 1 : idx; /* top bucket, counted as overflow */
-    int b = neg ? SK_NPOS - 1 - idx : SK_NPOS + 1 + idx;
-    return e < SK_EMIN ? SK_NPOS : b; /* zero bucket: tiny values and subnormals */
+    /* |x|'s exponent and top SK_SUB mantissa bits, read as one integer,
+     * increase with |x|: less the first bucket's, it is the index among
+     * one sign's buckets; below 0 means below 2^SK_EMIN (the zero
+     * bucket), from SK_NPOS on (NaN too) the top bucket */
+    int64_t idx = (int64_t)((bits >> (52 - SK_SUB)) & ((1u << (11 + SK_SUB)) - 1))
+                  - ((int64_t)(SK_EMIN + 1023) << SK_SUB);
+    int64_t top = idx > SK_NPOS - 1 ? SK_NPOS - 1 : idx;
+    int64_t b = (bits >> 63) ? SK_NPOS - 1 - top : SK_NPOS + 1 + top;
+    return idx < 0 ? SK_NPOS : (int)b;
 }
-
-
 
 /* The value that represents bucket b. */
 double sk_value(int b);

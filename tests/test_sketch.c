@@ -2,6 +2,7 @@
  * statistics, and merging is exact whatever the split. */
 #include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "engine/sketch.h"
@@ -63,8 +64,42 @@ static void test_buckets_are_monotone_and_cover_zero(void)
     ASSERT_SAME(sk_value(sk_bucket(1.0)), 1.0 + 0.5 / 128);
 }
 
+/* The bucket by its definition: (binary exponent clamped to
+ * [SK_EMIN, SK_EMAX), top SK_SUB mantissa bits), mirrored for negatives,
+ * tiny values in the zero bucket, huge ones and NaN in the top bucket. */
+static int bucket_by_definition(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7ff) - 1023;
+    if (e < SK_EMIN)
+        return SK_NPOS;
+    int idx = e >= SK_EMAX ? SK_NPOS - 1
+                           : ((e - SK_EMIN) << SK_SUB) | (int)((bits >> (52 - SK_SUB)) & ((1u << SK_SUB) - 1));
+    return (bits >> 63) ? SK_NPOS - 1 - idx : SK_NPOS + 1 + idx;
+}
+
+static void test_bucket_matches_its_definition_on_every_exponent_and_sign(void)
+{
+    size_t bad = 0;
+    for (uint64_t sign = 0; sign < 2; sign++)
+        for (uint64_t e = 0; e < 2048; e++) /* subnormals, infinities and NaN too */
+            for (uint64_t m = 0; m < 1024; m++) {
+                /* mantissas with every top-7-bit pattern, both extremes of
+                 * the rest, and scrambled ones */
+                uint64_t mant = m < 256 ? (m >> 1) << 45 | (m & 1 ? (1ull << 45) - 1 : 0)
+                                        : (m * 0x9E3779B97F4A7C15ull) & ((1ull << 52) - 1);
+                uint64_t b = sign << 63 | e << 52 | mant;
+                double x;
+                memcpy(&x, &b, sizeof x);
+                bad += sk_bucket(x) != bucket_by_definition(x);
+            }
+    ASSERT_TRUE(bad == 0);
+}
+
 int main(void)
 {
+    test_bucket_matches_its_definition_on_every_exponent_and_sign();
     test_quantiles_within_stated_relative_error();
     test_buckets_are_monotone_and_cover_zero();
     TU_DONE();
