@@ -29,3 +29,5 @@ if(TARGET runway-mpi)
 endif()
 add_test(NAME quantiles_within_stated_sketch_error_of_exact_on_real_run
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_quantile_bound.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+add_test(NAME sensitivity_equals_spearman_of_the_per_path_data
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_sensitivity.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
