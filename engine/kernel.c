@@ -464,7 +464,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 anycut |= cutj;
                 /* 5. Cash. */
                 double C = avail - train;
-                double op = R - serve - train - staff - other;
+                double op = (C - cash[j]) - raised; /* as md_simulate: note 14 */
                 int64_t pyn = ((int64_t)(op > 0.0) & (int64_t)(py[j] == 0)) ? (int64_t)t : py[j];
                 /* 6. Failure or backstop. */
                 int64_t neg = C < 0.0;

@@ -299,7 +299,14 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
             kfund[l] = train_plan > 0.0 && train != train_plan ? train / train_plan : 1.0;
             /* 5. Cash. */
             double C = avail - train;
-            double op = R - serve - train - staff[l] - other;
+            /* op = R - serve - train - staff - other, computed as the change
+             * in cash less the funding raised (the same number, as step 5
+             * defines C): a lab in distress that spends all it has on
+             * training, with no cash left from last year and no round,
+             * has op exactly 0, where the literal sum leaves a rounding
+             * error of either sign that would count it as profitable
+             * (docs/model-notes.md, note 14). */
+            double op = (C - cash[l]) - raised;
             if (op > 0.0 && out[l].profit_year == 0)
                 out[l].profit_year = t;
             raised_tot[l] += raised;

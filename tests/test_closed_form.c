@@ -290,8 +290,81 @@ static void test_g_only_survival_matches_cdf_at_bisection_root(void)
     sc_free(s);
 }
 
+/* A lab that never raises (alpha = -50), starts with no cash and plans
+ * far more training than it can pay trains with all it has every year:
+ * cash ends each year at exactly 0 and it survives; its operating cash
+ * flow is exactly -(cash a year ago + raised) = 0, so it never counts as
+ * profitable. The literal sum R - serve - train - staff - other leaves a
+ * rounding error of either sign there, which made some such lab-years
+ * "profitable" (docs/model-notes.md, note 14); runs of the kernel
+ * (sim_run) must agree. */
+static const char *DISTRESS_YAML =
+    "name: all-in-distress\n"
+    "base_year: 2025\n"
+    "horizon: 8\n"
+    "paths: 300\n"
+    "seed: 11\n"
+    "market:\n"
+    "  sub_market0: 20\n"
+    "  api_market0: 10\n"
+    "  ent_market0: 30\n"
+    "  train_cost_growth: 2.5\n"
+    "  serving_cost_decline: 4\n"
+    "  price_decline: 3\n"
+    "  token_demand_growth: 5\n"
+    "  usage_growth: 1.5\n"
+    "  sub_growth_rate: 0.6\n"
+    "  sub_market_cap: 200\n"
+    "  enterprise_growth: {dist: uniform, min: 1.2, max: 2.2}\n"
+    "  others_pull: 1.1\n"
+    "  maturity: 0.9\n"
+    "  share_elasticity: 0\n"
+    "labs:\n"
+    "  - {name: Spender, cash0: 0, subs0: 3.3, api0: 1.7, ent0: 9.1, serve_ratio_sub0: 0.13,\n"
+    "     serve_ratio_api0: 0.11, train0: 1000, staff0: 0.7, staff_growth: 0.3,\n"
+    "     other_ratio: 0.17, funding_base: -50, min_train_fraction: 0}\n";
+
+static void test_lab_spending_all_it_has_is_never_profitable(void)
+{
+    char err[512];
+    sc_scenario *s = NULL;
+    ASSERT_EQ_INT(sc_load_text(&s, DISTRESS_YAML, strlen(DISTRESS_YAML), "distress.yaml", NULL,
+                               err, sizeof err), 0);
+    if (!s) {
+        fprintf(stderr, "%s\n", err);
+        tu_failures++;
+        return;
+    }
+    md_plan *p = md_plan_create(s, s->seed, err, sizeof err);
+    double labv[SC_LAB_NKEYS], drawn[8];
+    md_values v = { .lab = labv };
+    md_year years[8];
+    md_outcome out[1];
+    size_t bad = 0;
+    for (uint64_t path = 0; path < 300; path++) {
+        md_draw_inputs(p, path, &v, drawn);
+        md_simulate(p, path, &v, years, out);
+        bad += out[0].fail_year != 0 || out[0].profit_year != 0;
+        for (int t = 0; t < 8; t++)
+            bad += years[t].cash != 0.0 || years[t].op != 0.0 || !(years[t].revenue > 0.0);
+    }
+    ASSERT_TRUE(bad == 0);
+    /* the vectorised kernel: never profitable, survives every path */
+    sim_options o = { .paths = 300, .seed = s->seed, .threads = 1 };
+    sim_result r;
+    ASSERT_EQ_INT(sim_run(s, &o, &r, err, sizeof err), 0);
+    for (int t = 0; t < 8; t++) {
+        ASSERT_SAME(r.profitable_by[t], 0.0);
+        ASSERT_SAME(r.survival[t], 1.0);
+    }
+    sim_result_free(&r);
+    md_plan_free(p);
+    sc_free(s);
+}
+
 int main(void)
 {
+    test_lab_spending_all_it_has_is_never_profitable();
     test_all_constant_inputs_give_the_deterministic_trajectory();
     test_g_only_survival_matches_cdf_at_bisection_root();
     TU_DONE();
