@@ -102,14 +102,7 @@ def from_bits(b):
 
 def round_sig(q, nbits):
     """q rounded to nbits significant bits (nearest, ties away)."""
-    e = 0
-    a = abs(q)
-    while a >= 2:
-        a /= 2
-        e += 1
-    while a < 1:
-        a *= 2
-        e -= 1
+    e = _exponent(q)
     scale = F(2) ** (nbits - 1 - e)
     n = q * scale
     m = (abs(n.numerator) * 2 + n.denominator) // (2 * n.denominator)

@@ -16,23 +16,28 @@
 #include "engine/sim.h"
 #include "test_util.h"
 
+/* The market of both scenarios below, constant (reference() assumes
+ * these figures), but for enterprise_growth, which each sets. */
+#define MARKET_BUT_ENTERPRISE_GROWTH \
+    "market:\n"                     \
+    "  sub_market0: 20\n"           \
+    "  api_market0: 10\n"           \
+    "  ent_market0: 30\n"           \
+    "  train_cost_growth: 2.5\n"    \
+    "  serving_cost_decline: 4\n"   \
+    "  price_decline: 3\n"          \
+    "  token_demand_growth: 5\n"    \
+    "  usage_growth: 1.5\n"         \
+    "  sub_growth_rate: 0.6\n"      \
+    "  sub_market_cap: 200\n"
+
 static const char *CONST_YAML =
     "name: closed-form\n"
     "base_year: 2025\n"
     "horizon: 6\n"
     "paths: 4\n"
     "seed: 7\n"
-    "market:\n"
-    "  sub_market0: 20\n"
-    "  api_market0: 10\n"
-    "  ent_market0: 30\n"
-    "  train_cost_growth: 2.5\n"
-    "  serving_cost_decline: 4\n"
-    "  price_decline: 3\n"
-    "  token_demand_growth: 5\n"
-    "  usage_growth: 1.5\n"
-    "  sub_growth_rate: 0.6\n"
-    "  sub_market_cap: 200\n"
+    MARKET_BUT_ENTERPRISE_GROWTH
     "  enterprise_growth: 1.8\n"
     "  others_pull: 1.1\n"
     "  maturity: 0.9\n"
@@ -304,17 +309,7 @@ static const char *DISTRESS_YAML =
     "horizon: 8\n"
     "paths: 300\n"
     "seed: 11\n"
-    "market:\n"
-    "  sub_market0: 20\n"
-    "  api_market0: 10\n"
-    "  ent_market0: 30\n"
-    "  train_cost_growth: 2.5\n"
-    "  serving_cost_decline: 4\n"
-    "  price_decline: 3\n"
-    "  token_demand_growth: 5\n"
-    "  usage_growth: 1.5\n"
-    "  sub_growth_rate: 0.6\n"
-    "  sub_market_cap: 200\n"
+    MARKET_BUT_ENTERPRISE_GROWTH
     "  enterprise_growth: {dist: uniform, min: 1.2, max: 2.2}\n"
     "  others_pull: 1.1\n"
     "  maturity: 0.9\n"
