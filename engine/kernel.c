@@ -14,6 +14,13 @@
 
 #define KN KN_LANES
 
+/* "No lane of this loop reads another's": GCC's and clang's spellings. */
+#if defined(__clang__)
+#define KN_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define KN_IVDEP _Pragma("GCC ivdep")
+#endif
+
 struct kn_work {
     size_t L, T, I;
     double *u;      /* [I][KN] uniforms of the inputs */
@@ -408,7 +415,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
              * loop did, in the same order: the same bits. */
             double *pR = w->pR, *pserve = w->pserve, *pstaff = w->pstaff, *pother = w->pother,
                    *pburn = w->pburn, *plnR = w->plnR, *podds = w->podds;
-#pragma GCC ivdep
+KN_IVDEP
             for (size_t j = 0; j < n; j++) {
                 /* 1. Revenue. */
                 double Rs = sh0[j] * w->M[0][j], Ra = sh1[j] * w->M[1][j], Re = sh2[j] * w->M[2][j];
@@ -426,14 +433,14 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             }
             for (size_t j = 0; j < n; j++)
                 plnR[j] = rm_log(pR[j]);
-#pragma GCC ivdep
+KN_IVDEP
             for (size_t j = 0; j < n; j++) {
                 double R = pR[j], lnR = plnR[j];
                 double growth = ((rp[j] > 0.0) & (R > 0.0)) ? lnR - lnrp[j] : 0.0;
                 double x = base[j] + gw[j] * growth + sw[j] * w->S[j];
                 podds[j] = 1.0 + rm_exp(-x);
             }
-#pragma GCC ivdep
+KN_IVDEP
             for (size_t j = 0; j < n; j++) {
                 const int64_t a0 = al[j];
                 double R = pR[j], serve = pserve[j], staff = pstaff[j], other = pother[j];
