@@ -31,9 +31,11 @@
 #define SK_NBUCKETS (2 * SK_NPOS + 1)               /* neg, zero, pos */
 #define SK_REL_ERROR (1.0 / (double)(2 << SK_SUB))
 
-/* The bucket index of x (NaN must not be passed). Negative values map
- * below SK_NPOS, zero to SK_NPOS, positive above it, monotonically.
- * Inline and branch-free so that a loop over values vectorises. */
+/* The bucket index of x. Negative values map below SK_NPOS, zero to
+ * SK_NPOS, positive above it, monotonically; a NaN maps to the edge
+ * bucket of its sign (0 or SK_NBUCKETS - 1), where it counts as
+ * overflow. Inline and branch-free so that a loop over values
+ * vectorises. */
 static inline int sk_bucket(double x)
 {
     uint64_t bits;
