@@ -51,7 +51,8 @@ struct kn_work {
     double invMtot[KN];         /* 1 / the whole market, or 0 (md_simulate) */
     int64_t fcut[KN];           /* lanes where training was cut */
     /* one lab's year, between the passes of its loop (see kn_run) */
-    double pR[KN], pserve[KN], pstaff[KN], pother[KN], pburn[KN], plnR[KN], podds[KN];
+    double pR[KN], pserve[KN], ptp[KN], pstaff[KN], pother[KN], pburn[KN], plnR[KN],
+        podds[KN];
 };
 
 void kn_work_free(kn_work *w)
@@ -411,14 +412,14 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             int64_t anycut = 0;
             /* Steps 1-6 in passes, cut at ln R and e^-x: one loop over
              * the lanes holding the whole year is a single chain of
-             * dependent operations some 300 cycles long (each rm_exp and
-             * rm_log is a long polynomial), so few iterations overlap and
+             * dependent operations some 300 cycles long (rm_log and
+             * rm_exp each add dozens), so few iterations overlap and
              * the vector units wait; a short loop around each call keeps
              * many in flight. Every lane computes exactly what the single
              * loop did, in the same order: the same bits. */
-            double *pR = w->pR, *pserve = w->pserve, *pstaff = w->pstaff, *pother = w->pother,
-                   *pburn = w->pburn, *plnR = w->plnR, *podds = w->podds;
-KN_IVDEP
+            double *pR = w->pR, *pserve = w->pserve, *ptp = w->ptp, *pstaff = w->pstaff,
+                   *pother = w->pother, *pburn = w->pburn, *plnR = w->plnR, *podds = w->podds;
+            KN_IVDEP
             for (size_t j = 0; j < n; j++) {
                 /* 1. Revenue. */
                 double Rs = sh0[j] * w->M[0][j], Ra = sh1[j] * w->M[1][j], Re = sh2[j] * w->M[2][j];
@@ -430,25 +431,25 @@ KN_IVDEP
                 double other = orat[j] * R;
                 pR[j] = R;
                 pserve[j] = serve;
+                ptp[j] = tp;
                 pstaff[j] = staff;
                 pother[j] = other;
                 pburn[j] = serve + tp + staff + other - R;
             }
             for (size_t j = 0; j < n; j++)
                 plnR[j] = rm_log(pR[j]);
-KN_IVDEP
+            KN_IVDEP
             for (size_t j = 0; j < n; j++) {
                 double R = pR[j], lnR = plnR[j];
                 double growth = ((rp[j] > 0.0) & (R > 0.0)) ? lnR - lnrp[j] : 0.0;
                 double x = base[j] + gw[j] * growth + sw[j] * w->S[j];
                 podds[j] = 1.0 + rm_exp(-x);
             }
-KN_IVDEP
+            KN_IVDEP
             for (size_t j = 0; j < n; j++) {
                 const int64_t a0 = al[j];
-                double R = pR[j], serve = pserve[j], staff = pstaff[j], other = pother[j];
-                double tp = tr0[j] * w->F[j];
-                double burn = pburn[j];
+                double R = pR[j], serve = pserve[j], tp = ptp[j], staff = pstaff[j],
+                       other = pother[j], burn = pburn[j];
                 double lnR = plnR[j];
                 /* 3. Funding, computed in every lane, kept where it applies. */
                 int64_t need = (int64_t)!parent & (int64_t)(burn > 0.0) & (int64_t)(cash[j] < target[j] * burn);
