@@ -1383,6 +1383,18 @@ static int commit_impl(ho_file *f, int complete, uint64_t paths_done, char *err,
     if (!c.failed && complete && f->K > 0 && !f->traj_written)
         ho_fail(&c, 0, "not complete: the trajectories were not written");
 
+    /* Everything but the flag goes to disk first, the file still saying
+     * complete = 0: the flag is then the last small write before the
+     * rename, so a kill between the two (which no program can make
+     * atomic) has a window of a metadata write and a close, not of the
+     * whole file's flush and fsync, in which it leaves a temporary file
+     * that claims to be complete. */
+    if (!c.failed && complete) {
+        if (H5Fflush(f->fid, H5F_SCOPE_GLOBAL) < 0)
+            ho_fail(&c, 1, "cannot flush the file");
+        else if (sync_path(f->tmp_path, 0) < 0)
+            ho_fail(&c, 0, "cannot sync the file: %s", strerror(errno));
+    }
     int32_t flag = complete ? 1 : 0;
     attr_update(&c, f->fid, "complete", H5T_NATIVE_INT32, &flag);
     attr_update(&c, f->fid, "paths_done", H5T_NATIVE_UINT64, &paths_done);
