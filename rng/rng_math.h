@@ -136,7 +136,10 @@ static inline double rm_log(double x)
     double rlo = zlo * invc;       /* exact */
     double r = rhi + rlo;
     double rerr = rhi - r + rlo; /* r + rerr = rhi + rlo exactly */
-    double kd = (double)k;
+    /* (double)k by the bits of 2^52 + 2^51 + k, exact for |k| < 2^51:
+     * a conversion from a 64-bit integer has no vector instruction
+     * before AVX-512DQ, and stopped this loop vectorising with AVX2 */
+    double kd = rm_double(rm_bits(0x1.8p52) + (uint64_t)k) - 0x1.8p52;
     double kh = kd * RM_LOG_LN2_HI; /* exact */
     double w = kh + logc;
     double werr = kh - w + logc; /* w + werr = kh + logc exactly */
