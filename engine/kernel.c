@@ -193,14 +193,18 @@ static void year_factor(const md_plan *p, kn_work *w, uint64_t first, size_t n, 
         rs_philox_uniforms(p->input_key[i], first, n, (uint32_t)t, 0, w->tmp, NULL);
         quantiles(d, w->tmp, x, n);
         if (fade)
-            for (size_t j = 0; j < n; j++)
-                x[j] = mp[j] == 1.0 ? x[j] : rm_exp(mp[j] * rm_log(x[j]));
+            for (size_t j = 0; j < n; j++) {
+                double f = rm_exp(mp[j] * rm_log(x[j]));
+                x[j] = mp[j] == 1.0 ? x[j] : f;
+            }
         return;
     }
     const double *v = w->mk + (size_t)key * KN, *lnv = w->lnmk + (size_t)key * KN;
     if (fade)
-        for (size_t j = 0; j < n; j++)
-            x[j] = mp[j] == 1.0 ? v[j] : rm_exp(mp[j] * lnv[j]);
+        for (size_t j = 0; j < n; j++) {
+            double f = rm_exp(mp[j] * lnv[j]);
+            x[j] = mp[j] == 1.0 ? v[j] : f;
+        }
     else
         memcpy(x, v, n * sizeof *x);
 }
@@ -324,15 +328,18 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 cut |= (int64_t)(kf[j] != 1.0) & al[j];
             if (cut) {
                 for (size_t j = 0; j < n; j++) {
-                    double wv = kf[j] == 1.0 ? 1.0 : rm_exp(beta[j] * rm_log(kf[j]));
+                    double wf = rm_exp(beta[j] * rm_log(kf[j]));
+                    double wv = kf[j] == 1.0 ? 1.0 : wf;
                     double e = es[j];
-                    double ex = e > 0.0 ? rm_exp(e * ue[j] - 0.5 * e * e) : 1.0;
+                    double ef = rm_exp(e * ue[j] - 0.5 * e * e);
+                    double ex = e > 0.0 ? ef : 1.0;
                     pull[j] = al[j] ? wv * ex : 0.0;
                 }
             } else {
                 for (size_t j = 0; j < n; j++) {
                     double e = es[j];
-                    double ex = e > 0.0 ? rm_exp(e * ue[j] - 0.5 * e * e) : 1.0;
+                    double ef = rm_exp(e * ue[j] - 0.5 * e * e);
+                    double ex = e > 0.0 ? ef : 1.0;
                     pull[j] = al[j] ? 1.0 * ex : 0.0;
                 }
             }
