@@ -1,5 +1,6 @@
 # valgrind's memcheck on short runs (tests/test_valgrind.sh): no invalid
-# access, no use of uninitialised memory, no leak. Skipped (77) only when
+# access, no use of uninitialised memory, no leak; and, with the
+# baseline-x86-64 build it needs, the same bits on any CPU. Skipped (77) only when
 # valgrind is not installed; scripts/setup.sh installs it.
 #
 # Not in a sanitizer build: ASan and TSan replace the allocator and map
@@ -43,6 +44,17 @@ if(RUNWAY_NATIVE)
   set_target_properties(runway_valgrind PROPERTIES COMPILE_OPTIONS "${_o}")
   target_compile_options(runway_valgrind PRIVATE -g)
   set(_vg_runway $<TARGET_FILE:runway_valgrind>)
+  # The same build has a second use: it runs the scalar fallbacks of every
+  # hand-vectorised path (Philox, the normal quantile's tail packing) and
+  # SSE2 code where runway has AVX2 or AVX-512, so comparing its files
+  # with runway's proves that the bits do not depend on the CPU.
+  file(GLOB _bits_scen ${CMAKE_SOURCE_DIR}/scenarios/*.yaml)
+  add_test(NAME results_identical_on_native_and_baseline_x86_64_builds
+    COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_same_bits_any_cpu.py
+            $<TARGET_FILE:runway> $<TARGET_FILE:runway_valgrind> ${_bits_scen}
+            ${CMAKE_CURRENT_SOURCE_DIR}/kernel_edges.yaml)
+  set_tests_properties(results_identical_on_native_and_baseline_x86_64_builds
+    PROPERTIES TIMEOUT 300)
 else()
   set(_vg_runway $<TARGET_FILE:runway>)
 endif()
