@@ -10,7 +10,13 @@
  *  - the floor: the same random numbers drawn alone by the same vectorised
  *    code (kn_draw_only), and the same per-path data written alone to an
  *    HDF5 file (MB/s);
- *  - the whole run (simulate + write the file) against that floor.
+ *  - the whole run (simulate + write the file) against that floor;
+ *  - the ceiling for the speed-up: as many copies of the one-thread run
+ *    as cores, at once, in separate processes. They share nothing but
+ *    the machine, so copies x (one run's time) / (their time) is the
+ *    speed-up the hardware gives (a virtual machine's cores can share a
+ *    physical core, its caches or its clock); the threads' speed-up is
+ *    read against it.
  * ns/lab-year per core = seconds x threads / (paths x labs x years).
  */
 #include <math.h>
@@ -19,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gsl/gsl_errno.h>
@@ -140,6 +147,32 @@ static double full_run(const sc_scenario *s, uint64_t N, int threads, const char
     return omp_get_wtime() - t0;
 }
 
+/* Wall time of k one-thread simulate + summarise runs of N paths each,
+ * at once, in k child processes. Forked before the parent has started
+ * any OpenMP thread (libgomp's thread pool does not survive a fork). */
+static double independent_runs(const sc_scenario *s, uint64_t N, int k)
+{
+    double t0 = omp_get_wtime();
+    for (int c = 0; c < k; c++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            return -1.0;
+        if (pid == 0) {
+            char err[256];
+            volatile double acc = 0;
+            sim_options o = { .paths = N, .seed = s->seed + (uint64_t)c,
+                              .threads = 1, .on_paths = sink_touch, .ctx = (void *)&acc };
+            sim_result r;
+            int rc = sim_run(s, &o, &r, err, sizeof err);
+            _exit(rc != 0);
+        }
+    }
+    int bad = 0, st;
+    while (wait(&st) > 0)
+        bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+    return bad ? -1.0 : omp_get_wtime() - t0;
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
@@ -156,8 +189,13 @@ int main(int argc, char **argv)
     double ly = (double)N * (double)s->nlabs * s->horizon;
     printf("runway %s bench: %s, %zu labs x %d years x %llu paths = %.3g lab-years, %zu drawn inputs, %d cores\n",
            RUNWAY_VERSION, s->name, s->nlabs, s->horizon, (unsigned long long)N, ly, s->ninputs, maxt);
+    double tind = maxt > 1 ? independent_runs(s, N, maxt) : 0.0;
+    if (tind < 0) {
+        fprintf(stderr, "bench_runway: an independent run failed\n");
+        return 1;
+    }
     printf("%-34s %7s %9s %12s %11s %8s\n", "work", "threads", "seconds", "ns/lab-year", "paths/s", "speed-up");
-    double t1 = 0;
+    double t1 = 0, tlast = 0;
     for (int th = 1;; th = th * 2 < maxt ? th * 2 : maxt) {
         volatile double acc = 0;
         sim_options o = { .paths = N, .seed = s->seed, .threads = th, .on_paths = sink_touch,
@@ -172,10 +210,18 @@ int main(int argc, char **argv)
         sim_result_free(&r);
         if (th == 1)
             t1 = secs;
+        tlast = secs;
         printf("%-34s %7d %9.3f %12.2f %11.0f %8.2f\n", "simulate + summarise", th, secs,
                1e9 * secs * th / ly, (double)N / secs, t1 / secs);
         if (th == maxt)
             break;
+    }
+    if (maxt > 1) {
+        double ceil = maxt * t1 / tind;
+        printf("%-34s %7d %9.3f %12.2f %11.0f %8.2f\n", "copies of the 1-thread run at once", maxt,
+               tind, 1e9 * tind / ly, maxt * (double)N / tind, ceil);
+        printf("(%d processes sharing nothing but the machine: the hardware's ceiling for the\n"
+               " speed-up; the threads reach %.0f%% of it)\n", maxt, 100.0 * (t1 / tlast) / ceil);
     }
     double rs1 = draw_only(s, N, 1);
     printf("%-34s %7d %9.3f %12.2f %11.0f\n", "random numbers alone (floor)", 1, rs1,
