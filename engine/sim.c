@@ -892,6 +892,7 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                         }
                 }
             } else {
+                const int rows = o->on_paths != NULL || first < NS;
                 for (uint64_t j0 = 0; j0 < count; j0 += KN_LANES) {
                     size_t n = count - j0 < KN_LANES ? (size_t)(count - j0) : KN_LANES;
                     kn_run(plan, a.kw, first + j0, n);
@@ -900,7 +901,11 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                     accumulate_kernel(&a, s, &kv, n, L, T);
                     for (size_t jj = 0; jj < n; jj++) {
                         size_t j = (size_t)j0 + jj;
-                        for (size_t l = 0; l < L; l++) {
+                        /* per-path rows are read only by the sink and by
+                         * the rank-correlation sample (paths < NS): with
+                         * neither (--per-path none, beyond the sample),
+                         * they are not copied */
+                        for (size_t l = 0; l < L && rows; l++) {
                             size_t jl = j * L + l, lk = l * KN_LANES + jj;
                             a.fail_year[jl] = (int32_t)kv.fail_year[lk];
                             a.profit_year[jl] = (int32_t)kv.profit_year[lk];
@@ -908,7 +913,7 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                             a.final_cash[jl] = kv.final_cash[lk];
                             a.raised_total[jl] = kv.raised_total[lk];
                         }
-                        for (size_t i = 0; i < I; i++)
+                        for (size_t i = 0; i < I && rows; i++)
                             a.inputs[j * I + i] = kv.drawn[i * KN_LANES + jj];
                         uint64_t path = first + j;
                         if (path < K)
