@@ -192,8 +192,8 @@ static double independent_runs(const sc_scenario *s, uint64_t N, int k)
         if (pid == 0) {
             char err[256];
             volatile double acc = 0;
-            sim_options o = { .paths = N, .seed = s->seed, 
-                              .threads = 1, .on_paths = sink_touch, .ctx = (void *)&acc };
+            sim_options o = { .paths = N, .seed = s->seed, .threads = 1, .on_paths = sink_touch,
+                              .ctx = (void *)&acc };
             sim_result r;
             int rc = sim_run(s, &o, &r, err, sizeof err);
             _exit(rc != 0);
