@@ -35,8 +35,9 @@ static inline uint64_t order_key(double x)
     return (b >> 63) ? ~b : b | 0x8000000000000000ull;
 }
 
-/* Ranks by a radix sort on the top 32 bits of each key, packed with the
- * value's index into one 64-bit word (key << 32 | index), so each pass
+/* Ranks by a radix sort on the top 32 bits of each key (less the
+ * column's smallest: see st_ranks), packed with the value's index into
+ * one 64-bit word (key << 32 | index), so each pass
  * moves 8 bytes per value and three passes of 11, 11 and 10 bits sort it
  * (a pass whose digit is the same for every value is skipped). Values
  * whose top halves tie are then put in exact order by the low halves of
@@ -131,15 +132,32 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
     if (ranks_two_valued(n, x, xs, r) == 0)
         return 0;
     uint64_t *a = (uint64_t *)scratch, *tmp = a + n;
-    /* the keys' low halves, dense, for the runs below (reading them back
-     * from a strided x would cost a cache miss each) */
+    /* Sorted on each key less the smallest, d = key - kmin, which keeps
+     * the order: its top 32 varying bits d >> s (s = bits of the span
+     * beyond 32) go beside the index, its s low bits to lowk for the runs
+     * below. The plain top half of a key holds only the sign, exponent
+     * and 20 mantissa bits, so a column of 2^18 draws spanning part of an
+     * octave had a third of its values in runs of tied top halves, each
+     * resolved through a random read of lowk; d's top bits tie only
+     * where the values nearly do. The keys' low parts, dense, for the
+     * runs (reading them back from a strided x would cost a cache miss
+     * each). */
     uint32_t *lowk = malloc(n * sizeof *lowk);
     if (!lowk)
         return -1;
+    uint64_t kmin = UINT64_MAX, kmax = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t key = order_key(x[i * xs]);
-        a[i] = (key & ~LO) | (uint64_t)i;
-        lowk[i] = (uint32_t)key;
+        kmin = key < kmin ? key : kmin;
+        kmax = key > kmax ? key : kmax;
+    }
+    const uint64_t span = kmax - kmin;
+    const int sh = span >> 32 ? 32 - __builtin_clzll(span) : 0; /* bits(span) - 32 */
+    const uint64_t lowmask = (1ULL << sh) - 1;                  /* sh <= 32 */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t d = order_key(x[i * xs]) - kmin;
+        a[i] = ((d >> sh) << 32) | (uint64_t)i;
+        lowk[i] = (uint32_t)(d & lowmask);
     }
     radix_hi32(n, a, tmp);
     for (size_t i = 0; i < n;) {

@@ -93,6 +93,19 @@ static void test_ranks_equal_brute_force_on_hostile_columns(void)
     for (size_t i = 0; i < N; i++)
         x[i] = 1.0 + ldexp((double)((i * 7919) % N), -40);
     check_column("one long run sorted by low bits", N, x, 1);
+    /* the radix sort takes the top 32 bits of each key less the column's
+     * smallest: with an outlier 30 octaves away, a cluster of values a
+     * few ulps apart ties in those bits and is one long run, in
+     * descending order, sorted by the low bits; ties inside it too */
+    for (size_t i = 0; i < N; i++)
+        x[i] = i % 10 == 0 ? 1e9 - (double)i
+                           : 1.0 + ldexp((double)((N - i) / 2), -52);
+    check_column("a cluster a few ulps wide beside a far outlier", N, x, 1);
+    /* the widest span: keys from -DBL_MAX to DBL_MAX */
+    for (size_t i = 0; i < N; i++)
+        x[i] = i == 0 ? -1.7976931348623157e308 : i == 1 ? 1.7976931348623157e308
+                                                 : rs_normal(k, i, 4, 0);
+    check_column("keys spanning the whole range", N, x, 1);
     /* a single value, and n = 1 */
     check_column("n = 1", 1, x, 1);
 }
