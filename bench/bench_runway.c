@@ -20,7 +20,9 @@
  * ns/lab-year per core = seconds x threads / (paths x labs x years).
  * Each time is the best of BENCH_REPEAT runs (default 3): on a shared or
  * virtual machine a single run can be 10% off, and the fastest run is the
- * one least disturbed.
+ * one least disturbed. Column "spread" is how much slower the slowest of
+ * them was: a large one says the machine was busy, and figures from that
+ * run deserve less trust.
  */
 #include <math.h>
 #include <omp.h>
@@ -151,14 +153,18 @@ static double full_run(const sc_scenario *s, uint64_t N, int threads, const char
 }
 
 static int g_repeat = 3;
+static double g_spread; /* of the last BEST: slowest / fastest - 1 */
 /* The smallest of g_repeat evaluations of expression e (a time in s; a
- * negative or NaN time, a failure, is kept). */
+ * negative or NaN time, a failure, is kept), and their spread. */
 #define BEST(var, e) do { \
         var = (e); \
+        double w_ = var; \
         for (int r_ = 1; r_ < g_repeat && var >= 0; r_++) { \
             double t_ = (e); \
+            w_ = t_ > w_ ? t_ : w_; \
             var = t_ < var || !(t_ >= 0) ? t_ : var; \
         } \
+        g_spread = var > 0 ? w_ / var - 1.0 : 0.0; \
     } while (0)
 
 /* Seconds of one simulate + summarise run at `threads` (-1 on failure). */
@@ -225,14 +231,17 @@ int main(int argc, char **argv)
     printf("runway %s bench: %s, %zu labs x %d years x %llu paths = %.3g lab-years, %zu drawn inputs, %d cores, best of %d\n",
            RUNWAY_VERSION, s->name, s->nlabs, s->horizon, (unsigned long long)N, ly, s->ninputs, maxt,
            g_repeat);
-    double tind = 0.0;
-    if (maxt > 1)
+    double tind = 0.0, sind = 0.0;
+    if (maxt > 1) {
         BEST(tind, independent_runs(s, N, maxt));
+        sind = g_spread;
+    }
     if (tind < 0) {
         fprintf(stderr, "bench_runway: an independent run failed\n");
         return 1;
     }
-    printf("%-34s %7s %9s %12s %11s %8s\n", "work", "threads", "seconds", "ns/lab-year", "paths/s", "speed-up");
+    printf("%-34s %7s %9s %7s %12s %11s %8s\n", "work", "threads", "seconds", "spread", "ns/lab-year",
+           "paths/s", "speed-up");
     double t1 = 0, tlast = 0;
     for (int th = 1;; th = th * 2 < maxt ? th * 2 : maxt) {
         double secs;
@@ -242,30 +251,31 @@ int main(int argc, char **argv)
         if (th == 1)
             t1 = secs;
         tlast = secs;
-        printf("%-34s %7d %9.3f %12.2f %11.0f %8.2f\n", "simulate + summarise", th, secs,
-               1e9 * secs * th / ly, (double)N / secs, t1 / secs);
+        printf("%-34s %7d %9.3f %6.0f%% %12.2f %11.0f %8.2f\n", "simulate + summarise", th, secs,
+               100 * g_spread, 1e9 * secs * th / ly, (double)N / secs, t1 / secs);
         if (th == maxt)
             break;
     }
     if (maxt > 1) {
         double ceil = maxt * t1 / tind;
-        printf("%-34s %7d %9.3f %12.2f %11.0f %8.2f\n", "copies of the 1-thread run at once", maxt,
-               tind, 1e9 * tind / ly, maxt * (double)N / tind, ceil);
+        printf("%-34s %7d %9.3f %6.0f%% %12.2f %11.0f %8.2f\n", "copies of the 1-thread run at once",
+               maxt, tind, 100 * sind, 1e9 * tind / ly, maxt * (double)N / tind, ceil);
         printf("(%d processes sharing nothing but the machine: the hardware's ceiling for the\n"
                " speed-up; the threads reach %.0f%% of it)\n", maxt, 100.0 * (t1 / tlast) / ceil);
     }
     double rs1;
     BEST(rs1, draw_only(s, N, 1));
-    printf("%-34s %7d %9.3f %12.2f %11.0f\n", "random numbers alone (floor)", 1, rs1,
-           1e9 * rs1 / ly, (double)N / rs1);
+    printf("%-34s %7d %9.3f %6.0f%% %12.2f %11.0f\n", "random numbers alone (floor)", 1, rs1,
+           100 * g_spread, 1e9 * rs1 / ly, (double)N / rs1);
     double mb, wsec;
     BEST(wsec, write_only(s, N, tmp, &mb));
-    printf("%-34s %7d %9.3f %12.2f %11.0f   %.0f MB/s (%.0f MB raw)\n", "per-path HDF5 writes alone", 1,
-           wsec, 1e9 * wsec / ly, (double)N / wsec, mb / wsec, mb);
+    printf("%-34s %7d %9.3f %6.0f%% %12.2f %11.0f   %.0f MB/s (%.0f MB raw)\n",
+           "per-path HDF5 writes alone", 1, wsec, 100 * g_spread, 1e9 * wsec / ly, (double)N / wsec,
+           mb / wsec, mb);
     double full;
     BEST(full, full_run(s, N, 1, tmp));
-    printf("%-34s %7d %9.3f %12.2f %11.0f\n", "whole run: simulate + write file", 1, full,
-           1e9 * full / ly, (double)N / full);
+    printf("%-34s %7d %9.3f %6.0f%% %12.2f %11.0f\n", "whole run: simulate + write file", 1, full,
+           100 * g_spread, 1e9 * full / ly, (double)N / full);
     printf("ratio simulate/random-numbers-alone (1 thread):           %.2f\n", t1 / rs1);
     printf("ratio whole run/(random numbers + writes alone) (1 thread): %.2f\n", full / (rs1 + wsec));
     unlink(tmp);
