@@ -191,10 +191,10 @@ static double sim_time(const sc_scenario *s, uint64_t N, int threads)
 static double independent_runs(const sc_scenario *s, uint64_t N, int k)
 {
     double t0 = omp_get_wtime();
-    for (int c = 0; c < k; c++) { /* each the same work as the one-thread run */
+    int bad = 0, st;
+    for (int c = 0; c < k && !bad; c++) { /* each the same work as the one-thread run */
         pid_t pid = fork();
-        if (pid < 0)
-            return -1.0;
+        bad |= pid < 0; /* the children started are still waited for */
         if (pid == 0) {
             char err[256];
             volatile double acc = 0;
@@ -205,7 +205,6 @@ static double independent_runs(const sc_scenario *s, uint64_t N, int k)
             _exit(rc != 0);
         }
     }
-    int bad = 0, st;
     while (wait(&st) > 0)
         bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
     return bad ? -1.0 : omp_get_wtime() - t0;
