@@ -905,16 +905,18 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                          * the rank-correlation sample (paths < NS): with
                          * neither (--per-path none, beyond the sample),
                          * they are not copied */
-                        for (size_t l = 0; l < L && rows; l++) {
-                            size_t jl = j * L + l, lk = l * KN_LANES + jj;
-                            a.fail_year[jl] = (int32_t)kv.fail_year[lk];
-                            a.profit_year[jl] = (int32_t)kv.profit_year[lk];
-                            a.outcome[jl] = (int8_t)kv.outcome[lk];
-                            a.final_cash[jl] = kv.final_cash[lk];
-                            a.raised_total[jl] = kv.raised_total[lk];
+                        if (rows) {
+                            for (size_t l = 0; l < L; l++) {
+                                size_t jl = j * L + l, lk = l * KN_LANES + jj;
+                                a.fail_year[jl] = (int32_t)kv.fail_year[lk];
+                                a.profit_year[jl] = (int32_t)kv.profit_year[lk];
+                                a.outcome[jl] = (int8_t)kv.outcome[lk];
+                                a.final_cash[jl] = kv.final_cash[lk];
+                                a.raised_total[jl] = kv.raised_total[lk];
+                            }
+                            for (size_t i = 0; i < I; i++)
+                                a.inputs[j * I + i] = kv.drawn[i * KN_LANES + jj];
                         }
-                        for (size_t i = 0; i < I && rows; i++)
-                            a.inputs[j * I + i] = kv.drawn[i * KN_LANES + jj];
                         uint64_t path = first + j;
                         if (path < K)
                             for (size_t lt = 0; lt < LT; lt++) {

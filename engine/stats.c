@@ -146,8 +146,9 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
     if (!lowk)
         return -1;
     uint64_t kmin = UINT64_MAX, kmax = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* x read once: the keys wait in a */
         uint64_t key = order_key(x[i * xs]);
+        a[i] = key;
         kmin = key < kmin ? key : kmin;
         kmax = key > kmax ? key : kmax;
     }
@@ -155,7 +156,7 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
     const int sh = span >> 32 ? 32 - __builtin_clzll(span) : 0; /* bits(span) - 32 */
     const uint64_t lowmask = (1ULL << sh) - 1;                  /* sh <= 32 */
     for (size_t i = 0; i < n; i++) {
-        uint64_t d = order_key(x[i * xs]) - kmin;
+        uint64_t d = a[i] - kmin;
         a[i] = ((d >> sh) << 32) | (uint64_t)i;
         lowk[i] = (uint32_t)(d & lowmask);
     }

@@ -15,7 +15,7 @@
 
 #include "rng/rng_stream.h"
 
-#if defined(__AVX512F__) && defined(__AVX512DQ__) || defined(__AVX2__)
+#if defined(__AVX2__) /* also defined wherever AVX-512 is */
 #include <immintrin.h>
 #endif
 
@@ -31,23 +31,38 @@ static inline double rs_u52(uint64_t x)
     return (d - (0x1p52 - 0.5)) * 0x1p-52;
 }
 
+/* Philox4x32-10's multipliers, and its key schedule: the key of round r
+ * is the key plus r times the Weyl increments. One place for the lane
+ * and each vector form. */
+#define RS_PHILOX_M0 0xD2511F53u
+#define RS_PHILOX_M1 0xCD9E8D57u
+static inline void rs_philox_round_keys(rs_key key, uint32_t rk0[10], uint32_t rk1[10])
+{
+    uint32_t k0 = key.k[0], k1 = key.k[1];
+    for (int r = 0; r < 10; r++) {
+        rk0[r] = k0;
+        rk1[r] = k1;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+}
+
 /* One lane of rs_philox_uniforms: the reference and the tail of a batch. */
 static inline void rs_philox_lane(rs_key key, uint64_t path, uint32_t year, uint32_t index,
                                   double *u0, double *u1)
 {
     uint32_t c0 = (uint32_t)path, c1 = (uint32_t)(path >> 32), c2 = year, c3 = index;
-    uint32_t k0 = key.k[0], k1 = key.k[1];
+    uint32_t rk0[10], rk1[10];
+    rs_philox_round_keys(key, rk0, rk1);
     for (int r = 0; r < 10; r++) {
-        uint64_t p0 = (uint64_t)0xD2511F53u * c0;
-        uint64_t p1 = (uint64_t)0xCD9E8D57u * c2;
-        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
-        uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+        uint64_t p0 = (uint64_t)RS_PHILOX_M0 * c0;
+        uint64_t p1 = (uint64_t)RS_PHILOX_M1 * c2;
+        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ rk0[r];
+        uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ rk1[r];
         c1 = (uint32_t)p1;
         c3 = (uint32_t)p0;
         c0 = n0;
         c2 = n2;
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
     }
     uint64_t a = ((uint64_t)c0 << 32) | c1, b = ((uint64_t)c2 << 32) | c3;
     *u0 = rs_u52(a >> 12);
@@ -71,16 +86,15 @@ static inline void rs_philox_uniforms(rs_key key, uint64_t first, size_t n,
 {
     size_t j = 0;
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-    const __m512i M0 = _mm512_set1_epi64(0xD2511F53u), M1 = _mm512_set1_epi64(0xCD9E8D57u);
+    const __m512i M0 = _mm512_set1_epi64(RS_PHILOX_M0), M1 = _mm512_set1_epi64(RS_PHILOX_M1);
     const __m512i lo32 = _mm512_set1_epi64(0xffffffffu);
     const __m512d half = _mm512_set1_pd(0.5), scale = _mm512_set1_pd(0x1p-52);
+    uint32_t rk0[10], rk1[10];
+    rs_philox_round_keys(key, rk0, rk1);
     __m512i ks0[10], ks1[10];
-    uint32_t k0 = key.k[0], k1 = key.k[1];
     for (int r = 0; r < 10; r++) {
-        ks0[r] = _mm512_set1_epi64(k0);
-        ks1[r] = _mm512_set1_epi64(k1);
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
+        ks0[r] = _mm512_set1_epi64(rk0[r]);
+        ks1[r] = _mm512_set1_epi64(rk1[r]);
     }
     __m512i path = _mm512_add_epi64(_mm512_set1_epi64((long long)first),
                                     _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
@@ -109,17 +123,16 @@ static inline void rs_philox_uniforms(rs_key key, uint64_t first, size_t n,
 #elif defined(__AVX2__)
     /* Four lanes at a time, as the AVX-512 path; the three-way xors are
      * two instructions each, and the conversion is rs_u52's. */
-    const __m256i M0 = _mm256_set1_epi64x(0xD2511F53u), M1 = _mm256_set1_epi64x(0xCD9E8D57u);
+    const __m256i M0 = _mm256_set1_epi64x(RS_PHILOX_M0), M1 = _mm256_set1_epi64x(RS_PHILOX_M1);
     const __m256i lo32 = _mm256_set1_epi64x(0xffffffffu);
     const __m256i two52 = _mm256_set1_epi64x(0x4330000000000000LL);
     const __m256d off = _mm256_set1_pd(0x1p52 - 0.5), scale = _mm256_set1_pd(0x1p-52);
+    uint32_t rk0[10], rk1[10];
+    rs_philox_round_keys(key, rk0, rk1);
     __m256i ks0[10], ks1[10];
-    uint32_t k0 = key.k[0], k1 = key.k[1];
     for (int r = 0; r < 10; r++) {
-        ks0[r] = _mm256_set1_epi64x(k0);
-        ks1[r] = _mm256_set1_epi64x(k1);
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
+        ks0[r] = _mm256_set1_epi64x(rk0[r]);
+        ks1[r] = _mm256_set1_epi64x(rk1[r]);
     }
     __m256i path = _mm256_add_epi64(_mm256_set1_epi64x((long long)first),
                                     _mm256_set_epi64x(3, 2, 1, 0));

@@ -2,8 +2,9 @@
 for the build machine (-march=native: AVX2 or AVX-512 code paths, hand-
 written and compiler-vectorised) and the same sources built for baseline
 x86-64 (SSE2 only, the scalar fallbacks) write identical bytes in every
-dataset, on every shipped scenario and on the kernel's edge scenario, at
-1 and 2 threads. This is what lets one cluster job mix node types, and a
+dataset, on every shipped scenario and on the kernel's edge scenario (the
+native build on 2 threads, the baseline one on 1, so the thread count
+differs too). This is what lets one cluster job mix node types, and a
 result be checked on a laptop."""
 import os
 import sys
