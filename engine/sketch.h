@@ -23,6 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #define SK_SUB 7
 #define SK_EMIN (-24)
@@ -131,8 +134,22 @@ static inline void sk_add_bulk(sk_local *s, size_t i, const double *x, const int
         b[j] = sk_bucket(x[j]);
     }
     /* the kept lanes' buckets, packed without a branch */
-    size_t m = 0;
-    for (size_t j = 0; j < n; j++) {
+    size_t m = 0, j0 = 0;
+#if defined(__AVX512F__)
+    /* sixteen at a time by vpcompressd (GCC does not vectorise the loop
+     * below): a full vector is stored at b + m <= b + j, after lanes
+     * j..j+15 were read, so only lanes already packed or read are written */
+    for (; j0 + 16 <= n; j0 += 16) {
+        __m512i k0 = _mm512_loadu_si512((const void *)(keep + j0));
+        __m512i k1 = _mm512_loadu_si512((const void *)(keep + j0 + 8));
+        __mmask16 mk = (__mmask16)(_mm512_test_epi64_mask(k0, k0)
+                                   | ((unsigned)_mm512_test_epi64_mask(k1, k1) << 8));
+        __m512i v = _mm512_loadu_si512((const void *)(b + j0));
+        _mm512_storeu_si512((void *)(b + m), _mm512_maskz_compress_epi32(mk, v));
+        m += (size_t)__builtin_popcount(mk);
+    }
+#endif
+    for (size_t j = j0; j < n; j++) {
         b[m] = b[j];
         m += keep[j] != 0;
     }

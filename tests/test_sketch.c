@@ -97,8 +97,53 @@ static void test_bucket_matches_its_definition_on_every_exponent_and_sign(void)
     ASSERT_TRUE(bad == 0);
 }
 
+/* sk_add_bulk counts exactly the kept lanes (keep != 0, any value), each in
+ * sk_bucket's bucket, and keeps their exact extremes (NaN never one): for
+ * block lengths either side of the vector width, keep patterns from none
+ * to all, and values that repeat, as lanes of one bucket do in a run. */
+static void test_bulk_add_counts_exactly_the_kept_lanes(void)
+{
+    static const size_t ns[] = { 1, 2, 15, 16, 17, 31, 33, 100, 128, 255, 256 };
+    static const double pool[] = { 0.0, -0.0, 1.0, 1.0, 1.0, 3.5, -2.25, 1e-30, 7e20, NAN, 0.75 };
+    const size_t np = sizeof pool / sizeof pool[0];
+    uint64_t r = 88172645463325252ull;
+    size_t bad = 0;
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+        for (int density = 0; density <= 4; density++) {
+            size_t n = ns[a];
+            double x[SK_BULK_MAX];
+            int64_t keep[SK_BULK_MAX];
+            sk_local s;
+            ASSERT_TRUE(sk_local_init(&s, 2) == 0);
+            uint32_t want[SK_NBUCKETS] = { 0 };
+            double mn = INFINITY, mx = -INFINITY;
+            for (size_t j = 0; j < n; j++) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17; /* xorshift64 */
+                x[j] = pool[(r >> 8) % np];
+                keep[j] = (int)((r >> 40) % 4) < density ? (((int64_t)((r >> 50) % 3) - 1) | 1) : 0;
+                if (!keep[j])
+                    continue;
+                want[sk_bucket(x[j])]++;
+                if (x[j] == x[j]) {
+                    mn = sk_min(mn, x[j]);
+                    mx = sk_max(mx, x[j]);
+                }
+            }
+            sk_add_bulk(&s, 1, x, keep, n);
+            for (size_t b = 0; b < SK_NBUCKETS; b++) {
+                bad += s.count[b] != 0; /* sketch 0 untouched */
+                bad += s.count[SK_NBUCKETS + b] != want[b];
+            }
+            ASSERT_TRUE(sk_key(s.mn[1]) == sk_key(mn));
+            ASSERT_TRUE(sk_key(s.mx[1]) == sk_key(mx));
+            sk_local_free(&s);
+        }
+    ASSERT_EQ_INT(bad, 0);
+}
+
 int main(void)
 {
+    test_bulk_add_counts_exactly_the_kept_lanes();
     test_bucket_matches_its_definition_on_every_exponent_and_sign();
     test_quantiles_within_stated_relative_error();
     test_buckets_are_monotone_and_cover_zero();
