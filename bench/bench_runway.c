@@ -230,6 +230,7 @@ int main(int argc, char **argv)
     printf("runway %s bench: %s, %zu labs x %d years x %llu paths = %.3g lab-years, %zu drawn inputs, %d cores, best of %d\n",
            RUNWAY_VERSION, s->name, s->nlabs, s->horizon, (unsigned long long)N, ly, s->ninputs, maxt,
            g_repeat);
+    printf("built with %s\n", RUNWAY_BENCH_ISA);
     double tind = 0.0, sind = 0.0;
     if (maxt > 1) {
         BEST(tind, independent_runs(s, N, maxt));
