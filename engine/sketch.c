@@ -34,11 +34,14 @@ int sk_local_init(sk_local *s, size_t n)
     s->count = calloc(n * SK_NBUCKETS, sizeof *s->count);
     s->mn = malloc((n ? n : 1) * sizeof *s->mn);
     s->mx = malloc((n ? n : 1) * sizeof *s->mx);
-    if (!s->count || !s->mn || !s->mx) {
+    s->hot = malloc((n ? n : 1) * sizeof *s->hot);
+    if (!s->count || !s->mn || !s->mx || !s->hot) {
         sk_local_free(s);
         return -1;
     }
     reset_extremes(s);
+    for (size_t i = 0; i < n; i++)
+        s->hot[i] = SK_NPOS; /* zero: the usual crowd (nothing raised) */
     return 0;
 }
 
@@ -47,8 +50,10 @@ void sk_local_free(sk_local *s)
     free(s->count);
     free(s->mn);
     free(s->mx);
+    free(s->hot);
     s->count = NULL;
     s->mn = s->mx = NULL;
+    s->hot = NULL;
 }
 
 int sk_set_init(sk_set *s, size_t n)

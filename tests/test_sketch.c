@@ -100,36 +100,42 @@ static void test_bucket_matches_its_definition_on_every_exponent_and_sign(void)
 /* sk_add_bulk counts exactly the kept lanes (keep != 0, any value), each in
  * sk_bucket's bucket, and keeps their exact extremes (NaN never one): for
  * block lengths either side of the vector width, keep patterns from none
- * to all, and values that repeat, as lanes of one bucket do in a run. */
+ * to all, and values that repeat, as lanes of one bucket do in a run.
+ * Five adds to the same sketch, with the crowd moving between buckets, so
+ * that its hot bucket (counted by a sum) changes between calls. */
 static void test_bulk_add_counts_exactly_the_kept_lanes(void)
 {
     static const size_t ns[] = { 1, 2, 15, 16, 17, 31, 33, 100, 128, 255, 256 };
     static const double pool[] = { 0.0, -0.0, 1.0, 1.0, 1.0, 3.5, -2.25, 1e-30, 7e20, NAN, 0.75 };
+    static const double crowd[] = { 1.0, 1.0, 0.75, 0.0, 3.5 };
     const size_t np = sizeof pool / sizeof pool[0];
     uint64_t r = 88172645463325252ull;
     size_t bad = 0;
     for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
         for (int density = 0; density <= 4; density++) {
             size_t n = ns[a];
-            double x[SK_BULK_MAX];
-            int64_t keep[SK_BULK_MAX];
             sk_local s;
             ASSERT_TRUE(sk_local_init(&s, 2) == 0);
-            uint32_t want[SK_NBUCKETS] = { 0 };
+            static uint32_t want[SK_NBUCKETS];
+            memset(want, 0, sizeof want);
             double mn = INFINITY, mx = -INFINITY;
-            for (size_t j = 0; j < n; j++) {
-                r ^= r << 13, r ^= r >> 7, r ^= r << 17; /* xorshift64 */
-                x[j] = pool[(r >> 8) % np];
-                keep[j] = (int)((r >> 40) % 4) < density ? (((int64_t)((r >> 50) % 3) - 1) | 1) : 0;
-                if (!keep[j])
-                    continue;
-                want[sk_bucket(x[j])]++;
-                if (x[j] == x[j]) {
-                    mn = sk_min(mn, x[j]);
-                    mx = sk_max(mx, x[j]);
+            for (int call = 0; call < 5; call++) {
+                double x[SK_BULK_MAX];
+                int64_t keep[SK_BULK_MAX];
+                for (size_t j = 0; j < n; j++) {
+                    r ^= r << 13, r ^= r >> 7, r ^= r << 17; /* xorshift64 */
+                    x[j] = (r >> 20) % 2 ? crowd[call] : pool[(r >> 8) % np];
+                    keep[j] = (int)((r >> 40) % 4) < density ? (((int64_t)((r >> 50) % 3) - 1) | 1) : 0;
+                    if (!keep[j])
+                        continue;
+                    want[sk_bucket(x[j])]++;
+                    if (x[j] == x[j]) {
+                        mn = sk_min(mn, x[j]);
+                        mx = sk_max(mx, x[j]);
+                    }
                 }
+                sk_add_bulk(&s, 1, x, keep, n);
             }
-            sk_add_bulk(&s, 1, x, keep, n);
             for (size_t b = 0; b < SK_NBUCKETS; b++) {
                 bad += s.count[b] != 0; /* sketch 0 untouched */
                 bad += s.count[SK_NBUCKETS + b] != want[b];
