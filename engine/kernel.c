@@ -46,7 +46,7 @@ struct kn_work {
     double *yrX;    /* [SC_MARKET_NKEYS][KN] this year's factors */
     double *capf;   /* [L][KN] d / (1 - d): a round's cap per unit of valuation */
     double M[3][KN], S[KN], F[KN], qa[KN], qs[KN], mpow[KN], Mtot[KN], tmp[KN];
-    double ftrain[KN], ftp[KN]; /* one lab's year: training done and planned */
+    double ftrain[KN]; /* one lab's year: training done (planned: ptp) */
     double inv[KN];             /* 1 / a segment's sum of attractiveness */
     double invMtot[KN];         /* 1 / the whole market, or 0 (md_simulate) */
     int64_t fcut[KN];           /* lanes where training was cut */
@@ -478,7 +478,6 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 double kfn = 1.0;
                 w->fcut[j] = cutj;
                 w->ftrain[j] = train;
-                w->ftp[j] = tp;
                 anycut |= cutj;
                 /* 5. Cash. */
                 double C = avail - train;
@@ -516,7 +515,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             }
             if (anycut)
                 for (size_t j = 0; j < n; j++)
-                    kf[j] = w->fcut[j] ? w->ftrain[j] / w->ftp[j] : kf[j];
+                    kf[j] = w->fcut[j] ? w->ftrain[j] / ptp[j] : kf[j];
         }
         /* A whole market below MD_SUM_MIN (absurd scenarios only): share
          * as the quotient, as md_simulate. */
