@@ -41,14 +41,7 @@
 #include "engine/sim.h"
 #include "output/h5out.h"
 
-static int sink_touch(void *ctx, uint64_t first, uint64_t count, const ho_paths *b,
-                      char *err, size_t errlen)
-{
-    (void)first; (void)err; (void)errlen;
-    volatile double *sum = ctx;
-    *sum += b->final_cash[0] + (double)count;
-    return 0;
-}
+#include "bench_common.h"
 
 static int sink_write(void *ctx, uint64_t first, uint64_t count, const ho_paths *b,
                       char *err, size_t errlen)
@@ -152,7 +145,7 @@ static double full_run(const sc_scenario *s, uint64_t N, int threads, const char
     return omp_get_wtime() - t0;
 }
 
-static int g_repeat = 3;
+static int g_repeat; /* bench_repeat(), set in main before any timing */
 static double g_spread; /* of the last BEST: slowest / fastest - 1 */
 /* The smallest of g_repeat evaluations of expression e (a time in s; a
  * negative or NaN time, a failure, is kept), and their spread. */
@@ -172,7 +165,7 @@ static double sim_time(const sc_scenario *s, uint64_t N, int threads)
 {
     char err[1024];
     volatile double acc = 0;
-    sim_options o = { .paths = N, .seed = s->seed, .threads = threads, .on_paths = sink_touch,
+    sim_options o = { .paths = N, .seed = s->seed, .threads = threads, .on_paths = bench_sink_touch,
                       .ctx = (void *)&acc };
     sim_result r;
     double t0 = omp_get_wtime();
@@ -198,7 +191,7 @@ static double independent_runs(const sc_scenario *s, uint64_t N, int k)
         if (pid == 0) {
             char err[256];
             volatile double acc = 0;
-            sim_options o = { .paths = N, .seed = s->seed, .threads = 1, .on_paths = sink_touch,
+            sim_options o = { .paths = N, .seed = s->seed, .threads = 1, .on_paths = bench_sink_touch,
                               .ctx = (void *)&acc };
             sim_result r;
             int rc = sim_run(s, &o, &r, err, sizeof err);
@@ -223,9 +216,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int maxt = omp_get_num_procs();
-    const char *rep = getenv("BENCH_REPEAT");
-    if (rep && atoi(rep) > 0)
-        g_repeat = atoi(rep);
+    g_repeat = bench_repeat();
     double ly = (double)N * (double)s->nlabs * s->horizon;
     printf("runway %s bench: %s, %zu labs x %d years x %llu paths = %.3g lab-years, %zu drawn inputs, %d cores, best of %d\n",
            RUNWAY_VERSION, s->name, s->nlabs, s->horizon, (unsigned long long)N, ly, s->ninputs, maxt,

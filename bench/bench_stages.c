@@ -27,6 +27,8 @@
 #include "engine/scenario.h"
 #include "engine/sim.h"
 
+#include "bench_common.h"
+
 typedef void (*kernel_fn)(const md_plan *, kn_work *, uint64_t, size_t);
 
 static double time_kernel(const md_plan *p, kernel_fn fn, uint64_t N)
@@ -40,14 +42,6 @@ static double time_kernel(const md_plan *p, kernel_fn fn, uint64_t N)
     double dt = omp_get_wtime() - t0;
     kn_work_free(w);
     return dt;
-}
-
-static int sink(void *ctx, uint64_t first, uint64_t count, const ho_paths *b, char *err,
-                size_t errlen)
-{
-    (void)first; (void)err; (void)errlen;
-    *(volatile double *)ctx += b->final_cash[0] + (double)count;
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -67,14 +61,13 @@ int main(int argc, char **argv)
         return 1;
     }
     double ly = (double)N * (double)s->nlabs * s->horizon;
-    const char *rep = getenv("BENCH_REPEAT");
-    int repeat = rep && atoi(rep) > 0 ? atoi(rep) : 3;
+    const int repeat = bench_repeat();
     double draw = 0, kern = 0, full = 0;
     for (int k = 0; k < repeat; k++) {
         double d = time_kernel(p, kn_draw_only, N);
         double kr = time_kernel(p, kn_run, N);
         volatile double acc = 0;
-        sim_options o = { .paths = N, .seed = s->seed, .threads = 1, .on_paths = sink,
+        sim_options o = { .paths = N, .seed = s->seed, .threads = 1, .on_paths = bench_sink_touch,
                           .ctx = (void *)&acc };
         sim_result r;
         double t0 = omp_get_wtime();
