@@ -942,11 +942,22 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                 memcpy(st->col_in + path * I, a.inputs + j * I, I * sizeof *st->col_in);
             }
             if (o->on_paths) {
+                /* no lock here: the sink takes what it needs (the file
+                 * writer compresses on every thread at once) */
                 ho_paths blk = { a.fail_year, a.outcome, a.profit_year,
                                  a.final_cash, a.raised_total, a.inputs };
-#pragma omp critical(sim_sink)
-                {
-                    if (!failed && o->on_paths(o->ctx, first, count, &blk, cb_err, sizeof cb_err) != 0) {
+                char my_err[sizeof cb_err] = "";
+                int bad;
+#pragma omp atomic read
+                bad = failed;
+                if (!bad && o->on_paths(o->ctx, first, count, &blk, my_err, sizeof my_err) != 0) {
+#pragma omp critical(sim_sink_err)
+                    {
+                        int was;
+#pragma omp atomic read
+                        was = failed;
+                        if (was != 2) /* the first failure's message */
+                            memcpy(cb_err, my_err, sizeof cb_err);
 #pragma omp atomic write
                         failed = 2;
                     }

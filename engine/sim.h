@@ -8,8 +8,9 @@
  * their path index), so every result is identical, bit for bit, whatever
  * the number of threads and however blocks are scheduled.
  *
- * Per-path outcomes are handed, block by block, to opts->on_paths (called
- * under a lock, blocks in any order) so a caller can stream them to disk.
+ * Per-path outcomes are handed, block by block, to opts->on_paths so a
+ * caller can stream them to disk: blocks in any order, from the
+ * simulating threads, several at once (a sink locks what it must).
  */
 #ifndef RUNWAY_SIM_H
 #define RUNWAY_SIM_H

@@ -56,7 +56,11 @@
  *   the file unchanged. Writes to empty datasets are skipped.
  *
  * Concurrency: call this module from one thread at a time (any thread;
- * each call switches HDF5's error printing off for its thread). */
+ * each call switches HDF5's error printing off for its thread), except
+ * ho_write_paths, which several threads may call at once: it holds the
+ * file's lock around its HDF5 calls and its changes to the pending
+ * chunks, and compresses outside it (HDF5 itself may be a build that is
+ * not thread-safe). */
 #include "output/h5out.h"
 
 #include <errno.h>
@@ -128,6 +132,9 @@ struct ho_file {
     uint64_t rows_written;
     int summary_written, traj_written;
     hid_t state;          /* group /state, -1 until ho_put_state */
+    /* ho_write_paths from several threads: held around every HDF5 call
+     * and every change to the chunks pending, not while chunks compress */
+    pthread_mutex_t mu;
 };
 
 
@@ -593,9 +600,8 @@ static void *encode_worker(void *arg)
 
 /* Encodes the jobs on up to `threads` threads (started here and joined
  * before returning, so no thread outlives the call: fork-safe, and no
- * OpenMP runtime involved), then stores them in order. Frees every job's
- * buffers whatever happens. */
-static void run_jobs(ho_ctx *c, ho_job *jobs, size_t n, int threads)
+ * OpenMP runtime involved). No HDF5 call: needs no lock. */
+static void encode_jobs(ho_job *jobs, size_t n, int threads)
 {
     ho_queue q = {jobs, n, 0, PTHREAD_MUTEX_INITIALIZER};
     pthread_t th[HO_MAX_THREADS];
@@ -611,6 +617,12 @@ static void run_jobs(ho_ctx *c, ho_job *jobs, size_t n, int threads)
     for (size_t t = 0; t < started; t++)
         pthread_join(th[t], NULL);
     pthread_mutex_destroy(&q.mu);
+}
+
+/* Stores encoded jobs in order and frees every job's buffers, whatever
+ * happens. */
+static void store_jobs(ho_ctx *c, ho_job *jobs, size_t n)
+{
     for (size_t j = 0; j < n; j++) {
         ho_job *b = &jobs[j];
         if (!c->failed) {
@@ -625,6 +637,12 @@ static void run_jobs(ho_ctx *c, ho_job *jobs, size_t n, int threads)
         if (b->free_raw)
             free(b->raw);
     }
+}
+
+static void run_jobs(ho_ctx *c, ho_job *jobs, size_t n, int threads)
+{
+    encode_jobs(jobs, n, threads);
+    store_jobs(c, jobs, n);
 }
 
 static ho_job pd_job(ho_pdset *d, uint64_t idx, unsigned char *raw, int free_raw)
@@ -867,6 +885,7 @@ static void free_file(ho_file *f)
     }
     free(f->final_path);
     free(f->tmp_path);
+    pthread_mutex_destroy(&f->mu);
     free(f);
 }
 
@@ -1216,6 +1235,7 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
         ho_fail(&c, 0, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&f->mu, NULL);
     f->fid = -1;
     f->otype = -1;
     for (int i = 0; i < PD_N; i++)
@@ -1294,7 +1314,6 @@ int ho_write_paths(ho_file *f, uint64_t first, uint64_t count,
                    const ho_paths *p, char *err, size_t errlen)
 {
     ho_ctx c = {f ? f->final_path : "(no file)", err, errlen, 0};
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* per thread in a thread-safe HDF5 */
     if (!f) {
         ho_fail(&c, 0, "no file");
         return -1;
@@ -1322,20 +1341,32 @@ int ho_write_paths(ho_file *f, uint64_t first, uint64_t count,
             maxjobs += (size_t)(count / f->pd[i].rows) + 2;
     ho_job *jobs = malloc((maxjobs ? maxjobs : 1) * sizeof *jobs);
     size_t nj = 0;
-    if (!jobs)
+    if (!jobs) {
         ho_fail(&c, 0, "out of memory");
+        return -1;
+    }
+    /* The rows go to their chunks under the file's lock; the chunks they
+     * complete leave the pending set, so no other call touches them, and
+     * are compressed outside it: callers on several threads (the sampler's
+     * sink) compress at the same time and wait only for each other's
+     * copies and stores. */
+    pthread_mutex_lock(&f->mu);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     for (int i = 0; i < PD_N && !c.failed; i++)
         if (f->pd[i].cols)
             pd_rows(&c, f, &f->pd[i], first, count, src[i], jobs, &nj);
-    if (jobs)
-        run_jobs(&c, jobs, nj, f->threads); /* also frees the buffers after a failure */
-    free(jobs);
     if (!c.failed && f->pending_bytes > f->pending_cap)
         store_partials(&c, f, 0);
-    if (c.failed)
-        return -1;
-    f->rows_written += count;
-    return 0;
+    pthread_mutex_unlock(&f->mu);
+    encode_jobs(jobs, nj, f->threads);
+    pthread_mutex_lock(&f->mu);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    store_jobs(&c, jobs, nj); /* also frees the buffers after a failure */
+    if (!c.failed)
+        f->rows_written += count;
+    pthread_mutex_unlock(&f->mu);
+    free(jobs);
+    return c.failed ? -1 : 0;
 }
 
 int ho_write_traj(ho_file *f, const ho_traj *t, char *err, size_t errlen)

@@ -97,7 +97,10 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
 
 /* Writes rows [first, first+count) of every dataset in group `paths`.
  * Blocks may come in any order; each row must be written once. A no-op
- * returning 0 when meta->per_path is 0. */
+ * returning 0 when meta->per_path is 0. Several threads may call it at
+ * once on one file (they compress the chunks their rows complete at the
+ * same time); no other function of this module may run on that file
+ * meanwhile. */
 int ho_write_paths(ho_file *f, uint64_t first, uint64_t count,
                    const ho_paths *p, char *err, size_t errlen);
 

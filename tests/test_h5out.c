@@ -30,6 +30,7 @@
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -659,10 +660,32 @@ static void check_create_fails(const char *dir)
  * chunk is stored after each block and read back by the next. */
 enum { NBIG = 100003, BLK = 7919 };
 
-static void check_many_chunks(const char *dir, int spill)
+/* Writers on several threads: thread w writes blocks k = w, w + nw, ...
+ * of the shuffled order, all at once on one file. */
+typedef struct {
+    ho_file *f;
+    int w, nw, nblocks, bad;
+} writer_arg;
+
+static void *writer(void *p)
+{
+    writer_arg *a = p;
+    char err[512] = "";
+    for (int k = a->w; k < a->nblocks; k += a->nw) {
+        int b = (k * 5) % a->nblocks, first = b * BLK;
+        int count = NBIG - first < BLK ? NBIG - first : BLK;
+        if (write_block(a->f, first, count, I, err, sizeof err) != 0) {
+            fprintf(stderr, "  writer %d: %s\n", a->w, err);
+            a->bad++;
+        }
+    }
+    return NULL;
+}
+
+static void check_many_chunks(const char *dir, int spill, int writers)
 {
     char path[4096], tmp[4200], err[512] = "";
-    snprintf(path, sizeof path, "%s/many%d%d.h5", dir, spill, g_noise);
+    snprintf(path, sizeof path, "%s/many%d%d%d.h5", dir, spill, g_noise, writers);
     tmp_name(tmp, sizeof tmp, path);
     ho_meta m = make_meta(I, K, "name: many\n");
     m.paths = NBIG;
@@ -676,7 +699,19 @@ static void check_many_chunks(const char *dir, int spill)
         return;
     }
     int nblocks = (NBIG + BLK - 1) / BLK; /* 13; 5 is coprime to it */
-    for (int k = 0; k < nblocks; k++) {
+    if (writers > 1) {
+        pthread_t th[8];
+        writer_arg wa[8];
+        for (int w = 0; w < writers && w < 8; w++) {
+            wa[w] = (writer_arg){f, w, writers, nblocks, 0};
+            ASSERT_EQ_INT(pthread_create(&th[w], NULL, writer, &wa[w]), 0);
+        }
+        for (int w = 0; w < writers && w < 8; w++) {
+            pthread_join(th[w], NULL);
+            ASSERT_EQ_INT(wa[w].bad, 0);
+        }
+    }
+    for (int k = 0; k < nblocks && writers <= 1; k++) {
         int b = (k * 5) % nblocks, first = b * BLK;
         int count = NBIG - first < BLK ? NBIG - first : BLK;
         ASSERT_EQ_INT(write_block(f, first, count, I, err, sizeof err), 0);
@@ -832,11 +867,14 @@ int main(int argc, char **argv)
     check_discard(dir);
     check_no_per_path(dir);
     check_create_fails(dir);
-    check_many_chunks(dir, 0);
-    check_many_chunks(dir, 1);
+    check_many_chunks(dir, 0, 1);
+    check_many_chunks(dir, 1, 1);
     g_noise = 1; /* the same, with planes of noise */
-    check_many_chunks(dir, 0);
-    check_many_chunks(dir, 1);
+    check_many_chunks(dir, 0, 1);
+    check_many_chunks(dir, 1, 1);
+    /* and from four threads at once, as the sampler's sink calls it */
+    check_many_chunks(dir, 0, 4);
+    check_many_chunks(dir, 1, 4);
     g_noise = 0;
     check_interrupted(dir);
 
