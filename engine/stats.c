@@ -102,13 +102,18 @@ static int ranks_two_valued(size_t n, const double *x, size_t xs, double *r)
             r[j] = 0.5 * (double)(n + 1);
         return 0;
     }
-    /* branch-free: the values come in random order */
+    /* branch-free within a stretch (the values come in random order),
+     * and a column of many values is told after its first stretch, not
+     * after a pass over all of it */
     size_t n0 = 0;
     int other = 0;
-    for (size_t j = 0; j < n; j++) {
-        uint64_t k = order_key(x[j * xs]);
-        n0 += k == k0;
-        other |= (k != k0) & (k != k1);
+    for (size_t j0 = 0; j0 < n && !other; j0 += 512) {
+        size_t j1 = n - j0 < 512 ? n : j0 + 512;
+        for (size_t j = j0; j < j1; j++) {
+            uint64_t k = order_key(x[j * xs]);
+            n0 += k == k0;
+            other |= (k != k0) & (k != k1);
+        }
     }
     if (other)
         return 1;

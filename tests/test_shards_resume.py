@@ -19,13 +19,26 @@ from h5util import run, same_bits, tmpdir
 def signal_mid_run(cmd, out, sig):
     """Starts cmd and sends sig once it is simulating: its temporary output
     file exists (created once the handlers are in place and before the
-    first path), then 0.3 s more. A fixed sleep would race the run's speed:
-    too early on a slow (sanitised) build, after the end on a fast one."""
+    first path), then 0.3 s more and, for a run that keeps per-path data,
+    until the file has grown by 1 MB (some blocks' rows are in it). A fixed
+    sleep would race the run's speed: too early on a slow (sanitised) build
+    on a busy machine, after the end on a fast one."""
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while not glob.glob(out + ".tmp-*") and proc.poll() is None and time.time() < deadline:
+    tmp = []
+    while not tmp and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
+        tmp = glob.glob(out + ".tmp-*")
+    def size():
+        try:
+            return os.path.getsize(tmp[0]) if tmp else 0
+        except OSError:
+            return 0
+    size0 = size()
     time.sleep(0.3)
+    if "none" not in cmd:
+        while size() < size0 + 2**20 and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
     if proc.poll() is None:
         proc.send_signal(sig)
     _, err = proc.communicate()
