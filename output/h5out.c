@@ -135,6 +135,7 @@ struct ho_file {
     /* ho_write_paths from several threads: held around every HDF5 call
      * and every change to the chunks pending, not while chunks compress */
     pthread_mutex_t mu;
+    int encoding; /* ho_write_paths calls compressing now (under mu) */
 };
 
 
@@ -1357,9 +1358,13 @@ int ho_write_paths(ho_file *f, uint64_t first, uint64_t count,
             pd_rows(&c, f, &f->pd[i], first, count, src[i], jobs, &nj);
     if (!c.failed && f->pending_bytes > f->pending_cap)
         store_partials(&c, f, 0);
+    /* a call that finds others compressing is one of several threads
+     * that already keep the cores busy: it compresses on its own */
+    int alone = f->encoding++ == 0;
     pthread_mutex_unlock(&f->mu);
-    encode_jobs(jobs, nj, f->threads);
+    encode_jobs(jobs, nj, alone ? f->threads : 1);
     pthread_mutex_lock(&f->mu);
+    f->encoding--;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     store_jobs(&c, jobs, nj); /* also frees the buffers after a failure */
     if (!c.failed)
