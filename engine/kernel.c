@@ -1,6 +1,8 @@
-/* kernel: see kernel.h. Every formula below is the one of md_simulate in
- * model.c, written for a lane; keep the two in step (test_kernel.c fails
- * on the first differing bit). */
+/* kernel: see kernel.h. Every formula is step.h's, the one md_simulate
+ * (model.c) calls too, evaluated lane by lane; what is here is only the
+ * arrangement: state as arrays over lanes, passes around the
+ * transcendental functions, selects where the reference branches.
+ * test_kernel.c fails on the first differing bit. */
 #include "engine/kernel.h"
 
 #include <float.h>
@@ -43,6 +45,8 @@ struct kn_work {
     double *y;      /* [KN_NMETRIC][L][T][KN] */
     int64_t *yalive;/* [L][T][KN] */
     double *pull, *uf, *ue; /* [L][KN] */
+    double *lnmu;   /* [L][KN] ln of each lab's momentum */
+    double *uv;     /* [L][KN] this year's exit draws (step 7) */
     double *yrX;    /* [SC_MARKET_NKEYS][KN] this year's factors */
     double *capf;   /* [L][KN] d / (1 - d): a round's cap per unit of valuation */
     double M[3][KN], S[KN], F[KN], qa[KN], qs[KN], mpow[KN], Mtot[KN], tmp[KN];
@@ -53,6 +57,8 @@ struct kn_work {
     /* one lab's year, between the passes of its loop (see kn_run) */
     double pR[KN], pserve[KN], ptp[KN], pstaff[KN], pother[KN], pburn[KN], plnR[KN],
         podds[KN];
+    int64_t pneed[KN], pa0[KN]; /* needed a round; alive at the start (step 7) */
+    double praised[KN];         /* raised this year (step 7) */
 };
 
 void kn_work_free(kn_work *w)
@@ -64,7 +70,7 @@ void kn_work_free(kn_work *w)
     free(w->kfund); free(w->own); free(w->staff); free(w->raised_tot);
     free(w->alive); free(w->fail_year); free(w->profit_year); free(w->outcome);
     free(w->y); free(w->yalive); free(w->pull); free(w->uf); free(w->ue);
-    free(w->yrX); free(w->capf); free(w->ln_rev_prev);
+    free(w->yrX); free(w->capf); free(w->ln_rev_prev); free(w->lnmu); free(w->uv);
     free(w);
 }
 
@@ -84,6 +90,7 @@ kn_work *kn_work_create(const md_plan *p)
     A(profit_year, L * KN); A(outcome, L * KN); A(y, KN_NMETRIC * L * T * KN);
     A(yalive, L * T * KN); A(pull, L * KN); A(uf, L * KN); A(ue, L * KN);
     A(yrX, SC_MARKET_NKEYS * KN); A(capf, L * KN); A(ln_rev_prev, L * KN);
+    A(lnmu, L * KN); A(uv, L * KN);
 #undef A
     if (bad) {
         kn_work_free(w);
@@ -195,7 +202,7 @@ static void year_factor(const md_plan *p, kn_work *w, uint64_t first, size_t n, 
         if (fade)
             for (size_t j = 0; j < n; j++) {
                 double f = rm_exp(mp[j] * rm_log(x[j]));
-                x[j] = mp[j] == 1.0 ? x[j] : f;
+                x[j] = ys_faded(x[j], mp[j], f);
             }
         return;
     }
@@ -203,7 +210,7 @@ static void year_factor(const md_plan *p, kn_work *w, uint64_t first, size_t n, 
     if (fade)
         for (size_t j = 0; j < n; j++) {
             double f = rm_exp(mp[j] * lnv[j]);
-            x[j] = mp[j] == 1.0 ? v[j] : f;
+            x[j] = ys_faded(v[j], mp[j], f);
         }
     else
         memcpy(x, v, n * sizeof *x);
@@ -243,7 +250,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
     for (size_t l = 0; l < L; l++) {
         const double *c0 = LB(l, SC_CASH0), *s0 = LB(l, SC_SUBS0), *a0 = LB(l, SC_API0),
                      *e0 = LB(l, SC_ENT0), *st0 = LB(l, SC_STAFF0),
-                     *dl = LB(l, SC_MAX_DILUTION);
+                     *dl = LB(l, SC_MAX_DILUTION), *mo0 = LB(l, SC_MOMENTUM0);
         double *cash = w->cash + l * KN, *rp = w->rev_prev + l * KN, *kf = w->kfund + l * KN,
                *own = w->own + l * KN, *stf = w->staff + l * KN, *rt = w->raised_tot + l * KN;
         for (size_t j = 0; j < n; j++) {
@@ -254,7 +261,8 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             own[j] = 1.0;
             stf[j] = st0[j];
             rt[j] = 0.0;
-            w->capf[l * KN + j] = dl[j] / (1.0 - dl[j]);
+            w->capf[l * KN + j] = ys_dilution_cap(dl[j]);
+            w->lnmu[l * KN + j] = mo0[j] == 1.0 ? 0.0 : rm_log(mo0[j]);
             w->alive[l * KN + j] = 1;
             w->fail_year[l * KN + j] = 0;
             w->profit_year[l * KN + j] = 0;
@@ -295,20 +303,18 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             rs_philox_uniforms(p->sentiment_key, first, n, (uint32_t)t, 0, w->tmp, NULL);
             rm_ndtri_n(w->tmp, w->tmp, n);
             for (size_t j = 0; j < n; j++)
-                w->S[j] = rho * w->S[j] + sigma * w->tmp[j];
+                w->S[j] = ys_sentiment(w->S[j], rho, sigma, w->tmp[j]);
         } else {
             for (size_t j = 0; j < n; j++)
-                w->S[j] = rho * w->S[j] + sigma * 0.0;
+                w->S[j] = ys_sentiment(w->S[j], rho, sigma, 0.0);
         }
         for (size_t j = 0; j < n; j++) {
             w->F[j] = w->F[j] * G[j];
-            w->M[1][j] = w->M[1][j] * V[j] / P[j];
-            w->M[2][j] = w->M[2][j] * E[j];
-            double ms = w->M[0][j];
-            ms = ms + r[j] * ms * (1.0 - ms / K[j]);
-            w->M[0][j] = ms < 0.0 ? 0.0 : ms;
-            w->qa[j] = w->qa[j] * P[j] / D[j];
-            w->qs[j] = w->qs[j] * U[j] / D[j];
+            w->M[1][j] = ys_api_market(w->M[1][j], V[j], P[j]);
+            w->M[2][j] = ys_ent_market(w->M[2][j], E[j]);
+            w->M[0][j] = ys_sub_market(w->M[0][j], r[j], K[j]);
+            w->qa[j] = ys_cost_drift(w->qa[j], P[j], D[j]);
+            w->qs[j] = ys_cost_drift(w->qs[j], U[j], D[j]);
             w->Mtot[j] = w->M[0][j] + w->M[1][j] + w->M[2][j];
             w->invMtot[j] = w->Mtot[j] >= MD_SUM_MIN ? 1.0 / w->Mtot[j] : 0.0;
         }
@@ -318,36 +324,41 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             double *ue = w->ue + l * KN, *uf = w->uf + l * KN, *pull = w->pull + l * KN;
             rs_philox_uniforms(p->lab_key[l], first, n, (uint32_t)t, 0, ue, uf);
             rm_ndtri_n(ue, ue, n); /* ue now holds the lab-year's z */
-            const double *es = LB(l, SC_EXEC_SIGMA), *kf = w->kfund + l * KN;
+            const double *es = LB(l, SC_EXEC_SIGMA), *phi = LB(l, SC_MOMENTUM_PERSISTENCE),
+                         *kf = w->kfund + l * KN;
             const int64_t *al = w->alive + l * KN;
+            double *lnmu = w->lnmu + l * KN;
+            /* momentum: ln mu, then mu = e^(ln mu) in every lane (the
+             * select keeps lanes where ln mu is 0 at exactly 1) */
+            for (size_t j = 0; j < n; j++) {
+                double lm = ys_ln_momentum(lnmu[j], phi[j], es[j], ue[j]);
+                lnmu[j] = al[j] ? lm : lnmu[j];
+                pull[j] = lm;
+            }
+            for (size_t j = 0; j < n; j++)
+                pull[j] = ys_momentum(pull[j], rm_exp(pull[j]));
             /* k^beta is exactly 1 unless the lab cut its training, which
-             * is rare: skip its log and exp when no lane did (wv = 1 gives
-             * 1 * ex = ex, the same bits). */
+             * is rare: skip its log and exp when no lane did (the select
+             * gives 1 for those lanes anyway). */
             int64_t cut = 0;
             for (size_t j = 0; j < n; j++)
                 cut |= (int64_t)(kf[j] != 1.0) & al[j];
             if (cut) {
                 for (size_t j = 0; j < n; j++) {
-                    double wf = rm_exp(beta[j] * rm_log(kf[j]));
-                    double wv = kf[j] == 1.0 ? 1.0 : wf;
-                    double e = es[j];
-                    double ef = rm_exp(e * ue[j] - 0.5 * e * e);
-                    double ex = e > 0.0 ? ef : 1.0;
-                    pull[j] = al[j] ? wv * ex : 0.0;
+                    double kb = ys_funded_pull(kf[j], rm_exp(beta[j] * rm_log(kf[j])));
+                    pull[j] = ys_pull(al[j], kb, pull[j]);
                 }
             } else {
-                for (size_t j = 0; j < n; j++) {
-                    double e = es[j];
-                    double ef = rm_exp(e * ue[j] - 0.5 * e * e);
-                    double ex = e > 0.0 ? ef : 1.0;
-                    pull[j] = al[j] ? 1.0 * ex : 0.0;
-                }
+                for (size_t j = 0; j < n; j++)
+                    pull[j] = ys_pull(al[j], 1.0, pull[j]);
             }
+            if (p->lab_exits[l])
+                rs_philox_uniforms(p->lab_key[l], first, n, (uint32_t)t, 1, w->uv + l * KN, NULL);
         }
         for (int g = 0; g < 3; g++) {
             double *oth = w->others + (size_t)g * KN, *sum = w->tmp;
             for (size_t j = 0; j < n; j++)
-                sum[j] = oth[j] * O[j];
+                sum[j] = ys_others_pull(oth[j], O[j]);
             for (size_t l = 0; l < L; l++) {
                 double *sh = w->share + (l * 3 + (size_t)g) * KN;
                 const double *pull = w->pull + l * KN;
@@ -372,7 +383,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                         sh[j] = sum[j] > 0.0 ? sh[j] * inv[j] : sh[j];
                 }
                 for (size_t j = 0; j < n; j++) {
-                    double ao = oth[j] * O[j];
+                    double ao = ys_others_pull(oth[j], O[j]);
                     oth[j] = sum[j] > 0.0 ? ao * inv[j] : oth[j];
                 }
             } else {
@@ -383,7 +394,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                               : sum[j] > 0.0 ? sh[j] / sum[j] : sh[j];
                 }
                 for (size_t j = 0; j < n; j++) {
-                    double ao = oth[j] * O[j];
+                    double ao = ys_others_pull(oth[j], O[j]);
                     oth[j] = sum[j] >= MD_SUM_MIN ? ao * inv[j]
                            : sum[j] > 0.0 ? ao / sum[j] : oth[j];
                 }
@@ -428,30 +439,26 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                    *pother = w->pother, *pburn = w->pburn, *plnR = w->plnR, *podds = w->podds;
             KN_IVDEP
             for (size_t j = 0; j < n; j++) {
-                /* 1. Revenue. */
-                double Rs = sh0[j] * w->M[0][j], Ra = sh1[j] * w->M[1][j], Re = sh2[j] * w->M[2][j];
-                double R = Rs + Ra + Re;
-                /* 2. Planned costs. */
-                double serve = Rs * srs[j] * w->qs[j] + (Ra + Re) * sra[j] * w->qa[j];
-                double tp = tr0[j] * w->F[j];
-                double staff = stf[j] * (1.0 + sg[j]);
-                double other = orat[j] * R;
-                pR[j] = R;
-                pserve[j] = serve;
-                ptp[j] = tp;
-                pstaff[j] = staff;
-                pother[j] = other;
-                pburn[j] = serve + tp + staff + other - R;
+                /* 1-2. Revenue and planned costs. */
+                ys_plan_t pl = ys_plan(sh0[j] * w->M[0][j], sh1[j] * w->M[1][j],
+                                       sh2[j] * w->M[2][j], srs[j], sra[j], w->qs[j], w->qa[j],
+                                       tr0[j], w->F[j], stf[j], sg[j], orat[j]);
+                pR[j] = pl.R;
+                pserve[j] = pl.serve;
+                ptp[j] = pl.train_plan;
+                pstaff[j] = pl.staff;
+                pother[j] = pl.other;
+                pburn[j] = pl.burn;
             }
             for (size_t j = 0; j < n; j++)
                 plnR[j] = rm_log(pR[j]);
             KN_IVDEP
             for (size_t j = 0; j < n; j++) {
-                double R = pR[j], lnR = plnR[j];
-                double growth = ((rp[j] > 0.0) & (R > 0.0)) ? lnR - lnrp[j] : 0.0;
-                double x = base[j] + gw[j] * growth + sw[j] * w->S[j];
-                podds[j] = 1.0 + rm_exp(-x);
+                double growth = ys_growth(rp[j], pR[j], lnrp[j], plnR[j]);
+                podds[j] = -ys_logit(base[j], gw[j], growth, sw[j], w->S[j]);
             }
+            for (size_t j = 0; j < n; j++)
+                podds[j] = rm_exp(podds[j]); /* e^-x */
             KN_IVDEP
             for (size_t j = 0; j < n; j++) {
                 const int64_t a0 = al[j];
@@ -459,36 +466,35 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                        other = pother[j], burn = pburn[j];
                 double lnR = plnR[j];
                 /* 3. Funding, computed in every lane, kept where it applies. */
-                int64_t need = (int64_t)!parent & (int64_t)(burn > 0.0) & (int64_t)(cash[j] < target[j] * burn);
-                double odds_inv = podds[j];
-                double val = mult[j] * R;
-                int64_t ok = need & (int64_t)(uf[j] * odds_inv < 1.0) & (int64_t)(val > 0.0);
-                double cap = val * capf[j];
-                double rtry = ry[j] * burn;
-                rtry = cap < rtry ? cap : rtry;
+                int64_t need = ys_needs_round((int64_t)!parent, burn, cash[j], target[j]);
+                double val = ys_valuation(mult[j], R);
+                int64_t ok = need & ys_round_succeeds(uf[j], podds[j], val);
+                double rtry = ys_round_size(val, capf[j], ry[j], burn);
                 double raised = ok ? rtry : 0.0;
-                double ownn = ok ? own[j] * (val / (val + rtry)) : own[j];
+                double ownn = ok ? ys_ownership(own[j], val, rtry) : own[j];
                 /* 4. Distress. */
-                double avail = cash[j] + raised + R - serve - staff - other;
-                double floor_ = mtf[j] * tp, have = avail > 0.0 ? avail : 0.0;
-                double train = ((avail >= tp) | parent) ? tp : (floor_ > have ? floor_ : have);
+                double avail = ys_avail(cash[j], raised, R, serve, staff, other);
+                double train = ys_train(avail, tp, mtf[j], parent);
                 /* k = train / plan only where training was cut (rare):
                  * the division is done after the loop, for those lanes */
-                int64_t cutj = a0 & (int64_t)(tp > 0.0) & (int64_t)(train != tp);
+                int64_t cutj = a0 & ys_cut(train, tp);
                 double kfn = 1.0;
                 w->fcut[j] = cutj;
                 w->ftrain[j] = train;
+                w->pneed[j] = need;
+                w->pa0[j] = a0;
+                w->praised[j] = raised;
                 anycut |= cutj;
                 /* 5. Cash. */
-                double C = avail - train;
-                double op = (C - cash[j]) - raised; /* as md_simulate: note 14 */
+                double C = ys_cash(avail, train);
+                double op = ys_op(C, cash[j], raised);
                 int64_t pyn = ((int64_t)(op > 0.0) & (int64_t)(py[j] == 0)) ? (int64_t)t : py[j];
                 /* 6. Failure or backstop. */
                 int64_t neg = C < 0.0;
                 double sub = (neg & parent) ? -C : 0.0;
                 double Cn = (neg & parent) ? 0.0 : C;
                 int64_t dies = a0 & neg & (int64_t)!parent;
-                int64_t ocn = R >= acq[j] ? MD_ACQUIRED : MD_WOUND_DOWN;
+                int64_t ocn = ys_fail_outcome(R, acq[j]);
                 /* Commit where the lab was alive at the start of the year. */
                 stf[j] = a0 ? staff : stf[j];
                 own[j] = a0 ? ownn : own[j];
@@ -513,9 +519,28 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 ysu[j] = a0 ? sub : NAN;
                 ya[j] = al[j];
             }
+            /* 7. Exit while solvent, where the lab can be bought at all. */
+            if (p->lab_exits[l]) {
+                const double *hz = LB(l, SC_ACQUISITION_HAZARD), *hd = LB(l, SC_DISTRESS_ACQUISITION);
+                const double *uv = w->uv + l * KN;
+                KN_IVDEP
+                for (size_t j = 0; j < n; j++) {
+                    /* alive at the start of the year and still alive
+                     * after step 6 */
+                    double h = ys_exit_hazard(w->pneed[j], w->praised[j], hd[j], hz[j]);
+                    int64_t bought = w->pa0[j] & ys_bought((int64_t)!parent, (int64_t)!al[j], uv[j], h);
+                    al[j] = bought ? 0 : al[j];
+                    fy[j] = bought ? (int64_t)t : fy[j];
+                    oc[j] = bought ? MD_ACQUIRED_SOLVENT : oc[j];
+                    sh0[j] = bought ? 0.0 : sh0[j];
+                    sh1[j] = bought ? 0.0 : sh1[j];
+                    sh2[j] = bought ? 0.0 : sh2[j];
+                    ya[j] = al[j];
+                }
+            }
             if (anycut)
                 for (size_t j = 0; j < n; j++)
-                    kf[j] = w->fcut[j] ? w->ftrain[j] / ptp[j] : kf[j];
+                    kf[j] = w->fcut[j] ? w->ftrain[j] / ptp[j] : kf[j]; /* k = train / plan */
         }
         /* A whole market below MD_SUM_MIN (absurd scenarios only): share
          * as the quotient, as md_simulate. */

@@ -26,7 +26,8 @@ md_plan *md_plan_create(const sc_scenario *s, uint64_t seed, char *err,
     p->horizon = s->horizon;
     p->input_key = calloc(s->ninputs ? s->ninputs : 1, sizeof *p->input_key);
     p->lab_key = calloc(s->nlabs ? s->nlabs : 1, sizeof *p->lab_key);
-    if (!p->input_key || !p->lab_key) {
+    p->lab_exits = calloc(s->nlabs ? s->nlabs : 1, sizeof *p->lab_exits);
+    if (!p->input_key || !p->lab_key || !p->lab_exits) {
         md_plan_free(p);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -39,8 +40,15 @@ md_plan *md_plan_create(const sc_scenario *s, uint64_t seed, char *err,
             p->market_input[s->inputs[i].key] = (int)i;
     }
     p->sentiment_key = rs_key_make(seed, rs_stream_id("sentiment", "market"));
-    for (size_t l = 0; l < s->nlabs; l++)
-        p->lab_key[l] = rs_key_make(seed, rs_stream_id("lab", s->labs[l].name));
+    for (size_t l = 0; l < s->nlabs; l++) {
+        const sc_lab *lab = &s->labs[l];
+        p->lab_key[l] = rs_key_make(seed, rs_stream_id("lab", lab->name));
+        /* Step 7's draw is skipped where it cannot matter (counter-based
+         * streams: no other number moves). */
+        const rd_dist *h = &lab->in[SC_ACQUISITION_HAZARD], *hd = &lab->in[SC_DISTRESS_ACQUISITION];
+        p->lab_exits[l] = lab->backstop == SC_BACKSTOP_NONE
+                          && !(rd_is_const(h) && h->a == 0.0 && rd_is_const(hd) && hd->a == 0.0);
+    }
     return p;
 }
 
@@ -50,6 +58,7 @@ void md_plan_free(md_plan *p)
         return;
     free(p->input_key);
     free(p->lab_key);
+    free(p->lab_exits);
     free(p);
 }
 
@@ -107,10 +116,10 @@ static double market_factor(const md_plan *p, const md_values *v, int key,
     return rd_quantile(d, rs_uniform(p->input_key[i], path, (uint32_t)t, 0));
 }
 
-/* X^(m^(t-1)): the maturity fade. With m = 1 the factor acts in full. */
+/* X^(m^(t-1)): the maturity fade (step.h). */
 static double faded(double x, double mpow)
 {
-    return mpow == 1.0 ? x : rm_exp(mpow * rm_log(x));
+    return ys_faded(x, mpow, mpow == 1.0 ? x : rm_exp(mpow * rm_log(x)));
 }
 
 enum { SEG_SUB, SEG_API, SEG_ENT, NSEG };
@@ -132,7 +141,7 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
 
     /* Per-lab state. */
     double share[L][NSEG], others[NSEG], cash[L], rev_prev[L], ln_rev_prev[L], kfund[L],
-        own[L], staff[L], raised_tot[L];
+        own[L], staff[L], raised_tot[L], lnmu[L];
     int alive[L];
     double lab_sum[NSEG] = { 0, 0, 0 };
     for (size_t l = 0; l < L; l++) {
@@ -147,6 +156,7 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
         own[l] = 1.0;
         staff[l] = in[SC_STAFF0];
         raised_tot[l] = 0.0;
+        lnmu[l] = in[SC_MOMENTUM0] == 1.0 ? 0.0 : rm_log(in[SC_MOMENTUM0]);
         alive[l] = 1;
         out[l] = (md_outcome){ 0, 0, MD_SURVIVED, in[SC_CASH0], 0.0 };
     }
@@ -181,37 +191,38 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
         double r = market_factor(p, v, SC_SUB_GROWTH_RATE, path, t);
 
         double eps = sigma > 0.0 ? rm_ndtri(rs_uniform(p->sentiment_key, path, (uint32_t)t, 0)) : 0.0;
-        S = rho * S + sigma * eps;
+        S = ys_sentiment(S, rho, sigma, eps);
         F = F * G;
-        M[SEG_API] = M[SEG_API] * V / P;
-        M[SEG_ENT] = M[SEG_ENT] * E;
-        M[SEG_SUB] = M[SEG_SUB] + r * M[SEG_SUB] * (1.0 - M[SEG_SUB] / K);
-        /* The logistic step overshoots below zero only when the market
-         * starts above 1 + 1/r times its cap; a market cannot be negative. */
-        if (M[SEG_SUB] < 0.0)
-            M[SEG_SUB] = 0.0;
-        q_api = q_api * P / D;
-        q_sub = q_sub * U / D;
+        M[SEG_API] = ys_api_market(M[SEG_API], V, P);
+        M[SEG_ENT] = ys_ent_market(M[SEG_ENT], E);
+        M[SEG_SUB] = ys_sub_market(M[SEG_SUB], r, K);
+        q_api = ys_cost_drift(q_api, P, D);
+        q_sub = ys_cost_drift(q_sub, U, D);
         const double Mtot = M[SEG_SUB] + M[SEG_API] + M[SEG_ENT];
         /* Market share R / Mtot as R times 1/Mtot, one division a year
          * (MD_SUM_MIN as for the shares). */
         const double inv_Mtot = Mtot >= MD_SUM_MIN ? 1.0 / Mtot : 0.0;
 
-        /* Shares: one execution shock per lab-year, common to its segments. */
-        /* One Philox block per lab-year: words 0-1 the execution shock,
-         * words 2-3 the funding draw. */
+        /* Shares: one execution shock per lab-year, common to its
+         * segments, carried by momentum. One Philox block per lab-year:
+         * words 0-1 the execution shock, words 2-3 the funding draw. */
         double pull[L], ufund[L];
         for (size_t l = 0; l < L; l++) {
             double u2[2];
             rs_uniform2(p->lab_key[l], path, (uint32_t)t, 0, u2);
             ufund[l] = u2[1];
-            double es = v->lab[l * SC_LAB_NKEYS + SC_EXEC_SIGMA];
-            double w = kfund[l] == 1.0 ? 1.0 : rm_exp(beta * rm_log(kfund[l]));
-            double ex = es > 0.0 ? rm_exp(es * rm_ndtri(u2[0]) - 0.5 * es * es) : 1.0;
-            pull[l] = alive[l] ? w * ex : 0.0;
+            const double *in = &v->lab[l * SC_LAB_NKEYS];
+            double kb = ys_funded_pull(kfund[l], kfund[l] == 1.0 ? 1.0 : rm_exp(beta * rm_log(kfund[l])));
+            double es = in[SC_EXEC_SIGMA];
+            double lm = ys_ln_momentum(lnmu[l], in[SC_MOMENTUM_PERSISTENCE], es,
+                                       es > 0.0 ? rm_ndtri(u2[0]) : 0.0);
+            double mu = ys_momentum(lm, lm == 0.0 ? 1.0 : rm_exp(lm));
+            if (alive[l])
+                lnmu[l] = lm;
+            pull[l] = ys_pull(alive[l], kb, mu);
         }
         for (int g = 0; g < NSEG; g++) {
-            double a_o = others[g] * O, sum = a_o;
+            double a_o = ys_others_pull(others[g], O), sum = a_o;
             for (size_t l = 0; l < L; l++) {
                 share[l][g] *= pull[l];
                 sum += share[l][g];
@@ -240,92 +251,69 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
                 continue;
             }
             const double *in = &v->lab[l * SC_LAB_NKEYS];
-            /* 1. Revenue. */
-            double Rs = share[l][SEG_SUB] * M[SEG_SUB];
-            double Ra = share[l][SEG_API] * M[SEG_API];
-            double Re = share[l][SEG_ENT] * M[SEG_ENT];
-            double R = Rs + Ra + Re;
-            /* 2. Planned costs. */
-            double serve = Rs * in[SC_SERVE_RATIO_SUB0] * q_sub
-                         + (Ra + Re) * in[SC_SERVE_RATIO_API0] * q_api;
-            double train_plan = in[SC_TRAIN0] * F;
-            staff[l] = staff[l] * (1.0 + in[SC_STAFF_GROWTH]);
-            double other = in[SC_OTHER_RATIO] * R;
-            double burn_plan = serve + train_plan + staff[l] + other - R;
-            /* 3. Funding. ln R is kept from year to year, so the growth
-             * term ln(R_t / R_t-1) is a difference of logs: one log and
-             * no division a lab-year. */
+            const int64_t parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
+            /* 1-2. Revenue and planned costs. */
+            ys_plan_t pl = ys_plan(share[l][SEG_SUB] * M[SEG_SUB], share[l][SEG_API] * M[SEG_API],
+                                   share[l][SEG_ENT] * M[SEG_ENT], in[SC_SERVE_RATIO_SUB0],
+                                   in[SC_SERVE_RATIO_API0], q_sub, q_api, in[SC_TRAIN0], F,
+                                   staff[l], in[SC_STAFF_GROWTH], in[SC_OTHER_RATIO]);
+            const double R = pl.R;
+            staff[l] = pl.staff;
+            /* 3. Funding. */
             double ln_R = rm_log(R);
             double raised = 0.0;
-            if (s->labs[l].backstop == SC_BACKSTOP_NONE && burn_plan > 0.0
-                && cash[l] < in[SC_RUNWAY_TARGET] * burn_plan) {
-                double growth = (rev_prev[l] > 0.0 && R > 0.0) ? ln_R - ln_rev_prev[l] : 0.0;
-                double x = in[SC_FUNDING_BASE] + in[SC_FUNDING_GROWTH_WEIGHT] * growth
-                         + in[SC_FUNDING_SENTIMENT_WEIGHT] * S;
-                /* u < pi = 1 / (1 + e^-x), tested as u (1 + e^-x) < 1:
-                 * the same event, without a division */
-                double odds_inv = 1.0 + rm_exp(-x);
-                double u = ufund[l];
-                double val = in[SC_REVENUE_MULTIPLE] * R;
-                /* A lab with no revenue has no valuation to sell against:
-                 * nothing is raised (and ownership is not divided by 0). */
-                if (u * odds_inv < 1.0 && val > 0.0) {
-                    double d = in[SC_MAX_DILUTION];
-                    /* d / (1 - d) first: it is fixed for the path, so the
-                     * vectorised kernel computes it once (same bits) */
-                    double cap = val * (d / (1.0 - d));
-                    raised = in[SC_RAISE_YEARS] * burn_plan;
-                    if (cap < raised)
-                        raised = cap;
-                    own[l] = own[l] * (val / (val + raised));
+            int64_t need = ys_needs_round(!parent, pl.burn, cash[l], in[SC_RUNWAY_TARGET]);
+            if (need) {
+                double growth = ys_growth(rev_prev[l], R, ln_rev_prev[l], ln_R);
+                double x = ys_logit(in[SC_FUNDING_BASE], in[SC_FUNDING_GROWTH_WEIGHT], growth,
+                                    in[SC_FUNDING_SENTIMENT_WEIGHT], S);
+                double val = ys_valuation(in[SC_REVENUE_MULTIPLE], R);
+                if (ys_round_succeeds(ufund[l], rm_exp(-x), val)) {
+                    raised = ys_round_size(val, ys_dilution_cap(in[SC_MAX_DILUTION]),
+                                           in[SC_RAISE_YEARS], pl.burn);
+                    own[l] = ys_ownership(own[l], val, raised);
                 }
             }
             /* 4. Distress. */
-            double avail = cash[l] + raised + R - serve - staff[l] - other;
-            double train;
-            /* A parent that covers every shortfall covers the training plan
-             * too: a backstopped lab never cuts training in distress (read
-             * literally, MODEL.md step 4 would cut it before step 6's parent
-             * pays, starving Google DeepMind of share for no reason). */
-            if (avail >= train_plan || s->labs[l].backstop == SC_BACKSTOP_PARENT) {
-                train = train_plan;
-            } else {
-                double floor_ = in[SC_MIN_TRAIN_FRACTION] * train_plan;
-                double have = avail > 0.0 ? avail : 0.0;
-                train = floor_ > have ? floor_ : have;
-            }
-            /* A lab that trains as planned, or plans no training, is fully
-             * funded: exactly 1 (also where the plan overflowed to inf). */
-            kfund[l] = train_plan > 0.0 && train != train_plan ? train / train_plan : 1.0;
+            double avail = ys_avail(cash[l], raised, R, pl.serve, pl.staff, pl.other);
+            double train = ys_train(avail, pl.train_plan, in[SC_MIN_TRAIN_FRACTION], parent);
+            kfund[l] = ys_cut(train, pl.train_plan) ? train / pl.train_plan : 1.0;
             /* 5. Cash. */
-            double C = avail - train;
-            /* op = R - serve - train - staff - other, computed as the change
-             * in cash less the funding raised (the same number, as step 5
-             * defines C): a lab in distress that spends all it has on
-             * training, with no cash left from last year and no round,
-             * has op exactly 0, where the literal sum leaves a rounding
-             * error of either sign that would count it as profitable
-             * (docs/model-notes.md, note 14). */
-            double op = (C - cash[l]) - raised;
+            double C = ys_cash(avail, train);
+            double op = ys_op(C, cash[l], raised);
             if (op > 0.0 && out[l].profit_year == 0)
                 out[l].profit_year = t;
             raised_tot[l] += raised;
             /* 6. Failure or backstop. */
             double subsidy = 0.0;
+            int64_t failed = 0;
             if (C < 0.0) {
-                if (s->labs[l].backstop == SC_BACKSTOP_PARENT) {
+                if (parent) {
                     subsidy = -C;
                     C = 0.0;
                 } else {
+                    failed = 1;
                     alive[l] = 0;
                     out[l].fail_year = t;
-                    out[l].outcome = R >= in[SC_ACQUISITION_REVENUE_MIN] ? MD_ACQUIRED : MD_WOUND_DOWN;
-                    /* Its shares go to the others through next year's
-                     * normalisation. */
-                    for (int g = 0; g < NSEG; g++)
-                        share[l][g] = 0.0;
+                    out[l].outcome = (int8_t)ys_fail_outcome(R, in[SC_ACQUISITION_REVENUE_MIN]);
                 }
             }
+            /* 7. Exit while solvent. */
+            if (p->lab_exits[l]) {
+                double vu = rs_uniform(p->lab_key[l], path, (uint32_t)t, 1);
+                double h = ys_exit_hazard(need, raised, in[SC_DISTRESS_ACQUISITION],
+                                          in[SC_ACQUISITION_HAZARD]);
+                if (ys_bought(!parent, failed, vu, h)) {
+                    alive[l] = 0;
+                    out[l].fail_year = t;
+                    out[l].outcome = MD_ACQUIRED_SOLVENT;
+                }
+            }
+            /* A lab gone (failed or bought) leaves its shares to the
+             * others through next year's normalisation. */
+            if (!alive[l])
+                for (int g = 0; g < NSEG; g++)
+                    share[l][g] = 0.0;
             cash[l] = C;
             rev_prev[l] = R;
             ln_rev_prev[l] = ln_R;

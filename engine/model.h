@@ -14,6 +14,9 @@
  *   sentiment eps_t   stream ("sentiment", "market"), year t
  *   execution z_i,t   stream ("lab", LAB), year t, words 0-1 of the block
  *   funding u_i,t     stream ("lab", LAB), year t, words 2-3 of the block
+ *   exit v_i,t        stream ("lab", LAB), year t, index 1, words 0-1
+ *                     (MODEL.md step 7; drawn only for a lab whose exit
+ *                     hazards are not both the constant 0)
  * Because the streams are counter-based, a number that a path does not
  * need (a funding draw in a year without a round) is simply not computed:
  * the others are unaffected, which is what MODEL.md asks of "draw u every
@@ -26,10 +29,11 @@
 #include <stdint.h>
 
 #include "engine/scenario.h"
+#include "engine/step.h"
 #include "rng/rng_stream.h"
 
-/* Outcome codes, as in the result file's enum. */
-enum { MD_SURVIVED = 0, MD_ACQUIRED = 1, MD_WOUND_DOWN = 2 };
+/* Outcome codes (MD_SURVIVED, MD_ACQUIRED, MD_WOUND_DOWN,
+ * MD_ACQUIRED_SOLVENT) are step.h's. */
 
 /* The drawn values of one path. Constant inputs hold their constant. For
  * a per-year market input, market[] holds the first year's draw (what the
@@ -49,7 +53,8 @@ typedef struct {
 
 /* The outcome of one lab over the whole path. */
 typedef struct {
-    int32_t fail_year;   /* 1..T, 0 = survived the horizon */
+    int32_t fail_year;   /* 1..T, the year it failed or was bought while
+                            solvent; 0 = independent at the horizon */
     int32_t profit_year; /* first year with op > 0, 0 = none */
     int8_t outcome;      /* MD_* */
     double final_cash;   /* at the horizon or at failure */

@@ -20,6 +20,7 @@ struct md_plan {
     int market_input[SC_MARKET_NKEYS]; /* index in s->inputs, or -1 */
     rs_key sentiment_key;
     rs_key *lab_key;                   /* [nlabs] */
+    int *lab_exits;                    /* [nlabs] 1 where step 7 can buy the lab */
 };
 
 #endif

@@ -32,29 +32,14 @@
 
 #include "rng/rng_stream.h"
 
-const char *const sc_market_keys[SC_MARKET_NKEYS] = {
-    "sub_market0",        "api_market0",          "ent_market0",
-    "train_cost_growth",  "serving_cost_decline", "price_decline",
-    "token_demand_growth", "usage_growth",        "sub_growth_rate",
-    "sub_market_cap",     "enterprise_growth",    "others_pull",
-    "maturity",           "share_elasticity",
-};
-
-const char *const sc_lab_keys[SC_LAB_NKEYS] = {
-    "cash0",          "subs0",
-    "api0",           "ent0",
-    "serve_ratio_sub0", "serve_ratio_api0",
-    "train0",         "staff0",
-    "staff_growth",   "other_ratio",
-    "exec_sigma",     "runway_target",
-    "raise_years",    "revenue_multiple",
-    "max_dilution",   "funding_base",
-    "funding_growth_weight", "funding_sentiment_weight",
-    "min_train_fraction", "acquisition_revenue_min",
-};
+#define SC_KEY_NAME(e, name, dom, req, per_year, dflt, lim) [e] = name,
+const char *const sc_market_keys[SC_MARKET_NKEYS] = { SC_MARKET_KEYS(SC_KEY_NAME) };
+const char *const sc_lab_keys[SC_LAB_NKEYS] = { SC_LAB_KEYS(SC_KEY_NAME) };
+#undef SC_KEY_NAME
 
 /* ------------------------------------------------------------------ */
-/* Rules: the domain of every input, which are required, their defaults. */
+/* Rules: the domain of every input, which are required, their defaults
+ * (the tables of scenario.h). */
 
 typedef enum {
     DOM_ANY = 0,  /* any real number */
@@ -62,58 +47,24 @@ typedef enum {
     DOM_NONNEG,   /* >= 0 */
     DOM_FRAC,     /* [0, 1] */
     DOM_FRAC_POS, /* (0, 1] (a continuous distribution may touch 0) */
-    DOM_DILUTION, /* [0, 1): raised = Val d / (1 - d) */
+    DOM_FRAC_LT1, /* [0, 1): raised = Val d / (1 - d); a persistence */
     DOM_GT_M1     /* > -1 (a continuous distribution may touch -1) */
 } domain;
 
-static const struct {
+typedef enum { LIM_OTHER = 0, LIM_MONEY, LIM_FACTOR } limit_kind;
+
+typedef struct {
     domain dom;
     int required;
     int per_year; /* may be `per: year` */
     double dflt;  /* when not required */
-} market_rule[SC_MARKET_NKEYS] = {
-    [SC_SUB_MARKET0] = {DOM_POS, 1, 0, 0},
-    [SC_API_MARKET0] = {DOM_POS, 1, 0, 0},
-    [SC_ENT_MARKET0] = {DOM_POS, 1, 0, 0},
-    [SC_TRAIN_COST_GROWTH] = {DOM_POS, 1, 1, 0},
-    [SC_SERVING_COST_DECLINE] = {DOM_POS, 1, 1, 0},
-    [SC_PRICE_DECLINE] = {DOM_POS, 1, 1, 0},
-    [SC_TOKEN_DEMAND_GROWTH] = {DOM_POS, 1, 1, 0},
-    [SC_USAGE_GROWTH] = {DOM_POS, 1, 1, 0},
-    [SC_SUB_GROWTH_RATE] = {DOM_NONNEG, 1, 1, 0},
-    [SC_SUB_MARKET_CAP] = {DOM_POS, 1, 0, 0},
-    [SC_ENTERPRISE_GROWTH] = {DOM_POS, 1, 1, 0},
-    [SC_OTHERS_PULL] = {DOM_POS, 0, 1, 1.0},
-    [SC_MATURITY] = {DOM_FRAC_POS, 0, 0, 1.0},
-    [SC_SHARE_ELASTICITY] = {DOM_NONNEG, 0, 0, 1.0},
-};
+    limit_kind lim;
+} key_rule;
 
-static const struct {
-    domain dom;
-    int required;
-    double dflt; /* SC_REVENUE_MULTIPLE's default is a distribution */
-} lab_rule[SC_LAB_NKEYS] = {
-    [SC_CASH0] = {DOM_NONNEG, 1, 0},
-    [SC_SUBS0] = {DOM_NONNEG, 1, 0},
-    [SC_API0] = {DOM_NONNEG, 1, 0},
-    [SC_ENT0] = {DOM_NONNEG, 1, 0},
-    [SC_SERVE_RATIO_SUB0] = {DOM_NONNEG, 1, 0},
-    [SC_SERVE_RATIO_API0] = {DOM_NONNEG, 1, 0},
-    [SC_TRAIN0] = {DOM_NONNEG, 1, 0},
-    [SC_STAFF0] = {DOM_NONNEG, 1, 0},
-    [SC_STAFF_GROWTH] = {DOM_GT_M1, 0, 0.0},
-    [SC_OTHER_RATIO] = {DOM_FRAC, 0, 0.0},
-    [SC_EXEC_SIGMA] = {DOM_NONNEG, 0, 0.0},
-    [SC_RUNWAY_TARGET] = {DOM_NONNEG, 0, 1.5},
-    [SC_RAISE_YEARS] = {DOM_POS, 0, 2.0},
-    [SC_REVENUE_MULTIPLE] = {DOM_POS, 0, 0.0},
-    [SC_MAX_DILUTION] = {DOM_DILUTION, 0, 0.25},
-    [SC_FUNDING_BASE] = {DOM_ANY, 0, 0.0},
-    [SC_FUNDING_GROWTH_WEIGHT] = {DOM_ANY, 0, 0.0},
-    [SC_FUNDING_SENTIMENT_WEIGHT] = {DOM_ANY, 0, 0.0},
-    [SC_MIN_TRAIN_FRACTION] = {DOM_FRAC, 0, 0.25},
-    [SC_ACQUISITION_REVENUE_MIN] = {DOM_NONNEG, 0, 1.0},
-};
+#define SC_KEY_RULE(e, name, d, req, py, df, l) [e] = {DOM_##d, req, py, df, LIM_##l},
+static const key_rule market_rule[SC_MARKET_NKEYS] = { SC_MARKET_KEYS(SC_KEY_RULE) };
+static const key_rule lab_rule[SC_LAB_NKEYS] = { SC_LAB_KEYS(SC_KEY_RULE) };
+#undef SC_KEY_RULE
 
 /* Magnitude limits (docs/scenarios.md, "Limits"). Every value an input
  * can draw must lie within them: money in US$ billions up to 1e12 (ten
@@ -142,40 +93,6 @@ static const struct {
  * year label stay far from int overflow. */
 #define SC_MIN_BASE_YEAR 1000
 #define SC_MAX_BASE_YEAR 9999
-
-typedef enum { LIM_OTHER = 0, LIM_MONEY, LIM_FACTOR } limit_kind;
-
-static limit_kind market_limit(int k)
-{
-    switch (k) {
-    case SC_SUB_MARKET0:
-    case SC_API_MARKET0:
-    case SC_ENT_MARKET0:
-    case SC_SUB_MARKET_CAP: return LIM_MONEY;
-    case SC_TRAIN_COST_GROWTH:
-    case SC_SERVING_COST_DECLINE:
-    case SC_PRICE_DECLINE:
-    case SC_TOKEN_DEMAND_GROWTH:
-    case SC_USAGE_GROWTH:
-    case SC_ENTERPRISE_GROWTH:
-    case SC_OTHERS_PULL: return LIM_FACTOR;
-    default: return LIM_OTHER;
-    }
-}
-
-static limit_kind lab_limit(int k)
-{
-    switch (k) {
-    case SC_CASH0:
-    case SC_SUBS0:
-    case SC_API0:
-    case SC_ENT0:
-    case SC_TRAIN0:
-    case SC_STAFF0:
-    case SC_ACQUISITION_REVENUE_MIN: return LIM_MONEY;
-    default: return LIM_OTHER;
-    }
-}
 
 /* The default revenue multiple, "15 to 40" (MODEL.md section 1). */
 #define SC_DEFAULT_MULTIPLE_P5 15.0
@@ -835,7 +752,7 @@ static int check_domain(ctx *c, int at, const char *name, const rd_dist *d,
         ok = (isc ? lo > 0 : lo >= 0) && hi <= 1;
         rule = "must be a fraction in (0, 1]";
         break;
-    case DOM_DILUTION:
+    case DOM_FRAC_LT1:
         ok = lo >= 0 && hi < 1;
         rule = "must be a fraction in [0, 1)";
         break;
@@ -1347,7 +1264,7 @@ static int parse_market(ctx *c, int root, sc_scenario *s)
         if (parse_value(c, kn, vn, name, market_rule[k].per_year, d) ||
             check_domain(c, value_loc(c, kn, vn), name, d,
                          market_rule[k].dom) ||
-            check_limit(c, value_loc(c, kn, vn), name, d, market_limit(k),
+            check_limit(c, value_loc(c, kn, vn), name, d, market_rule[k].lim,
                         market_rule[k].dom))
             return -1;
     }
@@ -1434,7 +1351,7 @@ static int parse_defaults(ctx *c, int root, lab_defaults *df)
             check_domain(c, value_loc(c, kn, vn), name, &df->d[k],
                          lab_rule[k].dom) ||
             check_limit(c, value_loc(c, kn, vn), name, &df->d[k],
-                        lab_limit(k), lab_rule[k].dom))
+                        lab_rule[k].lim, lab_rule[k].dom))
             return -1;
         df->has[k] = 1;
     }
@@ -1512,7 +1429,7 @@ static int parse_labs(ctx *c, int root, const lab_defaults *df,
                     check_domain(c, value_loc(c, kn, vn), name, d,
                                  lab_rule[k].dom) ||
                     check_limit(c, value_loc(c, kn, vn), name, d,
-                                lab_limit(k), lab_rule[k].dom))
+                                lab_rule[k].lim, lab_rule[k].dom))
                     return -1;
             } else if (df->has[k]) {
                 *d = df->d[k]; /* this lab's own copy, drawn as LAB.KEY */
@@ -2036,5 +1953,32 @@ int sc_load(sc_scenario **out, const char *path, const sc_options *opts,
     }
     int rc = sc_load_text(out, buf, len, path, opts, err, errlen);
     free(buf);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The value grammar for other modules (see scenario.h). */
+
+int sc_parse_dist_node(struct yaml_document_s *doc, int keynode, int value,
+                       const char *file, const char *name, rd_dist *out,
+                       char *err, size_t errlen)
+{
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.file = file ? file : "<input>";
+    c.err = err;
+    c.errlen = errlen;
+    if (!doc || !out)
+        return fail_raw(&c, "%s: %s: no value given", c.file,
+                        name ? name : "value");
+    /* A shallow copy: the nodes stay the caller's, and nothing here adds
+     * or frees one (have_doc stays 0). */
+    c.doc = *doc;
+    if (!N(&c, value))
+        return fail_raw(&c, "%s: %s: no value given", c.file,
+                        name ? name : "value");
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    int rc = parse_value(&c, keynode, value, name ? name : "value", 0, out);
+    gsl_set_error_handler(old);
     return rc;
 }

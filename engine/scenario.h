@@ -25,49 +25,66 @@
 /* The longest horizon a scenario may ask for, in years. */
 #define SC_HORIZON_MAX 100
 
-/* Market inputs, in the order of MODEL.md section 1. */
-enum sc_market_key {
-    SC_SUB_MARKET0 = 0,
-    SC_API_MARKET0,
-    SC_ENT_MARKET0,
-    SC_TRAIN_COST_GROWTH,    /* G */
-    SC_SERVING_COST_DECLINE, /* D */
-    SC_PRICE_DECLINE,        /* P */
-    SC_TOKEN_DEMAND_GROWTH,  /* V */
-    SC_USAGE_GROWTH,         /* U */
-    SC_SUB_GROWTH_RATE,      /* r */
-    SC_SUB_MARKET_CAP,       /* K */
-    SC_ENTERPRISE_GROWTH,    /* E */
-    SC_OTHERS_PULL,          /* O, default 1 */
-    SC_MATURITY,             /* m, default 1 */
-    SC_SHARE_ELASTICITY,     /* beta, default 1 */
-    SC_MARKET_NKEYS
-};
+/* The inputs: one table each, one line per input (an X-macro): adding an
+ * input is adding a line here, then using its enum in the model (step.h).
+ * Columns: enum, YAML key, domain, required, may be `per: year` (market
+ * only), default, magnitude limit.
+ *   domain: ANY (any real), POS (> 0; a continuous distribution may touch
+ *   0), NONNEG (>= 0), FRAC ([0, 1]), FRAC_POS ((0, 1]), FRAC_LT1 ([0, 1)),
+ *   GT_M1 (> -1)
+ *   limit: MONEY (US$ billions, |x| <= 1e12), FACTOR (yearly factors,
+ *   [1e-3, 1e3]), OTHER (|x| <= 1e6); docs/scenarios.md, "Limits".
+ * The default of revenue_multiple is the distribution "15 to 40"
+ * (scenario.c); the others are constants. Market inputs follow MODEL.md
+ * section 1's order. */
+#define SC_MARKET_KEYS(X)                                                        \
+    X(SC_SUB_MARKET0,          "sub_market0",          POS,      1, 0, 0.0, MONEY)  \
+    X(SC_API_MARKET0,          "api_market0",          POS,      1, 0, 0.0, MONEY)  \
+    X(SC_ENT_MARKET0,          "ent_market0",          POS,      1, 0, 0.0, MONEY)  \
+    X(SC_TRAIN_COST_GROWTH,    "train_cost_growth",    POS,      1, 1, 0.0, FACTOR) \
+    X(SC_SERVING_COST_DECLINE, "serving_cost_decline", POS,      1, 1, 0.0, FACTOR) \
+    X(SC_PRICE_DECLINE,        "price_decline",        POS,      1, 1, 0.0, FACTOR) \
+    X(SC_TOKEN_DEMAND_GROWTH,  "token_demand_growth",  POS,      1, 1, 0.0, FACTOR) \
+    X(SC_USAGE_GROWTH,         "usage_growth",         POS,      1, 1, 0.0, FACTOR) \
+    X(SC_SUB_GROWTH_RATE,      "sub_growth_rate",      NONNEG,   1, 1, 0.0, OTHER)  \
+    X(SC_SUB_MARKET_CAP,       "sub_market_cap",       POS,      1, 0, 0.0, MONEY)  \
+    X(SC_ENTERPRISE_GROWTH,    "enterprise_growth",    POS,      1, 1, 0.0, FACTOR) \
+    X(SC_OTHERS_PULL,          "others_pull",          POS,      0, 1, 1.0, FACTOR) \
+    X(SC_MATURITY,             "maturity",             FRAC_POS, 0, 0, 1.0, OTHER)  \
+    X(SC_SHARE_ELASTICITY,     "share_elasticity",     NONNEG,   0, 0, 1.0, OTHER)
 
-/* Lab inputs. */
-enum sc_lab_key {
-    SC_CASH0 = 0,
-    SC_SUBS0,
-    SC_API0,
-    SC_ENT0,
-    SC_SERVE_RATIO_SUB0,
-    SC_SERVE_RATIO_API0,
-    SC_TRAIN0,
-    SC_STAFF0,
-    SC_STAFF_GROWTH,            /* default 0 */
-    SC_OTHER_RATIO,             /* default 0 */
-    SC_EXEC_SIGMA,              /* default 0 */
-    SC_RUNWAY_TARGET,           /* default 1.5 */
-    SC_RAISE_YEARS,             /* default 2 */
-    SC_REVENUE_MULTIPLE,        /* default lognormal "15 to 40" */
-    SC_MAX_DILUTION,            /* default 0.25 */
-    SC_FUNDING_BASE,            /* alpha, default 0 */
-    SC_FUNDING_GROWTH_WEIGHT,   /* beta_g, default 0 */
-    SC_FUNDING_SENTIMENT_WEIGHT,/* beta_s, default 0 */
-    SC_MIN_TRAIN_FRACTION,      /* default 0.25 */
-    SC_ACQUISITION_REVENUE_MIN, /* default 1 */
-    SC_LAB_NKEYS
-};
+/* Lab inputs (the per-year column is always 0: only market inputs may be
+ * redrawn each year). */
+#define SC_LAB_KEYS(X)                                                                    \
+    X(SC_CASH0,                    "cash0",                    NONNEG,   1, 0, 0.0,  MONEY) \
+    X(SC_SUBS0,                    "subs0",                    NONNEG,   1, 0, 0.0,  MONEY) \
+    X(SC_API0,                     "api0",                     NONNEG,   1, 0, 0.0,  MONEY) \
+    X(SC_ENT0,                     "ent0",                     NONNEG,   1, 0, 0.0,  MONEY) \
+    X(SC_SERVE_RATIO_SUB0,         "serve_ratio_sub0",         NONNEG,   1, 0, 0.0,  OTHER) \
+    X(SC_SERVE_RATIO_API0,         "serve_ratio_api0",         NONNEG,   1, 0, 0.0,  OTHER) \
+    X(SC_TRAIN0,                   "train0",                   NONNEG,   1, 0, 0.0,  MONEY) \
+    X(SC_STAFF0,                   "staff0",                   NONNEG,   1, 0, 0.0,  MONEY) \
+    X(SC_STAFF_GROWTH,             "staff_growth",             GT_M1,    0, 0, 0.0,  OTHER) \
+    X(SC_OTHER_RATIO,              "other_ratio",              FRAC,     0, 0, 0.0,  OTHER) \
+    X(SC_EXEC_SIGMA,               "exec_sigma",               NONNEG,   0, 0, 0.0,  OTHER) \
+    X(SC_MOMENTUM0,                "momentum0",                POS,      0, 0, 1.0,  OTHER) \
+    X(SC_MOMENTUM_PERSISTENCE,     "momentum_persistence",     FRAC_LT1, 0, 0, 0.0,  OTHER) \
+    X(SC_RUNWAY_TARGET,            "runway_target",            NONNEG,   0, 0, 1.5,  OTHER) \
+    X(SC_RAISE_YEARS,              "raise_years",              POS,      0, 0, 2.0,  OTHER) \
+    X(SC_REVENUE_MULTIPLE,         "revenue_multiple",         POS,      0, 0, 0.0,  OTHER) \
+    X(SC_MAX_DILUTION,             "max_dilution",             FRAC_LT1, 0, 0, 0.25, OTHER) \
+    X(SC_FUNDING_BASE,             "funding_base",             ANY,      0, 0, 0.0,  OTHER) \
+    X(SC_FUNDING_GROWTH_WEIGHT,    "funding_growth_weight",    ANY,      0, 0, 0.0,  OTHER) \
+    X(SC_FUNDING_SENTIMENT_WEIGHT, "funding_sentiment_weight", ANY,      0, 0, 0.0,  OTHER) \
+    X(SC_MIN_TRAIN_FRACTION,       "min_train_fraction",       FRAC,     0, 0, 0.25, OTHER) \
+    X(SC_ACQUISITION_REVENUE_MIN,  "acquisition_revenue_min",  NONNEG,   0, 0, 1.0,  MONEY) \
+    X(SC_ACQUISITION_HAZARD,       "acquisition_hazard",       FRAC,     0, 0, 0.0,  OTHER) \
+    X(SC_DISTRESS_ACQUISITION,     "distress_acquisition",     FRAC,     0, 0, 0.0,  OTHER)
+
+#define SC_KEY_ENUM(e, name, dom, req, per_year, dflt, lim) e,
+enum sc_market_key { SC_MARKET_KEYS(SC_KEY_ENUM) SC_MARKET_NKEYS };
+enum sc_lab_key { SC_LAB_KEYS(SC_KEY_ENUM) SC_LAB_NKEYS };
+#undef SC_KEY_ENUM
 
 /* YAML key names, indexed by the enums above. */
 extern const char *const sc_market_keys[SC_MARKET_NKEYS];
@@ -155,5 +172,22 @@ void sc_free(sc_scenario *s);
 
 /* Index of a lab by name, or -1. */
 int sc_lab_index(const sc_scenario *s, const char *name);
+
+/* One value in MODEL.md section 4's grammar, for another module that reads
+ * its own YAML (engine/observe.c reads observed figures with it).
+ * doc is a libyaml document (yaml_document_t) the caller loaded and still
+ * owns; value is the node of the value, keynode (0 if none) the node of
+ * its key: errors about the whole value are reported at the key's line,
+ * errors about one parameter at that parameter's line. name is the KEY of
+ * "FILE:LINE: KEY: rule" (file names the text). Accepts what a scenario
+ * accepts (a number, "a to b", a mapping with dist:, min:/max:), except
+ * per: year. Does not look for duplicate keys: the caller walks its tree
+ * for them first. GSL's error handler is off during the call (and
+ * restored). Returns 0 with *out prepared for rd_quantile, or -1 with one
+ * line in err; allocates nothing. */
+struct yaml_document_s;
+int sc_parse_dist_node(struct yaml_document_s *doc, int keynode, int value,
+                       const char *file, const char *name, rd_dist *out,
+                       char *err, size_t errlen);
 
 #endif

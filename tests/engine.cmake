@@ -31,3 +31,9 @@ add_test(NAME quantiles_within_stated_sketch_error_of_exact_on_real_run
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_quantile_bound.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
 add_test(NAME sensitivity_equals_spearman_of_the_per_path_data
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_sensitivity.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+# Refactors change no result: every result dataset of every shipped
+# scenario against the digests stored before (tests/result_digests.py).
+add_test(NAME shipped_scenarios_give_their_stored_digests
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/result_digests.py check $<TARGET_FILE:runway>
+          ${CMAKE_CURRENT_SOURCE_DIR}/digests)
+set_tests_properties(shipped_scenarios_give_their_stored_digests PROPERTIES TIMEOUT 300)
