@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/step.h"
 #include "output/h5out.h"
 
 #define PT_MAX_SHARDS 1000000
@@ -73,12 +74,13 @@ int pt_open(pt_part *p, const char *path, char *err, size_t errlen)
     p->per_path = per_path_of(p->hf);
     const sim_state *st = &p->st;
     size_t LT = st->L * st->T, NI = st->T * (st->L + 1);
-    if (!(p->own = malloc((3 * LT + NI) * sizeof *p->own)))
+    if (!(p->own = malloc((4 * LT + NI) * sizeof *p->own)))
         return fail(err, errlen, "out of memory");
     memcpy(p->own, st->acq, LT * sizeof *p->own);
     memcpy(p->own + LT, st->wd, LT * sizeof *p->own);
     memcpy(p->own + 2 * LT, st->prof, LT * sizeof *p->own);
     memcpy(p->own + 3 * LT, st->indep, NI * sizeof *p->own);
+    memcpy(p->own + 3 * LT + NI, st->sol, LT * sizeof *p->own);
     return 0;
 }
 
@@ -242,7 +244,7 @@ void pt_merge_free(pt_merge *m)
 
 /* Tallies of the per-path rows, to compare with the state as loaded. */
 typedef struct {
-    uint64_t *acq, *wd, *prof; /* [L][T+1]: paths by year of the event (0: never) */
+    uint64_t *acq, *wd, *sol, *prof; /* [L][T+1]: paths by year of the event (0: never) */
     uint64_t *indep;           /* [T][L+1] */
     int32_t *down;             /* [T+1]: independent labs failing in year t+1 */
 } tally;
@@ -260,12 +262,13 @@ static int rows_ok(const pt_part *p, tally *ty, uint64_t first, uint64_t count,
             size_t jl = (size_t)j * L + l;
             int32_t fy = b->fail_year[jl], py = b->profit_year[jl];
             int8_t oc = b->outcome[jl];
-            if (fy < 0 || (size_t)fy > T || py < 0 || (size_t)py > T || oc < 0 || oc > 2
+            if (fy < 0 || (size_t)fy > T || py < 0 || (size_t)py > T || oc < 0 || oc > MD_ACQUIRED_SOLVENT
                 || (oc == 0) != (fy == 0))
                 return fail(err, errlen, "%s: per-path row of path %llu, lab %zu (fail year "
                             "%d, outcome %d, profit year %d) is not a lab's fate", p->path,
                             (unsigned long long)path, l + 1, (int)fy, (int)oc, (int)py);
-            (oc == 1 ? ty->acq : ty->wd)[l * (T + 1) + (size_t)fy] += fy > 0;
+            (oc == MD_ACQUIRED ? ty->acq : oc == MD_WOUND_DOWN ? ty->wd : ty->sol)
+                [l * (T + 1) + (size_t)fy] += fy > 0;
             ty->prof[l * (T + 1) + (size_t)py]++;
             if (p->s->labs[l].backstop == SC_BACKSTOP_NONE) {
                 nind++;
@@ -304,13 +307,15 @@ static int tally_ok(const pt_part *p, const tally *ty, char *err, size_t errlen)
     const sim_state *st = &p->st;
     const size_t L = st->L, T = st->T, LT = L * T;
     for (size_t l = 0; l < L; l++) {
-        uint64_t a = 0, w = 0, pr = 0;
+        uint64_t a = 0, w = 0, so = 0, pr = 0;
         for (size_t t = 0; t < T; t++) {
             size_t h = l * (T + 1) + t + 1, i = l * T + t;
             a += ty->acq[h];
             w += ty->wd[h];
+            so += ty->sol[h];
             pr += ty->prof[h];
-            if (a != p->own[i] || w != p->own[LT + i] || pr != p->own[2 * LT + i])
+            if (a != p->own[i] || w != p->own[LT + i] || pr != p->own[2 * LT + i]
+                || so != p->own[3 * LT + T * (L + 1) + i])
                 return fail(err, errlen, "%s: the per-path rows disagree with the saved state "
                             "(failures or profitability of lab %zu in year %zu)", p->path,
                             l + 1, t + 1);
@@ -333,9 +338,9 @@ int pt_copy_paths(const pt_part *p, int with_inputs, sim_paths_fn sink, void *ct
     double *fc = malloc(B * L * 8), *rt = malloc(B * L * 8), *in = calloc(B * (I ? I : 1), 8);
     tally ty = {
         calloc(L * (T + 1), 8), calloc(L * (T + 1), 8), calloc(L * (T + 1), 8),
-        calloc(T * (L + 1), 8), calloc(T + 1, 4),
+        calloc(L * (T + 1), 8), calloc(T * (L + 1), 8), calloc(T + 1, 4),
     };
-    int rc = fy && py && oc && fc && rt && in && ty.acq && ty.wd && ty.prof && ty.indep && ty.down
+    int rc = fy && py && oc && fc && rt && in && ty.acq && ty.wd && ty.sol && ty.prof && ty.indep && ty.down
            ? 0 : fail(err, errlen, "out of memory");
     int inputs = with_inputs && I;
     for (uint64_t b = p->blo; b < p->bhi && rc == 0; b++) {
@@ -357,6 +362,6 @@ int pt_copy_paths(const pt_part *p, int with_inputs, sim_paths_fn sink, void *ct
     if (rc == 0)
         rc = tally_ok(p, &ty, err, errlen) != 0;
     free(fy); free(py); free(oc); free(fc); free(rt); free(in);
-    free(ty.acq); free(ty.wd); free(ty.prof); free(ty.indep); free(ty.down);
+    free(ty.acq); free(ty.wd); free(ty.sol); free(ty.prof); free(ty.indep); free(ty.down);
     return rc ? -1 : 0;
 }

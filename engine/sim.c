@@ -19,7 +19,7 @@
 /* What one thread accumulates. Counts are integers so that merging the
  * threads is exact in any order. */
 typedef struct {
-    uint64_t *alive, *acq, *wd, *prof; /* [L][T] */
+    uint64_t *alive, *acq, *wd, *sol, *prof; /* [L][T] */
     uint64_t *indep;                   /* [T][L+1] */
     sk_local sk;                       /* [SIM_NQ][L][T] */
     uint64_t sk_paths;                 /* paths since the last sketch flush */
@@ -36,7 +36,7 @@ typedef struct {
 
 static void acc_free(acc *a)
 {
-    free(a->alive); free(a->acq); free(a->wd); free(a->prof); free(a->indep);
+    free(a->alive); free(a->acq); free(a->wd); free(a->sol); free(a->prof); free(a->indep);
     sk_local_free(&a->sk);
     free(a->fail_year); free(a->profit_year); free(a->outcome);
     free(a->final_cash); free(a->raised_total); free(a->inputs);
@@ -52,6 +52,7 @@ static int acc_init(acc *a, const md_plan *plan, size_t L, size_t T, size_t I)
     a->alive = calloc(LT, sizeof *a->alive);
     a->acq = calloc(LT, sizeof *a->acq);
     a->wd = calloc(LT, sizeof *a->wd);
+    a->sol = calloc(LT, sizeof *a->sol);
     a->prof = calloc(LT, sizeof *a->prof);
     a->indep = calloc(T * (L + 1), sizeof *a->indep);
     a->fail_year = calloc(B * L, sizeof *a->fail_year);
@@ -65,7 +66,7 @@ static int acc_init(acc *a, const md_plan *plan, size_t L, size_t T, size_t I)
     a->out = calloc(L, sizeof *a->out);
     a->kw = kn_work_create(plan);
     int bad = sk_local_init(&a->sk, SIM_NQ * LT);
-    if (bad || !a->kw || !a->alive || !a->acq || !a->wd || !a->prof || !a->indep || !a->fail_year
+    if (bad || !a->kw || !a->alive || !a->acq || !a->wd || !a->sol || !a->prof || !a->indep || !a->fail_year
         || !a->profit_year || !a->outcome || !a->final_cash || !a->raised_total
         || !a->inputs || !a->labv || !a->years || !a->out) {
         acc_free(a);
@@ -78,6 +79,7 @@ void sim_result_free(sim_result *r)
 {
     free(r->survival); free(r->survival_lo); free(r->survival_hi);
     free(r->failed_acquired); free(r->failed_wound_down); free(r->profitable_by);
+    free(r->acquired_solvent);
     for (int m = 0; m < SIM_NQ; m++)
         free(r->q[m]);
     free(r->independent_alive);
@@ -95,6 +97,7 @@ static int result_alloc(sim_result *r)
 #define ALLOC(p, n) do { size_t n_ = (n); (p) = calloc(n_ > 0 ? n_ : 1, sizeof *(p)); bad |= !(p); } while (0)
     ALLOC(r->survival, LT); ALLOC(r->survival_lo, LT); ALLOC(r->survival_hi, LT);
     ALLOC(r->failed_acquired, LT); ALLOC(r->failed_wound_down, LT); ALLOC(r->profitable_by, LT);
+    ALLOC(r->acquired_solvent, LT);
     for (int m = 0; m < SIM_NQ; m++)
         ALLOC(r->q[m], LT * HO_NQUANT);
     ALLOC(r->independent_alive, r->T * (r->L + 1));
@@ -117,6 +120,8 @@ static void accumulate(acc *a, const sc_scenario *s, size_t L, size_t T)
             if (o->fail_year > 0 && (size_t)o->fail_year <= t + 1) {
                 if (o->outcome == MD_ACQUIRED)
                     a->acq[lt]++;
+                else if (o->outcome == MD_ACQUIRED_SOLVENT)
+                    a->sol[lt]++;
                 else
                     a->wd[lt]++;
             }
@@ -159,19 +164,22 @@ static void accumulate_kernel(acc *a, const sc_scenario *s, const kn_view *v, si
          * then running sums: a lab failed by year t counts in every year
          * from t on */
         uint32_t nacq[SC_HORIZON_MAX + 1] = { 0 }, nwd[SC_HORIZON_MAX + 1] = { 0 },
-                 nprof[SC_HORIZON_MAX + 1] = { 0 };
+                 nsol[SC_HORIZON_MAX + 1] = { 0 }, nprof[SC_HORIZON_MAX + 1] = { 0 };
         for (size_t j = 0; j < n; j++) {
             nacq[fy[j]] += oc[j] == MD_ACQUIRED;
-            nwd[fy[j]] += oc[j] != MD_ACQUIRED;
+            nwd[fy[j]] += oc[j] == MD_WOUND_DOWN;
+            nsol[fy[j]] += oc[j] == MD_ACQUIRED_SOLVENT;
             nprof[py[j]]++;
         }
-        uint64_t cacq = 0, cwd = 0, cprof = 0;
+        uint64_t cacq = 0, cwd = 0, csol = 0, cprof = 0;
         for (size_t t = 0; t < T; t++) {
             cacq += nacq[t + 1];
             cwd += nwd[t + 1];
+            csol += nsol[t + 1];
             cprof += nprof[t + 1];
             a->acq[l * T + t] += cacq;
             a->wd[l * T + t] += cwd;
+            a->sol[l * T + t] += csol;
             a->prof[l * T + t] += cprof;
         }
         int parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
@@ -383,7 +391,8 @@ static int sensitivity(sim_result *r, size_t N, const double *inputs,
 
 void sim_state_free(sim_state *st)
 {
-    free(st->alive); free(st->acq); free(st->wd); free(st->prof); free(st->indep);
+    free(st->alive); free(st->acq); free(st->wd); free(st->sol); free(st->prof);
+    free(st->indep);
     if (st->sk.count)
         sk_set_free(&st->sk);
     free(st->col_in); free(st->col_surv); free(st->col_cash);
@@ -403,7 +412,7 @@ int sim_state_init(sim_state *st, const sc_scenario *s, uint64_t N, size_t keep)
     size_t LT = st->L * st->T, KLT = st->K * LT, NS = st->NS;
     int bad = sk_set_init(&st->sk, SIM_NQ * LT);
 #define A(p, n) do { size_t n_ = (n); (p) = calloc(n_ ? n_ : 1, sizeof *(p)); bad |= !(p); } while (0)
-    A(st->alive, LT); A(st->acq, LT); A(st->wd, LT); A(st->prof, LT);
+    A(st->alive, LT); A(st->acq, LT); A(st->wd, LT); A(st->sol, LT); A(st->prof, LT);
     A(st->indep, st->T * (st->L + 1));
     if (st->I) {
         A(st->col_in, NS * st->I); A(st->col_surv, NS * st->L); A(st->col_cash, NS * st->L);
@@ -467,7 +476,7 @@ int sim_state_merge(sim_state *d, const sim_state *s, char *err, size_t errlen)
     size_t LT = d->L * d->T;
     for (size_t i = 0; i < LT; i++) {
         d->alive[i] += s->alive[i]; d->acq[i] += s->acq[i];
-        d->wd[i] += s->wd[i]; d->prof[i] += s->prof[i];
+        d->wd[i] += s->wd[i]; d->sol[i] += s->sol[i]; d->prof[i] += s->prof[i];
     }
     for (size_t i = 0; i < d->T * (d->L + 1); i++)
         d->indep[i] += s->indep[i];
@@ -512,6 +521,7 @@ int sim_state_save(const sim_state *st, ho_file *f, char *err, size_t errlen)
           || ho_put_state(f, "alive", HO_U64, st->alive, st->L, st->T, err, errlen)
           || ho_put_state(f, "acquired", HO_U64, st->acq, st->L, st->T, err, errlen)
           || ho_put_state(f, "wound_down", HO_U64, st->wd, st->L, st->T, err, errlen)
+          || ho_put_state(f, "acquired_solvent", HO_U64, st->sol, st->L, st->T, err, errlen)
           || ho_put_state(f, "profitable", HO_U64, st->prof, st->L, st->T, err, errlen)
           || ho_put_state(f, "independent", HO_U64, st->indep, st->T, st->L + 1, err, errlen)
           || ho_put_state(f, "sketch", HO_U64, sp, nnz, 2, err, errlen)
@@ -609,6 +619,7 @@ int sim_state_load(sim_state *st, hr_file *f, char *err, size_t errlen)
           || get(f, "alive", HO_U64, st->alive, st->L, st->T, err, errlen)
           || get(f, "acquired", HO_U64, st->acq, st->L, st->T, err, errlen)
           || get(f, "wound_down", HO_U64, st->wd, st->L, st->T, err, errlen)
+          || get(f, "acquired_solvent", HO_U64, st->sol, st->L, st->T, err, errlen)
           || get(f, "profitable", HO_U64, st->prof, st->L, st->T, err, errlen)
           || get(f, "independent", HO_U64, st->indep, st->T, st->L + 1, err, errlen)
           || get(f, "done", HO_U8, st->done, st->nblocks, 1, err, errlen)
@@ -704,11 +715,14 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
             size_t i = l * T + t;
             const char *why = NULL;
             if (st->alive[i] > P || st->acq[i] > P - st->alive[i]
-                || st->wd[i] != P - st->alive[i] - st->acq[i])
-                why = "alive, acquired and wound down do not add up to the paths done";
+                || st->sol[i] > P - st->alive[i] - st->acq[i]
+                || st->wd[i] != P - st->alive[i] - st->acq[i] - st->sol[i])
+                why = "alive, acquired, wound down and bought while solvent do not add up to "
+                      "the paths done";
             else if (st->prof[i] > P)
                 why = "more profitable than paths done";
             else if (t > 0 && (st->acq[i] < st->acq[i - 1] || st->wd[i] < st->wd[i - 1]
+                               || st->sol[i] < st->sol[i - 1]
                                || st->prof[i] < st->prof[i - 1]))
                 why = "failures or profitability decrease over the years";
             if (why) {
@@ -982,7 +996,7 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
             {
                 for (size_t i = 0; i < LT; i++) {
                     st->alive[i] += a.alive[i]; st->acq[i] += a.acq[i];
-                    st->wd[i] += a.wd[i]; st->prof[i] += a.prof[i];
+                    st->wd[i] += a.wd[i]; st->sol[i] += a.sol[i]; st->prof[i] += a.prof[i];
                 }
                 for (size_t i = 0; i < T * (L + 1); i++)
                     st->indep[i] += a.indep[i];
@@ -1042,6 +1056,7 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
         st_wilson(st->alive[i], N, &r->survival_lo[i], &r->survival_hi[i]);
         r->failed_acquired[i] = (double)st->acq[i] / n;
         r->failed_wound_down[i] = (double)st->wd[i] / n;
+        r->acquired_solvent[i] = (double)st->sol[i] / n;
         r->profitable_by[i] = (double)st->prof[i] / n;
     }
     for (size_t i = 0; i < T * (L + 1); i++)
@@ -1094,6 +1109,7 @@ void sim_summary_view(const sim_result *r, ho_summary *o)
         r->q[SIM_Q_SUBSIDY],
         r->independent_alive,
         r->sensitivity_survival, r->sensitivity_cash,
+        r->acquired_solvent,
     };
 }
 

@@ -59,6 +59,7 @@ typedef struct {
     uint64_t N;
     double *survival, *survival_lo, *survival_hi;     /* [L][T] */
     double *failed_acquired, *failed_wound_down, *profitable_by;
+    double *acquired_solvent;                         /* [L][T] */
     double *q[SIM_NQ];                                /* [L][T][5] */
     double *independent_alive;                        /* [T][L+1] */
     double *sensitivity_survival, *sensitivity_cash;  /* [L][I] */
@@ -79,7 +80,7 @@ typedef struct {
 typedef struct {
     size_t L, T, I, K, NS;
     uint64_t N, nblocks;
-    uint64_t *alive, *acq, *wd, *prof;                /* [L][T] */
+    uint64_t *alive, *acq, *wd, *sol, *prof;          /* [L][T]; sol: bought while solvent */
     uint64_t *indep;                                  /* [T][L+1] */
     sk_set sk;                                        /* [SIM_NQ][L][T] */
     double *col_in, *col_surv, *col_cash;             /* [NS][I], [NS][L], [NS][L] */

@@ -841,6 +841,7 @@ static const ho_dsdef summary_defs[] = {
     {"independent_alive", 2, {AX_YEAR, AX_NALIVE, 0}, "1", "probability that exactly n_alive labs without a backstop are alive at the end of the year"},
     {"sensitivity_survival", 2, {AX_LAB, AX_INPUT, 0}, "1", "Spearman rank correlation of each drawn input with the lab's survival to the horizon"},
     {"sensitivity_cash", 2, {AX_LAB, AX_INPUT, 0}, "1", "Spearman rank correlation of each drawn input with the lab's final cash"},
+    {"acquired_solvent", 2, LY, "1", "probability that the lab has been bought while solvent by the end of the year (MODEL.md step 7)"},
 };
 #define N_SUMMARY (sizeof summary_defs / sizeof summary_defs[0])
 
@@ -1107,10 +1108,10 @@ static hid_t make_outcome_type(ho_ctx *c, hid_t fid)
 {
     if (c->failed)
         return -1;
-    static const char *names[3] = {"survived", "acquired", "wound_down"};
+    static const char *names[4] = {"survived", "acquired", "wound_down", "acquired_solvent"};
     hid_t t = H5Tenum_create(H5T_STD_I8LE);
     int ok = t >= 0;
-    for (int8_t v = 0; v < 3 && ok; v++)
+    for (int8_t v = 0; v < 4 && ok; v++)
         ok = H5Tenum_insert(t, names[v], &v) >= 0;
     if (ok)
         ok = H5Tcommit2(fid, "outcome_t", t, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) >= 0;
@@ -1420,7 +1421,7 @@ int ho_write_summary(ho_file *f, const ho_summary *s, char *err, size_t errlen)
         s->failed_wound_down, s->profitable_by, s->cash_q, s->revenue_q,
         s->op_cash_flow_q, s->raised_q, s->ownership_q, s->share_q,
         s->parent_subsidy_q, s->independent_alive, s->sensitivity_survival,
-        s->sensitivity_cash};
+        s->sensitivity_cash, s->acquired_solvent};
     size_t len[AX_N];
     len[AX_YEAR] = f->T;
     len[AX_LAB] = f->L;

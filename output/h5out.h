@@ -68,12 +68,14 @@ typedef struct {
     const double *parent_subsidy_q;                         /* [L][T][5] */
     const double *independent_alive;                        /* [T][L+1] */
     const double *sensitivity_survival, *sensitivity_cash;  /* [L][I] */
+    const double *acquired_solvent;                         /* [L][T] */
 } ho_summary;
 
 /* Per-path outcomes of `count` consecutive paths starting at `first`. */
 typedef struct {
     const int32_t *fail_year;   /* [count][L], 0 = survived the horizon */
-    const int8_t *outcome;      /* [count][L], 0 survived 1 acquired 2 wound down */
+    const int8_t *outcome;      /* [count][L], 0 survived 1 acquired 2 wound down
+                                   3 acquired while solvent */
     const int32_t *profit_year; /* [count][L], 0 = never profitable */
     const double *final_cash;   /* [count][L] */
     const double *raised_total; /* [count][L] */
