@@ -47,6 +47,7 @@ struct kn_work {
     double *pull, *uf, *ue; /* [L][KN] */
     double *lnmu;   /* [L][KN] ln of each lab's momentum */
     double *uv;     /* [L][KN] this year's exit draws (step 7) */
+    double *ym;     /* [3][T][KN] segment sizes after each year's market step */
     double *yrX;    /* [SC_MARKET_NKEYS][KN] this year's factors */
     double *capf;   /* [L][KN] d / (1 - d): a round's cap per unit of valuation */
     double M[3][KN], S[KN], F[KN], qa[KN], qs[KN], mpow[KN], Mtot[KN], tmp[KN];
@@ -70,7 +71,7 @@ void kn_work_free(kn_work *w)
     free(w->kfund); free(w->own); free(w->staff); free(w->raised_tot);
     free(w->alive); free(w->fail_year); free(w->profit_year); free(w->outcome);
     free(w->y); free(w->yalive); free(w->pull); free(w->uf); free(w->ue);
-    free(w->yrX); free(w->capf); free(w->ln_rev_prev); free(w->lnmu); free(w->uv);
+    free(w->yrX); free(w->capf); free(w->ln_rev_prev); free(w->lnmu); free(w->uv); free(w->ym);
     free(w);
 }
 
@@ -90,7 +91,7 @@ kn_work *kn_work_create(const md_plan *p)
     A(profit_year, L * KN); A(outcome, L * KN); A(y, KN_NMETRIC * L * T * KN);
     A(yalive, L * T * KN); A(pull, L * KN); A(uf, L * KN); A(ue, L * KN);
     A(yrX, SC_MARKET_NKEYS * KN); A(capf, L * KN); A(ln_rev_prev, L * KN);
-    A(lnmu, L * KN); A(uv, L * KN);
+    A(lnmu, L * KN); A(uv, L * KN); A(ym, 3 * T * KN);
 #undef A
     if (bad) {
         kn_work_free(w);
@@ -111,6 +112,7 @@ void kn_view_get(const kn_work *w, kn_view *v)
     v->final_cash = w->cash;
     v->raised_total = w->raised_tot;
     v->drawn = w->drawn;
+    v->market = w->ym;
 }
 
 /* rd_quantile for n lanes. Untruncated normal and lognormal, the families
@@ -318,6 +320,8 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             w->Mtot[j] = w->M[0][j] + w->M[1][j] + w->M[2][j];
             w->invMtot[j] = w->Mtot[j] >= MD_SUM_MIN ? 1.0 / w->Mtot[j] : 0.0;
         }
+        for (int g = 0; g < 3; g++)
+            memcpy(w->ym + ((size_t)g * T + (size_t)(t - 1)) * KN, w->M[g], n * sizeof(double));
 
         /* Shares. */
         for (size_t l = 0; l < L; l++) {

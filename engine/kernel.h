@@ -48,6 +48,8 @@ typedef struct {
     const double *final_cash;    /* [L][KN_LANES] */
     const double *raised_total;  /* [L][KN_LANES] */
     const double *drawn;         /* [I][KN_LANES] */
+    const double *market;        /* [3][T][KN_LANES] segment sizes sub, api, ent
+                                    at the end of each year */
 } kn_view;
 
 void kn_view_get(const kn_work *w, kn_view *v);

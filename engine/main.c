@@ -13,9 +13,12 @@
 #include <gsl/gsl_errno.h>
 #include <omp.h>
 
+#include "engine/evidence.h"
+#include "engine/observe.h"
 #include "engine/part.h"
 #include "engine/scenario.h"
 #include "engine/sim.h"
+#include "output/h5evidence.h"
 #include "output/h5out.h"
 #include "output/h5read.h"
 
@@ -45,6 +48,8 @@ static void usage(FILE *f)
           "       runway sweep SCENARIO --vary NAME=V1,V2,... [--vary ...] [-O DIR] [options]\n"
           "       runway run SCENARIO --shard I/N -o PART.h5   one shard of a run\n"
           "       runway merge PART... -o OUT.h5                join a run's shards\n"
+          "       runway backtest SCENARIO OBSERVATIONS.yaml [options]  score a scenario\n"
+          "                         against observed figures (docs/evidence.md)\n"
           "       runway run --resume OUT.h5                    finish a checkpoint\n"
           "       mpirun -np N runway-mpi run SCENARIO [options] (MPI build)\n"
           "       runway validate SCENARIO... [--set NAME=VALUE ...]\n"
@@ -207,6 +212,7 @@ typedef struct {
     double target_hw;     /* --target-halfwidth, 0 = off */
     uint64_t shard_i, shard_n; /* --shard I/N; shard_n = 0: whole run */
     const char *resume;   /* --resume FILE */
+    const char *observations; /* backtest: the observations file */
     char *cmdline;
 } run_opts;
 
@@ -540,9 +546,54 @@ static ho_file *open_output(const file_plan *fp, char *err, size_t errlen)
     return h5;
 }
 
-/* Summaries, trajectories and commit: the end of every complete file. */
+/* A backtest's observations, their probes and the paths' values. */
+typedef struct {
+    ob_set *obs;
+    sim_probe *probes;
+    double *x;       /* [N][obs->n] */
+    ev_scores sc;
+    int scored;
+} backtest;
+
+static void backtest_free(backtest *b)
+{
+    ob_free(b->obs);
+    free(b->probes);
+    free(b->x);
+    if (b->scored)
+        ev_scores_free(&b->sc);
+    memset(b, 0, sizeof *b);
+}
+
+/* Reads the observations against s and makes room for every path's
+ * value of each. Returns 0, or 1 after printing why. */
+static int backtest_open(backtest *b, const char *path, const sc_scenario *s)
+{
+    char err[1024];
+    memset(b, 0, sizeof *b);
+    if (ob_load(&b->obs, path, s, err, sizeof err) != 0) {
+        fprintf(stderr, "runway: %s\n", err);
+        return 1;
+    }
+    size_t n = b->obs->n;
+    b->probes = calloc(n, sizeof *b->probes);
+    /* every path's value of every observation: PIT is counted exactly */
+    b->x = s->paths <= SIZE_MAX / sizeof(double) / n ? malloc((size_t)s->paths * n * sizeof(double)) : NULL;
+    if (!b->probes || !b->x) {
+        fprintf(stderr, "runway: out of memory for the backtest: %llu paths x %zu observations "
+                        "need %.3g GB; run fewer paths (-n)\n",
+                (unsigned long long)s->paths, n, (double)s->paths * (double)n * 8e-9);
+        backtest_free(b);
+        return 1;
+    }
+    ev_probes(b->obs, b->probes);
+    return 0;
+}
+
+/* Summaries, trajectories and commit: the end of every complete file.
+ * bt (may be NULL): a backtest, scored and written before the commit. */
 static int finish_output(ho_file *h5, const sim_state *st, const sc_scenario *s, int threads,
-                         sim_result *res, char *err, size_t errlen)
+                         sim_result *res, backtest *bt, char *err, size_t errlen)
 {
     if (sim_finalize(st, s, threads, res, err, errlen) != 0) {
         ho_discard(h5);
@@ -558,6 +609,17 @@ static int finish_output(ho_file *h5, const sim_state *st, const sc_scenario *s,
         || ho_put_attr_u64(h5, "values_clamped", res->overflow, err, errlen) != 0) {
         ho_discard(h5);
         return -1;
+    }
+    if (bt) {
+        if (ev_score(bt->obs, bt->x, s->paths, &bt->sc, err, errlen) != 0) {
+            ho_discard(h5);
+            return -1;
+        }
+        bt->scored = 1;
+        if (he_write_backtest(h5, s, bt->obs, &bt->sc, err, errlen) != 0) {
+            ho_discard(h5);
+            return -1;
+        }
     }
     if (res->overflow)
         fprintf(stderr, "runway: warning: %llu values beyond +-2^40 were clamped in the quantiles "
@@ -586,7 +648,8 @@ static int write_checkpoint(ho_file *h5, const sim_state *st, const char *out)
  * a checkpoint if a signal stopped the run, a shard's state if fp is a
  * shard, else the summaries. Owns h5 from here on. Returns an exit status. */
 static int drive(const sc_scenario *s, sim_state *st, ho_file *h5, const file_plan *fp,
-                 uint64_t blo, uint64_t bhi, const run_opts *ro, double t0, headline *hl)
+                 uint64_t blo, uint64_t bhi, const run_opts *ro, double t0, headline *hl,
+                 backtest *bt)
 {
     char err[1024];
     sink_ctx ctx = { h5, fp->first_path };
@@ -594,6 +657,8 @@ static int drive(const sc_scenario *s, sim_state *st, ho_file *h5, const file_pl
         .paths = s->paths, .seed = s->seed, .threads = fp->threads, .keep = st->K,
         .progress = !ro->quiet && isatty(2), .stop = &g_stop,
         .on_paths = fp->per_path != HO_PER_PATH_NONE ? sink_paths : NULL, .ctx = &ctx,
+        .probes = bt ? bt->probes : NULL, .nprobes = bt ? bt->obs->n : 0,
+        .probe_x = bt ? bt->x : NULL,
     };
     if (sim_accumulate(st, s, &opt, blo, bhi, err, sizeof err) != 0 || g_interrupted) {
         fprintf(stderr, "runway: %s\n", g_interrupted ? "interrupted; no result written" : err);
@@ -621,13 +686,18 @@ static int drive(const sc_scenario *s, sim_state *st, ho_file *h5, const file_pl
         return 0;
     }
     sim_result res;
-    if (finish_output(h5, st, s, fp->threads, &res, err, sizeof err) != 0) {
+    if (finish_output(h5, st, s, fp->threads, &res, bt, err, sizeof err) != 0) {
         fprintf(stderr, "runway: %s\n", err);
         return 1;
     }
     int rc = 0;
     if (!ro->quiet)
         print_table(s, &res, omp_get_wtime() - t0, fp->out);
+    if (bt) { /* the backtest's table, even with -q: it is what was asked */
+        printf("\nbacktest of %s on %s (%llu paths)\n", s->name, bt->obs->file,
+               (unsigned long long)s->paths);
+        ev_print(stdout, bt->obs, &bt->sc);
+    }
     if (hl && headline_take(hl, s, &res) != 0) {
         fprintf(stderr, "runway: out of memory\n");
         rc = 1;
@@ -679,13 +749,20 @@ static int run_one(const char *path, const run_opts *ro, const char *out,
                      .shard = ro->shard_n > 0, .shard_index = ro->shard_i,
                      .shard_count = ro->shard_n };
     int rc = 1;
+    backtest bt = { 0 };
+    if (ro->observations && backtest_open(&bt, ro->observations, s) != 0) {
+        sim_state_free(&st);
+        sc_free(s);
+        return 1;
+    }
     /* The file is created before any path runs, so an unwritable output
      * fails in a second, not after an hour. */
     ho_file *h5 = open_output(&fp, err, sizeof err);
     if (!h5)
         fprintf(stderr, "runway: %s\n", err);
     else
-        rc = drive(s, &st, h5, &fp, blo, bhi, ro, t0, hl);
+        rc = drive(s, &st, h5, &fp, blo, bhi, ro, t0, hl, ro->observations ? &bt : NULL);
+    backtest_free(&bt);
     sim_state_free(&st);
     sc_free(s);
     return rc;
@@ -727,7 +804,7 @@ static int run_resume(const char *path, const run_opts *ro)
                 (unsigned long long)sim_state_paths_done(&p.st), (unsigned long long)p.rows);
     ho_file *f = h5;
     h5 = NULL;
-    rc = drive(p.s, &p.st, f, &fp, p.blo, p.bhi, ro, omp_get_wtime(), NULL);
+    rc = drive(p.s, &p.st, f, &fp, p.blo, p.bhi, ro, omp_get_wtime(), NULL, NULL);
 done:
     ho_discard(h5);
     pt_close(&p);
@@ -788,7 +865,7 @@ static int cmd_merge(int argc, char **argv)
             ho_file *f = h5;
             h5 = NULL;
             parts[0].st.threads_used = nthreads;
-            if (finish_output(f, &parts[0].st, s, nthreads, &res, err, sizeof err) != 0) {
+            if (finish_output(f, &parts[0].st, s, nthreads, &res, NULL, err, sizeof err) != 0) {
                 fprintf(stderr, "runway: %s\n", err);
                 rc = 1;
             } else if (!ro.quiet) {
@@ -1376,6 +1453,47 @@ int main(int argc, char **argv)
     return 0;
 }
 
+/* runway backtest SCENARIO OBSERVATIONS [run options]: a run that also
+ * scores the scenario against what was observed (MODEL.md section 8).
+ * It measures, it does not judge: exit 0 whatever the scores. */
+static int cmd_backtest(int argc, char **argv)
+{
+    run_opts ro;
+    int first, rc = parse_run_opts(argc, argv, &ro, &first, NULL, NULL);
+    if (rc != 0) {
+        run_opts_free(&ro);
+        return rc < 0 ? 0 : rc;
+    }
+    const char *why = argc - first != 2 ? "backtest needs SCENARIO and OBSERVATIONS.yaml"
+                    : ro.outdir ? "backtest writes one file: use -o, not -O"
+                    : ro.shard_n || ro.resume ? "backtest runs whole: no --shard or --resume"
+                    : ro.target_hw > 0.0 ? "backtest takes the path count as given: no --target-halfwidth"
+                    : NULL;
+    if (why) {
+        fprintf(stderr, "runway: %s\nTry 'runway --help' for more information.\n", why);
+        run_opts_free(&ro);
+        return EXIT_USAGE;
+    }
+#ifdef RUNWAY_MPI
+    int nranks = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    if (nranks > 1) {
+        fprintf(stderr, "runway: backtest runs in one process (use runway, not mpirun)\n");
+        run_opts_free(&ro);
+        return EXIT_USAGE;
+    }
+#endif
+    signal(SIGTERM, on_stop_signal);
+    signal(SIGUSR1, on_stop_signal);
+    signal(SIGINT, on_signal);
+    ro.observations = argv[first + 1];
+    char *out = ro.out ? NULL : default_output(argv[first]);
+    rc = run_one(argv[first], &ro, ro.out ? ro.out : out, NULL, 0, NULL);
+    free(out);
+    run_opts_free(&ro);
+    return rc;
+}
+
 static int dispatch(int argc, char **argv)
 {
     /* GSL's default handler aborts; runway checks codes instead. */
@@ -1404,6 +1522,8 @@ static int dispatch(int argc, char **argv)
         return cmd_sweep(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge"))
         return cmd_merge(argc - 1, argv + 1);
+    if (!strcmp(cmd, "backtest"))
+        return cmd_backtest(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return exec_script("report.py", argc - 1, argv + 1);
     if (!strcmp(cmd, "compare"))

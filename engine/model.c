@@ -127,6 +127,12 @@ enum { SEG_SUB, SEG_API, SEG_ENT, NSEG };
 void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
                  md_year *years, md_outcome *out)
 {
+    md_simulate_ex(p, path, v, years, out, NULL);
+}
+
+void md_simulate_ex(const md_plan *p, uint64_t path, const md_values *v,
+                    md_year *years, md_outcome *out, double *market)
+{
     const sc_scenario *s = p->s;
     const size_t L = p->nlabs;
     const int T = p->horizon;
@@ -198,6 +204,9 @@ void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
         M[SEG_SUB] = ys_sub_market(M[SEG_SUB], r, K);
         q_api = ys_cost_drift(q_api, P, D);
         q_sub = ys_cost_drift(q_sub, U, D);
+        if (market)
+            for (int g = 0; g < NSEG; g++)
+                market[(size_t)(t - 1) * NSEG + (size_t)g] = M[g];
         const double Mtot = M[SEG_SUB] + M[SEG_API] + M[SEG_ENT];
         /* Market share R / Mtot as R times 1/Mtot, one division a year
          * (MD_SUM_MIN as for the shares). */

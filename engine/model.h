@@ -79,4 +79,9 @@ void md_draw_inputs(const md_plan *p, uint64_t path, md_values *v,
 void md_simulate(const md_plan *p, uint64_t path, const md_values *v,
                  md_year *years, md_outcome *out);
 
+/* The same, also writing each year's segment sizes M_sub, M_api, M_ent
+ * (after the year's market step) to market[T][3] when it is not NULL. */
+void md_simulate_ex(const md_plan *p, uint64_t path, const md_values *v,
+                    md_year *years, md_outcome *out, double *market);
+
 #endif

@@ -30,6 +30,7 @@ typedef struct {
     double *inputs;                    /* [B][I] */
     double *labv;                      /* [L][SC_LAB_NKEYS] */
     md_year *years;                    /* [L][T] */
+    double *market;                    /* [T][3] */
     md_outcome *out;                   /* [L] */
     kn_work *kw;                       /* the block kernel's work area */
 } acc;
@@ -40,7 +41,7 @@ static void acc_free(acc *a)
     sk_local_free(&a->sk);
     free(a->fail_year); free(a->profit_year); free(a->outcome);
     free(a->final_cash); free(a->raised_total); free(a->inputs);
-    free(a->labv); free(a->years); free(a->out);
+    free(a->labv); free(a->years); free(a->out); free(a->market);
     kn_work_free(a->kw);
     memset(a, 0, sizeof *a);
 }
@@ -63,12 +64,13 @@ static int acc_init(acc *a, const md_plan *plan, size_t L, size_t T, size_t I)
     a->inputs = calloc(B * (I ? I : 1), sizeof *a->inputs);
     a->labv = calloc(L * SC_LAB_NKEYS, sizeof *a->labv);
     a->years = calloc(LT, sizeof *a->years);
+    a->market = calloc(T * 3 + 1, sizeof *a->market);
     a->out = calloc(L, sizeof *a->out);
     a->kw = kn_work_create(plan);
     int bad = sk_local_init(&a->sk, SIM_NQ * LT);
     if (bad || !a->kw || !a->alive || !a->acq || !a->wd || !a->sol || !a->prof || !a->indep || !a->fail_year
         || !a->profit_year || !a->outcome || !a->final_cash || !a->raised_total
-        || !a->inputs || !a->labv || !a->years || !a->out) {
+        || !a->inputs || !a->labv || !a->years || !a->out || !a->market) {
         acc_free(a);
         return -1;
     }
@@ -211,6 +213,48 @@ static void accumulate_kernel(acc *a, const sc_scenario *s, const kn_view *v, si
         for (size_t j = 0; j < n; j++)
             a->indep[t * (L + 1) + (size_t)cnt[j]]++;
     }
+}
+
+/* A probe's value on the path just simulated by the reference. */
+static double probe_ref(const sim_probe *pr, const acc *a, size_t T)
+{
+    size_t t = (size_t)pr->t - 1;
+    if (pr->kind == SIM_PROBE_SIZE)
+        return a->market[t * 3 + (size_t)pr->segment];
+    const md_year *y = &a->years[(size_t)pr->lab * T + t];
+    if (pr->kind == SIM_PROBE_STATUS)
+        return y->alive ? (double)MD_SURVIVED : (double)a->out[pr->lab].outcome;
+    switch (pr->kind) {
+    case SIM_PROBE_CASH: return y->cash;
+    case SIM_PROBE_REVENUE: return y->revenue;
+    case SIM_PROBE_OP: return y->op;
+    case SIM_PROBE_RAISED: return y->raised;
+    default: return y->share;
+    }
+}
+
+/* The same for n lanes of a kernel block, to dst[0], dst[stride], ... */
+static void probe_kernel(const sim_probe *pr, const kn_view *v, size_t T, size_t n,
+                         double *dst, size_t stride)
+{
+    size_t t = (size_t)pr->t - 1;
+    const double *src;
+    if (pr->kind == SIM_PROBE_SIZE) {
+        src = v->market + ((size_t)pr->segment * T + t) * KN_LANES;
+    } else if (pr->kind == SIM_PROBE_STATUS) {
+        size_t off = ((size_t)pr->lab * T + t) * KN_LANES;
+        const int64_t *oc = v->outcome + (size_t)pr->lab * KN_LANES;
+        for (size_t j = 0; j < n; j++)
+            dst[j * stride] = v->alive[off + j] ? (double)MD_SURVIVED : (double)oc[j];
+        return;
+    } else {
+        static const int metric[] = { [SIM_PROBE_CASH] = KN_CASH, [SIM_PROBE_REVENUE] = KN_REVENUE,
+                                      [SIM_PROBE_OP] = KN_OP, [SIM_PROBE_RAISED] = KN_RAISED,
+                                      [SIM_PROBE_SHARE] = KN_SHARE };
+        src = v->y[metric[pr->kind]] + ((size_t)pr->lab * T + t) * KN_LANES;
+    }
+    for (size_t j = 0; j < n; j++)
+        dst[j * stride] = src[j];
 }
 
 static double now_s(void)
@@ -883,7 +927,9 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                     v.lab = a.labv;
                     double *drawn = a.inputs + j * I;
                     md_draw_inputs(plan, path, &v, I ? drawn : NULL);
-                    md_simulate(plan, path, &v, a.years, a.out);
+                    md_simulate_ex(plan, path, &v, a.years, a.out, o->nprobes ? a.market : NULL);
+                    for (size_t k = 0; k < o->nprobes; k++)
+                        o->probe_x[path * o->nprobes + k] = probe_ref(&o->probes[k], &a, T);
                     accumulate(&a, s, L, T);
                     for (size_t l = 0; l < L; l++) {
                         size_t jl = j * L + l;
@@ -913,6 +959,9 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                     kn_view kv;
                     kn_view_get(a.kw, &kv);
                     accumulate_kernel(&a, s, &kv, n, L, T);
+                    for (size_t k = 0; k < o->nprobes; k++)
+                        probe_kernel(&o->probes[k], &kv, T, n,
+                                     o->probe_x + (first + j0) * o->nprobes + k, o->nprobes);
                     for (size_t jj = 0; jj < n; jj++) {
                         size_t j = (size_t)j0 + jj;
                         /* per-path rows are read only by the sink and by

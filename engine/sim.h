@@ -42,6 +42,21 @@ enum { SIM_Q_CASH, SIM_Q_REVENUE, SIM_Q_OP, SIM_Q_RAISED, SIM_Q_OWNERSHIP,
 typedef int (*sim_paths_fn)(void *ctx, uint64_t first, uint64_t count,
                             const ho_paths *block, char *err, size_t errlen);
 
+/* A probe: one simulated quantity of every path, recorded at its path
+ * index (a backtest scores them; MODEL.md section 8). */
+typedef enum {
+    SIM_PROBE_CASH, SIM_PROBE_REVENUE, SIM_PROBE_OP, SIM_PROBE_RAISED, SIM_PROBE_SHARE,
+    SIM_PROBE_SIZE,   /* a segment's size: lab = -1, segment 0 sub, 1 api, 2 ent */
+    SIM_PROBE_STATUS  /* MD_SURVIVED (alive) or the lab's outcome, at the end of year t */
+} sim_probe_kind;
+
+typedef struct {
+    sim_probe_kind kind;
+    int lab;     /* index in the scenario, -1 for a segment */
+    int segment; /* SIM_PROBE_SIZE only */
+    int t;       /* 1..T */
+} sim_probe;
+
 typedef struct {
     uint64_t paths;      /* N; 0 means the scenario's */
     uint64_t seed;       /* used as given */
@@ -52,6 +67,12 @@ typedef struct {
     volatile sig_atomic_t *stop; /* when *stop turns non-zero, no new block starts */
     sim_paths_fn on_paths; /* may be NULL */
     void *ctx;
+    /* Probes (may be 0): probe_x[path * nprobes + k] receives probe k's
+     * value on that path, NaN where it does not exist (a lab's figures
+     * in a year it did not start alive). The caller owns probe_x. */
+    const sim_probe *probes;
+    size_t nprobes;
+    double *probe_x; /* [N][nprobes] */
 } sim_options;
 
 typedef struct {

@@ -1576,6 +1576,11 @@ static int commit_impl(ho_file *f, int complete, uint64_t paths_done, char *err,
     return 0;
 }
 
+int64_t ho_file_id(const ho_file *f)
+{
+    return (int64_t)f->fid;
+}
+
 void ho_discard(ho_file *f)
 {
     if (!f)

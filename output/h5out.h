@@ -129,6 +129,10 @@ enum { HO_U64, HO_F64, HO_I32, HO_U8 };
 int ho_put_state(ho_file *f, const char *name, int type, const void *data,
                  uint64_t rows, uint64_t cols, char *err, size_t errlen);
 
+/* The open HDF5 file (an hid_t) for writers of further groups
+ * (h5evidence.c); valid until commit or discard. */
+int64_t ho_file_id(const ho_file *f);
+
 /* An extra unsigned root attribute (e.g. shard_index). */
 int ho_put_attr_u64(ho_file *f, const char *name, uint64_t v, char *err, size_t errlen);
 
