@@ -37,3 +37,7 @@ add_test(NAME shipped_scenarios_give_their_stored_digests
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/result_digests.py check $<TARGET_FILE:runway>
           ${CMAKE_CURRENT_SOURCE_DIR}/digests)
 set_tests_properties(shipped_scenarios_give_their_stored_digests PROPERTIES TIMEOUT 300)
+add_test(NAME backtest_scores_exactly_over_every_path_and_refuses_bad_observations
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_backtest.py $<TARGET_FILE:runway>)
+set_tests_properties(backtest_scores_exactly_over_every_path_and_refuses_bad_observations
+  PROPERTIES TIMEOUT 300)
