@@ -41,3 +41,8 @@ add_test(NAME backtest_scores_exactly_over_every_path_and_refuses_bad_observatio
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_backtest.py $<TARGET_FILE:runway>)
 set_tests_properties(backtest_scores_exactly_over_every_path_and_refuses_bad_observations
   PROPERTIES TIMEOUT 300)
+# Version 2 gives a version 1 scenario the bits version 1 gave it.
+add_test(NAME v1_scenarios_give_v1_bits_under_v2
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/result_digests.py check $<TARGET_FILE:runway>
+          ${CMAKE_CURRENT_SOURCE_DIR}/v1/digests ${CMAKE_CURRENT_SOURCE_DIR}/v1/scenarios)
+set_tests_properties(v1_scenarios_give_v1_bits_under_v2 PROPERTIES TIMEOUT 300)

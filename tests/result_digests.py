@@ -2,8 +2,13 @@
 """Digests of every result dataset of a runway file, and the check that a
 build still gives the stored ones (issue 7: refactors change no result).
 
-  result_digests.py write RUNWAY OUTDIR     runs every shipped scenario, stores digests
-  result_digests.py check RUNWAY STOREDDIR  runs them again, compares every stored digest
+  result_digests.py write RUNWAY OUTDIR [SCENDIR]     runs every shipped scenario, stores digests
+  result_digests.py check RUNWAY STOREDDIR [SCENDIR]  runs them again, compares every stored digest
+
+SCENDIR (default scenarios/) holds the scenario files. tests/v1/ keeps
+the shipped scenarios as they were under model version 1, with the
+digests the version 1 engine gave them: version 2 must give the same bits
+(MODEL.md: every new input defaults to version 1's behaviour).
 
 A digest is the SHA-256 of a dataset's shape and raw bytes (NaN bits
 included), so a single flipped bit anywhere fails. Datasets a newer build
@@ -44,19 +49,20 @@ def digests(path):
     return out
 
 
-def run(runway, scen, d):
+def run(runway, scen, d, scendir):
     out = os.path.join(d, scen + ".h5")
-    subprocess.run([runway, "run", os.path.join(ROOT, "scenarios", scen + ".yaml"),
+    subprocess.run([runway, "run", os.path.join(scendir, scen + ".yaml"),
                     *ARGS, "-o", out], check=True)
     return digests(out)
 
 
 def main():
     mode, runway, store = sys.argv[1:4]
+    scendir = sys.argv[4] if len(sys.argv) > 4 else os.path.join(ROOT, "scenarios")
     bad = []
     with tempfile.TemporaryDirectory(prefix="runway-digests-") as d:
         for scen in SCENARIOS:
-            got = run(runway, scen, d)
+            got = run(runway, scen, d, scendir)
             fn = os.path.join(store, scen + ".txt")
             if mode == "write":
                 with open(fn, "w") as f:
