@@ -79,6 +79,9 @@ static void usage(FILE *f)
           "                         at the horizon is at most H on each side\n"
           "      --shard I/N        run only shard I (0-based) of N: a contiguous\n"
           "                         share of the paths, for `runway merge`\n"
+          "      --condition OBS    weight every path by the likelihood of the observed\n"
+          "                         figures in OBS (an observations file, docs/evidence.md):\n"
+          "                         every summary becomes the conditioned one\n"
           "      --resume FILE      continue the checkpoint FILE (written with exit\n"
           "                         status 75 on SIGTERM or SIGUSR1)\n"
           "      --vary NAME=V1,V2  (sweep) values to run; several --vary: every\n"
@@ -213,6 +216,7 @@ typedef struct {
     uint64_t shard_i, shard_n; /* --shard I/N; shard_n = 0: whole run */
     const char *resume;   /* --resume FILE */
     const char *observations; /* backtest: the observations file */
+    const char *condition;    /* --condition FILE */
     char *cmdline;
 } run_opts;
 
@@ -256,7 +260,7 @@ static int add_set(run_opts *o, const char *arg)
 }
 
 typedef int (*extra_opt_fn)(void *ctx, const char *arg);
-enum { OPT_SET = 256, OPT_PER_PATH, OPT_TARGET, OPT_VARY, OPT_SHARD, OPT_RESUME };
+enum { OPT_SET = 256, OPT_PER_PATH, OPT_TARGET, OPT_VARY, OPT_SHARD, OPT_RESUME, OPT_CONDITION };
 
 /* Parses the options; positional arguments are argv[*first ..]. Returns
  * 0, -1 after --help, or an exit status. vary: sweep's --vary handler. */
@@ -276,6 +280,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o, int *first,
         { "vary", required_argument, 0, OPT_VARY },
         { "shard", required_argument, 0, OPT_SHARD },
         { "resume", required_argument, 0, OPT_RESUME },
+        { "condition", required_argument, 0, OPT_CONDITION },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
@@ -348,6 +353,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o, int *first,
             break;
         }
         case OPT_RESUME: o->resume = optarg; break;
+        case OPT_CONDITION: o->condition = optarg; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return -1;
         default:
@@ -498,6 +504,7 @@ typedef struct {
     uint64_t rows, first_path;   /* the file's path rows */
     int shard;                   /* 1: a shard file */
     uint64_t shard_index, shard_count;
+    const ob_set *cond;          /* a conditioned run's observations, or NULL */
 } file_plan;
 
 static ho_file *open_output(const file_plan *fp, char *err, size_t errlen)
@@ -530,9 +537,16 @@ static ho_file *open_output(const file_plan *fp, char *err, size_t errlen)
             .base_year = s->base_year, .threads = fp->threads, .processes = fp->processes,
             .nlabs = s->nlabs, .lab_names = labn, .ninputs = s->ninputs,
             .input_names = inn, .nkept = fp->K, .kept_paths = kept, .per_path = fp->per_path,
-            .first_path = fp->first_path,
+            .first_path = fp->first_path, .weighted = fp->cond != NULL,
         };
         h5 = ho_create(fp->out, &meta, err, errlen);
+        if (h5 && fp->cond
+            && (ho_put_attr_str(h5, "observations_yaml", fp->cond->yaml_text, err, errlen)
+                || ho_put_attr_str(h5, "observations_file", fp->cond->file, err, errlen)
+                || ho_put_attr_u64(h5, "conditioned", 1, err, errlen))) {
+            ho_discard(h5);
+            h5 = NULL;
+        }
         if (h5 && (ho_put_attr_u64(h5, "run_paths", s->paths, err, errlen)
                    || (fp->shard && (ho_put_attr_u64(h5, "shard_index", fp->shard_index, err, errlen)
                                      || ho_put_attr_u64(h5, "shard_count", fp->shard_count, err, errlen))))) {
@@ -590,6 +604,27 @@ static int backtest_open(backtest *b, const char *path, const sc_scenario *s)
     return 0;
 }
 
+/* What a conditioned run learnt: its effective sample size and evidence,
+ * and a warning when the scenario can hardly produce the observations
+ * (naming the observation it finds least likely). */
+static void report_conditioning(const ob_set *obs, const sim_result *r, int quiet)
+{
+    if (!quiet)
+        printf("conditioned on %zu observations (%s): effective sample size %.0f of %llu paths, "
+               "evidence (mean weight) %.3g\n", obs->n, obs->file, r->n_eff,
+               (unsigned long long)r->N, r->evidence);
+    if (r->n_eff < 100.0) {
+        size_t worst = 0;
+        for (size_t k = 1; k < r->nobs; k++)
+            if (r->obs_evidence[k] < r->obs_evidence[worst])
+                worst = k;
+        fprintf(stderr, "runway: warning: effective sample size %.1f < 100: the scenario can hardly "
+                        "produce what was observed; least likely: %s (%s:%d, mean likelihood %.3g)\n",
+                r->n_eff, obs->obs[worst].label, obs->file, obs->obs[worst].line,
+                r->obs_evidence[worst]);
+    }
+}
+
 /* Summaries, trajectories and commit: the end of every complete file.
  * bt (may be NULL): a backtest, scored and written before the commit. */
 static int finish_output(ho_file *h5, const sim_state *st, const sc_scenario *s, int threads,
@@ -607,6 +642,11 @@ static int finish_output(ho_file *h5, const sim_state *st, const sc_scenario *s,
      * numbers blew up) is clamped there; the file says how many were. */
     if (ho_write_summary(h5, &sum, err, errlen) != 0 || ho_write_traj(h5, &tr, err, errlen) != 0
         || ho_put_attr_u64(h5, "values_clamped", res->overflow, err, errlen) != 0) {
+        ho_discard(h5);
+        return -1;
+    }
+    if (res->weighted && (ho_put_attr_f64(h5, "n_eff", res->n_eff, err, errlen)
+                          || ho_put_attr_f64(h5, "evidence", res->evidence, err, errlen))) {
         ho_discard(h5);
         return -1;
     }
@@ -658,7 +698,7 @@ static int drive(const sc_scenario *s, sim_state *st, ho_file *h5, const file_pl
         .progress = !ro->quiet && isatty(2), .stop = &g_stop,
         .on_paths = fp->per_path != HO_PER_PATH_NONE ? sink_paths : NULL, .ctx = &ctx,
         .probes = bt ? bt->probes : NULL, .nprobes = bt ? bt->obs->n : 0,
-        .probe_x = bt ? bt->x : NULL,
+        .probe_x = bt ? bt->x : NULL, .cond = fp->cond,
     };
     if (sim_accumulate(st, s, &opt, blo, bhi, err, sizeof err) != 0 || g_interrupted) {
         fprintf(stderr, "runway: %s\n", g_interrupted ? "interrupted; no result written" : err);
@@ -693,6 +733,8 @@ static int drive(const sc_scenario *s, sim_state *st, ho_file *h5, const file_pl
     int rc = 0;
     if (!ro->quiet)
         print_table(s, &res, omp_get_wtime() - t0, fp->out);
+    if (res.weighted)
+        report_conditioning(fp->cond, &res, ro->quiet);
     if (bt) { /* the backtest's table, even with -q: it is what was asked */
         printf("\nbacktest of %s on %s (%llu paths)\n", s->name, bt->obs->file,
                (unsigned long long)s->paths);
@@ -755,6 +797,29 @@ static int run_one(const char *path, const run_opts *ro, const char *out,
         sc_free(s);
         return 1;
     }
+    ob_set *cond = NULL;
+    if (ro->condition) {
+        if (ob_load(&cond, ro->condition, s, err, sizeof err) != 0
+            || sim_state_weigh(&st, cond->n) != 0) {
+            fprintf(stderr, "runway: %s\n", cond ? "out of memory" : err);
+            ob_free(cond);
+            backtest_free(&bt);
+            sim_state_free(&st);
+            sc_free(s);
+            return 1;
+        }
+        if (s->paths > SIM_WMAX_PATHS) {
+            fprintf(stderr, "runway: --condition: a conditioned run takes at most 2^31 paths "
+                            "(its weights are summed exactly in 64 bits); got %llu\n",
+                    (unsigned long long)s->paths);
+            ob_free(cond);
+            backtest_free(&bt);
+            sim_state_free(&st);
+            sc_free(s);
+            return 1;
+        }
+        fp.cond = cond;
+    }
     /* The file is created before any path runs, so an unwritable output
      * fails in a second, not after an hour. */
     ho_file *h5 = open_output(&fp, err, sizeof err);
@@ -763,6 +828,7 @@ static int run_one(const char *path, const run_opts *ro, const char *out,
     else
         rc = drive(s, &st, h5, &fp, blo, bhi, ro, t0, hl, ro->observations ? &bt : NULL);
     backtest_free(&bt);
+    ob_free(cond);
     sim_state_free(&st);
     sc_free(s);
     return rc;

@@ -107,8 +107,15 @@ static double log_density(const rd_dist *d, double x)
         return -0.5 * z * z;
     }
     case RD_LOGNORMAL: {
+        /* The measurement error of a positive figure is multiplicative:
+         * the observed y is the true x times a lognormal error, so the
+         * likelihood of x is the density of ln y given ln x, a normal
+         * kernel in ln x, largest at the median. (The density in x itself
+         * would add a factor 1/x, which favours small x for no reason and
+         * breaks the conjugate posterior of MODEL.md section 8's closed
+         * form; docs/model-notes.md.) */
         double z = (log(x) - d->a) / d->b;
-        return -log(x) - 0.5 * z * z;
+        return -0.5 * z * z;
     }
     case RD_UNIFORM: return 0.0;
     case RD_TRIANGULAR: /* a = min, b = mode, c = max; 1 at the mode */
@@ -131,7 +138,7 @@ static double mode_of(const rd_dist *d)
     double m;
     switch (d->family) {
     case RD_NORMAL: m = d->a; break;
-    case RD_LOGNORMAL: m = exp(d->a - d->b * d->b); break;
+    case RD_LOGNORMAL: m = exp(d->a); break; /* the kernel in ln x peaks at the median */
     case RD_TRIANGULAR:
     case RD_PERT: m = d->b; break;
     default: m = 0.5 * (d->a + d->b); break; /* uniform: any point */

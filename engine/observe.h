@@ -124,8 +124,9 @@ void ob_free(ob_set *set);
 
 /* ln l(x), where l = the figure's density at x divided by the density's
  * largest value (MODEL.md section 8's conditioning weight), so <= 0, 0 at
- * the mode. For a lognormal the density is in x (not ln x) and its mode
- * is exp(mu - sigma^2); for a truncated normal or lognormal the largest
+ * the mode. For a lognormal (a multiplicative measurement error) it is
+ * the density of ln x, a normal kernel in ln x whose largest value is at
+ * the median exp(mu); for a truncated normal or lognormal the largest
  * value is at the mode clamped into [min, max]. Uniform: 0 on its
  * support; triangular and pert: 0 at `mode`. -INFINITY outside the
  * support (x <= 0 for a lognormal); NAN for x NaN or a status

@@ -354,7 +354,7 @@ int pt_copy_paths(const pt_part *p, int with_inputs, sim_paths_fn sink, void *ct
           || hr_read(p->hf, "paths/raised_total", HO_F64, r, c, L, rt, err, errlen)
           || (inputs && hr_read(p->hf, "paths/inputs", HO_F64, r, c, I, in, err, errlen));
         if (rc == 0) {
-            ho_paths blk = { fy, oc, py, fc, rt, in };
+            ho_paths blk = { fy, oc, py, fc, rt, in, NULL };
             rc = rows_ok(p, &ty, p0, c, &blk, inputs, err, errlen) != 0
               || sink(ctx, p0, c, &blk, err, errlen) != 0;
         }

@@ -9,8 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/evidence.h"
 #include "engine/kernel.h"
 #include "engine/model.h"
+#include "rng/rng_math.h"
 
 #include "engine/sketch.h"
 #include "engine/stats.h"
@@ -33,6 +35,15 @@ typedef struct {
     double *market;                    /* [T][3] */
     md_outcome *out;                   /* [L] */
     kn_work *kw;                       /* the block kernel's work area */
+    /* conditioned runs: weighted sketches (64-bit sums of weights), the
+     * observations' values on a kernel block's lanes, their weights */
+    sk_set skw;
+    double *cx;                        /* [KN_LANES][nobs] */
+    uint64_t *lsum;                    /* [nobs] */
+    uint64_t W[SIM_BLOCK];             /* the block's paths' weights */
+    double *weight;                    /* [B] the same as doubles (w) */
+    uint64_t wsum;
+    unsigned __int128 wsq;
 } acc;
 
 static void acc_free(acc *a)
@@ -42,13 +53,29 @@ static void acc_free(acc *a)
     free(a->fail_year); free(a->profit_year); free(a->outcome);
     free(a->final_cash); free(a->raised_total); free(a->inputs);
     free(a->labv); free(a->years); free(a->out); free(a->market);
+    if (a->skw.count)
+        sk_set_free(&a->skw);
+    free(a->cx); free(a->lsum); free(a->weight);
     kn_work_free(a->kw);
     memset(a, 0, sizeof *a);
 }
 
-static int acc_init(acc *a, const md_plan *plan, size_t L, size_t T, size_t I)
+static int acc_init(acc *a, const md_plan *plan, size_t L, size_t T, size_t I, size_t nobs)
 {
     memset(a, 0, sizeof *a);
+    if (nobs) {
+        int bad = sk_set_init(&a->skw, SIM_NQ * L * T);
+        a->cx = calloc(KN_LANES * nobs, sizeof *a->cx);
+        a->lsum = calloc(nobs, sizeof *a->lsum);
+        a->weight = calloc(SIM_BLOCK, sizeof *a->weight);
+        if (bad || !a->cx || !a->lsum || !a->weight) {
+            if (!bad)
+                sk_set_free(&a->skw);
+            free(a->cx); free(a->lsum); free(a->weight);
+            memset(a, 0, sizeof *a);
+            return -1;
+        }
+    }
     size_t LT = L * T, B = SIM_BLOCK;
     a->alive = calloc(LT, sizeof *a->alive);
     a->acq = calloc(LT, sizeof *a->acq);
@@ -68,7 +95,7 @@ static int acc_init(acc *a, const md_plan *plan, size_t L, size_t T, size_t I)
     a->out = calloc(L, sizeof *a->out);
     a->kw = kn_work_create(plan);
     int bad = sk_local_init(&a->sk, SIM_NQ * LT);
-    if (bad || !a->kw || !a->alive || !a->acq || !a->wd || !a->sol || !a->prof || !a->indep || !a->fail_year
+    if (bad || (nobs && !a->skw.count) || !a->kw || !a->alive || !a->acq || !a->wd || !a->sol || !a->prof || !a->indep || !a->fail_year
         || !a->profit_year || !a->outcome || !a->final_cash || !a->raised_total
         || !a->inputs || !a->labv || !a->years || !a->out || !a->market) {
         acc_free(a);
@@ -82,6 +109,7 @@ void sim_result_free(sim_result *r)
     free(r->survival); free(r->survival_lo); free(r->survival_hi);
     free(r->failed_acquired); free(r->failed_wound_down); free(r->profitable_by);
     free(r->acquired_solvent);
+    free(r->obs_evidence);
     for (int m = 0; m < SIM_NQ; m++)
         free(r->q[m]);
     free(r->independent_alive);
@@ -148,6 +176,129 @@ static void accumulate(acc *a, const sc_scenario *s, size_t L, size_t T)
         for (size_t l = 0; l < L; l++)
             n += s->labs[l].backstop == SC_BACKSTOP_NONE && a->years[l * T + t].alive;
         a->indep[t * (L + 1) + n]++;
+    }
+}
+
+/* The weighted form of accumulate() (a conditioned run), for the path
+ * just simulated by the reference, with weight w. */
+static void accumulate_w(acc *a, const sc_scenario *s, size_t L, size_t T, uint64_t w)
+{
+    if (!w)
+        return;
+    size_t LTn = L * T;
+    for (size_t l = 0; l < L; l++) {
+        const md_outcome *o = &a->out[l];
+        const md_year *y = &a->years[l * T];
+        int parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
+        for (size_t t = 0; t < T; t++) {
+            size_t lt = l * T + t;
+            if (o->fail_year > 0 && (size_t)o->fail_year <= t + 1)
+                (o->outcome == MD_ACQUIRED ? a->acq : o->outcome == MD_ACQUIRED_SOLVENT ? a->sol
+                                                                                          : a->wd)[lt] += w;
+            if (o->profit_year > 0 && (size_t)o->profit_year <= t + 1)
+                a->prof[lt] += w;
+            if (!y[t].alive)
+                continue;
+            a->alive[lt] += w;
+            const double v[SIM_NQ] = { y[t].cash, y[t].revenue, y[t].op, y[t].raised,
+                                       y[t].ownership, y[t].share, y[t].subsidy };
+            for (int m = 0; m < SIM_NQ; m++)
+                if (m != SIM_Q_SUBSIDY || parent)
+                    sk_set_add_w(&a->skw, (size_t)m * LTn + lt, v[m], w);
+        }
+    }
+    for (size_t t = 0; t < T; t++) {
+        size_t n = 0;
+        for (size_t l = 0; l < L; l++)
+            n += s->labs[l].backstop == SC_BACKSTOP_NONE && a->years[l * T + t].alive;
+        a->indep[t * (L + 1) + n] += w;
+    }
+}
+
+/* The weighted form of accumulate_kernel(): lane j adds W[j]. */
+static void accumulate_kernel_w(acc *a, const sc_scenario *s, const kn_view *v, size_t n,
+                                size_t L, size_t T, const uint64_t *W)
+{
+    size_t LTn = L * T;
+    static const int metric[SIM_NQ] = { KN_CASH, KN_REVENUE, KN_OP, KN_RAISED, KN_OWNERSHIP,
+                                        KN_SHARE, KN_SUBSIDY };
+    for (size_t l = 0; l < L; l++) {
+        const int64_t *fy = v->fail_year + l * KN_LANES, *py = v->profit_year + l * KN_LANES;
+        const int64_t *oc = v->outcome + l * KN_LANES;
+        uint64_t nacq[SC_HORIZON_MAX + 1] = { 0 }, nwd[SC_HORIZON_MAX + 1] = { 0 },
+                 nsol[SC_HORIZON_MAX + 1] = { 0 }, nprof[SC_HORIZON_MAX + 1] = { 0 };
+        for (size_t j = 0; j < n; j++) {
+            nacq[fy[j]] += oc[j] == MD_ACQUIRED ? W[j] : 0;
+            nwd[fy[j]] += oc[j] == MD_WOUND_DOWN ? W[j] : 0;
+            nsol[fy[j]] += oc[j] == MD_ACQUIRED_SOLVENT ? W[j] : 0;
+            nprof[py[j]] += W[j];
+        }
+        uint64_t cacq = 0, cwd = 0, csol = 0, cprof = 0;
+        for (size_t t = 0; t < T; t++) {
+            cacq += nacq[t + 1];
+            cwd += nwd[t + 1];
+            csol += nsol[t + 1];
+            cprof += nprof[t + 1];
+            a->acq[l * T + t] += cacq;
+            a->wd[l * T + t] += cwd;
+            a->sol[l * T + t] += csol;
+            a->prof[l * T + t] += cprof;
+        }
+        int parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
+        for (size_t t = 0; t < T; t++) {
+            size_t lt = l * T + t, off = lt * KN_LANES;
+            const int64_t *ya = v->alive + off;
+            for (size_t j = 0; j < n; j++) {
+                if (!ya[j] || !W[j])
+                    continue;
+                a->alive[lt] += W[j];
+                for (int m = 0; m < SIM_NQ; m++)
+                    if (m != SIM_Q_SUBSIDY || parent)
+                        sk_set_add_w(&a->skw, (size_t)m * LTn + lt, v->y[metric[m]][off + j], W[j]);
+            }
+        }
+    }
+    for (size_t t = 0; t < T; t++) {
+        int64_t cnt[KN_LANES] = { 0 };
+        for (size_t l = 0; l < L; l++)
+            if (s->labs[l].backstop == SC_BACKSTOP_NONE) {
+                const int64_t *ya = v->alive + (l * T + t) * KN_LANES;
+                for (size_t j = 0; j < n; j++)
+                    cnt[j] += ya[j];
+            }
+        for (size_t j = 0; j < n; j++)
+            a->indep[t * (L + 1) + (size_t)cnt[j]] += W[j];
+    }
+}
+
+/* The weights of n paths from their observed values x[j * nobs + k]
+ * (MODEL.md section 8): W = round(2^SIM_WBITS prod_k l_k), with each
+ * l_k's own quantised sum kept for naming the least likely observation.
+ * Portable arithmetic (rm_exp), so the bits are the same everywhere. */
+static void path_weights(const ob_set *obs, const double *x, size_t n, uint64_t *W,
+                         uint64_t *lsum)
+{
+    const double scale = (double)((uint64_t)1 << SIM_WBITS);
+    for (size_t j = 0; j < n; j++) {
+        double ll = 0.0;
+        for (size_t k = 0; k < obs->n; k++) {
+            const ob_obs *o = &obs->obs[k];
+            double xv = x[j * obs->n + k], lk;
+            if (o->q == OB_STATUS) {
+                ob_status st = (int)xv == MD_ACQUIRED ? OB_ACQUIRED
+                             : (int)xv == MD_WOUND_DOWN ? OB_WOUND_DOWN
+                             : (int)xv == MD_ACQUIRED_SOLVENT ? OB_ACQUIRED_SOLVENT : OB_ALIVE;
+                lk = ob_status_matches(o->status, st) ? 0.0 : -INFINITY;
+            } else {
+                /* a figure of a lab that did not start the year alive: 0 */
+                lk = xv == xv ? ob_loglik(o, xv) : -INFINITY;
+            }
+            if (!(lk == lk))
+                lk = -INFINITY;
+            lsum[k] += lk == -INFINITY ? 0 : (uint64_t)nearbyint(rm_exp(lk) * scale);
+            ll += lk;
+        }
+        W[j] = ll == -INFINITY || ll < -745.0 ? 0 : (uint64_t)nearbyint(rm_exp(ll) * scale);
     }
 }
 
@@ -323,6 +474,64 @@ static int rank_columns(double *col, double *ss, size_t nc, size_t N, int thread
  * not grow with the number of inputs (64 inputs at 2^18 paths: 40 MB,
  * not 160) and fresh pages are not faulted in for every column. */
 enum { SENS_GROUP = 8 };
+/* The tornado of a conditioned run: weighted Spearman correlations
+ * (st_weighted_ranks) of each input with survival and final cash over
+ * the rank-correlation sample, each path weighted by its weight. Plain
+ * loops: a conditioned run is rarer than it is large. */
+static int sensitivity_w(sim_result *r, size_t N, const double *inputs, const double *surv,
+                         const double *fcash, const double *w, int threads)
+{
+    size_t I = r->I, L = r->L, C = I + 2 * L;
+    if (I == 0 || N == 0)
+        return 0;
+    double *col = malloc(C * N * sizeof *col), sw = 0.0;
+    int bad = !col;
+    for (size_t i = 0; i < N; i++)
+        sw += w[i];
+#pragma omp parallel num_threads(threads) reduction(| : bad)
+    {
+        size_t *idx = malloc(2 * N * sizeof *idx);
+        double *scr = malloc((2 * N + 2) * sizeof *scr), *tmp = malloc(N * sizeof *tmp);
+        bad |= !idx || !scr || !tmp;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t c = 0; c < C; c++) {
+            if (!col || !idx || !scr || !tmp)
+                continue;
+            const double *src = c < I ? inputs + c : c < I + L ? surv + (c - I) : fcash + (c - I - L);
+            size_t stride = c < I ? I : L;
+            double *x = col + c * N, m = 0.0;
+            bad |= st_ranks(N, src, stride, tmp, idx) != 0;
+            st_weighted_ranks(N, tmp, w, scr, x);
+            for (size_t i = 0; i < N; i++)
+                m += w[i] * x[i];
+            m = sw > 0.0 ? m / sw : 0.0;
+            for (size_t i = 0; i < N; i++)
+                x[i] -= m;
+        }
+        free(idx); free(scr); free(tmp);
+    }
+    if (!bad) {
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+        for (size_t k = 0; k < I * 2 * L; k++) {
+            size_t o = k / I, i = k % I;
+            const double *x = col + i * N, *y = col + (I + o) * N;
+            double sxy = 0.0, sxx = 0.0, syy = 0.0;
+            for (size_t p = 0; p < N; p++) {
+                sxy += w[p] * x[p] * y[p];
+                sxx += w[p] * x[p] * x[p];
+                syy += w[p] * y[p] * y[p];
+            }
+            double rho = sxx > 0.0 && syy > 0.0 ? sxy / sqrt(sxx * syy) : NAN;
+            if (o < L)
+                r->sensitivity_survival[o * I + i] = rho;
+            else
+                r->sensitivity_cash[(o - L) * I + i] = rho;
+        }
+    }
+    free(col);
+    return bad ? -1 : 0;
+}
+
 static int sensitivity(sim_result *r, size_t N, const double *inputs,
                        const double *surv, const double *fcash, int threads)
 {
@@ -443,7 +652,23 @@ void sim_state_free(sim_state *st)
     free(st->traj_cash); free(st->traj_revenue); free(st->traj_op);
     free(st->traj_raised); free(st->traj_share); free(st->traj_alive);
     free(st->done);
+    free(st->lsum);
+    free(st->col_w);
     memset(st, 0, sizeof *st);
+}
+
+int sim_state_weigh(sim_state *st, size_t nobs)
+{
+    free(st->lsum);
+    free(st->col_w);
+    st->lsum = calloc(nobs ? nobs : 1, sizeof *st->lsum);
+    st->col_w = calloc(st->NS ? st->NS : 1, sizeof *st->col_w);
+    if (!st->lsum || !st->col_w)
+        return -1;
+    st->weighted = 1;
+    st->nobs = nobs;
+    st->wsum = st->wsq_hi = st->wsq_lo = 0;
+    return 0;
 }
 
 int sim_state_init(sim_state *st, const sc_scenario *s, uint64_t N, size_t keep)
@@ -492,6 +717,8 @@ static void copy_rows(sim_state *d, const sim_state *s, uint64_t p0, uint64_t p1
         memcpy(d->col_surv + p0 * d->L, s->col_surv + p0 * d->L, (size_t)(e - p0) * d->L * 8);
         memcpy(d->col_cash + p0 * d->L, s->col_cash + p0 * d->L, (size_t)(e - p0) * d->L * 8);
     }
+    if (d->weighted && p0 < (p1 < d->NS ? p1 : d->NS))
+        memcpy(d->col_w + p0, s->col_w + p0, (size_t)((p1 < d->NS ? p1 : d->NS) - p0) * 8);
     e = p1 < d->K ? p1 : d->K;
     if (p0 < e) {
         size_t off = (size_t)p0 * LT, n = (size_t)(e - p0) * LT;
@@ -506,7 +733,8 @@ static void copy_rows(sim_state *d, const sim_state *s, uint64_t p0, uint64_t p1
 
 int sim_state_merge(sim_state *d, const sim_state *s, char *err, size_t errlen)
 {
-    if (d->L != s->L || d->T != s->T || d->I != s->I || d->N != s->N || d->K != s->K) {
+    if (d->L != s->L || d->T != s->T || d->I != s->I || d->N != s->N || d->K != s->K
+        || d->weighted != s->weighted || d->nobs != s->nobs) {
         snprintf(err, errlen, "the parts do not belong to one run (labs, horizon, inputs, "
                               "paths or kept paths differ)");
         return -1;
@@ -524,15 +752,16 @@ int sim_state_merge(sim_state *d, const sim_state *s, char *err, size_t errlen)
     }
     for (size_t i = 0; i < d->T * (d->L + 1); i++)
         d->indep[i] += s->indep[i];
-    size_t nb = d->sk.n * SK_NBUCKETS;
-    for (size_t i = 0; i < nb; i++)
-        d->sk.count[i] += s->sk.count[i];
-    for (size_t i = 0; i < d->sk.n; i++) {
-        d->sk.total[i] += s->sk.total[i];
-        d->sk.mn[i] = sk_min(d->sk.mn[i], s->sk.mn[i]);
-        d->sk.mx[i] = sk_max(d->sk.mx[i], s->sk.mx[i]);
+    sk_set_add(&d->sk, &s->sk);
+    if (d->weighted) {
+        d->wsum += s->wsum;
+        unsigned __int128 q = ((unsigned __int128)d->wsq_hi << 64 | d->wsq_lo)
+                            + ((unsigned __int128)s->wsq_hi << 64 | s->wsq_lo);
+        d->wsq_hi = (uint64_t)(q >> 64);
+        d->wsq_lo = (uint64_t)q;
+        for (size_t k = 0; k < d->nobs; k++)
+            d->lsum[k] += s->lsum[k];
     }
-    d->sk.overflow += s->sk.overflow;
     for (uint64_t b = 0; b < d->nblocks; b++)
         if (s->done[b]) {
             uint64_t p0 = b * SIM_BLOCK, p1 = p0 + SIM_BLOCK < d->N ? p0 + SIM_BLOCK : d->N;
@@ -582,6 +811,12 @@ int sim_state_save(const sim_state *st, ho_file *f, char *err, size_t errlen)
         rc = ho_put_state(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
           || ho_put_state(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)
           || ho_put_state(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen);
+    if (!rc && st->weighted) {
+        uint64_t w[3] = { st->wsum, st->wsq_hi, st->wsq_lo };
+        rc = ho_put_state(f, "weights", HO_U64, w, 1, 3, err, errlen)
+          || ho_put_state(f, "likelihood_sums", HO_U64, st->lsum, st->nobs, 1, err, errlen)
+          || ho_put_state(f, "col_weight", HO_F64, st->col_w, st->NS, 1, err, errlen);
+    }
     free(sp);
     return rc ? -1 : 0;
 }
@@ -620,6 +855,31 @@ int sim_state_load(sim_state *st, hr_file *f, char *err, size_t errlen)
     }
     st->sk.overflow = hdr[2];
     uint64_t r, c;
+    /* A conditioned run's state: its counts are sums of weights (up to
+     * 2^SIM_WBITS a path), and it says on how many observations. */
+    if (hr_exists(f, "state/weights")) {
+        uint64_t w[3];
+        err[0] = 0;
+        if (hr_shape(f, "state/likelihood_sums", &r, &c, err, errlen) != 0
+            || r == 0 || r > 1000000 || sim_state_weigh(st, (size_t)r) != 0
+            || get(f, "weights", HO_U64, w, 1, 3, err, errlen)
+            || get(f, "likelihood_sums", HO_U64, st->lsum, st->nobs, 1, err, errlen)
+            || get(f, "col_weight", HO_F64, st->col_w, st->NS, 1, err, errlen)) {
+            if (!*err)
+                snprintf(err, errlen, "%s: state/likelihood_sums is not a conditioned run's", fn);
+            return -1;
+        }
+        st->wsum = w[0];
+        st->wsq_hi = w[1];
+        st->wsq_lo = w[2];
+        for (size_t p = 0; p < st->NS; p++)
+            if (!(st->col_w[p] >= 0.0 && st->col_w[p] <= 1.0)) {
+                snprintf(err, errlen, "%s: state/col_weight holds %g, not a weight in [0, 1]", fn,
+                         st->col_w[p]);
+                return -1;
+            }
+    }
+    const uint64_t max_count = st->weighted ? st->N << SIM_WBITS : st->N;
     if (hr_shape(f, "state/sketch", &r, &c, err, errlen) != 0)
         return -1;
     /* sim_state_save writes one row per non-empty bucket, in increasing
@@ -646,7 +906,7 @@ int sim_state_load(sim_state *st, hr_file *f, char *err, size_t errlen)
         uint64_t b = sp[2 * k], n = sp[2 * k + 1];
         const char *why = b >= nb ? "out of range"
                         : k > 0 && b <= sp[2 * k - 2] ? "not in increasing order"
-                        : n == 0 || n > st->N ? "with a count of 0 or above the paths" : NULL;
+                        : n == 0 || n > max_count ? "with a count of 0 or above the paths" : NULL;
         if (why) {
             snprintf(err, errlen, "%s: state/sketch: bucket %llu %s", fn,
                      (unsigned long long)b, why);
@@ -750,7 +1010,13 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
     /* Every count is a number of the paths done, P: each lab is alive,
      * acquired or wound down at the end of each year; failures and
      * profitability only accumulate. */
-    const uint64_t P = sim_state_paths_done(st);
+    /* In a conditioned run every count is a sum of weights: P is then
+     * the weight of the paths done. */
+    const uint64_t P = st->weighted ? st->wsum : sim_state_paths_done(st);
+    if (st->weighted && st->wsum > sim_state_paths_done(st) << SIM_WBITS) {
+        snprintf(err, errlen, "state/weights: the weights exceed 1 a path");
+        return -1;
+    }
     size_t nind = 0; /* labs without a backstop: the columns of `independent` */
     for (size_t l = 0; l < L; l++)
         nind += s->labs[l].backstop == SC_BACKSTOP_NONE;
@@ -838,7 +1104,7 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
                 }
             }
     }
-    if (I) {
+    if (I && !st->weighted) {
         uint64_t in_sample = 0;
         uint64_t *surv = calloc(L, sizeof *surv);
         if (!surv) {
@@ -890,11 +1156,30 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
     uint64_t done = 0;
     double t0 = now_s(), last = t0;
     int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
+    const ob_set *cond = o->cond;
+    const size_t nobs = cond ? cond->n : 0;
+    sim_probe *cprobes = NULL;
+    if (cond) {
+        if (!st->weighted || st->nobs != nobs || N > SIM_WMAX_PATHS) {
+            md_plan_free(plan);
+            snprintf(err, errlen, N > SIM_WMAX_PATHS
+                     ? "a conditioned run takes at most 2^31 paths (its weights are summed in 64 bits)"
+                     : "the state is not a conditioned run's on these observations");
+            return -1;
+        }
+        if (!(cprobes = calloc(nobs, sizeof *cprobes))) {
+            md_plan_free(plan);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        ev_probes(cond, cprobes);
+    }
+    const double wscale = 1.0 / (double)((uint64_t)1 << SIM_WBITS);
 
 #pragma omp parallel num_threads(threads)
     {
         acc a;
-        int mine_bad = acc_init(&a, plan, L, T, I);
+        int mine_bad = acc_init(&a, plan, L, T, I, nobs);
 #pragma omp single
         nthreads = omp_get_num_threads();
         if (mine_bad) {
@@ -927,10 +1212,18 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                     v.lab = a.labv;
                     double *drawn = a.inputs + j * I;
                     md_draw_inputs(plan, path, &v, I ? drawn : NULL);
-                    md_simulate_ex(plan, path, &v, a.years, a.out, o->nprobes ? a.market : NULL);
+                    md_simulate_ex(plan, path, &v, a.years, a.out,
+                                   o->nprobes || cond ? a.market : NULL);
                     for (size_t k = 0; k < o->nprobes; k++)
                         o->probe_x[path * o->nprobes + k] = probe_ref(&o->probes[k], &a, T);
-                    accumulate(&a, s, L, T);
+                    if (cond) {
+                        for (size_t k = 0; k < nobs; k++)
+                            a.cx[k] = probe_ref(&cprobes[k], &a, T);
+                        path_weights(cond, a.cx, 1, &a.W[j], a.lsum);
+                        accumulate_w(&a, s, L, T, a.W[j]);
+                    } else {
+                        accumulate(&a, s, L, T);
+                    }
                     for (size_t l = 0; l < L; l++) {
                         size_t jl = j * L + l;
                         a.fail_year[jl] = a.out[l].fail_year;
@@ -958,7 +1251,14 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                     kn_run(plan, a.kw, first + j0, n);
                     kn_view kv;
                     kn_view_get(a.kw, &kv);
-                    accumulate_kernel(&a, s, &kv, n, L, T);
+                    if (cond) {
+                        for (size_t k = 0; k < nobs; k++)
+                            probe_kernel(&cprobes[k], &kv, T, n, a.cx + k, nobs);
+                        path_weights(cond, a.cx, n, a.W + j0, a.lsum);
+                        accumulate_kernel_w(&a, s, &kv, n, L, T, a.W + j0);
+                    } else {
+                        accumulate_kernel(&a, s, &kv, n, L, T);
+                    }
                     for (size_t k = 0; k < o->nprobes; k++)
                         probe_kernel(&o->probes[k], &kv, T, n,
                                      o->probe_x + (first + j0) * o->nprobes + k, o->nprobes);
@@ -994,6 +1294,15 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                     }
                 }
             }
+            if (cond)
+                for (uint64_t j = 0; j < count; j++) {
+                    uint64_t w = a.W[j];
+                    a.weight[j] = (double)w * wscale; /* exact: w < 2^53 */
+                    a.wsum += w;
+                    a.wsq += (unsigned __int128)w * w;
+                    if (first + j < NS)
+                        st->col_w[first + j] = a.weight[j];
+                }
             for (uint64_t j = 0; j < count; j++) {
                 uint64_t path = first + j;
                 if (!I || path >= NS)
@@ -1008,7 +1317,8 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                 /* no lock here: the sink takes what it needs (the file
                  * writer compresses on every thread at once) */
                 ho_paths blk = { a.fail_year, a.outcome, a.profit_year,
-                                 a.final_cash, a.raised_total, a.inputs };
+                                 a.final_cash, a.raised_total, a.inputs,
+                                 cond ? a.weight : NULL };
                 char my_err[sizeof cb_err] = "";
                 int bad;
 #pragma omp atomic read
@@ -1050,6 +1360,15 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                 for (size_t i = 0; i < T * (L + 1); i++)
                     st->indep[i] += a.indep[i];
                 sk_merge(&st->sk, &a.sk);
+                if (cond) {
+                    sk_set_add(&st->sk, &a.skw);
+                    st->wsum += a.wsum;
+                    unsigned __int128 q = ((unsigned __int128)st->wsq_hi << 64 | st->wsq_lo) + a.wsq;
+                    st->wsq_hi = (uint64_t)(q >> 64);
+                    st->wsq_lo = (uint64_t)q;
+                    for (size_t k = 0; k < nobs; k++)
+                        st->lsum[k] += a.lsum[k];
+                }
             }
             acc_free(&a);
         }
@@ -1058,6 +1377,7 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
         fprintf(stderr, "\r%60s\r", "");
     st->threads_used = nthreads;
     md_plan_free(plan);
+    free(cprobes);
     if (failed) {
         if (failed == 2)
             snprintf(err, errlen, "%s", cb_err);
@@ -1100,9 +1420,38 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
     memcpy(r->traj_share, st->traj_share, KLT * 8);
     memcpy(r->traj_alive, st->traj_alive, KLT);
     double n = (double)N;
+    if (st->weighted) {
+        /* weighted summaries: fractions of the weight; intervals from the
+         * effective sample size */
+        long double sq = ((long double)st->wsq_hi * 18446744073709551616.0L + (long double)st->wsq_lo);
+        long double ws = (long double)st->wsum;
+        r->weighted = 1;
+        r->n_eff = sq > 0 ? (double)(ws * ws / sq) : 0.0;
+        r->evidence = (double)(ws / (long double)((uint64_t)1 << SIM_WBITS) / (long double)N);
+        r->nobs = st->nobs;
+        r->obs_evidence = calloc(st->nobs ? st->nobs : 1, sizeof *r->obs_evidence);
+        if (!r->obs_evidence) {
+            sim_result_free(r);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (size_t k = 0; k < st->nobs; k++)
+            r->obs_evidence[k] = (double)((long double)st->lsum[k]
+                                          / (long double)((uint64_t)1 << SIM_WBITS) / (long double)N);
+        if (st->wsum == 0) {
+            sim_result_free(r);
+            snprintf(err, errlen, "no path is consistent with the observations (every weight is 0): "
+                                  "the scenario cannot produce what was observed");
+            return -1;
+        }
+        n = (double)st->wsum;
+    }
     for (size_t i = 0; i < LT; i++) {
         r->survival[i] = (double)st->alive[i] / n;
-        st_wilson(st->alive[i], N, &r->survival_lo[i], &r->survival_hi[i]);
+        if (st->weighted)
+            st_wilson_p(r->survival[i], r->n_eff, &r->survival_lo[i], &r->survival_hi[i]);
+        else
+            st_wilson(st->alive[i], N, &r->survival_lo[i], &r->survival_hi[i]);
         r->failed_acquired[i] = (double)st->acq[i] / n;
         r->failed_wound_down[i] = (double)st->wd[i] / n;
         r->acquired_solvent[i] = (double)st->sol[i] / n;
@@ -1118,8 +1467,11 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
                 r->q[m][lt * HO_NQUANT + (size_t)q] =
                     no_subsidy ? NAN : sk_quantile(&st->sk, (size_t)m * LT + lt, ho_quantiles[q]);
             }
-    r->overflow = st->sk.overflow;
-    if (sensitivity(r, st->NS, st->col_in, st->col_surv, st->col_cash, threads) != 0) {
+    /* a conditioned run counts weights: the clamped values' weight, in paths */
+    r->overflow = st->weighted ? st->sk.overflow >> SIM_WBITS : st->sk.overflow;
+    if ((st->weighted ? sensitivity_w(r, st->NS, st->col_in, st->col_surv, st->col_cash,
+                                      st->col_w, threads)
+                      : sensitivity(r, st->NS, st->col_in, st->col_surv, st->col_cash, threads)) != 0) {
         sim_result_free(r);
         snprintf(err, errlen, "out of memory for the rank correlations");
         return -1;

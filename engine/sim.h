@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/observe.h"
 #include "engine/scenario.h"
 #include "engine/sketch.h"
 #include "output/h5out.h"
@@ -73,7 +74,19 @@ typedef struct {
     const sim_probe *probes;
     size_t nprobes;
     double *probe_x; /* [N][nprobes] */
+    /* Conditioning (MODEL.md section 8; NULL: none). Each path's weight
+     * is the product of the observations' likelihoods l, quantised to an
+     * integer W = round(w 2^SIM_WBITS) so that every sum is exact and
+     * independent of order; every count and sketch then adds W instead of
+     * 1. The state must have been made weighted (sim_state_weigh). */
+    const ob_set *cond;
 } sim_options;
+
+/* A path's weight w in (0, 1] is stored as the integer round(w 2^32):
+ * weights below 2^-33 count as 0, and sums over up to 2^31 paths fit 64
+ * bits (a conditioned run refuses more). */
+#define SIM_WBITS 32
+#define SIM_WMAX_PATHS ((uint64_t)1 << 31)
 
 typedef struct {
     size_t L, T, I, K;
@@ -88,6 +101,12 @@ typedef struct {
     double *traj_cash, *traj_revenue, *traj_op, *traj_raised, *traj_share;
     uint8_t *traj_alive;                              /* [K][L][T] */
     uint64_t overflow; /* values outside the sketches' range (see sketch.h) */
+    /* conditioned runs: n_eff = (sum w)^2 / sum w^2, evidence = mean w,
+     * and each observation's mean likelihood; weighted = 0 otherwise */
+    int weighted;
+    double n_eff, evidence;
+    size_t nobs;
+    double *obs_evidence; /* [nobs] */
     int threads_used;
     size_t sens_paths; /* paths behind the rank correlations */
 } sim_result;
@@ -109,7 +128,21 @@ typedef struct {
     uint8_t *traj_alive;                              /* [K][L][T] */
     uint8_t *done;                                    /* [nblocks] */
     int threads_used;
+    /* Conditioned runs (sim_state_weigh): every count above is a sum of
+     * integer weights. wsum: the weights of the paths done; wsq: the sum
+     * of their squares, 128 bits as (hi, lo); lsum[k]: the sum of
+     * round(l_k 2^32), observation k's likelihood, over the paths done;
+     * col_w: the weights of the rank-correlation sample's paths. */
+    int weighted;
+    size_t nobs;
+    uint64_t wsum, wsq_hi, wsq_lo;
+    uint64_t *lsum;                                   /* [nobs] */
+    double *col_w;                                    /* [NS] */
 } sim_state;
+
+/* Makes an initialised state a conditioned run's, on nobs observations.
+ * 0, or -1 when memory runs out. */
+int sim_state_weigh(sim_state *st, size_t nobs);
 
 int sim_state_init(sim_state *st, const sc_scenario *s, uint64_t N, size_t keep);
 void sim_state_free(sim_state *st);

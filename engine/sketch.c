@@ -119,6 +119,19 @@ void sk_merge(sk_set *s, sk_local *l)
     reset_extremes(l);
 }
 
+void sk_set_add(sk_set *d, const sk_set *s)
+{
+    size_t nb = d->n * SK_NBUCKETS;
+    for (size_t i = 0; i < nb; i++)
+        d->count[i] += s->count[i];
+    for (size_t i = 0; i < d->n; i++) {
+        d->total[i] += s->total[i];
+        d->mn[i] = sk_min(d->mn[i], s->mn[i]);
+        d->mx[i] = sk_max(d->mx[i], s->mx[i]);
+    }
+    d->overflow += s->overflow;
+}
+
 double sk_quantile(const sk_set *s, size_t i, double q)
 {
     uint64_t n = s->total[i];

@@ -111,6 +111,26 @@ typedef struct {
 } sk_set;
 
 int sk_local_init(sk_local *s, size_t n);  /* 0, or -1 out of memory */
+
+/* Adds x with integer weight w (> 0) to sketch i of a merged set: the
+ * form a conditioned run uses, whose counts are sums of weights (still
+ * integers, so merging stays exact). A value in an edge bucket adds w to
+ * overflow. */
+static inline void sk_set_add_w(sk_set *s, size_t i, double x, uint64_t w)
+{
+    int b = sk_bucket(x);
+    s->count[i * SK_NBUCKETS + (size_t)b] += w;
+    s->total[i] += w;
+    if (b == 0 || b == SK_NBUCKETS - 1)
+        s->overflow += w;
+    if (x == x) {
+        s->mn[i] = sk_min(s->mn[i], x);
+        s->mx[i] = sk_max(s->mx[i], x);
+    }
+}
+
+/* Adds every count and extreme of src into dst (same n). */
+void sk_set_add(sk_set *dst, const sk_set *src);
 void sk_local_free(sk_local *s);
 
 /* Adds x[j], for the j < n with keep[j] != 0 (n <= SK_BULK_MAX), to

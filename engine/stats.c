@@ -7,7 +7,29 @@
 
 void st_wilson(uint64_t k, uint64_t n, double *lo, double *hi)
 {
-    double z = ST_Z975, nn = (double)n, p = (double)k / nn;
+    st_wilson_p((double)k / (double)n, (double)n, lo, hi);
+}
+
+void st_weighted_ranks(size_t n, const double *r, const double *w, double *acc, double *out)
+{
+    size_t m = 2 * n + 2;
+    for (size_t k = 0; k < m; k++)
+        acc[k] = 0.0;
+    for (size_t i = 0; i < n; i++)
+        acc[(size_t)(2.0 * r[i])] += w[i];
+    double before = 0.0;
+    for (size_t k = 0; k < m; k++) {
+        double here = acc[k];
+        acc[k] = before + 0.5 * here;
+        before += here;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = acc[(size_t)(2.0 * r[i])];
+}
+
+void st_wilson_p(double p, double nn, double *lo, double *hi)
+{
+    double z = ST_Z975;
     double den = 1.0 + z * z / nn;
     double centre = (p + z * z / (2.0 * nn)) / den;
     double half = z * sqrt(p * (1.0 - p) / nn + z * z / (4.0 * nn * nn)) / den;

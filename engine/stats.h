@@ -13,6 +13,10 @@
  * p = 0 or 1, which survival probabilities often are. */
 void st_wilson(uint64_t k, uint64_t n, double *lo, double *hi);
 
+/* The same for an estimate p from an effective sample size n (> 0), as
+ * a weighted (conditioned) run has: n = (sum w)^2 / sum w^2. */
+void st_wilson_p(double p, double n, double *lo, double *hi);
+
 /* Spearman rank correlation of x and y (n values each, strided by xs and
  * ys doubles), with ties given their average rank. NaN when either side is
  * constant or n < 2. work must hold 2 n doubles and idx 2 n size_t. The
@@ -25,5 +29,12 @@ double st_spearman(size_t n, const double *x, size_t xs, const double *y,
  * equal in their top 32 key bits yet not all equal. Returns 0, or -1 when
  * n >= 2^32 or out of memory (r is then unset). x may be r (in place). */
 int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *idx);
+
+/* Weighted mid-ranks, for a weighted Spearman correlation (a weighted
+ * Pearson correlation of these): from r, the plain average ranks of n
+ * values (1-based, ties averaged, as st_ranks gives), and weights w >= 0,
+ * out[i] = the weight of the values below value i plus half the weight of
+ * its ties. acc: 2 n + 2 doubles of scratch. */
+void st_weighted_ranks(size_t n, const double *r, const double *w, double *acc, double *out);
 
 #endif

@@ -92,7 +92,7 @@ const double ho_quantiles[HO_NQUANT] = {0.05, 0.25, 0.5, 0.75, 0.95};
 
 /* Datasets of group `paths`, in the order they are kept open. */
 enum { PD_FAIL_YEAR, PD_OUTCOME, PD_PROFIT_YEAR, PD_FINAL_CASH,
-       PD_RAISED_TOTAL, PD_INPUTS, PD_N };
+       PD_RAISED_TOTAL, PD_INPUTS, PD_WEIGHT, PD_N };
 
 /* A chunk of a per-path dataset whose rows have not all arrived. */
 typedef struct {
@@ -133,6 +133,7 @@ struct ho_file {
     uint64_t N;
     int per_path;
     int no_inputs; /* HO_PER_PATH_OUTCOMES: no paths/inputs */
+    int weighted;  /* paths/weight (a conditioned run) */
     uint64_t rows_written;
     int summary_written, traj_written;
     hid_t state;          /* group /state, -1 until ho_put_state */
@@ -853,6 +854,7 @@ static const ho_dsdef path_defs[PD_N] = {
     {"final_cash", 2, {AX_PATH, AX_LAB, 0}, "US$ billion", "cash at the horizon, or at the end of the year of failure"},
     {"raised_total", 2, {AX_PATH, AX_LAB, 0}, "US$ billion", "total funding raised over the path"},
     {"inputs", 2, {AX_PATH, AX_INPUT, 0}, "various", "value drawn for each input on the path (per-year inputs: the first year's draw); units as in the scenario"},
+    {"weight", 1, {AX_PATH, 0, 0}, "1", "the path's weight: the likelihood of the observations the run is conditioned on (MODEL.md section 8), quantised to multiples of 2^-32"},
 };
 
 #define KLY {AX_KEPT, AX_LAB, AX_YEAR}
@@ -1158,7 +1160,8 @@ static void pd_setup(ho_ctx *c, ho_pdset *d, const char *name, hid_t ds, hid_t m
 static void make_paths(ho_ctx *c, ho_file *f, const hid_t *ax, const hsize_t *len)
 {
     static const char *full[PD_N] = {"paths/fail_year", "paths/outcome", "paths/profit_year",
-                                     "paths/final_cash", "paths/raised_total", "paths/inputs"};
+                                     "paths/final_cash", "paths/raised_total", "paths/inputs",
+                                     "paths/weight"};
     hid_t g = make_group(c, f->fid, "paths");
     f->otype = make_outcome_type(c, f->fid);
     /* No chunk cache: every chunk is written whole, directly. */
@@ -1171,7 +1174,7 @@ static void make_paths(ho_ctx *c, ho_file *f, const hid_t *ax, const hsize_t *le
     const int8_t zero8 = 0;
     for (int i = 0; i < PD_N && !c->failed; i++) {
         const ho_dsdef *d = &path_defs[i];
-        if (i == PD_INPUTS && f->no_inputs)
+        if ((i == PD_INPUTS && f->no_inputs) || (i == PD_WEIGHT && !f->weighted))
             continue; /* cols stays 0: never written */
         hid_t ftype = H5T_IEEE_F64LE, mtype = H5T_NATIVE_DOUBLE;
         const void *fill = &nan;
@@ -1184,13 +1187,14 @@ static void make_paths(ho_ctx *c, ho_file *f, const hid_t *ax, const hsize_t *le
             mtype = f->otype;
             fill = &zero8;
         }
-        hsize_t dims[2] = {len[d->axes[0]], len[d->axes[1]]};
-        hid_t sc[2] = {ax[d->axes[0]], ax[d->axes[1]]};
+        /* paths/weight is 1-D: one column, the same chunks and bytes */
+        hsize_t dims[2] = {len[d->axes[0]], d->rank == 2 ? len[d->axes[1]] : 1};
+        hid_t sc[2] = {ax[d->axes[0]], d->rank == 2 ? ax[d->axes[1]] : -1};
         size_t rowbytes = (size_t)dims[1] * H5Tget_size(ftype);
         hsize_t chunk[2] = {chunk_rows(rowbytes, dims[0]), dims[1]};
-        hid_t ds = make_ds(c, g, d->name, ftype, 2, dims, chunk, 1, mtype, fill, dapl,
+        hid_t ds = make_ds(c, g, d->name, ftype, d->rank, dims, chunk, 1, mtype, fill, dapl,
                            d->units, d->long_name);
-        attach(c, ds, d->name, 2, sc);
+        attach(c, ds, d->name, d->rank, sc);
         /* A 0 extent (no paths, no inputs) leaves nothing to write. */
         int empty = dims[0] == 0 || dims[1] == 0;
         if (!c->failed)
@@ -1262,6 +1266,7 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     f->N = meta->paths;
     f->per_path = meta->per_path != HO_PER_PATH_NONE;
     f->no_inputs = meta->per_path == HO_PER_PATH_OUTCOMES;
+    f->weighted = meta->weighted;
     f->state = -1;
     size_t n = strlen(final_path);
     f->final_path = malloc(n + 1);
@@ -1333,13 +1338,14 @@ int ho_write_paths(ho_file *f, uint64_t first, uint64_t count,
         return -1;
     }
     if (!p || !p->fail_year || !p->outcome || !p->profit_year || !p->final_cash ||
-        !p->raised_total || (f->I > 0 && !f->no_inputs && !p->inputs)) {
+        !p->raised_total || (f->I > 0 && !f->no_inputs && !p->inputs) ||
+        (f->weighted && !p->weight)) {
         ho_fail(&c, 0, "paths %llu..%llu: an array of the block is missing",
                 (unsigned long long)first, (unsigned long long)(first + count - 1));
         return -1;
     }
     const void *src[PD_N] = {p->fail_year, p->outcome, p->profit_year, p->final_cash,
-                             p->raised_total, p->inputs};
+                             p->raised_total, p->inputs, p->weight};
     /* At most (count / rows + 2) chunks of each dataset complete here. */
     size_t maxjobs = 0;
     for (int i = 0; i < PD_N; i++)
@@ -1627,6 +1633,30 @@ int ho_put_state(ho_file *f, const char *name, int type, const void *data,
         H5Sclose(space);
     if (dcpl >= 0)
         H5Pclose(dcpl);
+    return c.failed ? -1 : 0;
+}
+
+int ho_put_attr_f64(ho_file *f, const char *name, double v, char *err, size_t errlen)
+{
+    ho_ctx c = {f ? f->final_path : "(no file)", err, errlen, 0};
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (!f) {
+        ho_fail(&c, 0, "no file");
+        return -1;
+    }
+    attr_write(&c, f->fid, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+    return c.failed ? -1 : 0;
+}
+
+int ho_put_attr_str(ho_file *f, const char *name, const char *v, char *err, size_t errlen)
+{
+    ho_ctx c = {f ? f->final_path : "(no file)", err, errlen, 0};
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (!f) {
+        ho_fail(&c, 0, "no file");
+        return -1;
+    }
+    attr_str(&c, f->fid, name, v);
     return c.failed ? -1 : 0;
 }
 

@@ -55,6 +55,7 @@ typedef struct {
     size_t nkept;             /* K (may be 0) */
     const uint64_t *kept_paths;
     int per_path;             /* HO_PER_PATH_*: what group `paths` holds */
+    int weighted;             /* a conditioned run: paths/weight too */
     uint64_t first_path;      /* a shard's first path: the `path` axis is
                                  first_path .. first_path + paths - 1 */
 } ho_meta;
@@ -80,6 +81,7 @@ typedef struct {
     const double *final_cash;   /* [count][L] */
     const double *raised_total; /* [count][L] */
     const double *inputs;       /* [count][I] */
+    const double *weight;       /* [count] a conditioned run's weights, else NULL */
 } ho_paths;
 
 /* Kept trajectories, [K][L][T]; after a lab fails, the continuous values
@@ -135,6 +137,10 @@ int64_t ho_file_id(const ho_file *f);
 
 /* An extra unsigned root attribute (e.g. shard_index). */
 int ho_put_attr_u64(ho_file *f, const char *name, uint64_t v, char *err, size_t errlen);
+/* An extra root attribute, a double or a UTF-8 string (e.g. n_eff,
+ * observations_yaml). */
+int ho_put_attr_f64(ho_file *f, const char *name, double v, char *err, size_t errlen);
+int ho_put_attr_str(ho_file *f, const char *name, const char *v, char *err, size_t errlen);
 
 /* Removes every temporary file still being written. Only for a process
  * that is ending abnormally (an exit guard): it does not close anything. */
