@@ -850,7 +850,8 @@ static int run_resume(const char *path, const run_opts *ro)
     file_plan fp = { .s = p.s, .out = path, .cmdline = ro->cmdline, .threads = nthreads,
                      .processes = 1, .per_path = p.per_path, .K = p.st.K,
                      .rows = p.rows, .first_path = p.first_path, .shard = p.is_shard,
-                     .shard_index = p.shard_index, .shard_count = p.shard_count };
+                     .shard_index = p.shard_index, .shard_count = p.shard_count,
+                     .cond = p.cond };
     h5 = open_output(&fp, err, sizeof err);
     if (!h5) {
         fprintf(stderr, "runway: %s\n", err);
@@ -910,12 +911,20 @@ static int cmd_merge(int argc, char **argv)
         fprintf(stderr, "runway: %s\n", err);
         rc = 1;
     }
+    /* the shards of a conditioned run were conditioned on the same facts */
+    for (int i = 1; i < n && rc == 0; i++)
+        if ((parts[i].cond == NULL) != (parts[0].cond == NULL)
+            || (parts[0].cond && strcmp(parts[i].cond->yaml_text, parts[0].cond->yaml_text))) {
+            fprintf(stderr, "runway: %s and %s were conditioned on different observations\n",
+                    argv[first], argv[first + i]);
+            rc = 1;
+        }
     int nthreads = ro.threads ? (int)ro.threads : omp_get_max_threads();
     if (rc == 0) {
         const sc_scenario *s = parts[0].s;
         file_plan fp = { .s = s, .out = ro.out, .cmdline = ro.cmdline, .threads = nthreads,
                          .processes = (int)m.count, .per_path = parts[0].per_path,
-                         .K = parts[0].st.K, .rows = s->paths };
+                         .K = parts[0].st.K, .rows = s->paths, .cond = parts[0].cond };
         h5 = open_output(&fp, err, sizeof err);
         rc = h5 ? 0 : 1;
         if (!h5)
@@ -938,6 +947,8 @@ static int cmd_merge(int argc, char **argv)
                 printf("merged %llu shards -> %s\n", (unsigned long long)m.count, ro.out);
                 print_table(s, &res, 0.0, ro.out);
             }
+            if (rc == 0 && res.weighted)
+                report_conditioning(parts[0].cond, &res, ro.quiet);
         }
     }
     ho_discard(h5);

@@ -1,6 +1,7 @@
 /* part: see part.h for the contract. */
 #include "engine/part.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ int pt_open(pt_part *p, const char *path, char *err, size_t errlen)
         return -1;
     if (!hr_exists(p->hf, "state/header"))
         return fail(err, errlen, "%s: holds no saved state (not a checkpoint or a shard)", path);
+    int conditioned = hr_attr_exists(p->hf, "observations_yaml") && hr_exists(p->hf, "state/weights");
     uint64_t hdr[4];
     if (hr_read(p->hf, "state/header", HO_U64, 0, 1, 4, hdr, err, errlen) != 0)
         return -1;
@@ -72,6 +74,23 @@ int pt_open(pt_part *p, const char *path, char *err, size_t errlen)
     if (sim_state_load(&p->st, p->hf, err, errlen) != 0)
         return -1;
     p->per_path = per_path_of(p->hf);
+    /* A conditioned run: its observations come back with it, and its
+     * state must be weighted on as many of them. */
+    if (conditioned != p->st.weighted)
+        return fail(err, errlen, "%s: observations_yaml and state/weights must come together", path);
+    if (conditioned) {
+        char *oy = hr_attr_str(p->hf, "observations_yaml", err, errlen), oname[600];
+        if (!oy)
+            return -1;
+        snprintf(oname, sizeof oname, "%s (observations_yaml)", path);
+        int bad = ob_load_text(&p->cond, oy, strlen(oy), oname, p->s, err, errlen);
+        free(oy);
+        if (bad)
+            return -1;
+        if (p->cond->n != p->st.nobs)
+            return fail(err, errlen, "%s: the state is weighted on %zu observations, "
+                        "observations_yaml holds %zu", path, p->st.nobs, p->cond->n);
+    }
     const sim_state *st = &p->st;
     size_t LT = st->L * st->T, NI = st->T * (st->L + 1);
     if (!(p->own = malloc((4 * LT + NI) * sizeof *p->own)))
@@ -95,6 +114,7 @@ void pt_close(pt_part *p)
     pt_close_file(p);
     sc_free(p->s);
     free(p->yaml);
+    ob_free(p->cond);
     sim_state_free(&p->st);
     free(p->own);
     memset(p, 0, sizeof *p);
@@ -258,6 +278,19 @@ static int rows_ok(const pt_part *p, tally *ty, uint64_t first, uint64_t count,
         uint64_t path = first + j;
         memset(ty->down, 0, (T + 1) * sizeof *ty->down);
         int32_t nind = 0;
+        /* a conditioned run's counts are sums of weights: each row counts
+         * its weight, which must be a multiple of 2^-32 in [0, 1] */
+        uint64_t ww = 1;
+        if (st->weighted) {
+            double w = b->weight[j], W = w * (double)((uint64_t)1 << SIM_WBITS);
+            if (!(w >= 0.0 && w <= 1.0) || W != nearbyint(W))
+                return fail(err, errlen, "%s: paths/weight of path %llu is %g, not a run's weight",
+                            p->path, (unsigned long long)path, w);
+            ww = (uint64_t)W;
+            if (path < st->NS && st->col_w[path] != w)
+                return fail(err, errlen, "%s: paths/weight of path %llu disagrees with the saved "
+                            "state's", p->path, (unsigned long long)path);
+        }
         for (size_t l = 0; l < L; l++) {
             size_t jl = (size_t)j * L + l;
             int32_t fy = b->fail_year[jl], py = b->profit_year[jl];
@@ -268,8 +301,8 @@ static int rows_ok(const pt_part *p, tally *ty, uint64_t first, uint64_t count,
                             "%d, outcome %d, profit year %d) is not a lab's fate", p->path,
                             (unsigned long long)path, l + 1, (int)fy, (int)oc, (int)py);
             (oc == MD_ACQUIRED ? ty->acq : oc == MD_WOUND_DOWN ? ty->wd : ty->sol)
-                [l * (T + 1) + (size_t)fy] += fy > 0;
-            ty->prof[l * (T + 1) + (size_t)py]++;
+                [l * (T + 1) + (size_t)fy] += fy > 0 ? ww : 0;
+            ty->prof[l * (T + 1) + (size_t)py] += ww;
             if (p->s->labs[l].backstop == SC_BACKSTOP_NONE) {
                 nind++;
                 if (fy > 0)
@@ -291,7 +324,7 @@ static int rows_ok(const pt_part *p, tally *ty, uint64_t first, uint64_t count,
         }
         for (size_t t = 0; t < T; t++) {
             nind -= ty->down[t];
-            ty->indep[t * (L + 1) + (size_t)nind]++;
+            ty->indep[t * (L + 1) + (size_t)nind] += ww;
         }
         if (with_inputs && I && path < st->NS
             && memcmp(&st->col_in[(size_t)path * I], &b->inputs[(size_t)j * I], I * sizeof(double)))
@@ -336,11 +369,12 @@ int pt_copy_paths(const pt_part *p, int with_inputs, sim_paths_fn sink, void *ct
     int32_t *fy = malloc(B * L * 4), *py = malloc(B * L * 4);
     int8_t *oc = malloc(B * L);
     double *fc = malloc(B * L * 8), *rt = malloc(B * L * 8), *in = calloc(B * (I ? I : 1), 8);
+    double *wt = calloc(B, 8);
     tally ty = {
         calloc(L * (T + 1), 8), calloc(L * (T + 1), 8), calloc(L * (T + 1), 8),
         calloc(L * (T + 1), 8), calloc(T * (L + 1), 8), calloc(T + 1, 4),
     };
-    int rc = fy && py && oc && fc && rt && in && ty.acq && ty.wd && ty.sol && ty.prof && ty.indep && ty.down
+    int rc = fy && py && oc && fc && rt && in && wt && ty.acq && ty.wd && ty.sol && ty.prof && ty.indep && ty.down
            ? 0 : fail(err, errlen, "out of memory");
     int inputs = with_inputs && I;
     for (uint64_t b = p->blo; b < p->bhi && rc == 0; b++) {
@@ -352,16 +386,17 @@ int pt_copy_paths(const pt_part *p, int with_inputs, sim_paths_fn sink, void *ct
           || hr_read(p->hf, "paths/profit_year", HO_I32, r, c, L, py, err, errlen)
           || hr_read(p->hf, "paths/final_cash", HO_F64, r, c, L, fc, err, errlen)
           || hr_read(p->hf, "paths/raised_total", HO_F64, r, c, L, rt, err, errlen)
-          || (inputs && hr_read(p->hf, "paths/inputs", HO_F64, r, c, I, in, err, errlen));
+          || (inputs && hr_read(p->hf, "paths/inputs", HO_F64, r, c, I, in, err, errlen))
+          || (st->weighted && hr_read(p->hf, "paths/weight", HO_F64, r, c, 1, wt, err, errlen));
         if (rc == 0) {
-            ho_paths blk = { fy, oc, py, fc, rt, in, NULL };
+            ho_paths blk = { fy, oc, py, fc, rt, in, st->weighted ? wt : NULL };
             rc = rows_ok(p, &ty, p0, c, &blk, inputs, err, errlen) != 0
               || sink(ctx, p0, c, &blk, err, errlen) != 0;
         }
     }
     if (rc == 0)
         rc = tally_ok(p, &ty, err, errlen) != 0;
-    free(fy); free(py); free(oc); free(fc); free(rt); free(in);
+    free(fy); free(py); free(oc); free(fc); free(rt); free(in); free(wt);
     free(ty.acq); free(ty.wd); free(ty.sol); free(ty.prof); free(ty.indep); free(ty.down);
     return rc ? -1 : 0;
 }

@@ -31,6 +31,8 @@ typedef struct {
     hr_file *hf;
     sc_scenario *s;          /* loaded from the file's scenario_yaml */
     char *yaml;              /* scenario_yaml as stored */
+    ob_set *cond;            /* a conditioned run's observations (its
+                                observations_yaml, read against s), or NULL */
     sim_state st;            /* the saved state (a merge adds other parts into
                                 the first part's) */
     int per_path;            /* HO_PER_PATH_*, from the datasets in `paths` */

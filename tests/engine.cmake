@@ -47,5 +47,6 @@ add_test(NAME v1_scenarios_give_v1_bits_under_v2
           ${CMAKE_CURRENT_SOURCE_DIR}/v1/digests ${CMAKE_CURRENT_SOURCE_DIR}/v1/scenarios)
 set_tests_properties(v1_scenarios_give_v1_bits_under_v2 PROPERTIES TIMEOUT 300)
 add_test(NAME condition_matches_closed_forms_and_is_thread_invariant
-  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_condition.py $<TARGET_FILE:runway>)
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_condition.py $<TARGET_FILE:runway>
+          $<$<TARGET_EXISTS:runway-mpi>:$<TARGET_FILE:runway-mpi>>)
 set_tests_properties(condition_matches_closed_forms_and_is_thread_invariant PROPERTIES TIMEOUT 300)

@@ -7,7 +7,9 @@ agrees with MODEL.md section 8's closed forms:
   - with only V uncertain, an observed API market size with a lognormal
     error gives ln V the conjugate normal posterior: its weighted mean
     within 4 standard errors, its variance within 10%;
-and the same bits at 1 and 2 threads; paths/weight sums to N x evidence."""
+and the same bits at 1 and 2 threads, across a 3-shard merge, after a
+resume, and at 1 and 3 MPI ranks (when runway-mpi is built); paths/weight
+sums to N x evidence."""
 import os
 import sys
 
@@ -96,6 +98,36 @@ p = run(runway, "run", scen, "-n", "2000", "-q", "-o", os.path.join(d, "far.h5")
         "--condition", far, check=False)
 if "Anthropic revenue 2025" not in p.stderr and "cannot produce" not in p.stderr:
     problems.append(f"no warning naming the unlikely observation: {p.stderr!r}")
+
+# 4. Shards, resume and MPI: the same bits as the single run (c1).
+parts = [os.path.join(d, f"part{i}.h5") for i in range(3)]
+for i, pth in enumerate(parts):
+    run(runway, "run", scen, "-n", str(N), "-q", "--condition", cond, "--shard", f"{i}/3", "-o", pth)
+merged = os.path.join(d, "merged.h5")
+run(runway, "merge", *parts, "-o", merged, "-q")
+diff = same_bits(c1, merged)
+if diff:
+    problems.append(f"a 3-shard merge of a conditioned run differs in {diff}")
+mixed = os.path.join(d, "mixed.h5")
+unc_part = os.path.join(d, "upart.h5")
+run(runway, "run", scen, "-n", str(N), "-q", "--shard", "1/3", "-o", unc_part)
+p = run(runway, "merge", parts[0], unc_part, parts[2], "-o", mixed, "-q", check=False)
+if p.returncode == 0 or os.path.exists(mixed):
+    problems.append("merge joined a conditioned shard with an unconditioned one")
+runway_mpi = sys.argv[2] if len(sys.argv) > 2 else ""
+if runway_mpi and os.path.exists(runway_mpi):
+    import subprocess
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1")
+    for np_ in (1, 3):
+        out = os.path.join(d, f"mpi{np_}.h5")
+        r = subprocess.run(["mpirun", "--oversubscribe", "-np", str(np_), runway_mpi, "run", scen,
+                            "-n", str(N), "-q", "-t", "1", "--condition", cond, "-o", out],
+                           capture_output=True, text=True, env=env)
+        if r.returncode != 0:
+            problems.append(f"mpirun -np {np_} --condition: exit {r.returncode}: {r.stderr[-300:]}")
+        elif same_bits(c1, out):
+            problems.append(f"mpirun -np {np_} --condition differs in {same_bits(c1, out)}")
 
 for m in problems:
     print("FAIL:", m)
