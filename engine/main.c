@@ -55,6 +55,8 @@ static void usage(FILE *f)
           "       runway validate SCENARIO... [--set NAME=VALUE ...]\n"
           "       runway report RESULT.h5 [-o NAME] [--baseline A.h5]   HTML + PDF report\n"
           "       runway compare A.h5 B.h5 [-o OUT.csv] [--json] [--years LIST]\n"
+          "       runway explain RESULT.h5 --where EXPR   which inputs lead to the paths\n"
+          "                         where EXPR holds (e.g. \"OpenAI.fail_year <= 2029\")\n"
           "       runway --help | --version\n"
           "\n"
           "Simulates every lab of a scenario over many Monte Carlo paths and writes\n"
@@ -1605,6 +1607,8 @@ static int dispatch(int argc, char **argv)
         return exec_script("report.py", argc - 1, argv + 1);
     if (!strcmp(cmd, "compare"))
         return exec_script("compare.py", argc - 1, argv + 1);
+    if (!strcmp(cmd, "explain"))
+        return exec_script("explain.py", argc - 1, argv + 1);
     fprintf(stderr, "runway: unknown command '%s'\nTry 'runway --help' for more information.\n", cmd);
     return EXIT_USAGE;
 }
