@@ -12,7 +12,9 @@ difference means the lab is less likely to be alive in B.
       same number of paths and both hold paths/fail_year, path i of A and
       path i of B share every random number not touched by the change
       (MODEL.md section 6). Then d_i = alive_B,i - alive_A,i (alive at the
-      end of year t <=> fail_year == 0 or fail_year > t) and the interval is
+      end of year t <=> fail_year == 0 or fail_year > t; fail_year is the
+      year the lab left, whether it failed or was bought while solvent, so
+      alive means independent and solvent, as `survival`) and the interval is
       mean(d) +- 1.96 sd(d) / sqrt(N). The table also shows the unpaired
       half-width for contrast.
   unpaired: otherwise, the two proportions are independent estimates:

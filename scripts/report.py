@@ -19,7 +19,8 @@ headline table and provenance, one page per figure (the comparison adds a
 table page and a figure page), then the scenario text.
 
 Contents, in order: headline table; survival curves with 95% bands;
-failure-year histograms by outcome (needs the per-path group `paths`);
+exit-year histograms by outcome: failed and bought, wound down, bought
+while solvent (needs the per-path group `paths`);
 cash and revenue fan charts; P(profitable by year); number of independent
 labs alive; tornado charts of rank correlations with survival; the
 comparison (with --baseline); provenance and the full scenario text.
@@ -47,8 +48,8 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runway_result import (AtomicOutputs, ResultError, die, die_unexpected, fmt_interval,  # noqa: E402
-                           fmt_p, lab_colour, load)
+from runway_result import (EXITS, AtomicOutputs, ResultError, die, die_unexpected,  # noqa: E402
+                           fmt_interval, fmt_p, lab_colour, load)
 import compare as comparemod  # noqa: E402
 
 PROG = "runway report"
@@ -165,33 +166,58 @@ def fig_survival(r):
     return fig
 
 
+# How each way of leaving is drawn in the exit-year figure (EXITS order,
+# stacked bottom to top): failed and bought solid, wound down hatched,
+# bought while solvent a light fill with dots.
+EXIT_STYLE = {"failed_acquired": dict(solid=True, hatch=None),
+              "failed_wound_down": dict(solid=False, hatch="////"),
+              "acquired_solvent": dict(solid=False, hatch="..", alpha=0.3)}
+
+
+def exit_year_bars(r, i):
+    """{dataset: share of paths leaving in each year (length T)} for lab i,
+    by outcome code (EXITS)."""
+    N, T = r.fail_year.shape[0], len(r.years)
+    fy, oc = r.fail_year[:, i], r.outcome[:, i]
+    left = (fy >= 1) & (fy <= T)
+    return {name: np.bincount(fy[left & (oc == code)], minlength=T + 1)[1:T + 1] / N
+            for code, name, _ in EXITS}
+
+
 def fig_failure_years(r):
-    N = r.fail_year.shape[0]
-    T = len(r.years)
     fig, axes = _grid(len(r.labs))
     for i, ax in enumerate(axes):
         c = lab_colour(i)
-        fy, oc = r.fail_year[:, i], r.outcome[:, i]
-        failed = (fy >= 1) & (fy <= T)
-        acq = np.bincount(fy[failed & (oc == 1)], minlength=T + 1)[1:T + 1] / N
-        wd = np.bincount(fy[failed & (oc != 1)], minlength=T + 1)[1:T + 1] / N
-        if not (acq.sum() + wd.sum() > 0):
-            _empty_panel(ax, "no failures in any path" +
+        bars = exit_year_bars(r, i)
+        if not (sum(v.sum() for v in bars.values()) > 0):
+            _empty_panel(ax, "no exits in any path" +
                          ("\n(parent backstop)" if r.backstopped[i] else ""))
             ax.set_ylim(0, 1)
             ax.set_xlim(r.years[0] - 0.6, r.years[-1] + 0.6)
         else:
-            ax.bar(r.years, acq, color=c, edgecolor=c, width=0.8)
-            ax.bar(r.years, wd, bottom=acq, color="white", edgecolor=c, hatch="////",
-                   width=0.8)
+            bottom = np.zeros(len(r.years))
+            for _, name, _ in EXITS:
+                st = EXIT_STYLE[name]
+                if st.get("alpha"):  # a light fill of the lab's colour under the hatch
+                    ax.bar(r.years, bars[name], bottom=bottom, color=c, alpha=st["alpha"],
+                           edgecolor="none", width=0.8)
+                ax.bar(r.years, bars[name], bottom=bottom,
+                       color=c if st["solid"] else "none", edgecolor=c, hatch=st["hatch"],
+                       width=0.8)
+                bottom = bottom + bars[name]
         _lab_title(ax, r, i)
-        ax.set_xlabel("year of failure")
+        ax.set_xlabel("year the lab left")
         ax.set_ylabel("probability (share of paths)")
         _years_ticks(ax, r.years)
         ax.tick_params(axis="x", labelrotation=45)
-    _finish_grid(fig, "Year of failure by outcome (the bars stack to P(failing in that year))",
-                 [Patch(facecolor="0.45", edgecolor="0.45", label="acquired"),
-                  Patch(facecolor="white", edgecolor="0.45", hatch="////", label="wound down")])
+    handles = []
+    for _, name, label in EXITS:
+        st = EXIT_STYLE[name]
+        handles.append(Patch(facecolor="0.45" if st["solid"] else
+                             ("0.85" if st.get("alpha") else "white"),
+                             edgecolor="0.45", hatch=st["hatch"], label=label))
+    _finish_grid(fig, "Year of exit by outcome (the bars stack to P(leaving in that year): "
+                 "failed, or bought while solvent)", handles)
     return fig
 
 
@@ -375,17 +401,22 @@ def fig_comparison(c):
 
 # ---------------------------------------------------------------- content
 def headline_rows(r):
+    """Survival at the headline years, then P(left by the horizon) by each
+    way of leaving (EXITS). A file without acquired_solvent (written before
+    exits while solvent existed) shows 0 there; a file without a failure
+    split at all shows n/a."""
     cols = r.headline_years()
     head = ["lab"] + [f"{r.years[j]} (year {j + 1})" for j in cols] + \
-        [f"P(acquired) by {r.years[-1]}", f"P(wound down) by {r.years[-1]}"]
+        [f"P({label}) by {r.years[-1]}" for _, _, label in EXITS]
     rows = []
     s, lo, hi = r.ds["survival"], r.ds["survival_lo"], r.ds["survival_hi"]
-    acq, wd = r.get("failed_acquired"), r.get("failed_wound_down")
+    exits = r.exit_probs()
     for i, lab in enumerate(r.labs):
         row = [lab + (" (parent backstop)" if r.backstopped[i] else "")]
         row += [fmt_interval(s[i, j], lo[i, j], hi[i, j]) for j in cols]
-        row += [fmt_p(acq[i, -1]) if acq is not None else "n/a",
-                fmt_p(wd[i, -1]) if wd is not None else "n/a"]
+        for _, name, _ in EXITS:
+            v = exits.get(name)
+            row.append(fmt_p(v[i, -1]) if v is not None else "n/a")
         rows.append(row)
     return head, rows
 
@@ -435,17 +466,21 @@ def build_sections(r, c=None):
         "uncertainty.", fig_survival(r)))
     if r.has_paths:
         s.append(Section(
-            "failure_years", "When and how labs fail",
-            "For each lab, the share of paths in which it fails in each year, split into "
-            "<b>acquired</b> (solid: it still had revenue a buyer would want) and <b>wound "
-            "down</b> (hatched). The bars of a lab sum to its probability of failing by the "
-            "horizon.", fig_failure_years(r)))
+            "failure_years", "When and how labs leave",
+            "For each lab, the share of paths in which it stops being independent and "
+            "solvent in each year, split by how: <b>failed and bought</b> (solid: it ran out "
+            "of cash but still had revenue a buyer would want), <b>wound down</b> (hatched: "
+            "it ran out of cash with too little revenue to sell) and <b>bought while "
+            "solvent</b> (dotted, light: acquired before it ran out of cash). The bars of a "
+            "lab sum to its probability of having left by the horizon, 1 minus its "
+            "survival.", fig_failure_years(r)))
     else:
         s.append(Section(
-            "failure_years", "When and how labs fail", "",
+            "failure_years", "When and how labs leave", "",
             note="This result file has no per-path data (no <code>paths</code> group), so "
-                 "the failure-year histograms cannot be drawn. The headline table still "
-                 "gives P(acquired) and P(wound down) by the horizon."))
+                 "the exit-year histograms cannot be drawn. The headline table still "
+                 "gives P(failed and bought), P(wound down) and P(bought while solvent) by "
+                 "the horizon."))
     for key, name, what in (("cash_fan", "cash_q", "end-of-year cash"),
                             ("revenue_fan", "revenue_q", "revenue")):
         title = "Cash" if key == "cash_fan" else "Revenue"
@@ -559,10 +594,11 @@ def write_html(path, r, sections, pngs, c, pdf_pages, pdf_name):
         f"<span class=\"swatch\" style=\"background:{lab_colour(i)}\"></span>{esc(lab)}"
         for i, lab in enumerate(r.labs)) + ". Each lab keeps its colour in every figure.</p>")
     out.append("<h2 id=\"headline\">Headline</h2>")
-    out.append("<p>Probability that each lab is alive at the end of the year, with its 95% "
-               "Monte Carlo interval in brackets, and the probability that it has failed by "
-               "the horizon, split by how: acquired or wound down. Money is in US$ billion "
-               "throughout.</p>")
+    out.append("<p>Probability that each lab is alive (independent and solvent) at the end "
+               "of the year, with its 95% Monte Carlo interval in brackets, and the "
+               "probability that it has left by the horizon, split by how: failed and bought, "
+               "wound down, or bought while still solvent. Survival and the three add up to "
+               "1. Money is in US$ billion throughout.</p>")
     head, rows = headline_rows(r)
     out.append(_html_table(head, rows, "headline"))
     for s in sections:
@@ -672,8 +708,9 @@ def write_pdf(path, r, sections, c):
         fig = _text_page(f"runway report: {name}", [
             ("p", f"Result {r.name}: {r.paths} paths, seed {r.seed}, {r.years[0]}-"
                   f"{r.years[-1]}. Survival = P(lab alive, independent and solvent, at the end "
-                  "of the year) with its 95% Monte Carlo interval; P(acquired) and P(wound "
-                  "down) are by the horizon. Money in US$ billion."),
+                  "of the year) with its 95% Monte Carlo interval; P(failed and bought), "
+                  "P(wound down) and P(bought while solvent) are by the horizon (with "
+                  "survival they add up to 1). Money in US$ billion."),
             ("table", (head, rows)),
             ("p", "Provenance (the full scenario text is on the last pages):"),
             ("table", (["field", "value"], prov))])

@@ -49,20 +49,28 @@ _SUMMARIES = ["survival", "survival_lo", "survival_hi", "failed_acquired",
               "failed_wound_down", "profitable_by", "cash_q", "revenue_q",
               "op_cash_flow_q", "raised_q", "ownership_q", "share_q",
               "parent_subsidy_q", "independent_alive", "sensitivity_survival",
-              "sensitivity_cash"]
+              "sensitivity_cash", "acquired_solvent"]
 _REQUIRED = ["survival", "survival_lo", "survival_hi", "lab", "year"]
 _REQUIRED_ATTRS = ["complete", "horizon", "seed", "paths"]
 # Probabilities on (lab, year): finite and in [0, 1].
 _PROB_LT = ["survival", "survival_lo", "survival_hi", "failed_acquired",
-            "failed_wound_down", "profitable_by"]
+            "failed_wound_down", "profitable_by", "acquired_solvent"]
 # Quantiles on (lab, year, quantile): NaN where no path is alive (and
 # parent_subsidy_q for labs without a backstop), never infinite.
 _QUANT_LTQ = ["cash_q", "revenue_q", "op_cash_flow_q", "raised_q", "ownership_q",
               "share_q", "parent_subsidy_q"]
 # Rank correlations on (lab, input): in [-1, 1] or NaN.
 _SENS_LI = ["sensitivity_survival", "sensitivity_cash"]
-# Outcome codes of paths/outcome (OUTPUT.md).
-_OUTCOMES = (0, 1, 2)
+# Outcome codes of paths/outcome (OUTPUT.md): 0 survived, 1 acquired on
+# failure, 2 wound down, 3 acquired while solvent (MODEL.md v2 step 7; files
+# written before it have no code 3).
+_OUTCOMES = (0, 1, 2, 3)
+SURVIVED, ACQUIRED, WOUND_DOWN, ACQUIRED_SOLVENT = _OUTCOMES
+# The ways a lab leaves, in the order tables and figures show them:
+# (outcome code, summary dataset, label for analysts).
+EXITS = ((ACQUIRED, "failed_acquired", "failed and bought"),
+         (WOUND_DOWN, "failed_wound_down", "wound down"),
+         (ACQUIRED_SOLVENT, "acquired_solvent", "bought while solvent"))
 # Tolerance for comparing probabilities computed as count / N two ways.
 _PTOL = 1e-9
 
@@ -114,7 +122,9 @@ class Result:
     inputs      names on the `input` axis (list of str; may be empty)
     quantiles   the quantile axis values (numpy array; default 5 levels)
     fail_year, outcome   paths/fail_year and paths/outcome (N x L int arrays)
-                or None where the file has no per-path data
+                or None where the file has no per-path data; fail_year is
+                the year the lab left (failed, or bought while solvent),
+                outcome says how (EXITS)
     backstopped list of bool per lab: parent_subsidy_q has a finite value
     """
 
@@ -140,6 +150,18 @@ class Result:
     def get(self, name):
         """A summary dataset or None when the file lacks it."""
         return self.ds.get(name)
+
+    def exit_probs(self):
+        """{dataset: (lab, year) array or None} of P(left by the end of the
+        year) for each way of leaving in EXITS (None: the file lacks it).
+        A file written before MODEL.md v2 step 7 has failed_acquired and
+        failed_wound_down but no acquired_solvent: nothing could be bought
+        while solvent then, so it reads as zeros."""
+        out = {name: self.get(name) for _, name, _ in EXITS}
+        if out["acquired_solvent"] is None and (
+                out["failed_acquired"] is not None or out["failed_wound_down"] is not None):
+            out["acquired_solvent"] = np.zeros((len(self.labs), len(self.years)))
+        return out
 
     def year_index(self, spec):
         """Column index for a year given as a calendar year (2030) or as a
@@ -446,7 +468,8 @@ def _read(f, path, need_paths):
                 raise ResultError(f"{path}: paths/fail_year holds years outside 0..{T}")
             if np.any(~np.isin(r.outcome, _OUTCOMES)):
                 raise ResultError(f"{path}: paths/outcome holds codes other than 0 "
-                                  "(survived), 1 (acquired) and 2 (wound down)")
+                                  "(survived), 1 (acquired), 2 (wound down) and 3 "
+                                  "(acquired while solvent)")
             if np.any((r.fail_year == 0) != (r.outcome == 0)):
                 raise ResultError(f"{path}: paths/outcome and paths/fail_year disagree "
                                   "(a path that survived has a failure year, or the reverse)")

@@ -24,21 +24,24 @@ What is checked (tolerances stated where a comparison is not exact):
   dtype family, `units` and `long_name`, and each dimension attached to
   exactly the right scale; every other dataset in the file also has units
   and long_name;
-- probabilities (survival, its interval, failed_*, profitable_by,
-  independent_alive) are in [0, 1] and not NaN; survival is non-increasing
-  in year, failed_* and profitable_by non-decreasing;
+- probabilities (survival, its interval, failed_*, acquired_solvent,
+  profitable_by, independent_alive) are in [0, 1] and not NaN; survival is
+  non-increasing in year, failed_*, acquired_solvent and profitable_by
+  non-decreasing;
   survival_lo <= survival <= survival_hi (1e-12);
-  failed_acquired + failed_wound_down + survival == 1 (1e-12);
+  failed_acquired + failed_wound_down + acquired_solvent + survival == 1
+  (1e-12): every lab is alive, or has left one of the three ways;
   each year of independent_alive sums to 1 (1e-12);
   quantiles are non-decreasing along the quantile axis where not NaN;
   sensitivities are in [-1, 1] or NaN;
 - outcome is an HDF5 enum over int8 with exactly survived=0, acquired=1,
-  wound_down=2; per path, fail_year and profit_year are in 0..T, outcome
-  is 0 exactly where fail_year is 0;
+  wound_down=2, acquired_solvent=3 (MODEL.md step 7); per path, fail_year
+  (the year the lab left: failed, or bought while solvent) and profit_year
+  are in 0..T, outcome is 0 exactly where fail_year is 0;
 - cross-checks (complete files, unless cross_check=False): survival,
-  failed_acquired, failed_wound_down and profitable_by equal the fractions
-  of paths computed from group `paths` (1e-12), and trajectories/alive
-  agrees with fail_year of the kept paths.
+  failed_acquired, failed_wound_down, acquired_solvent and profitable_by
+  equal the fractions of paths computed from group `paths` (1e-12), and
+  trajectories/alive agrees with fail_year of the kept paths.
 """
 import argparse
 import re
@@ -61,7 +64,8 @@ LY = ("lab", "year")
 LYQ = ("lab", "year", "quantile")
 SUMMARY = {
     "survival": LY, "survival_lo": LY, "survival_hi": LY,
-    "failed_acquired": LY, "failed_wound_down": LY, "profitable_by": LY,
+    "failed_acquired": LY, "failed_wound_down": LY, "acquired_solvent": LY,
+    "profitable_by": LY,
     "cash_q": LYQ, "revenue_q": LYQ, "op_cash_flow_q": LYQ, "raised_q": LYQ,
     "ownership_q": LYQ, "share_q": LYQ, "parent_subsidy_q": LYQ,
     "independent_alive": ("year", "n_alive"),
@@ -69,7 +73,8 @@ SUMMARY = {
     "sensitivity_cash": ("lab", "input"),
 }
 PROBS = ["survival", "survival_lo", "survival_hi", "failed_acquired",
-         "failed_wound_down", "profitable_by", "independent_alive"]
+         "failed_wound_down", "acquired_solvent", "profitable_by",
+         "independent_alive"]
 PATHS = {  # name: (axes, dtype kind)
     "fail_year": (("path", "lab"), "i"),
     "outcome": (("path", "lab"), "enum"),
@@ -80,7 +85,10 @@ PATHS = {  # name: (axes, dtype kind)
 }
 TRAJ = {"cash": "f", "revenue": "f", "op_cash_flow": "f", "raised": "f",
         "share": "f", "alive": "u"}
-OUTCOME_MEMBERS = {"survived": 0, "acquired": 1, "wound_down": 2}
+OUTCOME_MEMBERS = {"survived": 0, "acquired": 1, "wound_down": 2,
+                   "acquired_solvent": 3}
+# The summary each exit outcome is counted in (outcome code: dataset).
+EXITS = {1: "failed_acquired", 2: "failed_wound_down", 3: "acquired_solvent"}
 
 
 def _text(v):
@@ -230,7 +238,8 @@ class _Checker:
         s = got.get("survival")
         if s is not None:
             for name, sign in (("survival", -1), ("failed_acquired", 1),
-                               ("failed_wound_down", 1), ("profitable_by", 1)):
+                               ("failed_wound_down", 1), ("acquired_solvent", 1),
+                               ("profitable_by", 1)):
                 v = got.get(name)
                 if v is None or v.shape[1] < 2:
                     continue
@@ -248,11 +257,13 @@ class _Checker:
                 self.bad("survival_hi < survival at (lab, year index) %s"
                          % _where(hi < s - TOL))
             fa, fw = got.get("failed_acquired"), got.get("failed_wound_down")
-            if fa is not None and fw is not None:
-                off = np.abs(fa + fw + s - 1.0) > TOL
+            sol = got.get("acquired_solvent")
+            if fa is not None and fw is not None and sol is not None:
+                off = np.abs(fa + fw + sol + s - 1.0) > TOL
                 if off.any():
-                    self.bad("failed_acquired + failed_wound_down + survival != 1"
-                             " (tolerance %g) at (lab, year index) %s" % (TOL, _where(off)))
+                    self.bad("failed_acquired + failed_wound_down + acquired_solvent"
+                             " + survival != 1 (tolerance %g) at (lab, year index) %s"
+                             % (TOL, _where(off)))
         ia = got.get("independent_alive")
         if ia is not None:
             off = np.abs(ia.sum(axis=1) - 1.0) > TOL
@@ -302,11 +313,10 @@ class _Checker:
         if any(ds.shape != tuple(length[a] for a in PATHS[n][0])
                for n, ds in dss.items()):
             return
-        # Counts for the cross-check: alive, acquired, wound down, profitable
-        # by the end of year t (index t-1).
+        # Counts for the cross-check: alive, left by each exit outcome
+        # (EXITS), profitable by the end of year t (index t-1).
         alive = np.zeros((L, T), np.int64)
-        acq = np.zeros((L, T), np.int64)
-        wd = np.zeros((L, T), np.int64)
+        left = {code: np.zeros((L, T), np.int64) for code in EXITS}
         prof = np.zeros((L, T), np.int64)
         years = np.arange(1, T + 1)
         reported = set()
@@ -318,21 +328,23 @@ class _Checker:
             for what, cond in (
                     ("fail_year outside 0..T", (fy < 0) | (fy > T)),
                     ("profit_year outside 0..T", (py < 0) | (py > T)),
-                    ("outcome outside 0..2", (oc < 0) | (oc > 2)),
+                    ("outcome outside 0..%d" % max(EXITS),
+                     (oc < 0) | (oc > max(EXITS))),
                     ("outcome != 0 exactly where fail_year != 0", (oc != 0) != (fy != 0))):
                 if what not in reported and cond.any():
                     reported.add(what)
                     p, l = np.argwhere(cond)[0]
                     self.bad("paths: %s (first at path %d, lab %d)" % (what, lo + p, l))
             if cross:
-                failed_by = (fy[:, :, None] != 0) & (fy[:, :, None] <= years)
-                alive += (~failed_by).sum(axis=0)
-                acq += (failed_by & (oc[:, :, None] == 1)).sum(axis=0)
-                wd += (failed_by & (oc[:, :, None] == 2)).sum(axis=0)
+                left_by = (fy[:, :, None] != 0) & (fy[:, :, None] <= years)
+                alive += (~left_by).sum(axis=0)
+                for code, count in left.items():
+                    count += (left_by & (oc[:, :, None] == code)).sum(axis=0)
                 prof += ((py[:, :, None] != 0) & (py[:, :, None] <= years)).sum(axis=0)
         if cross and N > 0:
-            for name, count in (("survival", alive), ("failed_acquired", acq),
-                                ("failed_wound_down", wd), ("profitable_by", prof)):
+            for name, count in ([("survival", alive)]
+                                + [(EXITS[code], left[code]) for code in sorted(EXITS)]
+                                + [("profitable_by", prof)]):
                 v = summ.get(name)
                 if v is None:
                     continue

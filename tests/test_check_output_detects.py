@@ -22,14 +22,16 @@ import check_output  # noqa: E402
 
 
 def survival_increases(f):
-    # A small rise in one year; the other rules are kept: the failure
-    # probabilities absorb it so that the three still sum to 1.
+    # A small rise in one year; the other rules are kept: the exit
+    # probabilities absorb it so that the four still sum to 1.
     s = f["survival"][()]
-    fa = f["failed_acquired"][()]
-    s[0, 2] = s[0, 1] + 0.001
-    fa[0, 2] = 1.0 - s[0, 2] - f["failed_wound_down"][0, 2]
+    d = s[0, 1] + 0.001 - s[0, 2]
+    s[0, 2] += d
     f["survival"][...] = s
-    f["failed_acquired"][...] = fa
+    for name in ("failed_acquired", "failed_wound_down", "acquired_solvent"):
+        v = f[name][()]
+        v[0, 2] -= d / 3
+        f[name][...] = v
 
 
 def survival_off_by_1e9(f):
@@ -46,6 +48,66 @@ def sums_not_one(f):
     fw = f["failed_wound_down"][()]
     fw[2, 0] += 1e-9
     f["failed_wound_down"][...] = fw
+
+
+def solvent_sums_not_one(f):
+    # Bought while solvent, counted once too often: survival and the
+    # failures are untouched, so only the sum rule (and the paths) see it.
+    a = f["acquired_solvent"][()]
+    a[1, 2] += 1e-9
+    f["acquired_solvent"][...] = a
+
+
+def solvent_missing(f):
+    # A file written before MODEL.md v2 step 7: OUTPUT.md requires it now.
+    del f["acquired_solvent"]
+
+
+def solvent_decreases(f):
+    # Moved from the last year's bought-while-solvent to survival and back
+    # one year earlier: sums hold, monotonicity does not.
+    a = f["acquired_solvent"][()]
+    s = f["survival"][()]
+    d = a[0, -1] - a[0, -2] + 0.01
+    a[0, -1] -= d
+    s[0, -1] += d
+    f["acquired_solvent"][...] = a
+    f["survival"][...] = s
+
+
+def solvent_counted_as_wound_down(f):
+    # Per path, one exit while solvent written as a wind-down: every
+    # summary rule still holds, the cross-check against the paths does not.
+    oc = f["paths/outcome"][()]
+    p, l = np.argwhere(oc == 3)[0]
+    oc[p, l] = 2
+    f["paths/outcome"][...] = oc
+
+
+def outcome_code_4(f):
+    oc = f["paths/outcome"][()]
+    p, l = np.argwhere(oc == 3)[0]
+    oc[p, l] = 4
+    ds = f["paths/outcome"]
+    # h5py refuses a value the enum does not name; write the raw int8.
+    ds.id.write(h5py.h5s.ALL, h5py.h5s.ALL, oc.astype(np.int8),
+                mtype=h5py.h5t.NATIVE_INT8)
+
+
+def outcome_enum_of_three(f):
+    # The enum as written before step 7 (no acquired_solvent member).
+    old = f["paths/outcome"]
+    oc = old[()].astype(np.int8)
+    oc[oc == 3] = 1
+    attrs = {k: old.attrs[k] for k in ("units", "long_name")}
+    chunks = old.chunks
+    del f["paths/outcome"]
+    dt = h5py.enum_dtype({"survived": 0, "acquired": 1, "wound_down": 2}, basetype="i1")
+    ds = f["paths"].create_dataset("outcome", data=oc, dtype=dt, chunks=chunks)
+    for k, v in attrs.items():
+        ds.attrs[k] = v
+    ds.dims[0].attach_scale(f["path"])
+    ds.dims[1].attach_scale(f["lab"])
 
 
 def incomplete(f):
@@ -113,7 +175,15 @@ def alive_disagrees(f):
 CASES = [
     (survival_increases, "survival increases from 2027 to 2028 for lab 0 (OpenAI)"),
     (survival_off_by_1e9, "survival disagrees with group paths"),
-    (sums_not_one, "failed_acquired + failed_wound_down + survival != 1"),
+    (sums_not_one, "failed_acquired + failed_wound_down + acquired_solvent + survival != 1"),
+    (solvent_sums_not_one,
+     "failed_acquired + failed_wound_down + acquired_solvent + survival != 1"),
+    (solvent_missing, "dataset acquired_solvent missing"),
+    (solvent_decreases, "acquired_solvent decreases from 2028 to 2029 for lab 0 (OpenAI)"),
+    (solvent_counted_as_wound_down, "acquired_solvent disagrees with group paths"),
+    (solvent_counted_as_wound_down, "failed_wound_down disagrees with group paths"),
+    (outcome_code_4, "outcome outside 0..3"),
+    (outcome_enum_of_three, "paths/outcome enum members are"),
     (incomplete, "complete is 0"),
     (seed_missing, "root attribute seed missing"),
     (units_missing, "cash_q: attribute units missing"),

@@ -51,7 +51,9 @@ static double indep(int t, int n) /* two labs without a backstop: n = 3 never */
     return n == 0 ? t / 16.0 : n == 1 ? t / 8.0 : n == 2 ? 1.0 - 3.0 * t / 16.0 : 0.0;
 }
 static int32_t fail_year(int p, int l) { return (p + l) % 5; }
-static int8_t outcome(int p, int l) { return (int8_t)(fail_year(p, l) ? 1 + p % 2 : 0); }
+/* 1 acquired, 2 wound down, 3 acquired while solvent (MODEL.md step 7):
+ * fail_year is the year the lab left, whichever way. */
+static int8_t outcome(int p, int l) { return (int8_t)(fail_year(p, l) ? 1 + p % 3 : 0); }
 static int32_t profit_year(int p, int l) { return (p * 7 + l) % 5; }
 /* With g_noise set, the doubles of group `paths` have random signs and
  * mantissas, as drawn inputs do, and one in eight of final cash and
@@ -95,7 +97,7 @@ static void wilson(int x, int n, double *lo, double *hi)
 }
 
 typedef struct {
-    double s[L * T], lo[L * T], hi[L * T], fa[L * T], fw[L * T], pb[L * T];
+    double s[L * T], lo[L * T], hi[L * T], fa[L * T], fw[L * T], pb[L * T], as[L * T];
     double q[7][L * T * HO_NQUANT];
     double ia[T * (L + 1)];
     double ss[L * I], sc[L * I];
@@ -107,17 +109,19 @@ static void fill_summary(summary_buf *b, ho_summary *s, int ninputs, int npaths)
      * check_output.py's cross-check against group `paths` holds. */
     for (int l = 0; l < L; l++)
         for (int t = 0; t < T; t++) {
-            int j = l * T + t, alive = 0, acq = 0, wd = 0, prof = 0;
+            int j = l * T + t, alive = 0, acq = 0, wd = 0, sol = 0, prof = 0;
             for (int p = 0; p < npaths; p++) {
                 alive += alive_at(p, l, t);
                 acq += !alive_at(p, l, t) && outcome(p, l) == 1;
                 wd += !alive_at(p, l, t) && outcome(p, l) == 2;
+                sol += !alive_at(p, l, t) && outcome(p, l) == 3;
                 prof += profit_year(p, l) != 0 && profit_year(p, l) <= t + 1;
             }
             b->s[j] = (double)alive / npaths;
             wilson(alive, npaths, &b->lo[j], &b->hi[j]);
             b->fa[j] = (double)acq / npaths;
             b->fw[j] = (double)wd / npaths;
+            b->as[j] = (double)sol / npaths;
             b->pb[j] = (double)prof / npaths;
             for (int v = 0; v < 7; v++)
                 for (int q = 0; q < HO_NQUANT; q++)
@@ -134,7 +138,7 @@ static void fill_summary(summary_buf *b, ho_summary *s, int ninputs, int npaths)
         }
     *s = (ho_summary){b->s, b->lo, b->hi, b->fa, b->fw, b->pb,
                       b->q[0], b->q[1], b->q[2], b->q[3], b->q[4], b->q[5], b->q[6],
-                      b->ia, ninputs ? b->ss : NULL, ninputs ? b->sc : NULL};
+                      b->ia, ninputs ? b->ss : NULL, ninputs ? b->sc : NULL, b->as};
 }
 
 /* Writes rows [first, first+count). */
@@ -157,7 +161,7 @@ static int write_block(ho_file *f, int first, int count, int ninputs, char *err,
         for (int i = 0; i < I; i++)
             in[r * I + i] = input_val(p, i);
     }
-    ho_paths blk = {fy, oc, py, fc, rt, ninputs ? in : NULL};
+    ho_paths blk = {fy, oc, py, fc, rt, ninputs ? in : NULL, NULL}; /* unweighted */
     int rc = ho_write_paths(f, (uint64_t)first, (uint64_t)count, &blk, err, errlen);
     free(fy); free(py); free(oc); free(fc); free(rt); free(in);
     return rc;
@@ -385,6 +389,7 @@ static void check_file(const char *path, int ninputs, int nkept, const char *yam
     read_ds(fid, "survival_hi", H5T_NATIVE_DOUBLE, 2, lt, got.hi);
     read_ds(fid, "failed_acquired", H5T_NATIVE_DOUBLE, 2, lt, got.fa);
     read_ds(fid, "failed_wound_down", H5T_NATIVE_DOUBLE, 2, lt, got.fw);
+    read_ds(fid, "acquired_solvent", H5T_NATIVE_DOUBLE, 2, lt, got.as);
     read_ds(fid, "profitable_by", H5T_NATIVE_DOUBLE, 2, lt, got.pb);
     const char *qn[7] = {"cash_q", "revenue_q", "op_cash_flow_q", "raised_q", "ownership_q",
                          "share_q", "parent_subsidy_q"};
@@ -399,6 +404,7 @@ static void check_file(const char *path, int ninputs, int nkept, const char *yam
         ASSERT_SAME(got.hi[j], want.hi[j]);
         ASSERT_SAME(got.fa[j], want.fa[j]);
         ASSERT_SAME(got.fw[j], want.fw[j]);
+        ASSERT_SAME(got.as[j], want.as[j]);
         ASSERT_SAME(got.pb[j], want.pb[j]);
     }
     for (int v = 0; v < 7; v++)
@@ -435,14 +441,14 @@ static void check_file(const char *path, int ninputs, int nkept, const char *yam
     }
     ASSERT_EQ_INT(bad, 0);
 
-    /* outcome is an enum over int8 with the three members. */
+    /* outcome is an enum over int8 with the four members. */
     hid_t ds = H5Dopen2(fid, "paths/outcome", H5P_DEFAULT);
     hid_t et = H5Dget_type(ds);
     ASSERT_EQ_INT(H5Tget_class(et), H5T_ENUM);
-    ASSERT_EQ_INT(H5Tget_nmembers(et), 3);
+    ASSERT_EQ_INT(H5Tget_nmembers(et), 4);
     ASSERT_EQ_INT(H5Tget_size(et), 1);
-    const char *members[3] = {"survived", "acquired", "wound_down"};
-    for (int8_t v = 0; v < 3; v++) {
+    const char *members[4] = {"survived", "acquired", "wound_down", "acquired_solvent"};
+    for (int8_t v = 0; v < 4; v++) {
         char nm[32] = "";
         ASSERT_TRUE(H5Tenum_nameof(et, &v, nm, sizeof nm) >= 0 && strcmp(nm, members[v]) == 0);
     }

@@ -2,8 +2,12 @@
 self-contained (one embedded PNG per figure), names every lab and carries
 the scenario text; the PDF has the pages report.py says it wrote (counted
 here from the file itself), and poppler renders one of them. Also: the
-default output name, --baseline (the comparison section and figure), and a
-file without per-path data (a note replaces the failure-year figure).
+default output name, --baseline (the comparison section and figure), a
+file without per-path data (a note replaces the failure-year figure), the
+three ways of leaving in the headline (failed and bought, wound down,
+bought while solvent: MODEL.md v2 step 7, exercised with Mistral's
+acquisition_hazard), and a file written before step 7 (no acquired_solvent
+dataset, a three-member outcome enum: read as no exits while solvent).
 
 Usage: test_report.py RUNWAY SOURCE_DIR
 Exit 0 pass, 1 fail, 77 skip (only when everything else passed and
@@ -167,10 +171,16 @@ def no_temp_files(d):
 with tempfile.TemporaryDirectory(prefix="runway-report-") as d:
     a = os.path.join(d, "base.h5")
     b = os.path.join(d, "less_cash.h5")
-    sh(runway, "run", SCEN, "-o", a, "--paths", "3000", "-q", "--keep-paths", "10")
-    sh(runway, "run", SCEN, "-o", b, "--paths", "3000", "-q", "--keep-paths", "10",
+    # Mistral may be bought while solvent (MODEL.md step 7), so that the
+    # report shows all three ways of leaving.
+    hazard = ["--set", "Mistral.acquisition_hazard=0.1"]
+    sh(runway, "run", SCEN, "-o", a, "--paths", "3000", "-q", "--keep-paths", "10", *hazard)
+    sh(runway, "run", SCEN, "-o", b, "--paths", "3000", "-q", "--keep-paths", "10", *hazard,
        "--set", "Mistral.cash0=0.1 to 0.2")
     labs, yaml_text = labs_and_yaml(a)
+    with h5py.File(a) as f:
+        if not (f["paths/outcome"][()] == 3).any() or not f["acquired_solvent"][()].any():
+            fail(f"{a}: no lab bought while solvent: the report's third exit is not exercised")
 
     # 1. The plain report, default name: base_report.{html,pdf} in the cwd.
     p = sh(PY, REPORT, a, cwd=d)
@@ -179,16 +189,25 @@ with tempfile.TemporaryDirectory(prefix="runway-report-") as d:
         fail(f"default names not written: {os.listdir(d)}")
     else:
         page, doc = check_html(h1, labs, yaml_text, FIGURES,
-                               expect_text=["Headline", "Provenance", "P(acquired)",
-                                            "P(wound down)", "20251231"])
+                               expect_text=["Headline", "Provenance", "P(failed and bought)",
+                                            "P(wound down)", "P(bought while solvent)",
+                                            "20251231"])
         with h5py.File(a) as f:
             s = f["survival"][()]
             lo, hi = f["survival_lo"][()], f["survival_hi"][()]
-        # the headline carries the horizon survival with its interval, as in the file
+            exits = [f[n][()] for n in ("failed_acquired", "failed_wound_down",
+                                        "acquired_solvent")]
+        # the headline carries the horizon survival with its interval, then
+        # P(failed and bought), P(wound down), P(bought while solvent) by
+        # the horizon, as in the file
         for i, lab in enumerate(labs):
             cell = f"{s[i, -1]:.3f} [{lo[i, -1]:.3f}, {hi[i, -1]:.3f}]"
+            tail = cell + "".join(f"</td><td>{e[i, -1]:.3f}" for e in exits) + "</td></tr>"
             if cell not in doc:
                 fail(f"headline lacks {lab}'s horizon survival {cell}")
+            elif tail not in doc:
+                fail(f"headline row of {lab} does not end with the exits by the horizon "
+                     f"({tail!r})")
         n1 = check_pdf(pdf1, page.meta.get("runway-pdf-pages"), len(FIGURES), 0)
         print(f"plain report: {len(FIGURES)} figures, {n1} PDF pages")
     no_temp_files(d)
@@ -217,7 +236,36 @@ with tempfile.TemporaryDirectory(prefix="runway-report-") as d:
                [x for x in FIGURES if x != "failure_years"],
                expect_text=["no per-path data"])
 
-    # 4. Poppler renders a figure page of the PDF.
+    # 4. A file written before exits while solvent (MODEL.md v2 step 7):
+    # no acquired_solvent dataset, outcome an enum of three members. The
+    # report reads it as no exits while solvent.
+    old = os.path.join(d, "old.h5")
+    sh(runway, "run", SCEN, "-o", old, "--paths", "300", "-q", "--keep-paths", "3")
+    with h5py.File(old, "a") as f:
+        del f["acquired_solvent"]
+        ds = f["paths/outcome"]
+        oc = ds[()].astype("i1")
+        if (oc == 3).any():
+            fail(f"{old}: bought while solvent without an acquisition hazard")
+        attrs = {k: ds.attrs[k] for k in ("units", "long_name")}
+        chunks = ds.chunks
+        del f["paths/outcome"]
+        dt = h5py.enum_dtype({"survived": 0, "acquired": 1, "wound_down": 2}, basetype="i1")
+        ds = f["paths"].create_dataset("outcome", data=oc, dtype=dt, chunks=chunks)
+        for k, v in attrs.items():
+            ds.attrs[k] = v
+        ds.dims[0].attach_scale(f["path"])
+        ds.dims[1].attach_scale(f["lab"])
+    sh(PY, REPORT, old, "-o", os.path.join(d, "old"))
+    _, old_doc = check_html(os.path.join(d, "old.html"), labs, labs_and_yaml(old)[1], FIGURES,
+                            expect_text=["P(bought while solvent)"])
+    for lab in labs:
+        row = re.search(r"<tr><td>" + re.escape(html.escape(lab)) + r"[^<]*</td>(.*?)</tr>",
+                        old_doc)
+        if row is None or not row.group(1).endswith("<td>0.000</td>"):
+            fail(f"old file: {lab}'s P(bought while solvent) is not shown as 0.000")
+
+    # 5. Poppler renders a figure page of the PDF.
     pdftoppm = shutil.which("pdftoppm")
     skipped = False
     if pdftoppm is None:

@@ -125,6 +125,9 @@ def crafted_files(good, d):
     add("cash_q_strings", lambda f: replace(
         f, "cash_q", np.array([[["x"] * 5] * T] * L, dtype=h5py.string_dtype())))
     add("failed_acquired_above_1", lambda f: replace(f, "failed_acquired", np.full((L, T), 3.0)))
+    add("acquired_solvent_negative", lambda f: replace(f, "acquired_solvent", np.full((L, T), -0.5)))
+    add("acquired_solvent_nan", lambda f: replace(f, "acquired_solvent", np.full((L, T), np.nan)))
+    add("acquired_solvent_wrong_shape", lambda f: replace(f, "acquired_solvent", np.zeros((T, L + 1))))
     add("independent_alive_wrong_shape", lambda f: replace(f, "independent_alive", np.zeros((T, L))))
     add("sensitivity_wrong_shape", lambda f: replace(f, "sensitivity_survival", np.zeros((L + 2, 3))))
     add("fail_year_extra_lab", lambda f: replace(f, "paths/fail_year", np.zeros((N, L + 1), dtype=np.int32)))
@@ -144,6 +147,10 @@ def crafted_files(good, d):
         replace(f, "paths/fail_year", fy)
     add("fail_year_disagrees_with_survival", move_one_failure)
     add("outcome_unknown_code", lambda f: replace(f, "paths/outcome", np.full((N, L), 7, dtype=np.int8)))
+    add("outcome_code_4", lambda f: replace(f, "paths/outcome", np.where(
+        f["paths/fail_year"][()] == 0, 0, 4).astype(np.int8)))
+    add("outcome_solvent_exit_without_year", lambda f: replace(
+        f, "paths/outcome", np.full((N, L), 3, dtype=np.int8)))
     add("outcome_missing", lambda f: f.__delitem__("paths/outcome"))
     add("outcome_disagrees_with_fail_year", lambda f: replace(
         f, "paths/outcome", np.zeros((N, L), dtype=np.int8) + (f["paths/fail_year"][()] == 0)))

@@ -408,7 +408,7 @@ def check_result(r, need_paths=False):
         need(r.fail_year.shape == (r.paths, L) and r.outcome.shape == (r.paths, L),
              "per-path shape")
         need(np.all((r.fail_year >= 0) & (r.fail_year <= T)), "fail_year range")
-        need(np.all(np.isin(r.outcome, (0, 1, 2))), "outcome codes")
+        need(np.all(np.isin(r.outcome, runway_result._OUTCOMES)), "outcome codes")
         for t in range(1, T + 1):
             alive = np.count_nonzero((r.fail_year == 0) | (r.fail_year > t), axis=0)
             need(np.all(np.abs(alive / r.paths - s[:, t - 1]) <= 1e-9),
