@@ -50,3 +50,7 @@ add_test(NAME condition_matches_closed_forms_and_is_thread_invariant
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_condition.py $<TARGET_FILE:runway>
           $<$<TARGET_EXISTS:runway-mpi>:$<TARGET_FILE:runway-mpi>>)
 set_tests_properties(condition_matches_closed_forms_and_is_thread_invariant PROPERTIES TIMEOUT 300)
+add_test(NAME explain_ranks_the_driving_input_first_and_prim_brackets_its_threshold
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_explain.py $<TARGET_FILE:runway>)
+set_tests_properties(explain_ranks_the_driving_input_first_and_prim_brackets_its_threshold
+  PROPERTIES TIMEOUT 300)
