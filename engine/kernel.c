@@ -42,7 +42,7 @@ struct kn_work {
     int64_t *alive;                                              /* [L][KN] */
     int64_t *fail_year, *profit_year;                            /* [L][KN] */
     int64_t *outcome;                                            /* [L][KN] */
-    double *y;      /* [KN_NMETRIC][L][T][KN] */
+    double *y;      /* [MT_N][L][T][KN] */
     int64_t *yalive;/* [L][T][KN] */
     double *pull, *uf, *ue; /* [L][KN] */
     double *lnmu;   /* [L][KN] ln of each lab's momentum */
@@ -88,7 +88,7 @@ kn_work *kn_work_create(const md_plan *p)
     A(lb, L * SC_LAB_NKEYS * KN); A(share, L * 3 * KN); A(others, 3 * KN);
     A(cash, L * KN); A(rev_prev, L * KN); A(kfund, L * KN); A(own, L * KN);
     A(staff, L * KN); A(raised_tot, L * KN); A(alive, L * KN); A(fail_year, L * KN);
-    A(profit_year, L * KN); A(outcome, L * KN); A(y, KN_NMETRIC * L * T * KN);
+    A(profit_year, L * KN); A(outcome, L * KN); A(y, MT_N * L * T * KN);
     A(yalive, L * T * KN); A(pull, L * KN); A(uf, L * KN); A(ue, L * KN);
     A(yrX, SC_MARKET_NKEYS * KN); A(capf, L * KN); A(ln_rev_prev, L * KN);
     A(lnmu, L * KN); A(uv, L * KN); A(ym, 3 * T * KN);
@@ -103,7 +103,7 @@ kn_work *kn_work_create(const md_plan *p)
 void kn_view_get(const kn_work *w, kn_view *v)
 {
     size_t LTK = w->L * w->T * KN;
-    for (int m = 0; m < KN_NMETRIC; m++)
+    for (int m = 0; m < MT_N; m++)
         v->y[m] = w->y + (size_t)m * LTK;
     v->alive = w->yalive;
     v->fail_year = w->fail_year;
@@ -424,10 +424,10 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             int64_t *fy = w->fail_year + l * KN, *py = w->profit_year + l * KN;
             int64_t *oc = w->outcome + l * KN;
             size_t yo = (l * T + (size_t)(t - 1)) * KN, LTK = L * T * KN;
-            double *yc = w->y + KN_CASH * LTK + yo, *yr = w->y + KN_REVENUE * LTK + yo,
-                   *yop = w->y + KN_OP * LTK + yo, *yra = w->y + KN_RAISED * LTK + yo,
-                   *yow = w->y + KN_OWNERSHIP * LTK + yo, *ysh = w->y + KN_SHARE * LTK + yo,
-                   *ysu = w->y + KN_SUBSIDY * LTK + yo;
+            double *yc = w->y + MT_CASH * LTK + yo, *yr = w->y + MT_REVENUE * LTK + yo,
+                   *yop = w->y + MT_OP * LTK + yo, *yra = w->y + MT_RAISED * LTK + yo,
+                   *yow = w->y + MT_OWNERSHIP * LTK + yo, *ysh = w->y + MT_SHARE * LTK + yo,
+                   *ysu = w->y + MT_SUBSIDY * LTK + yo;
             int64_t *ya = w->yalive + (l * T + (size_t)(t - 1)) * KN;
             const double *capf = w->capf + l * KN;
             double *lnrp = w->ln_rev_prev + l * KN;
@@ -554,8 +554,8 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
         if (tiny_market)
             for (size_t l = 0; l < L; l++) {
                 size_t yo = (l * T + (size_t)(t - 1)) * KN, LTK = L * T * KN;
-                const double *yr = w->y + KN_REVENUE * LTK + yo;
-                double *ysh = w->y + KN_SHARE * LTK + yo;
+                const double *yr = w->y + MT_REVENUE * LTK + yo;
+                double *ysh = w->y + MT_SHARE * LTK + yo;
                 for (size_t j = 0; j < n; j++)
                     if (w->Mtot[j] > 0.0 && w->Mtot[j] < MD_SUM_MIN && !isnan(yr[j]))
                         ysh[j] = yr[j] / w->Mtot[j];

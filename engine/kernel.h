@@ -16,13 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/metrics.h"
 #include "engine/model.h"
 
 #define KN_LANES 128
-
-/* The lab-year metrics, in this order. */
-enum { KN_CASH, KN_REVENUE, KN_OP, KN_RAISED, KN_OWNERSHIP, KN_SHARE,
-       KN_SUBSIDY, KN_NMETRIC };
 
 typedef struct kn_work kn_work;
 
@@ -40,7 +37,7 @@ void kn_draw_only(const md_plan *p, kn_work *w, uint64_t first, size_t n);
 
 /* Views into the work area after kn_run; index [.. ][lane]. */
 typedef struct {
-    const double *y[KN_NMETRIC]; /* [L][T][KN_LANES] */
+    const double *y[MT_N];       /* [L][T][KN_LANES], by metric (metrics.h) */
     const int64_t *alive;        /* [L][T][KN_LANES], alive at the end of year */
     const int64_t *fail_year;    /* [L][KN_LANES] */
     const int64_t *profit_year;  /* [L][KN_LANES] */

@@ -25,9 +25,11 @@
 #ifndef RUNWAY_MODEL_H
 #define RUNWAY_MODEL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/metrics.h"
 #include "engine/scenario.h"
 #include "engine/step.h"
 #include "rng/rng_stream.h"
@@ -43,13 +45,28 @@ typedef struct {
     double *lab; /* [nlabs][SC_LAB_NKEYS], owned by the caller */
 } md_values;
 
-/* The state of one lab at the end of one year. For a year after the lab
- * failed, alive = 0 and the other fields are NaN. In the year it fails,
- * alive = 0 and the fields hold that year's values (cash < 0). */
+/* The state of one lab at the end of one year: one double per metric of
+ * metrics.h (cash, revenue, op, raised, ownership, share, subsidy, in
+ * that order), then alive. For a year after the lab failed, alive = 0
+ * and the other fields are NaN. In the year it fails, alive = 0 and the
+ * fields hold that year's values (cash < 0). */
+#define MD_YEAR_FIELD_(K, f, n, u, tr, ql, tl) double f;
 typedef struct {
-    double cash, revenue, op, raised, ownership, share, subsidy;
+    MT_METRICS(MD_YEAR_FIELD_)
     int alive;
 } md_year;
+#undef MD_YEAR_FIELD_
+
+/* Metric m (MT_*) of a year record. */
+static inline double md_year_metric(const md_year *y, int m)
+{
+    switch (m) {
+#define MD_YEAR_CASE_(K, f, n, u, tr, ql, tl) case MT_##K: return y->f;
+    MT_METRICS(MD_YEAR_CASE_)
+#undef MD_YEAR_CASE_
+    default: return NAN;
+    }
+}
 
 /* The outcome of one lab over the whole path. */
 typedef struct {

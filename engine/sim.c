@@ -23,7 +23,7 @@
 typedef struct {
     uint64_t *alive, *acq, *wd, *sol, *prof; /* [L][T] */
     uint64_t *indep;                   /* [T][L+1] */
-    sk_local sk;                       /* [SIM_NQ][L][T] */
+    sk_local sk;                       /* [MT_N][L][T] */
     uint64_t sk_paths;                 /* paths since the last sketch flush */
     /* block buffers */
     int32_t *fail_year, *profit_year;  /* [B][L] */
@@ -64,7 +64,7 @@ static int acc_init(acc *a, const md_plan *plan, size_t L, size_t T, size_t I, s
 {
     memset(a, 0, sizeof *a);
     if (nobs) {
-        int bad = sk_set_init(&a->skw, SIM_NQ * L * T);
+        int bad = sk_set_init(&a->skw, MT_N * L * T);
         a->cx = calloc(KN_LANES * nobs, sizeof *a->cx);
         a->lsum = calloc(nobs, sizeof *a->lsum);
         a->weight = calloc(SIM_BLOCK, sizeof *a->weight);
@@ -94,7 +94,7 @@ static int acc_init(acc *a, const md_plan *plan, size_t L, size_t T, size_t I, s
     a->market = calloc(T * 3 + 1, sizeof *a->market);
     a->out = calloc(L, sizeof *a->out);
     a->kw = kn_work_create(plan);
-    int bad = sk_local_init(&a->sk, SIM_NQ * LT);
+    int bad = sk_local_init(&a->sk, MT_N * LT);
     if (bad || (nobs && !a->skw.count) || !a->kw || !a->alive || !a->acq || !a->wd || !a->sol || !a->prof || !a->indep || !a->fail_year
         || !a->profit_year || !a->outcome || !a->final_cash || !a->raised_total
         || !a->inputs || !a->labv || !a->years || !a->out || !a->market) {
@@ -110,13 +110,14 @@ void sim_result_free(sim_result *r)
     free(r->failed_acquired); free(r->failed_wound_down); free(r->profitable_by);
     free(r->acquired_solvent);
     free(r->obs_evidence);
-    for (int m = 0; m < SIM_NQ; m++)
+    for (int m = 0; m < MT_N; m++) {
         free(r->q[m]);
+        free(r->traj[m]);
+    }
     free(r->independent_alive);
     free(r->sensitivity_survival); free(r->sensitivity_cash);
     free(r->kept_paths);
-    free(r->traj_cash); free(r->traj_revenue); free(r->traj_op);
-    free(r->traj_raised); free(r->traj_share); free(r->traj_alive);
+    free(r->traj_alive);
     memset(r, 0, sizeof *r);
 }
 
@@ -128,13 +129,15 @@ static int result_alloc(sim_result *r)
     ALLOC(r->survival, LT); ALLOC(r->survival_lo, LT); ALLOC(r->survival_hi, LT);
     ALLOC(r->failed_acquired, LT); ALLOC(r->failed_wound_down, LT); ALLOC(r->profitable_by, LT);
     ALLOC(r->acquired_solvent, LT);
-    for (int m = 0; m < SIM_NQ; m++)
+    for (int m = 0; m < MT_N; m++) {
         ALLOC(r->q[m], LT * HO_NQUANT);
+        if (mt_defs[m].traj)
+            ALLOC(r->traj[m], KLT);
+    }
     ALLOC(r->independent_alive, r->T * (r->L + 1));
     ALLOC(r->sensitivity_survival, r->L * r->I); ALLOC(r->sensitivity_cash, r->L * r->I);
     ALLOC(r->kept_paths, r->K);
-    ALLOC(r->traj_cash, KLT); ALLOC(r->traj_revenue, KLT); ALLOC(r->traj_op, KLT);
-    ALLOC(r->traj_raised, KLT); ALLOC(r->traj_share, KLT); ALLOC(r->traj_alive, KLT);
+    ALLOC(r->traj_alive, KLT);
 #undef ALLOC
     return bad ? -1 : 0;
 }
@@ -161,14 +164,10 @@ static void accumulate(acc *a, const sc_scenario *s, size_t L, size_t T)
                 continue;
             a->alive[lt]++;
             size_t LTn = L * T;
-            sk_add(&a->sk, SIM_Q_CASH * LTn + lt, y[t].cash);
-            sk_add(&a->sk, SIM_Q_REVENUE * LTn + lt, y[t].revenue);
-            sk_add(&a->sk, SIM_Q_OP * LTn + lt, y[t].op);
-            sk_add(&a->sk, SIM_Q_RAISED * LTn + lt, y[t].raised);
-            sk_add(&a->sk, SIM_Q_OWNERSHIP * LTn + lt, y[t].ownership);
-            sk_add(&a->sk, SIM_Q_SHARE * LTn + lt, y[t].share);
-            if (s->labs[l].backstop == SC_BACKSTOP_PARENT)
-                sk_add(&a->sk, SIM_Q_SUBSIDY * LTn + lt, y[t].subsidy);
+            int parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
+            for (int m = 0; m < MT_N; m++)
+                if (m != MT_SUBSIDY || parent)
+                    sk_add(&a->sk, (size_t)m * LTn + lt, md_year_metric(&y[t], m));
         }
     }
     for (size_t t = 0; t < T; t++) {
@@ -200,11 +199,9 @@ static void accumulate_w(acc *a, const sc_scenario *s, size_t L, size_t T, uint6
             if (!y[t].alive)
                 continue;
             a->alive[lt] += w;
-            const double v[SIM_NQ] = { y[t].cash, y[t].revenue, y[t].op, y[t].raised,
-                                       y[t].ownership, y[t].share, y[t].subsidy };
-            for (int m = 0; m < SIM_NQ; m++)
-                if (m != SIM_Q_SUBSIDY || parent)
-                    sk_set_add_w(&a->skw, (size_t)m * LTn + lt, v[m], w);
+            for (int m = 0; m < MT_N; m++)
+                if (m != MT_SUBSIDY || parent)
+                    sk_set_add_w(&a->skw, (size_t)m * LTn + lt, md_year_metric(&y[t], m), w);
         }
     }
     for (size_t t = 0; t < T; t++) {
@@ -220,8 +217,6 @@ static void accumulate_kernel_w(acc *a, const sc_scenario *s, const kn_view *v, 
                                 size_t L, size_t T, const uint64_t *W)
 {
     size_t LTn = L * T;
-    static const int metric[SIM_NQ] = { KN_CASH, KN_REVENUE, KN_OP, KN_RAISED, KN_OWNERSHIP,
-                                        KN_SHARE, KN_SUBSIDY };
     for (size_t l = 0; l < L; l++) {
         const int64_t *fy = v->fail_year + l * KN_LANES, *py = v->profit_year + l * KN_LANES;
         const int64_t *oc = v->outcome + l * KN_LANES;
@@ -252,9 +247,9 @@ static void accumulate_kernel_w(acc *a, const sc_scenario *s, const kn_view *v, 
                 if (!ya[j] || !W[j])
                     continue;
                 a->alive[lt] += W[j];
-                for (int m = 0; m < SIM_NQ; m++)
-                    if (m != SIM_Q_SUBSIDY || parent)
-                        sk_set_add_w(&a->skw, (size_t)m * LTn + lt, v->y[metric[m]][off + j], W[j]);
+                for (int m = 0; m < MT_N; m++)
+                    if (m != MT_SUBSIDY || parent)
+                        sk_set_add_w(&a->skw, (size_t)m * LTn + lt, v->y[m][off + j], W[j]);
             }
         }
     }
@@ -345,8 +340,8 @@ static void accumulate_kernel(acc *a, const sc_scenario *s, const kn_view *v, si
             a->alive[lt] += cnt;
             if (!cnt) /* no lane alive: nothing to add */
                 continue;
-            for (int m = 0; m < KN_NMETRIC; m++) {
-                if (m == KN_SUBSIDY && !parent)
+            for (int m = 0; m < MT_N; m++) {
+                if (m == MT_SUBSIDY && !parent)
                     continue;
                 sk_add_bulk(&a->sk, (size_t)m * LTn + lt, v->y[m] + off, ya, n);
             }
@@ -366,6 +361,11 @@ static void accumulate_kernel(acc *a, const sc_scenario *s, const kn_view *v, si
     }
 }
 
+/* The metric a probe of a lab's figure reads. */
+static const int probe_metric[] = { [SIM_PROBE_CASH] = MT_CASH, [SIM_PROBE_REVENUE] = MT_REVENUE,
+                                    [SIM_PROBE_OP] = MT_OP, [SIM_PROBE_RAISED] = MT_RAISED,
+                                    [SIM_PROBE_SHARE] = MT_SHARE };
+
 /* A probe's value on the path just simulated by the reference. */
 static double probe_ref(const sim_probe *pr, const acc *a, size_t T)
 {
@@ -375,13 +375,7 @@ static double probe_ref(const sim_probe *pr, const acc *a, size_t T)
     const md_year *y = &a->years[(size_t)pr->lab * T + t];
     if (pr->kind == SIM_PROBE_STATUS)
         return y->alive ? (double)MD_SURVIVED : (double)a->out[pr->lab].outcome;
-    switch (pr->kind) {
-    case SIM_PROBE_CASH: return y->cash;
-    case SIM_PROBE_REVENUE: return y->revenue;
-    case SIM_PROBE_OP: return y->op;
-    case SIM_PROBE_RAISED: return y->raised;
-    default: return y->share;
-    }
+    return md_year_metric(y, probe_metric[pr->kind]);
 }
 
 /* The same for n lanes of a kernel block, to dst[0], dst[stride], ... */
@@ -399,10 +393,7 @@ static void probe_kernel(const sim_probe *pr, const kn_view *v, size_t T, size_t
             dst[j * stride] = v->alive[off + j] ? (double)MD_SURVIVED : (double)oc[j];
         return;
     } else {
-        static const int metric[] = { [SIM_PROBE_CASH] = KN_CASH, [SIM_PROBE_REVENUE] = KN_REVENUE,
-                                      [SIM_PROBE_OP] = KN_OP, [SIM_PROBE_RAISED] = KN_RAISED,
-                                      [SIM_PROBE_SHARE] = KN_SHARE };
-        src = v->y[metric[pr->kind]] + ((size_t)pr->lab * T + t) * KN_LANES;
+        src = v->y[probe_metric[pr->kind]] + ((size_t)pr->lab * T + t) * KN_LANES;
     }
     for (size_t j = 0; j < n; j++)
         dst[j * stride] = src[j];
@@ -649,8 +640,9 @@ void sim_state_free(sim_state *st)
     if (st->sk.count)
         sk_set_free(&st->sk);
     free(st->col_in); free(st->col_surv); free(st->col_cash);
-    free(st->traj_cash); free(st->traj_revenue); free(st->traj_op);
-    free(st->traj_raised); free(st->traj_share); free(st->traj_alive);
+    for (int m = 0; m < MT_N; m++)
+        free(st->traj[m]);
+    free(st->traj_alive);
     free(st->done);
     free(st->lsum);
     free(st->col_w);
@@ -679,15 +671,17 @@ int sim_state_init(sim_state *st, const sc_scenario *s, uint64_t N, size_t keep)
     st->NS = N < SIM_SENS_PATHS ? (size_t)N : SIM_SENS_PATHS;
     st->nblocks = (N + SIM_BLOCK - 1) / SIM_BLOCK;
     size_t LT = st->L * st->T, KLT = st->K * LT, NS = st->NS;
-    int bad = sk_set_init(&st->sk, SIM_NQ * LT);
+    int bad = sk_set_init(&st->sk, MT_N * LT);
 #define A(p, n) do { size_t n_ = (n); (p) = calloc(n_ ? n_ : 1, sizeof *(p)); bad |= !(p); } while (0)
     A(st->alive, LT); A(st->acq, LT); A(st->wd, LT); A(st->sol, LT); A(st->prof, LT);
     A(st->indep, st->T * (st->L + 1));
     if (st->I) {
         A(st->col_in, NS * st->I); A(st->col_surv, NS * st->L); A(st->col_cash, NS * st->L);
     }
-    A(st->traj_cash, KLT); A(st->traj_revenue, KLT); A(st->traj_op, KLT);
-    A(st->traj_raised, KLT); A(st->traj_share, KLT); A(st->traj_alive, KLT);
+    for (int m = 0; m < MT_N; m++)
+        if (mt_defs[m].traj)
+            A(st->traj[m], KLT);
+    A(st->traj_alive, KLT);
     A(st->done, (size_t)st->nblocks);
 #undef A
     if (bad) {
@@ -722,11 +716,9 @@ static void copy_rows(sim_state *d, const sim_state *s, uint64_t p0, uint64_t p1
     e = p1 < d->K ? p1 : d->K;
     if (p0 < e) {
         size_t off = (size_t)p0 * LT, n = (size_t)(e - p0) * LT;
-        memcpy(d->traj_cash + off, s->traj_cash + off, n * 8);
-        memcpy(d->traj_revenue + off, s->traj_revenue + off, n * 8);
-        memcpy(d->traj_op + off, s->traj_op + off, n * 8);
-        memcpy(d->traj_raised + off, s->traj_raised + off, n * 8);
-        memcpy(d->traj_share + off, s->traj_share + off, n * 8);
+        for (int m = 0; m < MT_N; m++)
+            if (d->traj[m])
+                memcpy(d->traj[m] + off, s->traj[m] + off, n * 8);
         memcpy(d->traj_alive + off, s->traj_alive + off, n);
     }
 }
@@ -800,13 +792,15 @@ int sim_state_save(const sim_state *st, ho_file *f, char *err, size_t errlen)
           || ho_put_state(f, "sketch", HO_U64, sp, nnz, 2, err, errlen)
           || ho_put_state(f, "sketch_min", HO_F64, st->sk.mn, st->sk.n, 1, err, errlen)
           || ho_put_state(f, "sketch_max", HO_F64, st->sk.mx, st->sk.n, 1, err, errlen)
-          || ho_put_state(f, "done", HO_U8, st->done, st->nblocks, 1, err, errlen)
-          || ho_put_state(f, "traj_cash", HO_F64, st->traj_cash, st->K, LT, err, errlen)
-          || ho_put_state(f, "traj_revenue", HO_F64, st->traj_revenue, st->K, LT, err, errlen)
-          || ho_put_state(f, "traj_op", HO_F64, st->traj_op, st->K, LT, err, errlen)
-          || ho_put_state(f, "traj_raised", HO_F64, st->traj_raised, st->K, LT, err, errlen)
-          || ho_put_state(f, "traj_share", HO_F64, st->traj_share, st->K, LT, err, errlen)
-          || ho_put_state(f, "traj_alive", HO_U8, st->traj_alive, st->K, LT, err, errlen);
+          || ho_put_state(f, "done", HO_U8, st->done, st->nblocks, 1, err, errlen);
+    /* state/traj_FIELD of each metric with trajectories (metrics.h) */
+    for (int m = 0; m < MT_N && !rc; m++)
+        if (st->traj[m]) {
+            char name[64];
+            snprintf(name, sizeof name, "traj_%s", mt_defs[m].field);
+            rc = ho_put_state(f, name, HO_F64, st->traj[m], st->K, LT, err, errlen);
+        }
+    rc = rc || ho_put_state(f, "traj_alive", HO_U8, st->traj_alive, st->K, LT, err, errlen);
     if (!rc && st->I)
         rc = ho_put_state(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
           || ho_put_state(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)
@@ -926,13 +920,14 @@ int sim_state_load(sim_state *st, hr_file *f, char *err, size_t errlen)
           || get(f, "acquired_solvent", HO_U64, st->sol, st->L, st->T, err, errlen)
           || get(f, "profitable", HO_U64, st->prof, st->L, st->T, err, errlen)
           || get(f, "independent", HO_U64, st->indep, st->T, st->L + 1, err, errlen)
-          || get(f, "done", HO_U8, st->done, st->nblocks, 1, err, errlen)
-          || get(f, "traj_cash", HO_F64, st->traj_cash, st->K, LT, err, errlen)
-          || get(f, "traj_revenue", HO_F64, st->traj_revenue, st->K, LT, err, errlen)
-          || get(f, "traj_op", HO_F64, st->traj_op, st->K, LT, err, errlen)
-          || get(f, "traj_raised", HO_F64, st->traj_raised, st->K, LT, err, errlen)
-          || get(f, "traj_share", HO_F64, st->traj_share, st->K, LT, err, errlen)
-          || get(f, "traj_alive", HO_U8, st->traj_alive, st->K, LT, err, errlen);
+          || get(f, "done", HO_U8, st->done, st->nblocks, 1, err, errlen);
+    for (int m = 0; m < MT_N && !rc; m++)
+        if (st->traj[m]) {
+            char name[64];
+            snprintf(name, sizeof name, "traj_%s", mt_defs[m].field);
+            rc = get(f, name, HO_F64, st->traj[m], st->K, LT, err, errlen);
+        }
+    rc = rc || get(f, "traj_alive", HO_U8, st->traj_alive, st->K, LT, err, errlen);
     if (!rc && st->I)
         rc = get(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
           || get(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)
@@ -1066,12 +1061,12 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
     /* The sketches hold one value per lab alive (the subsidy's: only for a
      * parent-backstopped lab); values beyond the range are counted. */
     uint64_t edge = 0;
-    for (int m = 0; m < SIM_NQ; m++)
+    for (int m = 0; m < MT_N; m++)
         for (size_t i = 0; i < LT; i++) {
             size_t k = (size_t)m * LT + i;
             const uint64_t *c = st->sk.count + k * SK_NBUCKETS;
             int parent = s->labs[i / T].backstop == SC_BACKSTOP_PARENT;
-            uint64_t want = m == SIM_Q_SUBSIDY && !parent ? 0 : st->alive[i];
+            uint64_t want = m == MT_SUBSIDY && !parent ? 0 : st->alive[i];
             edge += c[0] + c[SK_NBUCKETS - 1];
             if (st->sk.total[k] != want || !sketch_ok(&st->sk, k)) {
                 snprintf(err, errlen, "state: sketch %d of lab %zu, year %zu %s", m,
@@ -1236,11 +1231,9 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                         for (size_t lt = 0; lt < LT; lt++) {
                             const md_year *y = &a.years[lt];
                             size_t at = (size_t)path * LT + lt;
-                            st->traj_cash[at] = y->cash;
-                            st->traj_revenue[at] = y->revenue;
-                            st->traj_op[at] = y->op;
-                            st->traj_raised[at] = y->raised;
-                            st->traj_share[at] = y->share;
+                            for (int m = 0; m < MT_N; m++)
+                                if (st->traj[m])
+                                    st->traj[m][at] = md_year_metric(y, m);
                             st->traj_alive[at] = (uint8_t)y->alive;
                         }
                 }
@@ -1284,11 +1277,9 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                         if (path < K)
                             for (size_t lt = 0; lt < LT; lt++) {
                                 size_t at = (size_t)path * LT + lt, ko = lt * KN_LANES + jj;
-                                st->traj_cash[at] = kv.y[KN_CASH][ko];
-                                st->traj_revenue[at] = kv.y[KN_REVENUE][ko];
-                                st->traj_op[at] = kv.y[KN_OP][ko];
-                                st->traj_raised[at] = kv.y[KN_RAISED][ko];
-                                st->traj_share[at] = kv.y[KN_SHARE][ko];
+                                for (int m = 0; m < MT_N; m++)
+                                    if (st->traj[m])
+                                        st->traj[m][at] = kv.y[m][ko];
                                 st->traj_alive[at] = (uint8_t)kv.alive[ko];
                             }
                     }
@@ -1413,11 +1404,9 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
     for (size_t k = 0; k < r->K; k++)
         r->kept_paths[k] = k;
     size_t KLT = r->K * LT;
-    memcpy(r->traj_cash, st->traj_cash, KLT * 8);
-    memcpy(r->traj_revenue, st->traj_revenue, KLT * 8);
-    memcpy(r->traj_op, st->traj_op, KLT * 8);
-    memcpy(r->traj_raised, st->traj_raised, KLT * 8);
-    memcpy(r->traj_share, st->traj_share, KLT * 8);
+    for (int m = 0; m < MT_N; m++)
+        if (st->traj[m])
+            memcpy(r->traj[m], st->traj[m], KLT * 8);
     memcpy(r->traj_alive, st->traj_alive, KLT);
     double n = (double)N;
     if (st->weighted) {
@@ -1459,11 +1448,11 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
     }
     for (size_t i = 0; i < T * (L + 1); i++)
         r->independent_alive[i] = (double)st->indep[i] / n;
-    for (int m = 0; m < SIM_NQ; m++)
+    for (int m = 0; m < MT_N; m++)
         for (size_t lt = 0; lt < LT; lt++)
             for (int q = 0; q < HO_NQUANT; q++) {
                 size_t l = lt / T;
-                int no_subsidy = m == SIM_Q_SUBSIDY && s->labs[l].backstop != SC_BACKSTOP_PARENT;
+                int no_subsidy = m == MT_SUBSIDY && s->labs[l].backstop != SC_BACKSTOP_PARENT;
                 r->q[m][lt * HO_NQUANT + (size_t)q] =
                     no_subsidy ? NAN : sk_quantile(&st->sk, (size_t)m * LT + lt, ho_quantiles[q]);
             }
@@ -1505,9 +1494,9 @@ void sim_summary_view(const sim_result *r, ho_summary *o)
     *o = (ho_summary){
         r->survival, r->survival_lo, r->survival_hi,
         r->failed_acquired, r->failed_wound_down, r->profitable_by,
-        r->q[SIM_Q_CASH], r->q[SIM_Q_REVENUE], r->q[SIM_Q_OP],
-        r->q[SIM_Q_RAISED], r->q[SIM_Q_OWNERSHIP], r->q[SIM_Q_SHARE],
-        r->q[SIM_Q_SUBSIDY],
+#define SIM_Q_(K, f, n, u, tr, ql, tl) r->q[MT_##K],
+        MT_METRICS(SIM_Q_)
+#undef SIM_Q_
         r->independent_alive,
         r->sensitivity_survival, r->sensitivity_cash,
         r->acquired_solvent,
@@ -1516,6 +1505,9 @@ void sim_summary_view(const sim_result *r, ho_summary *o)
 
 void sim_traj_view(const sim_result *r, ho_traj *o)
 {
-    *o = (ho_traj){ r->traj_cash, r->traj_revenue, r->traj_op, r->traj_raised,
-                    r->traj_share, r->traj_alive };
+    *o = (ho_traj){
+#define SIM_TRAJ_(K, f, n, u, tr, ql, tl) MT_IF(tr, r->traj[MT_##K],)
+        MT_METRICS(SIM_TRAJ_)
+#undef SIM_TRAJ_
+        r->traj_alive };
 }

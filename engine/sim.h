@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/metrics.h"
 #include "engine/observe.h"
 #include "engine/scenario.h"
 #include "engine/sketch.h"
@@ -35,10 +36,6 @@
 
 /* Kept trajectories: at most this many paths (--keep-paths). */
 #define SIM_MAX_KEEP 1000000
-
-/* Quantile metrics, in the order of the sketch set. */
-enum { SIM_Q_CASH, SIM_Q_REVENUE, SIM_Q_OP, SIM_Q_RAISED, SIM_Q_OWNERSHIP,
-       SIM_Q_SHARE, SIM_Q_SUBSIDY, SIM_NQ };
 
 typedef int (*sim_paths_fn)(void *ctx, uint64_t first, uint64_t count,
                             const ho_paths *block, char *err, size_t errlen);
@@ -94,11 +91,11 @@ typedef struct {
     double *survival, *survival_lo, *survival_hi;     /* [L][T] */
     double *failed_acquired, *failed_wound_down, *profitable_by;
     double *acquired_solvent;                         /* [L][T] */
-    double *q[SIM_NQ];                                /* [L][T][5] */
+    double *q[MT_N];                                  /* [L][T][5], by metric */
     double *independent_alive;                        /* [T][L+1] */
     double *sensitivity_survival, *sensitivity_cash;  /* [L][I] */
     uint64_t *kept_paths;                             /* [K] */
-    double *traj_cash, *traj_revenue, *traj_op, *traj_raised, *traj_share;
+    double *traj[MT_N];   /* [K][L][T] for metrics with trajectories, else NULL */
     uint8_t *traj_alive;                              /* [K][L][T] */
     uint64_t overflow; /* values outside the sketches' range (see sketch.h) */
     /* conditioned runs: n_eff = (sum w)^2 / sum w^2, evidence = mean w,
@@ -122,9 +119,9 @@ typedef struct {
     uint64_t N, nblocks;
     uint64_t *alive, *acq, *wd, *sol, *prof;          /* [L][T]; sol: bought while solvent */
     uint64_t *indep;                                  /* [T][L+1] */
-    sk_set sk;                                        /* [SIM_NQ][L][T] */
+    sk_set sk;                                        /* [MT_N][L][T] */
     double *col_in, *col_surv, *col_cash;             /* [NS][I], [NS][L], [NS][L] */
-    double *traj_cash, *traj_revenue, *traj_op, *traj_raised, *traj_share;
+    double *traj[MT_N];   /* [K][L][T] for metrics with trajectories, else NULL */
     uint8_t *traj_alive;                              /* [K][L][T] */
     uint8_t *done;                                    /* [nblocks] */
     int threads_used;

@@ -832,13 +832,10 @@ static const ho_dsdef summary_defs[] = {
     {"failed_acquired", 2, LY, "1", "probability that the lab has failed and been acquired by the end of the year"},
     {"failed_wound_down", 2, LY, "1", "probability that the lab has failed and been wound down by the end of the year"},
     {"profitable_by", 2, LY, "1", "probability that the lab's operating cash flow has been positive in some year so far"},
-    {"cash_q", 3, LYQ, "US$ billion", "quantiles of cash at the end of the year, among paths where the lab is alive"},
-    {"revenue_q", 3, LYQ, "US$ billion", "quantiles of revenue in the year, among paths where the lab is alive"},
-    {"op_cash_flow_q", 3, LYQ, "US$ billion", "quantiles of operating cash flow in the year, among paths where the lab is alive"},
-    {"raised_q", 3, LYQ, "US$ billion", "quantiles of funding raised in the year, among paths where the lab is alive"},
-    {"ownership_q", 3, LYQ, "1", "quantiles of the fraction of the lab still held by its base-year owners, among paths where the lab is alive"},
-    {"share_q", 3, LYQ, "1", "quantiles of the lab's share of total market revenue, among paths where the lab is alive"},
-    {"parent_subsidy_q", 3, LYQ, "US$ billion", "quantiles of the parent's subsidy in the year, among paths where the lab is alive (NaN for labs without a backstop)"},
+    /* the quantiles of each metric (engine/metrics.h) */
+#define SUMMARY_Q_(K, f, n, u, tr, ql, tl) {#n "_q", 3, LYQ, u, ql},
+    MT_METRICS(SUMMARY_Q_)
+#undef SUMMARY_Q_
     {"independent_alive", 2, {AX_YEAR, AX_NALIVE, 0}, "1", "probability that exactly n_alive labs without a backstop are alive at the end of the year"},
     {"sensitivity_survival", 2, {AX_LAB, AX_INPUT, 0}, "1", "Spearman rank correlation of each drawn input with the lab's survival to the horizon"},
     {"sensitivity_cash", 2, {AX_LAB, AX_INPUT, 0}, "1", "Spearman rank correlation of each drawn input with the lab's final cash"},
@@ -857,16 +854,19 @@ static const ho_dsdef path_defs[PD_N] = {
     {"weight", 1, {AX_PATH, 0, 0}, "1", "the path's weight: the likelihood of the observations the run is conditioned on (MODEL.md section 8), quantised to multiples of 2^-32"},
 };
 
+/* Group `trajectories`: the metrics that have trajectories
+ * (engine/metrics.h), then alive. */
 #define KLY {AX_KEPT, AX_LAB, AX_YEAR}
-enum { TD_CASH, TD_REVENUE, TD_OP, TD_RAISED, TD_SHARE, TD_ALIVE, TD_N };
-static const ho_dsdef traj_defs[TD_N] = {
-    {"cash", 3, KLY, "US$ billion", "cash at the end of the year (NaN after failure)"},
-    {"revenue", 3, KLY, "US$ billion", "revenue in the year (NaN after failure)"},
-    {"op_cash_flow", 3, KLY, "US$ billion", "operating cash flow in the year (NaN after failure)"},
-    {"raised", 3, KLY, "US$ billion", "funding raised in the year (NaN after failure)"},
-    {"share", 3, KLY, "1", "share of total market revenue in the year (NaN after failure)"},
+#define TRAJ_DEF_(K, f, n, u, tr, ql, tl) MT_IF(tr, {#n, 3, KLY, u, tl},)
+static const ho_dsdef traj_defs[] = {
+    MT_METRICS(TRAJ_DEF_)
     {"alive", 3, KLY, "1", "1 if the lab is alive at the end of the year, else 0"},
 };
+#undef TRAJ_DEF_
+#define TRAJ_COUNT_(K, f, n, u, tr, ql, tl) +tr
+enum { TD_N = 1 MT_METRICS(TRAJ_COUNT_), TD_ALIVE = TD_N - 1 };
+#undef TRAJ_COUNT_
+_Static_assert(sizeof traj_defs / sizeof traj_defs[0] == TD_N, "one trajectory per flagged metric");
 
 /* ------------------------------------------------------------------ */
 
@@ -1393,7 +1393,11 @@ int ho_write_traj(ho_file *f, const ho_traj *t, char *err, size_t errlen)
         ho_fail(&c, 0, "no file or no trajectories");
         return -1;
     }
-    const void *src[TD_N] = {t->cash, t->revenue, t->op_cash_flow, t->raised, t->share, t->alive};
+    const void *src[TD_N] = {
+#define TRAJ_SRC_(K, f, n, u, tr, ql, tl) MT_IF(tr, t->n,)
+        MT_METRICS(TRAJ_SRC_)
+#undef TRAJ_SRC_
+        t->alive};
     size_t nelem = f->K * f->L * f->T;
     for (int i = 0; i < TD_N; i++)
         if (nelem > 0 && !src[i]) {
@@ -1424,9 +1428,11 @@ int ho_write_summary(ho_file *f, const ho_summary *s, char *err, size_t errlen)
     /* In the order of summary_defs. */
     const double *src[N_SUMMARY] = {
         s->survival, s->survival_lo, s->survival_hi, s->failed_acquired,
-        s->failed_wound_down, s->profitable_by, s->cash_q, s->revenue_q,
-        s->op_cash_flow_q, s->raised_q, s->ownership_q, s->share_q,
-        s->parent_subsidy_q, s->independent_alive, s->sensitivity_survival,
+        s->failed_wound_down, s->profitable_by,
+#define SUMMARY_SRC_(K, f, n, u, tr, ql, tl) s->n##_q,
+        MT_METRICS(SUMMARY_SRC_)
+#undef SUMMARY_SRC_
+        s->independent_alive, s->sensitivity_survival,
         s->sensitivity_cash, s->acquired_solvent};
     size_t len[AX_N];
     len[AX_YEAR] = f->T;

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/metrics.h"
+
 #define HO_NQUANT 5
 extern const double ho_quantiles[HO_NQUANT]; /* 0.05 0.25 0.5 0.75 0.95 */
 
@@ -60,13 +62,17 @@ typedef struct {
                                  first_path .. first_path + paths - 1 */
 } ho_meta;
 
+/* The summaries, in the order of the file. The quantiles of the metrics
+ * of engine/metrics.h come one field each, named after their dataset:
+ * cash_q, revenue_q, op_cash_flow_q, raised_q, ownership_q, share_q,
+ * parent_subsidy_q ([L][T][5] each). */
 typedef struct {
     const double *survival, *survival_lo, *survival_hi;     /* [L][T] */
     const double *failed_acquired, *failed_wound_down;      /* [L][T] */
     const double *profitable_by;                            /* [L][T] */
-    const double *cash_q, *revenue_q, *op_cash_flow_q;      /* [L][T][5] */
-    const double *raised_q, *ownership_q, *share_q;         /* [L][T][5] */
-    const double *parent_subsidy_q;                         /* [L][T][5] */
+#define HO_SUMMARY_Q_(K, f, n, u, tr, ql, tl) const double *n##_q;
+    MT_METRICS(HO_SUMMARY_Q_)
+#undef HO_SUMMARY_Q_
     const double *independent_alive;                        /* [T][L+1] */
     const double *sensitivity_survival, *sensitivity_cash;  /* [L][I] */
     const double *acquired_solvent;                         /* [L][T] */
@@ -85,9 +91,13 @@ typedef struct {
 } ho_paths;
 
 /* Kept trajectories, [K][L][T]; after a lab fails, the continuous values
- * are NaN and alive is 0. */
+ * are NaN and alive is 0. One field per metric of engine/metrics.h that
+ * has trajectories, named after its dataset (cash, revenue, op_cash_flow,
+ * raised, share), then alive. */
 typedef struct {
-    const double *cash, *revenue, *op_cash_flow, *raised, *share;
+#define HO_TRAJ_(K, f, n, u, tr, ql, tl) MT_IF(tr, const double *n;)
+    MT_METRICS(HO_TRAJ_)
+#undef HO_TRAJ_
     const uint8_t *alive;
 } ho_traj;
 

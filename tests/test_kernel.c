@@ -158,16 +158,14 @@ static void compare_scenario(sc_scenario *s, const char *path, uint64_t N, int t
     same(r[0].failed_wound_down, r[1].failed_wound_down, LT * 8, "failed_wound_down", path);
     same(r[0].acquired_solvent, r[1].acquired_solvent, LT * 8, "acquired_solvent", path);
     same(r[0].profitable_by, r[1].profitable_by, LT * 8, "profitable_by", path);
-    for (int m = 0; m < SIM_NQ; m++)
-        same(r[0].q[m], r[1].q[m], LT * 5 * 8, "a quantile dataset", path);
+    for (int m = 0; m < MT_N; m++)
+        same(r[0].q[m], r[1].q[m], LT * 5 * 8, mt_defs[m].summary, path);
     same(r[0].independent_alive, r[1].independent_alive, r[0].T * (r[0].L + 1) * 8, "independent_alive", path);
     same(r[0].sensitivity_survival, r[1].sensitivity_survival, LI * 8, "sensitivity_survival", path);
     same(r[0].sensitivity_cash, r[1].sensitivity_cash, LI * 8, "sensitivity_cash", path);
-    same(r[0].traj_cash, r[1].traj_cash, KLT * 8, "trajectories/cash", path);
-    same(r[0].traj_share, r[1].traj_share, KLT * 8, "trajectories/share", path);
-    same(r[0].traj_revenue, r[1].traj_revenue, KLT * 8, "trajectories/revenue", path);
-    same(r[0].traj_op, r[1].traj_op, KLT * 8, "trajectories/op_cash_flow", path);
-    same(r[0].traj_raised, r[1].traj_raised, KLT * 8, "trajectories/raised", path);
+    for (int m = 0; m < MT_N; m++)
+        if (mt_defs[m].traj)
+            same(r[0].traj[m], r[1].traj[m], KLT * 8, mt_defs[m].traj, path);
     same(r[0].traj_alive, r[1].traj_alive, KLT, "trajectories/alive", path);
     same(c[0].fy, c[1].fy, NL * 4, "fail_year", path);
     same(c[0].py, c[1].py, NL * 4, "profit_year", path);

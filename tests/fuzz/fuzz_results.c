@@ -1132,7 +1132,7 @@ FZ_NOCOV static void check_state(const sim_state *st, const sc_scenario *s, uint
                   (unsigned long long)P, (unsigned long long)alive);
     }
     uint64_t edge = 0;
-    for (int m = 0; m < SIM_NQ; m++)
+    for (int m = 0; m < MT_N; m++)
         for (size_t i = 0; i < LT; i++) {
             size_t k = (size_t)m * LT + i;
             const uint64_t *cnt = st->sk.count + k * SK_NBUCKETS;
@@ -1141,7 +1141,7 @@ FZ_NOCOV static void check_state(const sim_state *st, const sc_scenario *s, uint
                 tot += cnt[b];
             edge += cnt[0] + cnt[SK_NBUCKETS - 1];
             int parent = s->labs[i / T].backstop == SC_BACKSTOP_PARENT;
-            uint64_t want = m == SIM_Q_SUBSIDY && !parent ? 0 : st->alive[i];
+            uint64_t want = m == MT_SUBSIDY && !parent ? 0 : st->alive[i];
             FZ_ASSERT(tot == st->sk.total[k] && tot == want,
                       "sketch %zu counts %llu, total %llu, want %llu", k, (unsigned long long)tot,
                       (unsigned long long)st->sk.total[k], (unsigned long long)want);
