@@ -1,0 +1,548 @@
+/* yamltree: the YAML tree of a scenario and the helpers every rule uses
+ * (see scenario_internal.h): node access, lookups, number parsing,
+ * one-line errors at a node's line (or at the --set that supplied it),
+ * duplicate keys, copying and re-emission. */
+#include "engine/scenario_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Small helpers. */
+
+char *yt_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+/* "a.b" in a new string (NULL when memory runs out). */
+char *yt_join2(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    char *p = malloc(na + nb + 2);
+    if (!p) return NULL;
+    memcpy(p, a, na);
+    p[na] = '.';
+    memcpy(p + na + 1, b, nb + 1);
+    return p;
+}
+
+/* Levenshtein distance, capped: anything above 3 is reported as 3. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 40 || nb > 40) return 3;
+    int row[41];
+    for (size_t j = 0; j <= nb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb] > 3 ? 3 : row[nb];
+}
+
+/* The closest candidate within edit distance 2, or NULL. */
+const char *yt_suggest(const char *word, const char *const *cand,
+                           size_t n)
+{
+    const char *best = NULL;
+    int bestd = 3;
+    if (strlen(word) < 3) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        int d = edit_distance(word, cand[i]);
+        if (d < bestd) {
+            bestd = d;
+            best = cand[i];
+        }
+    }
+    return best;
+}
+
+/* Parses a whole string as a number.
+ * Returns 0 (finite, *out set), 1 (not a number), 2 (a number that is not
+ * finite: .nan, .inf, nan, inf, or one that overflows a double). */
+int yt_parse_num(const char *s, double *out)
+{
+    while (isspace((unsigned char)*s)) s++;
+    const char *p = s;
+    if (*p == '+' || *p == '-') p++;
+    if (!strcmp(p, ".nan") || !strcmp(p, ".NaN") || !strcmp(p, ".NAN") ||
+        !strcmp(p, ".inf") || !strcmp(p, ".Inf") || !strcmp(p, ".INF"))
+        return 2;
+    if (!*s) return 1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s) return 1;
+    while (isspace((unsigned char)*end)) end++;
+    if (*end) return 1;
+    if (!isfinite(v)) return 2;
+    *out = v;
+    return 0;
+}
+
+/* Parses a whole string as an unsigned 64-bit integer: decimal, 0x hex,
+ * or a number written with an exponent that is an exact integer below
+ * 2^53 (1e6). Returns 0, 1 (not an integer) or 2 (out of range). */
+int yt_parse_u64(const char *s, uint64_t *out)
+{
+    while (isspace((unsigned char)*s)) s++;
+    if (*s == '-') {
+        double v;
+        int r = yt_parse_num(s, &v);
+        return r == 0 && v == floor(v) ? 2 : 1;
+    }
+    const char *p = s;
+    if (*p == '+') p++;
+    int base = 10;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        base = 16;
+        p += 2;
+    }
+    if (isxdigit((unsigned char)*p)) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, base);
+        const char *e = end;
+        while (isspace((unsigned char)*e)) e++;
+        if (!*e) {
+            if (errno == ERANGE) return 2;
+            *out = (uint64_t)v;
+            return 0;
+        }
+    }
+    double v;
+    if (yt_parse_num(s, &v) != 0 || v != floor(v)) return 1;
+    if (v < 0 || v > 9007199254740992.0) return 2;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* The same for a signed int. */
+int yt_parse_int(const char *s, int *out)
+{
+    while (isspace((unsigned char)*s)) s++;
+    int neg = *s == '-';
+    uint64_t u;
+    int r = yt_parse_u64(neg ? s + 1 : s, &u);
+    if (r) return r;
+    if (neg ? u > 2147483648u : u > 2147483647u) return 2;
+    *out = neg ? (int)(-(long long)u) : (int)u;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The loading context and error reporting. */
+
+yaml_node_t *yt_node(yt_ctx *c, int i)
+{
+    return i > 0 ? yaml_document_get_node(&c->doc, i) : NULL;
+}
+
+int yt_node_count(yt_ctx *c)
+{
+    return (int)(c->doc.nodes.top - c->doc.nodes.start);
+}
+
+const ovr_range *yt_find_ovr(yt_ctx *c, int node)
+{
+    for (size_t i = 0; i < c->novr; i++)
+        if (node >= c->ovr[i].first && node <= c->ovr[i].last)
+            return &c->ovr[i];
+    return NULL;
+}
+
+int yt_line_of(yt_ctx *c, int node)
+{
+    yaml_node_t *n = yt_node(c, node);
+    return n ? (int)n->start_mark.line + 1 : 1;
+}
+
+/* Keeps a message on one line: a value quoted in it may hold a newline
+ * (a block scalar) or another control character. */
+static void yt_one_line(char *msg)
+{
+    for (; *msg; msg++)
+        if ((unsigned char)*msg < 0x20 || *msg == 0x7f) *msg = ' ';
+}
+
+/* Writes the one-line message and returns -1. node locates the error
+ * (0: line 1); key is the full input name or NULL. */
+int yt_fail(yt_ctx *c, int node, const char *key, const char *fmt, ...)
+{
+    char rule[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rule, sizeof rule, fmt, ap);
+    va_end(ap);
+    if (!c->err || c->errlen == 0) return -1;
+    const ovr_range *o = yt_find_ovr(c, node);
+    if (o) {
+        if (key && strcmp(key, o->samekey) != 0)
+            snprintf(c->err, c->errlen, "%s: %s: %s", o->label, key, rule);
+        else
+            snprintf(c->err, c->errlen, "%s: %s", o->label, rule);
+    } else if (key) {
+        snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file,
+                 yt_line_of(c, node), key, rule);
+    } else {
+        snprintf(c->err, c->errlen, "%s:%d: %s", c->file, yt_line_of(c, node),
+                 rule);
+    }
+    yt_one_line(c->err);
+    return -1;
+}
+
+/* A message that is not about a node (I/O, overrides before they land). */
+int yt_fail_raw(yt_ctx *c, const char *fmt, ...)
+{
+    if (!c->err || c->errlen == 0) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, c->errlen, fmt, ap);
+    va_end(ap);
+    yt_one_line(c->err);
+    return -1;
+}
+
+int yt_fail_oom(yt_ctx *c)
+{
+    return yt_fail_raw(c, "%s: out of memory", c->file);
+}
+
+void yt_ctx_free(yt_ctx *c)
+{
+    if (c->have_doc) yaml_document_delete(&c->doc);
+    for (size_t i = 0; i < c->novr; i++) {
+        free(c->ovr[i].label);
+        free(c->ovr[i].samekey);
+    }
+    free(c->ovr);
+    c->have_doc = 0;
+    c->ovr = NULL;
+    c->novr = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tree access. */
+
+int yt_is_type(yt_ctx *c, int i, yaml_node_type_t t)
+{
+    yaml_node_t *n = yt_node(c, i);
+    return n && n->type == t;
+}
+
+const char *yt_str(yt_ctx *c, int i)
+{
+    return (const char *)yt_node(c, i)->data.scalar.value;
+}
+
+/* YAML's null: an empty value, ~ or null. */
+int yt_is_null(yt_ctx *c, int i)
+{
+    yaml_node_t *n = yt_node(c, i);
+    if (n->type != YAML_SCALAR_NODE) return 0;
+    const char *s = (const char *)n->data.scalar.value;
+    if (!*s) return 1;
+    return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+           (!strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+            !strcmp(s, "NULL"));
+}
+
+/* The value of KEY in mapping map (0 when absent); *keynode gets the key's
+ * node. Duplicate keys have been rejected before any lookup. */
+int yt_map_find(yt_ctx *c, int map, const char *key, int *keynode)
+{
+    yaml_node_t *m = yt_node(c, map);
+    if (keynode) *keynode = 0;
+    if (!m || m->type != YAML_MAPPING_NODE) return 0;
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+         p < m->data.mapping.pairs.top; p++) {
+        if (YT_IS_SCALAR(c, p->key) && !strcmp(yt_str(c, p->key), key)) {
+            if (keynode) *keynode = p->key;
+            return p->value;
+        }
+    }
+    return 0;
+}
+
+/* Every key of map must be one of keys[] or of extra[] (NULL-terminated;
+ * may be NULL). prefix names the mapping in messages ("market",
+ * "OpenAI"); what, when not NULL, follows "unknown key". */
+int yt_check_keys(yt_ctx *c, int map, const char *prefix,
+                      const char *const *keys, size_t nkeys,
+                      const char *const *extra, const char *what)
+{
+    yaml_node_t *m = yt_node(c, map);
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+         p < m->data.mapping.pairs.top; p++) {
+        if (!YT_IS_SCALAR(c, p->key))
+            return yt_fail(c, p->key, prefix, "keys must be names, not lists "
+                        "or mappings");
+        const char *k = yt_str(c, p->key);
+        int ok = 0;
+        for (size_t i = 0; !ok && i < nkeys; i++) ok = !strcmp(k, keys[i]);
+        for (size_t i = 0; !ok && extra && extra[i]; i++)
+            ok = !strcmp(k, extra[i]);
+        if (ok) continue;
+        const char *best = yt_suggest(k, keys, nkeys);
+        size_t nextra = 0;
+        while (extra && extra[nextra]) nextra++;
+        if (!best && nextra) best = yt_suggest(k, extra, nextra);
+        char full[512];
+        if (prefix)
+            snprintf(full, sizeof full, "%s.%s", prefix, k);
+        else
+            snprintf(full, sizeof full, "%s", k);
+        return yt_fail(c, p->key, full, "unknown key%s%s%s%s%s",
+                    what ? " " : "", what ? what : "",
+                    best ? "; did you mean " : "", best ? best : "",
+                    best ? "?" : "");
+    }
+    return 0;
+}
+
+/* A numeric scalar at node i; what names it in the rule ("sd", "rho"). */
+int yt_num_node(yt_ctx *c, int i, const char *key, const char *what,
+                    double *out)
+{
+    if (!YT_IS_SCALAR(c, i))
+        return yt_fail(c, i, key, "%s must be a number", what);
+    if (yt_is_null(c, i)) return yt_fail(c, i, key, "%s is missing", what);
+    int r = yt_parse_num(yt_str(c, i), out);
+    if (r == 1)
+        return yt_fail(c, i, key, "%s must be a number (got \"%s\")", what,
+                    yt_str(c, i));
+    if (r == 2)
+        return yt_fail(c, i, key, "%s must be finite (got %s)", what, yt_str(c, i));
+    return 0;
+}
+
+/* Where an error about a whole value is reported: at the value when an
+ * override supplied it, else at its key (the line an analyst looks for). */
+int yt_value_loc(yt_ctx *c, int keynode, int value)
+{
+    if (yt_find_ovr(c, value) || !keynode) return value;
+    return keynode;
+}
+
+/* ------------------------------------------------------------------ */
+/* Duplicate keys, checked over the whole tree (libyaml accepts them). */
+
+int yt_walk_dups(yt_ctx *c, int i, const char *path, int depth)
+{
+    yaml_node_t *n = yt_node(c, i);
+    if (depth > YT_MAX_DEPTH)
+        return yt_fail(c, i, NULL, "nested more than %d levels deep (a "
+                    "recursive alias?)", YT_MAX_DEPTH);
+    if (++c->visits > YT_MAX_VISITS)
+        return yt_fail(c, i, NULL, "document too large (more than %ld nodes, "
+                    "counting aliases)", YT_MAX_VISITS);
+    char sub[512];
+    /* A "\0" escape would cut the value short where C reads it. */
+    if (n->type == YAML_SCALAR_NODE &&
+        strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
+        return yt_fail(c, i, path, "value contains a NUL character");
+    if (n->type == YAML_MAPPING_NODE) {
+        yaml_node_pair_t *p0 = n->data.mapping.pairs.start;
+        size_t np = (size_t)(n->data.mapping.pairs.top - p0);
+        for (size_t j = 0; j < np; j++) {
+            /* Re-read: recursion does not add nodes, but stay safe. */
+            yaml_node_pair_t *p = yt_node(c, i)->data.mapping.pairs.start + j;
+            if (!YT_IS_SCALAR(c, p->key))
+                return yt_fail(c, p->key, path, "keys must be names, not lists "
+                            "or mappings");
+            const char *k = yt_str(c, p->key);
+            if (path)
+                snprintf(sub, sizeof sub, "%s.%s", path, k);
+            else
+                snprintf(sub, sizeof sub, "%s", k);
+            for (size_t q = 0; q < j; q++) {
+                yaml_node_pair_t *pq = yt_node(c, i)->data.mapping.pairs.start + q;
+                if (YT_IS_SCALAR(c, pq->key) && !strcmp(yt_str(c, pq->key), k)) {
+                    if (yt_find_ovr(c, pq->key))
+                        return yt_fail(c, p->key, sub, "duplicate key");
+                    return yt_fail(c, p->key, sub, "duplicate key (first at "
+                                "line %d)", yt_line_of(c, pq->key));
+                }
+            }
+            if (yt_walk_dups(c, p->value, sub, depth + 1)) return -1;
+        }
+    } else if (n->type == YAML_SEQUENCE_NODE) {
+        size_t ni = (size_t)(n->data.sequence.items.top -
+                             n->data.sequence.items.start);
+        int labs = path && !strcmp(path, "labs") && depth == 1;
+        for (size_t j = 0; j < ni; j++) {
+            int it = yt_node(c, i)->data.sequence.items.start[j];
+            int nm = labs ? yt_map_find(c, it, "name", NULL) : 0;
+            /* Name a lab's keys as the analyst does: OpenAI.cash0. */
+            if (nm && YT_IS_SCALAR(c, nm) && *yt_str(c, nm))
+                snprintf(sub, sizeof sub, "%s", yt_str(c, nm));
+            else
+                snprintf(sub, sizeof sub, "%s[%zu]", path ? path : "", j);
+            if (yt_walk_dups(c, it, sub, depth + 1)) return -1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Copying a subtree between documents (override snippets in, the tree out
+ * for re-emission). Returns the new node's index, 0 on failure (*why says
+ * which: 1 out of memory, 2 too deep or too large). */
+
+int yt_copy_node(yaml_document_t *dst, yaml_document_t *src, int i,
+                     int depth, long *budget, int *why)
+{
+    yaml_node_t *n = yaml_document_get_node(src, i);
+    if (depth > YT_MAX_DEPTH || --*budget < 0) {
+        *why = 2;
+        return 0;
+    }
+    *why = 1;
+    int k;
+    switch (n->type) {
+    case YAML_SCALAR_NODE:
+        return yaml_document_add_scalar(dst, n->tag, n->data.scalar.value,
+                                        (int)n->data.scalar.length,
+                                        n->data.scalar.style);
+    case YAML_SEQUENCE_NODE: {
+        int s = yaml_document_add_sequence(dst, n->tag,
+                                           n->data.sequence.style);
+        if (!s) return 0;
+        for (yaml_node_item_t *it = n->data.sequence.items.start;
+             it < n->data.sequence.items.top; it++) {
+            k = yt_copy_node(dst, src, *it, depth + 1, budget, why);
+            if (!k || !yaml_document_append_sequence_item(dst, s, k)) {
+                if (k) *why = 1;
+                return 0;
+            }
+        }
+        return s;
+    }
+    case YAML_MAPPING_NODE: {
+        int m = yaml_document_add_mapping(dst, n->tag,
+                                          n->data.mapping.style);
+        if (!m) return 0;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+             p < n->data.mapping.pairs.top; p++) {
+            int kk = yt_copy_node(dst, src, p->key, depth + 1, budget, why);
+            if (!kk) return 0;
+            int vv = yt_copy_node(dst, src, p->value, depth + 1, budget, why);
+            if (!vv) return 0;
+            if (!yaml_document_append_mapping_pair(dst, m, kk, vv)) {
+                *why = 1;
+                return 0;
+            }
+        }
+        return m;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Re-emission of the tree (only when there were overrides). */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} outbuf;
+
+static int write_out(void *data, unsigned char *bytes, size_t size)
+{
+    outbuf *o = data;
+    if (o->len + size + 1 > o->cap) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (cap < o->len + size + 1) cap *= 2;
+        char *p = realloc(o->buf, cap);
+        if (!p) return 0;
+        o->buf = p;
+        o->cap = cap;
+    }
+    memcpy(o->buf + o->len, bytes, size);
+    o->len += size;
+    o->buf[o->len] = 0;
+    return 1;
+}
+
+/* The tree from root as YAML text. It emits a copy, because
+ * yaml_emitter_dump destroys what it emits, and a copy drops the nodes
+ * that overrides replaced (and any %TAG directives, which the dumper
+ * would leak). Comments are not kept: libyaml's tree has none. */
+int yt_emit(yt_ctx *c, int root, char **out)
+{
+    yaml_document_t copy;
+    yaml_emitter_t em;
+    outbuf o = {NULL, 0, 0};
+    if (!yaml_document_initialize(&copy, NULL, NULL, NULL, 1, 1))
+        return yt_fail_oom(c);
+    long budget = YT_MAX_VISITS;
+    int why = 0;
+    if (!yt_copy_node(&copy, &c->doc, root, 0, &budget, &why)) {
+        yaml_document_delete(&copy);
+        if (why == 2)
+            return yt_fail(c, root, NULL, "document too large to re-emit");
+        return yt_fail_oom(c);
+    }
+    if (!yaml_emitter_initialize(&em)) {
+        yaml_document_delete(&copy);
+        return yt_fail_oom(c);
+    }
+    yaml_emitter_set_output(&em, write_out, &o);
+    yaml_emitter_set_unicode(&em, 1);
+    yaml_emitter_set_width(&em, -1);
+    yaml_emitter_set_indent(&em, 2);
+    /* dump takes the copy and frees it, whatever happens. */
+    int ok = yaml_emitter_dump(&em, &copy) && yaml_emitter_close(&em) &&
+             yaml_emitter_flush(&em);
+    yaml_emitter_delete(&em);
+    if (!ok || !o.buf) {
+        free(o.buf);
+        return yt_fail_raw(c, "%s: cannot re-emit the scenario with its "
+                        "overrides", c->file);
+    }
+    *out = o.buf;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Syntax errors. */
+
+static int line_at(const char *text, size_t len, size_t off)
+{
+    int line = 1;
+    for (size_t i = 0; i < off && i < len; i++) line += text[i] == '\n';
+    return line;
+}
+
+int yt_syntax_error(yt_ctx *c, yaml_parser_t *p, const char *text,
+                        size_t len)
+{
+    int line = p->error == YAML_READER_ERROR
+                   ? line_at(text, len, p->problem_offset)
+                   : (int)p->problem_mark.line + 1;
+    const char *problem = p->problem ? p->problem : "cannot parse";
+    if (p->context && p->error != YAML_READER_ERROR)
+        return yt_fail_raw(c, "%s:%d: syntax error: %s (%s at line %d)",
+                        c->file, line, problem, p->context,
+                        (int)p->context_mark.line + 1);
+    return yt_fail_raw(c, "%s:%d: syntax error: %s", c->file, line, problem);
+}
