@@ -7,32 +7,23 @@
  *   Q = (1 - Fmax) + (1 - u)(Fmax - Fmin),
  * which is 1 - (Fmin + u (Fmax - Fmin)) rearranged; 1 - u is exact there.
  *
- * Beta and gamma quantiles do not use gsl_cdf_beta_Pinv/gsl_cdf_gamma_Pinv:
- * those fail to converge for ordinary parameters (gamma shape 0.1 at
- * p = 0.05; beta(5, 0.1) at its median) and then call the GSL error
- * handler, whose default aborts. They are solved here instead by a
- * bracketed Newton iteration on the log of GSL's tail probability in
- * log x (see solve_tail), which needs only GSL's incomplete beta and gamma
- * and lnbeta/lngamma. Over shapes 1e-6 .. 1e5 (rd_prepare refuses more)
- * and every positive double x these raised no GSL error when checked
- * (GSL 2.7.1); above about 1e6 the incomplete gamma does, near the mode.
- * Nothing here touches the GSL error handler, which is global, so
- * rd_quantile is safe to call from many threads at once. */
+ * Beta, PERT and gamma quantiles and CDFs come from rng_special.h: the
+ * incomplete beta and gamma functions and their inverses written on
+ * rng_math.h's rm_exp and rm_log, so a draw from any family is the same
+ * bits on every CPU and libm (GSL's called libm's exp, log, pow and
+ * lgamma, which glibc picks by CPU features; its gsl_cdf_beta_Pinv and
+ * gsl_cdf_gamma_Pinv also fail to converge for ordinary parameters, such
+ * as gamma shape 0.1 at p = 0.05, and then abort under GSL's default
+ * error handler). Nothing here calls GSL, so rd_quantile is safe to call
+ * from many threads at once. */
 #include "rng/rng_dist.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 
-#include <gsl/gsl_cdf.h>
-
 #include "rng/rng_math.h"
-#include <gsl/gsl_sf_gamma.h>
-
-/* log(DBL_TRUE_MIN) and log(DBL_MAX): the bracket, in log x, of every
- * positive double. */
-#define LOG_XMIN (-744.4400719213812)
-#define LOG_XMAX 709.782712893384
+#include "rng/rng_special.h"
 
 /* The largest beta a, b or gamma shape accepted; see rd_prepare. */
 #define RD_SHAPE_MAX 1e5
@@ -93,7 +84,7 @@ static void family_support(const rd_dist *d, double *lo, double *hi)
 }
 
 /* Untruncated CDF. Infinite and out-of-support x are answered here, so
- * GSL only ever sees interior points. */
+ * the incomplete beta and gamma only ever see interior points. */
 static double cdf_raw(const rd_dist *d, double x)
 {
     if (isnan(x))
@@ -128,157 +119,18 @@ static double cdf_raw(const rd_dist *d, double x)
             return 0.0;
         if (y >= 1.0)
             return 1.0;
-        return gsl_cdf_beta_P(y, al, be);
+        double p, q;
+        rsp_beta_pq(al, be, y, &p, &q);
+        return p;
     }
-    case RD_GAMMA:
-        return gsl_cdf_gamma_P(x, d->a, d->b);
+    case RD_GAMMA: {
+        double p, q;
+        rsp_gamma_pq(d->a, x / d->b, &p, &q);
+        return p;
+    }
     default:
         return NAN;
     }
-}
-
-/* ---- beta and gamma inversion ----------------------------------------- */
-
-typedef enum { TAIL_BETA_P, TAIL_BETA_Q, TAIL_GAMMA_P, TAIL_GAMMA_Q } tail_kind;
-
-/* log T(x) and d log T / d log x at x = e^t, T the tail probability.
- * The density is formed in logs (lnorm = ln B(a, b) or ln Gamma(a)) so
- * that x f(x) neither overflows (gamma shape < 1 near 0) nor underflows. */
-static void tail_eval(tail_kind k, double a, double b, double lnorm, double t,
-                      double *lt, double *dlt)
-{
-    double x = exp(t), T, lxf;
-    switch (k) {
-    case TAIL_BETA_P:
-    case TAIL_BETA_Q:
-        T = k == TAIL_BETA_P ? gsl_cdf_beta_P(x, a, b) : gsl_cdf_beta_Q(x, a, b);
-        lxf = a * t + (b - 1.0) * log1p(-x) - lnorm;
-        break;
-    case TAIL_GAMMA_P:
-        T = gsl_cdf_gamma_P(x, a, 1.0);
-        lxf = a * t - x - lnorm;
-        break;
-    default:
-        T = gsl_cdf_gamma_Q(x, a, 1.0);
-        lxf = a * t - x - lnorm;
-        break;
-    }
-    *lt = log(T);
-    *dlt = exp(lxf - *lt);
-    if (k == TAIL_BETA_Q || k == TAIL_GAMMA_Q)
-        *dlt = -*dlt;
-}
-
-/* Solves log T(e^t) = log target for t in [LOG_XMIN, thi] by Newton's
- * method kept inside a shrinking bracket, falling back to bisection when a
- * step leaves the bracket or does not at least halve the error (the
- * "rtsafe" safeguard of Numerical Recipes, 2nd ed., section 9.4). In log x
- * a power-law tail (T ~ x^a near 0) is a straight line, so Newton is
- * exact there, and bisection is geometric, reaching 1e-300 in as many
- * steps as 0.1. The result is deterministic: a fixed sequence of
- * operations on (target, a, b). */
-static double solve_tail(tail_kind k, double a, double b, double lnorm,
-                         double target, double t0, double thi)
-{
-    const double ltarget = log(target);
-    /* Upper tails fall with x; the sign makes h increasing in t. */
-    const double sign = (k == TAIL_BETA_Q || k == TAIL_GAMMA_Q) ? -1.0 : 1.0;
-    double tlo = LOG_XMIN;
-    double t = (t0 > tlo && t0 < thi) ? t0 : 0.5 * (tlo + thi);
-    double dx = thi - tlo, dxold = dx;
-
-    for (int it = 0; it < 200; it++) {
-        double lt, dlt;
-        tail_eval(k, a, b, lnorm, t, &lt, &dlt);
-        double h = sign * (lt - ltarget), dh = sign * dlt;
-        if (h == 0.0 || isnan(h))
-            return t;
-        if (h < 0.0)
-            tlo = t;
-        else
-            thi = t;
-        double tn = 0.0;
-        int newton = isfinite(h) && isfinite(dh) && dh > 0.0;
-        if (newton) {
-            tn = t - h / dh;
-            newton = tn > tlo && tn < thi && fabs(2.0 * h) <= fabs(dxold * dh);
-        }
-        if (!newton)
-            tn = tlo + 0.5 * (thi - tlo);
-        dxold = dx;
-        dx = tn - t;
-        /* 1e-14 relative in x: below the accuracy of the CDFs themselves
-         * for most parameters, so further steps would chase rounding. */
-        double tol = 1e-14 * fmax(1.0, fabs(tn));
-        if (fabs(dx) <= tol || thi - tlo <= tol)
-            return tn;
-        t = tn;
-    }
-    return t;
-}
-
-/* x in (0, 1/2] whose lower (upper == 0) or upper tail under the
- * standard beta(a, b) is t. */
-static double beta_half(double t, int upper, double a, double b)
-{
-    double lnB = gsl_sf_lnbeta(a, b);
-    double tmax = log(0.5);
-    /* Near 0, P(x) ~ x^a / (a B(a, b)); past the mean start at the mean. */
-    double p = upper ? 1.0 - t : t;
-    double t0 = (log(p) + log(a) + lnB) / a;
-    double tmean = log(a / (a + b));
-    if (!(t0 < tmean))
-        t0 = tmean;
-    if (!(t0 < tmax))
-        t0 = tmax - 1e-3;
-    tail_kind k = upper ? TAIL_BETA_Q : TAIL_BETA_P;
-    return exp(solve_tail(k, a, b, lnB, t, t0, tmax));
-}
-
-/* The quantile of the standard beta(a, b) at tail probability t <= 1/2
- * (lower tail, or upper when upper != 0), returned as x or, when x > 1/2,
- * as y = 1 - x (*reflected = 1), which keeps its resolution: a double
- * near 1 cannot say how far from 1 it is. Y = 1 - X is beta(b, a), whose
- * lower tail is X's upper tail. */
-static double beta_quantile(double t, int upper, double a, double b,
-                            int *reflected)
-{
-    double at_half = upper ? gsl_cdf_beta_Q(0.5, a, b) : gsl_cdf_beta_P(0.5, a, b);
-    *reflected = upper ? t < at_half : t > at_half;
-    if (*reflected)
-        return beta_half(t, !upper, b, a);
-    return beta_half(t, upper, a, b);
-}
-
-/* x > 0 with the lower (upper == 0) or upper tail of gamma(a, 1) equal
- * to t <= 1/2. */
-static double gamma_tail(double t, double a, int upper)
-{
-    double lnG = gsl_sf_lngamma(a);
-    double x0 = a;
-    double z = gsl_cdf_ugaussian_Pinv(t); /* <= 0 */
-    if (upper)
-        z = -z;
-    /* Wilson-Hilferty: (x/a)^(1/3) is nearly normal with mean
-     * 1 - 1/(9a) and sd 1/(3 sqrt a); good for a >= 1. */
-    double wh = 1.0 - 1.0 / (9.0 * a) + z / (3.0 * sqrt(a));
-    if (a >= 1.0 && wh > 0.0) {
-        x0 = a * wh * wh * wh;
-    } else if (!upper) {
-        /* Near 0, P(x) ~ x^a / Gamma(a + 1). */
-        x0 = exp((log(t) + gsl_sf_lngamma(a + 1.0)) / a);
-        if (!(x0 < a))
-            x0 = a;
-    } else {
-        /* Far out, Q(x) ~ x^(a-1) e^-x / Gamma(a). */
-        double x1 = -log(t) - lnG;
-        if (x1 > 1.0)
-            x1 += (a - 1.0) * log(x1);
-        if (x1 > a)
-            x0 = x1;
-    }
-    tail_kind k = upper ? TAIL_GAMMA_Q : TAIL_GAMMA_P;
-    return exp(solve_tail(k, a, 1.0, lnG, t, log(x0), LOG_XMAX));
 }
 
 /* ---- quantiles -------------------------------------------------------- */
@@ -319,12 +171,12 @@ static double tail_quantile(const rd_dist *d, double t, int upper)
     case RD_BETA: {
         double al, be, lo, hi;
         beta_std(d, &al, &be, &lo, &hi);
-        int reflected;
-        double y = beta_quantile(t, upper, al, be, &reflected);
+        int reflected; /* y = 1 - x when x > 1/2 */
+        double y = rsp_beta_inv(al, be, t, upper, &reflected);
         return reflected ? hi - (hi - lo) * y : lo + (hi - lo) * y;
     }
     case RD_GAMMA:
-        return d->b * gamma_tail(t, d->a, upper);
+        return d->b * rsp_gamma_inv(d->a, t, upper);
     case RD_CONST:
     default:
         return d->a;
@@ -472,9 +324,10 @@ int rd_prepare(rd_dist *d, char *err, size_t errlen)
     case RD_BETA:
         NEED_POSITIVE(d->a, "a");
         NEED_POSITIVE(d->b, "b");
-        /* GSL's incomplete beta and gamma raise errors (an abort, under
-         * GSL's default handler) near the mode once a shape passes about
-         * 1e6; such a narrow distribution is a normal in all but name. */
+        /* The incomplete beta and gamma (rng_special.h) take O(sqrt(shape))
+         * terms near the mode: 1e5 keeps a quantile within tens of
+         * microseconds. So narrow a distribution is a normal in all but
+         * name. */
         if (d->a > RD_SHAPE_MAX || d->b > RD_SHAPE_MAX)
             FAIL("a and b must be <= " STR(RD_SHAPE_MAX));
         NEED_FINITE(d->lo, "min");

@@ -46,3 +46,23 @@ add_test(NAME math_tables_match_their_generator
   COMMAND ${RUNWAY_PY} ${CMAKE_SOURCE_DIR}/scripts/gen_math_tables.py --check
   WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(math_tables_match_their_generator PROPERTIES TIMEOUT 300)
+
+# The incomplete beta and gamma and their inverses (rng/rng_special.h):
+# agreement with GSL, round trips, monotonicity, known bits, cost.
+runway_c_test(test_special test_special.c)
+
+# ...and they call no libm or GSL function: the object of
+# test_special_symbols.c (each function as an external definition) must
+# leave none of them undefined. nm lists what the compiler really
+# emitted, whatever the source or the flags.
+add_library(test_special_symbols OBJECT test_special_symbols.c)
+target_include_directories(test_special_symbols PRIVATE ${CMAKE_SOURCE_DIR})
+set(runway_libm_names "^(__)?(exp|exp2|exp10|expm1|log|log2|log10|log1p|logb|pow|lgamma|lgamma_r|tgamma|gamma|erf|erfc|cbrt|sin|cos|tan|asin|acos|atan|atan2|sinh|cosh|tanh|asinh|acosh|atanh|hypot|fma|ldexp|frexp|scalbn|nextafter)[fl]?(_r)?(_finite)?$|^gsl_")
+add_test(NAME special_functions_call_no_libm
+  COMMAND sh -c [=[
+    undef=$("$0" -u "$1" | awk '{print $NF}') || exit 1
+    "$0" --defined-only "$1" | grep -q rsp_sym_gamma_inv || { echo "no rsp_sym_ functions in $1"; exit 1; }
+    bad=$(printf '%s\n' "$undef" | grep -E "$2")
+    if [ -n "$bad" ]; then echo "rng_special.h calls: $bad"; exit 1; fi
+    echo "undefined symbols: ${undef:-none}"
+  ]=] ${CMAKE_NM} $<TARGET_OBJECTS:test_special_symbols> "${runway_libm_names}")

@@ -15,7 +15,8 @@
  * Then rd_prepare must reject each bad parameter set with its rule.
  *
  * GSL errors are counted by a handler installed here, so a GSL routine
- * that fails inside rd_* fails the test instead of aborting it. */
+ * that fails (the references: integration, densities, CDFs; rd_* itself
+ * calls no GSL) fails the test instead of aborting it. */
 #include "rng/rng_dist.h"
 #include "rng/rng_stream.h"
 #include "test_util.h"
