@@ -126,7 +126,6 @@ def crafted_files(good, d):
         f, "cash_q", np.array([[["x"] * 5] * T] * L, dtype=h5py.string_dtype())))
     add("failed_acquired_above_1", lambda f: replace(f, "failed_acquired", np.full((L, T), 3.0)))
     add("acquired_solvent_negative", lambda f: replace(f, "acquired_solvent", np.full((L, T), -0.5)))
-    add("acquired_solvent_nan", lambda f: replace(f, "acquired_solvent", np.full((L, T), np.nan)))
     add("acquired_solvent_wrong_shape", lambda f: replace(f, "acquired_solvent", np.zeros((T, L + 1))))
     add("independent_alive_wrong_shape", lambda f: replace(f, "independent_alive", np.zeros((T, L))))
     add("sensitivity_wrong_shape", lambda f: replace(f, "sensitivity_survival", np.zeros((L + 2, 3))))
