@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "output/h5out.h"
+#include "engine/sim.h"
 
 static inline int bench_repeat(void)
 {
@@ -20,8 +20,8 @@ static inline int bench_repeat(void)
     return rep && atoi(rep) > 0 ? atoi(rep) : 3;
 }
 
-static inline int bench_sink_touch(void *ctx, uint64_t first, uint64_t count, const ho_paths *b,
-                                   char *err, size_t errlen)
+static inline int bench_sink_touch(void *ctx, uint64_t first, uint64_t count,
+                                   const sim_paths_block *b, char *err, size_t errlen)
 {
     (void)first; (void)err; (void)errlen;
     double *sum = ctx; /* sinks run on several threads at once */

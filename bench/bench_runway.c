@@ -104,7 +104,7 @@ static double write_only(const sc_scenario *s, uint64_t N, const char *path, dou
         in[i] = exp(sin((double)i * 1.7));
     double t0 = omp_get_wtime();
     ho_file *f = ho_create(path, &m, err, sizeof err);
-    ho_paths blk = { fy, oc, py, fc, rt, in };
+    ho_paths blk = { fy, oc, py, fc, rt, in, NULL };
     for (uint64_t first = 0; f && first < N; first += B) {
         uint64_t c = N - first < B ? N - first : B;
         if (ho_write_paths(f, first, c, &blk, err, sizeof err) != 0) {
@@ -136,7 +136,7 @@ static double full_run(const sc_scenario *s, uint64_t N, int threads, const char
         return NAN;
     }
     ho_summary sum;
-    sim_summary_view(&r, &sum);
+    ho_summary_view(&r, &sum);
     ho_write_summary(f, &sum, err, sizeof err);
     ho_traj tr = { 0 };
     ho_write_traj(f, &tr, err, sizeof err);

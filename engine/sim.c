@@ -6,17 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "engine/evidence.h"
 #include "engine/kernel.h"
 #include "engine/model.h"
-#include "rng/rng_math.h"
-
 #include "engine/sketch.h"
 #include "engine/stats.h"
-#include "output/h5read.h"
+#include "engine/tornado.h"
+#include "rng/rng_math.h"
+
+const double sim_quantiles[SIM_NQUANT] = { 0.05, 0.25, 0.5, 0.75, 0.95 };
 
 /* What one thread accumulates. Counts are integers so that merging the
  * threads is exact in any order. */
@@ -130,7 +129,7 @@ static int result_alloc(sim_result *r)
     ALLOC(r->failed_acquired, LT); ALLOC(r->failed_wound_down, LT); ALLOC(r->profitable_by, LT);
     ALLOC(r->acquired_solvent, LT);
     for (int m = 0; m < MT_N; m++) {
-        ALLOC(r->q[m], LT * HO_NQUANT);
+        ALLOC(r->q[m], LT * SIM_NQUANT);
         if (mt_defs[m].traj)
             ALLOC(r->traj[m], KLT);
     }
@@ -399,742 +398,6 @@ static void probe_kernel(const sim_probe *pr, const kn_view *v, size_t T, size_t
         dst[j * stride] = src[j];
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Eight doubles as one value, for loops GCC and clang turn into plain
- * vector code (lane q of a sum holds the terms i = q mod 8, as a scalar
- * loop over q would, so the bits are the same). Loads and stores are
- * unaligned, through memcpy; macros, not functions, because a function
- * returning one changes the ABI in builds without AVX-512 (valgrind's). */
-typedef double v8d __attribute__((vector_size(8 * sizeof(double))));
-#define LD8(v, p) memcpy(&(v), (p), sizeof(v8d))
-#define ST8(p, v) memcpy((p), &(v), sizeof(v8d))
-
-/* Copies columns c0..c0+nc-1 of a row-major table (stride doubles a row)
- * into dst, column-major with N rows: a block of rows at a time, so both
- * sides stay in cache. */
-static void to_columns(double *dst, const double *src, size_t stride, size_t c0, size_t nc,
-                       size_t N, int threads)
-{
-    enum { ROWS = 64 };
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t i0 = 0; i0 < N; i0 += ROWS) {
-        size_t i1 = i0 + ROWS < N ? i0 + ROWS : N;
-        for (size_t c = 0; c < nc; c++)
-            for (size_t i = i0; i < i1; i++)
-                dst[c * N + i] = src[i * stride + c0 + c];
-    }
-}
-
-/* Replaces each of the nc columns of col (N rows each) by its centred
- * ranks, and sets ss[c] to their sum of squares. 0, or -1 out of memory. */
-static int rank_columns(double *col, double *ss, size_t nc, size_t N, int threads)
-{
-    int bad = 0;
-    const double mean = 0.5 * (double)(N + 1);
-#pragma omp parallel num_threads(threads) reduction(| : bad)
-    {
-        size_t *idx = malloc(2 * N * sizeof *idx);
-        bad |= !idx;
-#pragma omp for schedule(dynamic, 1)
-        for (size_t c = 0; c < nc; c++) {
-            if (!idx)
-                continue;
-            double *x = col + c * N, sxx = 0;
-            bad |= st_ranks(N, x, 1, x, idx) != 0;
-            for (size_t i = 0; i < N; i++) {
-                x[i] -= mean;
-                sxx += x[i] * x[i];
-            }
-            ss[c] = sxx;
-        }
-        free(idx);
-    }
-    return bad ? -1 : 0;
-}
-
-/* Rank correlations of every drawn input with survival to the horizon and
- * with final cash, lab by lab (MODEL.md section 5, the tornado). The 2 L
- * outcome columns are ranked once; the inputs a group of SENS_GROUP
- * columns at a time, through one buffer, so the memory this takes does
- * not grow with the number of inputs (64 inputs at 2^18 paths: 40 MB,
- * not 160) and fresh pages are not faulted in for every column. */
-enum { SENS_GROUP = 8 };
-/* The tornado of a conditioned run: weighted Spearman correlations
- * (st_weighted_ranks) of each input with survival and final cash over
- * the rank-correlation sample, each path weighted by its weight. Plain
- * loops: a conditioned run is rarer than it is large. */
-static int sensitivity_w(sim_result *r, size_t N, const double *inputs, const double *surv,
-                         const double *fcash, const double *w, int threads)
-{
-    size_t I = r->I, L = r->L, C = I + 2 * L;
-    if (I == 0 || N == 0)
-        return 0;
-    double *col = malloc(C * N * sizeof *col), sw = 0.0;
-    int bad = !col;
-    for (size_t i = 0; i < N; i++)
-        sw += w[i];
-#pragma omp parallel num_threads(threads) reduction(| : bad)
-    {
-        size_t *idx = malloc(2 * N * sizeof *idx);
-        double *scr = malloc((2 * N + 2) * sizeof *scr), *tmp = malloc(N * sizeof *tmp);
-        bad |= !idx || !scr || !tmp;
-#pragma omp for schedule(dynamic, 1)
-        for (size_t c = 0; c < C; c++) {
-            if (!col || !idx || !scr || !tmp)
-                continue;
-            const double *src = c < I ? inputs + c : c < I + L ? surv + (c - I) : fcash + (c - I - L);
-            size_t stride = c < I ? I : L;
-            double *x = col + c * N, m = 0.0;
-            bad |= st_ranks(N, src, stride, tmp, idx) != 0;
-            st_weighted_ranks(N, tmp, w, scr, x);
-            for (size_t i = 0; i < N; i++)
-                m += w[i] * x[i];
-            m = sw > 0.0 ? m / sw : 0.0;
-            for (size_t i = 0; i < N; i++)
-                x[i] -= m;
-        }
-        free(idx); free(scr); free(tmp);
-    }
-    if (!bad) {
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-        for (size_t k = 0; k < I * 2 * L; k++) {
-            size_t o = k / I, i = k % I;
-            const double *x = col + i * N, *y = col + (I + o) * N;
-            double sxy = 0.0, sxx = 0.0, syy = 0.0;
-            for (size_t p = 0; p < N; p++) {
-                sxy += w[p] * x[p] * y[p];
-                sxx += w[p] * x[p] * x[p];
-                syy += w[p] * y[p] * y[p];
-            }
-            double rho = sxx > 0.0 && syy > 0.0 ? sxy / sqrt(sxx * syy) : NAN;
-            if (o < L)
-                r->sensitivity_survival[o * I + i] = rho;
-            else
-                r->sensitivity_cash[(o - L) * I + i] = rho;
-        }
-    }
-    free(col);
-    return bad ? -1 : 0;
-}
-
-static int sensitivity(sim_result *r, size_t N, const double *inputs,
-                       const double *surv, const double *fcash, int threads)
-{
-    size_t I = r->I, L = r->L;
-    if (I == 0 || N == 0)
-        return 0;
-    /* Eight interleaved partial sums per product (path i goes to sum
-     * i mod 8), added up in a fixed order at the end: the loop vectorises,
-     * and the bits depend on N alone, never on threads or groups. */
-    enum { LANES = 8 };
-    _Static_assert(sizeof(v8d) == LANES * sizeof(double), "one v8d per partial-sum row");
-    size_t npair = 2 * L * I, G = I < SENS_GROUP ? I : SENS_GROUP;
-    double *out = malloc(N * 2 * L * sizeof *out), *in = malloc(N * G * sizeof *in);
-    double *ss = malloc((I + 2 * L) * sizeof *ss); /* inputs', then outcomes' */
-    double *part = calloc(npair * LANES, sizeof *part);
-    double *sxy = calloc(npair, sizeof *sxy);
-    int bad = !out || !in || !ss || !part || !sxy;
-    if (!bad) {
-        to_columns(out, surv, L, 0, L, N, threads);
-        to_columns(out + L * N, fcash, L, 0, L, N, threads);
-        bad = rank_columns(out, ss + I, 2 * L, N, threads);
-    }
-    for (size_t g0 = 0; g0 < I && !bad; g0 += G) {
-        size_t gn = I - g0 < G ? I - g0 : G;
-        to_columns(in, inputs, I, g0, gn, N, threads);
-        bad = rank_columns(in, ss + g0, gn, N, threads);
-        if (bad)
-            break;
-        /* The group's 2 L gn cross products, paths taken in chunks so a
-         * chunk of the outcome columns is read from memory once and
-         * reused, from cache, for every input of the group; each thread
-         * takes a fixed range of the group's inputs. */
-        enum { CHUNK = 512 };
-#pragma omp parallel num_threads(threads)
-        {
-        size_t nt = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
-        size_t k_lo = gn * me / nt, k_hi = gn * (me + 1) / nt;
-        for (size_t i0 = 0; i0 < N; i0 += CHUNK) {
-            size_t i1 = i0 + CHUNK < N ? i0 + CHUNK : N;
-            for (size_t kk = k_lo; kk < k_hi; kk++) {
-                const double *x = in + kk * N;
-                const size_t k = g0 + kk;
-                /* four outcome columns at a time: each load of x serves
-                 * four products (the loop is bound by loads, not
-                 * arithmetic); each product's sums are the same as one at
-                 * a time */
-                size_t c = 0;
-                for (; c + 4 <= 2 * L; c += 4) {
-                    const double *y0 = out + c * N, *y1 = y0 + N, *y2 = y1 + N, *y3 = y2 + N;
-                    double *p0 = part + (c * I + k) * LANES, *p1 = p0 + I * LANES,
-                           *p2 = p1 + I * LANES, *p3 = p2 + I * LANES;
-                    v8d l0, l1, l2, l3, xv, yv;
-                    LD8(l0, p0); LD8(l1, p1); LD8(l2, p2); LD8(l3, p3);
-                    size_t i = i0;
-                    for (; i + LANES <= i1; i += LANES) {
-                        LD8(xv, x + i);
-                        LD8(yv, y0 + i); l0 += xv * yv;
-                        LD8(yv, y1 + i); l1 += xv * yv;
-                        LD8(yv, y2 + i); l2 += xv * yv;
-                        LD8(yv, y3 + i); l3 += xv * yv;
-                    }
-                    ST8(p0, l0); ST8(p1, l1); ST8(p2, l2); ST8(p3, l3);
-                    for (; i < i1; i++) {
-                        p0[i % LANES] += x[i] * y0[i];
-                        p1[i % LANES] += x[i] * y1[i];
-                        p2[i % LANES] += x[i] * y2[i];
-                        p3[i % LANES] += x[i] * y3[i];
-                    }
-                }
-                for (; c < 2 * L; c++) {
-                    const double *y = out + c * N;
-                    double *pc = part + (c * I + k) * LANES;
-                    v8d lc, xv, yv;
-                    LD8(lc, pc);
-                    size_t i = i0;
-                    for (; i + LANES <= i1; i += LANES) {
-                        LD8(xv, x + i);
-                        LD8(yv, y + i);
-                        lc += xv * yv;
-                    }
-                    ST8(pc, lc);
-                    for (; i < i1; i++)
-                        pc[i % LANES] += x[i] * y[i];
-                }
-            }
-        }
-        }
-    }
-    if (!bad) {
-        for (size_t p = 0; p < npair; p++) {
-            double t = 0.0;
-            for (int q = 0; q < LANES; q++)
-                t += part[p * LANES + (size_t)q];
-            sxy[p] = t;
-        }
-        for (size_t c = 0; c < 2 * L; c++)
-            for (size_t k = 0; k < I; k++) {
-                double sx = ss[k], sy = ss[I + c];
-                /* A constant column (everyone survives) has no rank
-                 * correlation with anything: NaN, not 0. */
-                double rho = (sx > 0 && sy > 0) ? sxy[c * I + k] / sqrt(sx * sy) : NAN;
-                (c < L ? r->sensitivity_survival : r->sensitivity_cash)[(c % L) * I + k] = rho;
-            }
-    }
-    free(part); free(sxy); free(out); free(in); free(ss);
-    return bad ? -1 : 0;
-}
-
-/* ---- the mergeable state ---- */
-
-void sim_state_free(sim_state *st)
-{
-    free(st->alive); free(st->acq); free(st->wd); free(st->sol); free(st->prof);
-    free(st->indep);
-    if (st->sk.count)
-        sk_set_free(&st->sk);
-    free(st->col_in); free(st->col_surv); free(st->col_cash);
-    for (int m = 0; m < MT_N; m++)
-        free(st->traj[m]);
-    free(st->traj_alive);
-    free(st->done);
-    free(st->lsum);
-    free(st->col_w);
-    memset(st, 0, sizeof *st);
-}
-
-int sim_state_weigh(sim_state *st, size_t nobs)
-{
-    free(st->lsum);
-    free(st->col_w);
-    st->lsum = calloc(nobs ? nobs : 1, sizeof *st->lsum);
-    st->col_w = calloc(st->NS ? st->NS : 1, sizeof *st->col_w);
-    if (!st->lsum || !st->col_w)
-        return -1;
-    st->weighted = 1;
-    st->nobs = nobs;
-    st->wsum = st->wsq_hi = st->wsq_lo = 0;
-    return 0;
-}
-
-int sim_state_init(sim_state *st, const sc_scenario *s, uint64_t N, size_t keep)
-{
-    memset(st, 0, sizeof *st);
-    st->L = s->nlabs; st->T = (size_t)s->horizon; st->I = s->ninputs; st->N = N;
-    st->K = keep < N ? keep : (size_t)N;
-    st->NS = N < SIM_SENS_PATHS ? (size_t)N : SIM_SENS_PATHS;
-    st->nblocks = (N + SIM_BLOCK - 1) / SIM_BLOCK;
-    size_t LT = st->L * st->T, KLT = st->K * LT, NS = st->NS;
-    int bad = sk_set_init(&st->sk, MT_N * LT);
-#define A(p, n) do { size_t n_ = (n); (p) = calloc(n_ ? n_ : 1, sizeof *(p)); bad |= !(p); } while (0)
-    A(st->alive, LT); A(st->acq, LT); A(st->wd, LT); A(st->sol, LT); A(st->prof, LT);
-    A(st->indep, st->T * (st->L + 1));
-    if (st->I) {
-        A(st->col_in, NS * st->I); A(st->col_surv, NS * st->L); A(st->col_cash, NS * st->L);
-    }
-    for (int m = 0; m < MT_N; m++)
-        if (mt_defs[m].traj)
-            A(st->traj[m], KLT);
-    A(st->traj_alive, KLT);
-    A(st->done, (size_t)st->nblocks);
-#undef A
-    if (bad) {
-        sim_state_free(st);
-        return -1;
-    }
-    return 0;
-}
-
-uint64_t sim_state_paths_done(const sim_state *st)
-{
-    uint64_t n = 0;
-    for (uint64_t b = 0; b < st->nblocks; b++)
-        if (st->done[b])
-            n += st->N - b * SIM_BLOCK < SIM_BLOCK ? st->N - b * SIM_BLOCK : SIM_BLOCK;
-    return n;
-}
-
-/* Copies the rows of paths [p0, p1) that live in the sensitivity sample
- * and in the kept trajectories. */
-static void copy_rows(sim_state *d, const sim_state *s, uint64_t p0, uint64_t p1)
-{
-    size_t LT = d->L * d->T;
-    uint64_t e = p1 < d->NS ? p1 : d->NS;
-    if (d->I && p0 < e) {
-        memcpy(d->col_in + p0 * d->I, s->col_in + p0 * d->I, (size_t)(e - p0) * d->I * 8);
-        memcpy(d->col_surv + p0 * d->L, s->col_surv + p0 * d->L, (size_t)(e - p0) * d->L * 8);
-        memcpy(d->col_cash + p0 * d->L, s->col_cash + p0 * d->L, (size_t)(e - p0) * d->L * 8);
-    }
-    if (d->weighted && p0 < (p1 < d->NS ? p1 : d->NS))
-        memcpy(d->col_w + p0, s->col_w + p0, (size_t)((p1 < d->NS ? p1 : d->NS) - p0) * 8);
-    e = p1 < d->K ? p1 : d->K;
-    if (p0 < e) {
-        size_t off = (size_t)p0 * LT, n = (size_t)(e - p0) * LT;
-        for (int m = 0; m < MT_N; m++)
-            if (d->traj[m])
-                memcpy(d->traj[m] + off, s->traj[m] + off, n * 8);
-        memcpy(d->traj_alive + off, s->traj_alive + off, n);
-    }
-}
-
-int sim_state_merge(sim_state *d, const sim_state *s, char *err, size_t errlen)
-{
-    if (d->L != s->L || d->T != s->T || d->I != s->I || d->N != s->N || d->K != s->K
-        || d->weighted != s->weighted || d->nobs != s->nobs) {
-        snprintf(err, errlen, "the parts do not belong to one run (labs, horizon, inputs, "
-                              "paths or kept paths differ)");
-        return -1;
-    }
-    for (uint64_t b = 0; b < d->nblocks; b++)
-        if (d->done[b] && s->done[b]) {
-            snprintf(err, errlen, "paths %llu.. are in two parts (a shard given twice?)",
-                     (unsigned long long)(b * SIM_BLOCK));
-            return -1;
-        }
-    size_t LT = d->L * d->T;
-    for (size_t i = 0; i < LT; i++) {
-        d->alive[i] += s->alive[i]; d->acq[i] += s->acq[i];
-        d->wd[i] += s->wd[i]; d->sol[i] += s->sol[i]; d->prof[i] += s->prof[i];
-    }
-    for (size_t i = 0; i < d->T * (d->L + 1); i++)
-        d->indep[i] += s->indep[i];
-    sk_set_add(&d->sk, &s->sk);
-    if (d->weighted) {
-        d->wsum += s->wsum;
-        unsigned __int128 q = ((unsigned __int128)d->wsq_hi << 64 | d->wsq_lo)
-                            + ((unsigned __int128)s->wsq_hi << 64 | s->wsq_lo);
-        d->wsq_hi = (uint64_t)(q >> 64);
-        d->wsq_lo = (uint64_t)q;
-        for (size_t k = 0; k < d->nobs; k++)
-            d->lsum[k] += s->lsum[k];
-    }
-    for (uint64_t b = 0; b < d->nblocks; b++)
-        if (s->done[b]) {
-            uint64_t p0 = b * SIM_BLOCK, p1 = p0 + SIM_BLOCK < d->N ? p0 + SIM_BLOCK : d->N;
-            copy_rows(d, s, p0, p1);
-            d->done[b] = 1;
-        }
-    return 0;
-}
-
-int sim_state_save(const sim_state *st, ho_file *f, char *err, size_t errlen)
-{
-    size_t LT = st->L * st->T;
-    /* the sketches, sparse: (sketch * SK_NBUCKETS + bucket, count) */
-    size_t nnz = 0, nb = st->sk.n * SK_NBUCKETS;
-    for (size_t i = 0; i < nb; i++)
-        nnz += st->sk.count[i] != 0;
-    uint64_t *sp = malloc((nnz ? nnz : 1) * 2 * sizeof *sp);
-    if (!sp) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    for (size_t i = 0, k = 0; i < nb; i++)
-        if (st->sk.count[i]) {
-            sp[2 * k] = i;
-            sp[2 * k + 1] = st->sk.count[i];
-            k++;
-        }
-    uint64_t hdr[4] = { st->N, st->nblocks, st->sk.overflow, st->K };
-    int rc = ho_put_state(f, "header", HO_U64, hdr, 1, 4, err, errlen)
-          || ho_put_state(f, "alive", HO_U64, st->alive, st->L, st->T, err, errlen)
-          || ho_put_state(f, "acquired", HO_U64, st->acq, st->L, st->T, err, errlen)
-          || ho_put_state(f, "wound_down", HO_U64, st->wd, st->L, st->T, err, errlen)
-          || ho_put_state(f, "acquired_solvent", HO_U64, st->sol, st->L, st->T, err, errlen)
-          || ho_put_state(f, "profitable", HO_U64, st->prof, st->L, st->T, err, errlen)
-          || ho_put_state(f, "independent", HO_U64, st->indep, st->T, st->L + 1, err, errlen)
-          || ho_put_state(f, "sketch", HO_U64, sp, nnz, 2, err, errlen)
-          || ho_put_state(f, "sketch_min", HO_F64, st->sk.mn, st->sk.n, 1, err, errlen)
-          || ho_put_state(f, "sketch_max", HO_F64, st->sk.mx, st->sk.n, 1, err, errlen)
-          || ho_put_state(f, "done", HO_U8, st->done, st->nblocks, 1, err, errlen);
-    /* state/traj_FIELD of each metric with trajectories (metrics.h) */
-    for (int m = 0; m < MT_N && !rc; m++)
-        if (st->traj[m]) {
-            char name[64];
-            snprintf(name, sizeof name, "traj_%s", mt_defs[m].field);
-            rc = ho_put_state(f, name, HO_F64, st->traj[m], st->K, LT, err, errlen);
-        }
-    rc = rc || ho_put_state(f, "traj_alive", HO_U8, st->traj_alive, st->K, LT, err, errlen);
-    if (!rc && st->I)
-        rc = ho_put_state(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
-          || ho_put_state(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)
-          || ho_put_state(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen);
-    if (!rc && st->weighted) {
-        uint64_t w[3] = { st->wsum, st->wsq_hi, st->wsq_lo };
-        rc = ho_put_state(f, "weights", HO_U64, w, 1, 3, err, errlen)
-          || ho_put_state(f, "likelihood_sums", HO_U64, st->lsum, st->nobs, 1, err, errlen)
-          || ho_put_state(f, "col_weight", HO_F64, st->col_w, st->NS, 1, err, errlen);
-    }
-    free(sp);
-    return rc ? -1 : 0;
-}
-
-/* Reads state/NAME, which must be rows x cols. */
-static int get(hr_file *f, const char *name, int type, void *buf, uint64_t rows, uint64_t cols,
-               char *err, size_t errlen)
-{
-    char path[64];
-    uint64_t r, c;
-    snprintf(path, sizeof path, "state/%s", name);
-    if (hr_shape(f, path, &r, &c, err, errlen) != 0)
-        return -1;
-    if (r != rows || (rows && c != cols)) {
-        snprintf(err, errlen, "%s: %s is %llux%llu, expected %llux%llu (not this run's state)",
-                 hr_name(f), path, (unsigned long long)r, (unsigned long long)c,
-                 (unsigned long long)rows, (unsigned long long)cols);
-        return -1;
-    }
-    return hr_read(f, path, type, 0, rows, c, buf, err, errlen);
-}
-
-int sim_state_load(sim_state *st, hr_file *f, char *err, size_t errlen)
-{
-    size_t LT = st->L * st->T;
-    uint64_t hdr[4];
-    const char *fn = hr_name(f);
-    if (get(f, "header", HO_U64, hdr, 1, 4, err, errlen) != 0)
-        return -1;
-    if (hdr[0] != st->N || hdr[1] != st->nblocks || hdr[3] != st->K) {
-        snprintf(err, errlen, "%s: the saved state is for %llu paths in %llu blocks and %llu "
-                 "kept, not %llu in %llu and %zu", fn, (unsigned long long)hdr[0],
-                 (unsigned long long)hdr[1], (unsigned long long)hdr[3],
-                 (unsigned long long)st->N, (unsigned long long)st->nblocks, st->K);
-        return -1;
-    }
-    st->sk.overflow = hdr[2];
-    uint64_t r, c;
-    /* A conditioned run's state: its counts are sums of weights (up to
-     * 2^SIM_WBITS a path), and it says on how many observations. */
-    if (hr_exists(f, "state/weights")) {
-        uint64_t w[3];
-        err[0] = 0;
-        if (hr_shape(f, "state/likelihood_sums", &r, &c, err, errlen) != 0
-            || r == 0 || r > 1000000 || sim_state_weigh(st, (size_t)r) != 0
-            || get(f, "weights", HO_U64, w, 1, 3, err, errlen)
-            || get(f, "likelihood_sums", HO_U64, st->lsum, st->nobs, 1, err, errlen)
-            || get(f, "col_weight", HO_F64, st->col_w, st->NS, 1, err, errlen)) {
-            if (!*err)
-                snprintf(err, errlen, "%s: state/likelihood_sums is not a conditioned run's", fn);
-            return -1;
-        }
-        st->wsum = w[0];
-        st->wsq_hi = w[1];
-        st->wsq_lo = w[2];
-        for (size_t p = 0; p < st->NS; p++)
-            if (!(st->col_w[p] >= 0.0 && st->col_w[p] <= 1.0)) {
-                snprintf(err, errlen, "%s: state/col_weight holds %g, not a weight in [0, 1]", fn,
-                         st->col_w[p]);
-                return -1;
-            }
-    }
-    const uint64_t max_count = st->weighted ? st->N << SIM_WBITS : st->N;
-    if (hr_shape(f, "state/sketch", &r, &c, err, errlen) != 0)
-        return -1;
-    /* sim_state_save writes one row per non-empty bucket, in increasing
-     * bucket order: at most every bucket once */
-    size_t nb = st->sk.n * SK_NBUCKETS;
-    if (r > 0 && c != 2) {
-        snprintf(err, errlen, "%s: state/sketch has %llu columns, not 2", fn,
-                 (unsigned long long)c);
-        return -1;
-    }
-    if (r > nb) {
-        snprintf(err, errlen, "%s: state/sketch has %llu rows, more than the %zu buckets", fn,
-                 (unsigned long long)r, nb);
-        return -1;
-    }
-    uint64_t *sp = malloc((r ? r : 1) * 2 * sizeof *sp);
-    if (!sp || (r && hr_read(f, "state/sketch", HO_U64, 0, r, 2, sp, err, errlen) != 0)) {
-        if (!sp)
-            snprintf(err, errlen, "out of memory");
-        free(sp);
-        return -1;
-    }
-    for (uint64_t k = 0; k < r; k++) {
-        uint64_t b = sp[2 * k], n = sp[2 * k + 1];
-        const char *why = b >= nb ? "out of range"
-                        : k > 0 && b <= sp[2 * k - 2] ? "not in increasing order"
-                        : n == 0 || n > max_count ? "with a count of 0 or above the paths" : NULL;
-        if (why) {
-            snprintf(err, errlen, "%s: state/sketch: bucket %llu %s", fn,
-                     (unsigned long long)b, why);
-            free(sp);
-            return -1;
-        }
-        /* no overflow: each count <= N <= 2^40, fewer than 2^15 per sketch */
-        st->sk.count[b] = n;
-        st->sk.total[b / SK_NBUCKETS] += n;
-    }
-    free(sp);
-    int rc = get(f, "sketch_min", HO_F64, st->sk.mn, st->sk.n, 1, err, errlen)
-          || get(f, "sketch_max", HO_F64, st->sk.mx, st->sk.n, 1, err, errlen)
-          || get(f, "alive", HO_U64, st->alive, st->L, st->T, err, errlen)
-          || get(f, "acquired", HO_U64, st->acq, st->L, st->T, err, errlen)
-          || get(f, "wound_down", HO_U64, st->wd, st->L, st->T, err, errlen)
-          || get(f, "acquired_solvent", HO_U64, st->sol, st->L, st->T, err, errlen)
-          || get(f, "profitable", HO_U64, st->prof, st->L, st->T, err, errlen)
-          || get(f, "independent", HO_U64, st->indep, st->T, st->L + 1, err, errlen)
-          || get(f, "done", HO_U8, st->done, st->nblocks, 1, err, errlen);
-    for (int m = 0; m < MT_N && !rc; m++)
-        if (st->traj[m]) {
-            char name[64];
-            snprintf(name, sizeof name, "traj_%s", mt_defs[m].field);
-            rc = get(f, name, HO_F64, st->traj[m], st->K, LT, err, errlen);
-        }
-    rc = rc || get(f, "traj_alive", HO_U8, st->traj_alive, st->K, LT, err, errlen);
-    if (!rc && st->I)
-        rc = get(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
-          || get(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)
-          || get(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen);
-    for (uint64_t b = 0; !rc && b < st->nblocks; b++)
-        if (st->done[b] > 1) {
-            snprintf(err, errlen, "%s: state/done holds %d, not 0 or 1", fn, st->done[b]);
-            rc = 1;
-        }
-    return rc ? -1 : 0;
-}
-
-/* The first and last non-empty buckets of sketch i other than the two
- * edge buckets (lo > hi when none). */
-static void sketch_range(const sk_set *sk, size_t i, int *lo, int *hi)
-{
-    const uint64_t *c = sk->count + i * SK_NBUCKETS;
-    *lo = SK_NBUCKETS;
-    *hi = -1;
-    int b = 1;
-    /* most buckets are empty: skip them eight at a time */
-    for (; b + 8 <= SK_NBUCKETS - 1; b += 8) {
-        if (!(c[b] | c[b + 1] | c[b + 2] | c[b + 3] | c[b + 4] | c[b + 5] | c[b + 6] | c[b + 7]))
-            continue;
-        for (int k = b; k < b + 8; k++)
-            if (c[k]) {
-                *lo = k < *lo ? k : *lo;
-                *hi = k;
-            }
-    }
-    for (; b < SK_NBUCKETS - 1; b++)
-        if (c[b]) {
-            *lo = b < *lo ? b : *lo;
-            *hi = b;
-        }
-}
-
-/* Sketch i could have been filled by sk_add: its extremes are the
- * smallest and largest values added other than NaN (+inf and -inf when
- * there are none), so they lie in non-empty buckets and every other
- * non-empty bucket lies between theirs, except the two edge buckets,
- * which also count NaNs. */
-static int sketch_ok(const sk_set *sk, size_t i)
-{
-    const uint64_t *c = sk->count + i * SK_NBUCKETS;
-    double mn = sk->mn[i], mx = sk->mx[i];
-    int lo, hi;
-    sketch_range(sk, i, &lo, &hi);
-    if (isnan(mn) || isnan(mx))
-        return 0;
-    if (mn == INFINITY && mx == -INFINITY) /* empty, or only NaNs */
-        return lo > hi;
-    if (mn > mx)
-        return 0;
-    int bmn = sk_bucket(mn), bmx = sk_bucket(mx);
-    return c[bmn] && c[bmx] && (lo > hi || (lo >= bmn && hi <= bmx));
-}
-
-int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, uint64_t b_hi,
-                    char *err, size_t errlen)
-{
-    const size_t L = st->L, T = st->T, I = st->I, LT = L * T;
-    if (L != s->nlabs || T != (size_t)s->horizon || I != s->ninputs) {
-        snprintf(err, errlen, "the state is not shaped for the scenario");
-        return -1;
-    }
-    for (uint64_t b = 0; b < st->nblocks; b++)
-        if (st->done[b] > 1 || (st->done[b] && (b < b_lo || b >= b_hi))) {
-            snprintf(err, errlen, "state/done marks paths %llu.. as done, outside this file's "
-                     "paths %llu..%llu", (unsigned long long)(b * SIM_BLOCK),
-                     (unsigned long long)(b_lo * SIM_BLOCK),
-                     (unsigned long long)(b_hi * SIM_BLOCK < st->N ? b_hi * SIM_BLOCK : st->N) - 1);
-            return -1;
-        }
-    /* Every count is a number of the paths done, P: each lab is alive,
-     * acquired or wound down at the end of each year; failures and
-     * profitability only accumulate. */
-    /* In a conditioned run every count is a sum of weights: P is then
-     * the weight of the paths done. */
-    const uint64_t P = st->weighted ? st->wsum : sim_state_paths_done(st);
-    if (st->weighted && st->wsum > sim_state_paths_done(st) << SIM_WBITS) {
-        snprintf(err, errlen, "state/weights: the weights exceed 1 a path");
-        return -1;
-    }
-    size_t nind = 0; /* labs without a backstop: the columns of `independent` */
-    for (size_t l = 0; l < L; l++)
-        nind += s->labs[l].backstop == SC_BACKSTOP_NONE;
-    for (size_t l = 0; l < L; l++)
-        for (size_t t = 0; t < T; t++) {
-            size_t i = l * T + t;
-            const char *why = NULL;
-            if (st->alive[i] > P || st->acq[i] > P - st->alive[i]
-                || st->sol[i] > P - st->alive[i] - st->acq[i]
-                || st->wd[i] != P - st->alive[i] - st->acq[i] - st->sol[i])
-                why = "alive, acquired, wound down and bought while solvent do not add up to "
-                      "the paths done";
-            else if (st->prof[i] > P)
-                why = "more profitable than paths done";
-            else if (t > 0 && (st->acq[i] < st->acq[i - 1] || st->wd[i] < st->wd[i - 1]
-                               || st->sol[i] < st->sol[i - 1]
-                               || st->prof[i] < st->prof[i - 1]))
-                why = "failures or profitability decrease over the years";
-            if (why) {
-                snprintf(err, errlen, "state: %s (lab %zu, year %zu: %llu paths done)", why,
-                         l + 1, t + 1, (unsigned long long)P);
-                return -1;
-            }
-        }
-    for (size_t t = 0; t < T; t++) {
-        /* paths by number of independent labs alive: they are the paths
-         * done, and their labs are the independent labs alive */
-        uint64_t n = 0, labs = 0, want = 0;
-        const uint64_t *row = st->indep + t * (L + 1);
-        int bad = 0;
-        for (size_t k = 0; k <= L; k++) {
-            bad |= row[k] > P - n || (k > nind && row[k]);
-            if (bad)
-                break;
-            n += row[k];
-            labs += row[k] * k;
-        }
-        for (size_t l = 0; l < L; l++)
-            if (s->labs[l].backstop == SC_BACKSTOP_NONE)
-                want += st->alive[l * T + t];
-        if (bad || n != P || labs != want) {
-            snprintf(err, errlen, "state/independent disagrees with the paths done or with "
-                     "state/alive (year %zu)", t + 1);
-            return -1;
-        }
-    }
-    /* The sketches hold one value per lab alive (the subsidy's: only for a
-     * parent-backstopped lab); values beyond the range are counted. */
-    uint64_t edge = 0;
-    for (int m = 0; m < MT_N; m++)
-        for (size_t i = 0; i < LT; i++) {
-            size_t k = (size_t)m * LT + i;
-            const uint64_t *c = st->sk.count + k * SK_NBUCKETS;
-            int parent = s->labs[i / T].backstop == SC_BACKSTOP_PARENT;
-            uint64_t want = m == MT_SUBSIDY && !parent ? 0 : st->alive[i];
-            edge += c[0] + c[SK_NBUCKETS - 1];
-            if (st->sk.total[k] != want || !sketch_ok(&st->sk, k)) {
-                snprintf(err, errlen, "state: sketch %d of lab %zu, year %zu %s", m,
-                         i / T + 1, i % T + 1, st->sk.total[k] != want
-                         ? "does not count one value per lab alive"
-                         : "has a minimum or maximum outside its buckets");
-                return -1;
-            }
-        }
-    if (edge != st->sk.overflow) {
-        snprintf(err, errlen, "state/header counts %llu values beyond the sketches' range, "
-                 "the sketches %llu", (unsigned long long)st->sk.overflow,
-                 (unsigned long long)edge);
-        return -1;
-    }
-    /* Rows of the paths done: kept trajectories, whose labs once dead stay
-     * dead, and the rank-correlation sample. */
-    for (uint64_t p = 0; p < st->K; p++) {
-        if (!st->done[p / SIM_BLOCK])
-            continue;
-        for (size_t l = 0; l < L; l++)
-            for (size_t t = 0; t < T; t++) {
-                uint8_t a = st->traj_alive[p * LT + l * T + t];
-                if (a > 1 || (t > 0 && a > st->traj_alive[p * LT + l * T + t - 1])
-                    || (I && p < st->NS && t == T - 1 && (double)a != st->col_surv[p * L + l])) {
-                    snprintf(err, errlen, "state/traj_alive of path %llu, lab %zu is not a "
-                             "lab's life (or disagrees with state/col_survived)",
-                             (unsigned long long)p, l + 1);
-                    return -1;
-                }
-            }
-    }
-    if (I && !st->weighted) {
-        uint64_t in_sample = 0;
-        uint64_t *surv = calloc(L, sizeof *surv);
-        if (!surv) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        int bad = 0;
-        for (uint64_t p = 0; p < st->NS && !bad; p++) {
-            if (!st->done[p / SIM_BLOCK])
-                continue;
-            in_sample++;
-            for (size_t l = 0; l < L; l++) {
-                double v = st->col_surv[p * L + l];
-                bad |= v != 0.0 && v != 1.0;
-                surv[l] += v == 1.0;
-            }
-            for (size_t i = 0; i < I; i++)
-                bad |= !isfinite(st->col_in[p * I + i]);
-        }
-        /* the sample's survivors are survivors: all of them when every
-         * path done is in the sample */
-        for (size_t l = 0; l < L && !bad; l++) {
-            uint64_t alive = st->alive[l * T + T - 1];
-            bad = surv[l] > alive || alive - surv[l] > P - in_sample;
-        }
-        free(surv);
-        if (bad) {
-            snprintf(err, errlen, "state/col_survived or col_inputs are not survival flags and "
-                     "finite inputs matching state/alive");
-            return -1;
-        }
-    }
-    return 0;
-}
-
 int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                    uint64_t b_lo, uint64_t b_hi, char *err, size_t errlen)
 {
@@ -1149,7 +412,6 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
     int failed = 0, nthreads = 1;
     char cb_err[512] = "";
     uint64_t done = 0;
-    double t0 = now_s(), last = t0;
     int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
     const ob_set *cond = o->cond;
     const size_t nobs = cond ? cond->n : 0;
@@ -1170,6 +432,8 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
         ev_probes(cond, cprobes);
     }
     const double wscale = 1.0 / (double)((uint64_t)1 << SIM_WBITS);
+    if (o->on_progress)
+        o->on_progress(o->progress_ctx, SIM_PROGRESS_START, 0, N);
 
 #pragma omp parallel num_threads(threads)
     {
@@ -1307,7 +571,7 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
             if (o->on_paths) {
                 /* no lock here: the sink takes what it needs (the file
                  * writer compresses on every thread at once) */
-                ho_paths blk = { a.fail_year, a.outcome, a.profit_year,
+                sim_paths_block blk = { a.fail_year, a.outcome, a.profit_year,
                                  a.final_cash, a.raised_total, a.inputs,
                                  cond ? a.weight : NULL };
                 char my_err[sizeof cb_err] = "";
@@ -1332,14 +596,8 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
             uint64_t d;
 #pragma omp atomic capture
             d = done += count;
-            if (o->progress && omp_get_thread_num() == 0) {
-                double tn = now_s();
-                if (tn - last > 0.5) {
-                    last = tn;
-                    fprintf(stderr, "\r  %llu / %llu paths (%.0f%%)", (unsigned long long)d,
-                            (unsigned long long)N, 100.0 * (double)d / (double)N);
-                }
-            }
+            if (o->on_progress && omp_get_thread_num() == 0)
+                o->on_progress(o->progress_ctx, SIM_PROGRESS_BLOCK, d, N);
         }
         if (!mine_bad) {
 #pragma omp critical(sim_merge)
@@ -1364,8 +622,8 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
             acc_free(&a);
         }
     }
-    if (o->progress && isatty(2))
-        fprintf(stderr, "\r%60s\r", "");
+    if (o->on_progress)
+        o->on_progress(o->progress_ctx, SIM_PROGRESS_END, done, N);
     st->threads_used = nthreads;
     md_plan_free(plan);
     free(cprobes);
@@ -1450,17 +708,19 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
         r->independent_alive[i] = (double)st->indep[i] / n;
     for (int m = 0; m < MT_N; m++)
         for (size_t lt = 0; lt < LT; lt++)
-            for (int q = 0; q < HO_NQUANT; q++) {
+            for (int q = 0; q < SIM_NQUANT; q++) {
                 size_t l = lt / T;
                 int no_subsidy = m == MT_SUBSIDY && s->labs[l].backstop != SC_BACKSTOP_PARENT;
-                r->q[m][lt * HO_NQUANT + (size_t)q] =
-                    no_subsidy ? NAN : sk_quantile(&st->sk, (size_t)m * LT + lt, ho_quantiles[q]);
+                r->q[m][lt * SIM_NQUANT + (size_t)q] =
+                    no_subsidy ? NAN : sk_quantile(&st->sk, (size_t)m * LT + lt, sim_quantiles[q]);
             }
     /* a conditioned run counts weights: the clamped values' weight, in paths */
     r->overflow = st->weighted ? st->sk.overflow >> SIM_WBITS : st->sk.overflow;
-    if ((st->weighted ? sensitivity_w(r, st->NS, st->col_in, st->col_surv, st->col_cash,
-                                      st->col_w, threads)
-                      : sensitivity(r, st->NS, st->col_in, st->col_surv, st->col_cash, threads)) != 0) {
+    if ((st->weighted ? tn_spearman_w(st->NS, r->I, L, st->col_in, st->col_surv, st->col_cash,
+                                      st->col_w, threads, r->sensitivity_survival,
+                                      r->sensitivity_cash)
+                      : tn_spearman(st->NS, r->I, L, st->col_in, st->col_surv, st->col_cash,
+                                    threads, r->sensitivity_survival, r->sensitivity_cash)) != 0) {
         sim_result_free(r);
         snprintf(err, errlen, "out of memory for the rank correlations");
         return -1;
@@ -1487,27 +747,4 @@ int sim_run(const sc_scenario *s, const sim_options *o, sim_result *r,
         rc = sim_finalize(&st, s, o->threads, r, err, errlen);
     sim_state_free(&st);
     return rc;
-}
-
-void sim_summary_view(const sim_result *r, ho_summary *o)
-{
-    *o = (ho_summary){
-        r->survival, r->survival_lo, r->survival_hi,
-        r->failed_acquired, r->failed_wound_down, r->profitable_by,
-#define SIM_Q_(K, f, n, u, tr, ql, tl) r->q[MT_##K],
-        MT_METRICS(SIM_Q_)
-#undef SIM_Q_
-        r->independent_alive,
-        r->sensitivity_survival, r->sensitivity_cash,
-        r->acquired_solvent,
-    };
-}
-
-void sim_traj_view(const sim_result *r, ho_traj *o)
-{
-    *o = (ho_traj){
-#define SIM_TRAJ_(K, f, n, u, tr, ql, tl) MT_IF(tr, r->traj[MT_##K],)
-        MT_METRICS(SIM_TRAJ_)
-#undef SIM_TRAJ_
-        r->traj_alive };
 }

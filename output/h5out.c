@@ -82,7 +82,6 @@
 #include <hdf5_hl.h>
 #include <zlib.h>
 
-const double ho_quantiles[HO_NQUANT] = {0.05, 0.25, 0.5, 0.75, 0.95};
 
 #define HO_DEFLATE_LEVEL 1
 #define HO_CHUNK_BYTES ((size_t)512 * 1024)
@@ -1676,4 +1675,27 @@ int ho_put_attr_u64(ho_file *f, const char *name, uint64_t v, char *err, size_t 
     }
     attr_write(&c, f->fid, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v);
     return c.failed ? -1 : 0;
+}
+
+void ho_summary_view(const sim_result *r, ho_summary *o)
+{
+    *o = (ho_summary){
+        r->survival, r->survival_lo, r->survival_hi,
+        r->failed_acquired, r->failed_wound_down, r->profitable_by,
+#define HO_Q_(K, f, n, u, tr, ql, tl) r->q[MT_##K],
+        MT_METRICS(HO_Q_)
+#undef HO_Q_
+        r->independent_alive,
+        r->sensitivity_survival, r->sensitivity_cash,
+        r->acquired_solvent,
+    };
+}
+
+void ho_traj_view(const sim_result *r, ho_traj *o)
+{
+    *o = (ho_traj){
+#define HO_TRAJ_(K, f, n, u, tr, ql, tl) MT_IF(tr, r->traj[MT_##K],)
+        MT_METRICS(HO_TRAJ_)
+#undef HO_TRAJ_
+        r->traj_alive };
 }

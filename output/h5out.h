@@ -26,9 +26,11 @@
 #include <stdint.h>
 
 #include "engine/metrics.h"
+#include "engine/sim.h"
 
-#define HO_NQUANT 5
-extern const double ho_quantiles[HO_NQUANT]; /* 0.05 0.25 0.5 0.75 0.95 */
+/* The quantile axis: the engine's levels (0.05 0.25 0.5 0.75 0.95). */
+#define HO_NQUANT SIM_NQUANT
+#define ho_quantiles sim_quantiles
 
 /* What the per-path group holds (--per-path). */
 enum {
@@ -78,17 +80,9 @@ typedef struct {
     const double *acquired_solvent;                         /* [L][T] */
 } ho_summary;
 
-/* Per-path outcomes of `count` consecutive paths starting at `first`. */
-typedef struct {
-    const int32_t *fail_year;   /* [count][L], 0 = survived the horizon */
-    const int8_t *outcome;      /* [count][L], 0 survived 1 acquired 2 wound down
-                                   3 acquired while solvent */
-    const int32_t *profit_year; /* [count][L], 0 = never profitable */
-    const double *final_cash;   /* [count][L] */
-    const double *raised_total; /* [count][L] */
-    const double *inputs;       /* [count][I] */
-    const double *weight;       /* [count] a conditioned run's weights, else NULL */
-} ho_paths;
+/* Per-path outcomes of `count` consecutive paths starting at `first`:
+ * the engine's block (engine/sim.h), written as it comes. */
+typedef sim_paths_block ho_paths;
 
 /* Kept trajectories, [K][L][T]; after a lab fails, the continuous values
  * are NaN and alive is 0. One field per metric of engine/metrics.h that
@@ -100,6 +94,11 @@ typedef struct {
 #undef HO_TRAJ_
     const uint8_t *alive;
 } ho_traj;
+
+/* The summaries and trajectories of a result, as the writer's structs
+ * (pointers into r, valid while r is). */
+void ho_summary_view(const sim_result *r, ho_summary *out);
+void ho_traj_view(const sim_result *r, ho_traj *out);
 
 typedef struct ho_file ho_file; /* opaque */
 

@@ -6,7 +6,11 @@
 set(RUNWAY_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
 foreach(t scenario set results)
   add_executable(fuzz_replay_${t} fuzz/replay.c fuzz/fuzz_${t}.c fuzz/fuzz_check.h)
-  target_link_libraries(fuzz_replay_${t} PRIVATE runway_engine)
+  if(t STREQUAL "results") # reads and writes result files: HDF5
+    target_link_libraries(fuzz_replay_${t} PRIVATE runway_output)
+  else()
+    target_link_libraries(fuzz_replay_${t} PRIVATE runway_engine)
+  endif()
 endforeach()
 target_compile_definitions(fuzz_replay_set PRIVATE
   RUNWAY_FUZZ_BASELINE="${CMAKE_SOURCE_DIR}/scenarios/baseline.yaml")

@@ -4,6 +4,7 @@
 set(H5OUT_SYNTHETIC ${CMAKE_CURRENT_BINARY_DIR}/h5out_synthetic.h5)
 set(H5OUT_EMPTY_AXES ${CMAKE_CURRENT_BINARY_DIR}/h5out_empty_axes.h5)
 runway_c_test(test_h5out test_h5out.c ${H5OUT_SYNTHETIC} ${H5OUT_EMPTY_AXES})
+target_link_libraries(test_h5out PRIVATE runway_output)
 set_tests_properties(test_h5out PROPERTIES FIXTURES_SETUP h5out_files)
 
 add_test(NAME check_output_synthetic

@@ -20,7 +20,8 @@ typedef struct {
     double *fc, *rt, *in;
 } capture;
 
-static int grab(void *ctx, uint64_t first, uint64_t count, const ho_paths *b, char *e, size_t el)
+static int grab(void *ctx, uint64_t first, uint64_t count, const sim_paths_block *b, char *e,
+                size_t el)
 {
     capture *c = ctx;
     size_t L = c->L, I = c->I;

@@ -12,14 +12,14 @@ endif()
 
 # valgrind 3.19 (Debian 12) cannot decode AVX-512, which -march=native
 # (RUNWAY_NATIVE, the default) emits on machines that have it. The test
-# then checks runway_valgrind: the same sources as runway, its engine and
-# rng libraries (read from those targets, so a new source file is picked
+# then checks runway_valgrind: the same sources as runway and its app,
+# output, engine and rng libraries (read from those targets, so a new source file is picked
 # up), with the same options except -march=native and
 # -mprefer-vector-width. Memory errors and leaks are properties of the
 # source, not of the vector width the compiler picked.
 if(RUNWAY_NATIVE)
   set(_vg_sources "")
-  foreach(_t runway_rng runway_engine runway)
+  foreach(_t runway_rng runway_engine runway_output runway_app runway)
     get_target_property(_s ${_t} SOURCES)
     get_target_property(_d ${_t} SOURCE_DIR)
     foreach(_f ${_s})
@@ -31,13 +31,15 @@ if(RUNWAY_NATIVE)
   endforeach()
   add_executable(runway_valgrind ${_vg_sources})
   set(_vg_libs "")
-  foreach(_t runway_rng runway_engine)
+  foreach(_t runway_rng runway_engine runway_output runway_app)
     get_target_property(_l ${_t} LINK_LIBRARIES)
     list(APPEND _vg_libs ${_l})
     get_target_property(_i ${_t} INCLUDE_DIRECTORIES)
-    target_include_directories(runway_valgrind PRIVATE ${_i})
+    if(_i)
+      target_include_directories(runway_valgrind PRIVATE ${_i})
+    endif()
   endforeach()
-  list(REMOVE_ITEM _vg_libs runway_rng runway_engine)
+  list(REMOVE_ITEM _vg_libs runway_rng runway_engine runway_output runway_app)
   target_link_libraries(runway_valgrind PRIVATE ${_vg_libs})
   get_target_property(_o runway_valgrind COMPILE_OPTIONS)
   list(FILTER _o EXCLUDE REGEX "^-march=|^-mprefer-vector-width=|^-mtune=")

@@ -73,10 +73,11 @@
 
 #include <hdf5.h>
 
-#include "engine/part.h"
 #include "engine/sim.h"
 #include "engine/sketch.h"
 #include "output/h5out.h"
+#include "output/h5state.h"
+#include "output/part.h"
 
 #include "fuzz_check.h"
 
@@ -158,7 +159,7 @@ typedef struct {
     uint64_t first;
 } base_sink;
 
-static int base_paths(void *ctx, uint64_t first, uint64_t count, const ho_paths *blk,
+static int base_paths(void *ctx, uint64_t first, uint64_t count, const sim_paths_block *blk,
                       char *err, size_t errlen)
 {
     base_sink *c = ctx;
@@ -215,7 +216,7 @@ static void make_base(int b, const char *out)
         if (bs->blocks >> k & 1)
             rc = sim_accumulate(&st, s, &o, k, k + 1, err, sizeof err);
     if (!rc)
-        rc = sim_state_save(&st, h5, err, sizeof err)
+        rc = hs_save(&st, h5, err, sizeof err)
           || ho_commit_partial(h5, sim_state_paths_done(&st), err, sizeof err);
     else
         ho_discard(h5);
@@ -1245,7 +1246,7 @@ static void tally_free(rows_tally *t)
     free(t->alive); free(t->acq); free(t->wd); free(t->prof); free(t->seen);
 }
 
-FZ_NOCOV static int check_sink(void *ctx, uint64_t first, uint64_t count, const ho_paths *blk,
+FZ_NOCOV static int check_sink(void *ctx, uint64_t first, uint64_t count, const sim_paths_block *blk,
                       char *err, size_t errlen)
 {
     (void)err; (void)errlen;

@@ -5,7 +5,7 @@
  * that edited them, so nothing in them is trusted: every function either
  * succeeds with a part that the engine could have written (the state of
  * its scenario, for its own paths only, consistent with itself and with
- * its per-path rows; sim_state_check in sim.h lists the rules), or returns
+ * its per-path rows; sim_state_check in engine/state.h lists the rules), or returns
  * -1 with a one-line message naming the file. No function prints, exits
  * or writes a file. A part owns its open file, scenario and state;
  * pt_close frees them (safe on a zeroed part, after a failure too).
@@ -24,6 +24,7 @@
 
 #include "engine/scenario.h"
 #include "engine/sim.h"
+#include "output/h5out.h"
 #include "output/h5read.h"
 
 typedef struct {

@@ -1,5 +1,5 @@
 /* part: see part.h for the contract. */
-#include "engine/part.h"
+#include "output/part.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 
 #include "engine/step.h"
 #include "output/h5out.h"
+#include "output/h5state.h"
 
 #define PT_MAX_SHARDS 1000000
 
@@ -71,7 +72,7 @@ int pt_open(pt_part *p, const char *path, char *err, size_t errlen)
     if (sim_state_init(&p->st, p->s, p->s->paths, (size_t)hdr[3]) != 0)
         return fail(err, errlen, "%s: out of memory for the state of %llu paths", path,
                     (unsigned long long)p->s->paths);
-    if (sim_state_load(&p->st, p->hf, err, errlen) != 0)
+    if (hs_load(&p->st, p->hf, err, errlen) != 0)
         return -1;
     p->per_path = per_path_of(p->hf);
     /* A conditioned run: its observations come back with it, and its
@@ -270,7 +271,7 @@ typedef struct {
 } tally;
 
 static int rows_ok(const pt_part *p, tally *ty, uint64_t first, uint64_t count,
-                   const ho_paths *b, int with_inputs, char *err, size_t errlen)
+                   const sim_paths_block *b, int with_inputs, char *err, size_t errlen)
 {
     const sim_state *st = &p->st;
     const size_t L = st->L, T = st->T, I = st->I, LT = L * T;
@@ -389,7 +390,7 @@ int pt_copy_paths(const pt_part *p, int with_inputs, sim_paths_fn sink, void *ct
           || (inputs && hr_read(p->hf, "paths/inputs", HO_F64, r, c, I, in, err, errlen))
           || (st->weighted && hr_read(p->hf, "paths/weight", HO_F64, r, c, 1, wt, err, errlen));
         if (rc == 0) {
-            ho_paths blk = { fy, oc, py, fc, rt, in, st->weighted ? wt : NULL };
+            sim_paths_block blk = { fy, oc, py, fc, rt, in, st->weighted ? wt : NULL };
             rc = rows_ok(p, &ty, p0, c, &blk, inputs, err, errlen) != 0
               || sink(ctx, p0, c, &blk, err, errlen) != 0;
         }

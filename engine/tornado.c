@@ -1,0 +1,235 @@
+/* tornado: rank correlations (see tornado.h). */
+#include "engine/tornado.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/stats.h"
+
+/* Eight doubles as one value, for loops GCC and clang turn into plain
+ * vector code (lane q of a sum holds the terms i = q mod 8, as a scalar
+ * loop over q would, so the bits are the same). Loads and stores are
+ * unaligned, through memcpy; macros, not functions, because a function
+ * returning one changes the ABI in builds without AVX-512 (valgrind's). */
+typedef double v8d __attribute__((vector_size(8 * sizeof(double))));
+#define LD8(v, p) memcpy(&(v), (p), sizeof(v8d))
+#define ST8(p, v) memcpy((p), &(v), sizeof(v8d))
+
+/* Copies columns c0..c0+nc-1 of a row-major table (stride doubles a row)
+ * into dst, column-major with N rows: a block of rows at a time, so both
+ * sides stay in cache. */
+static void to_columns(double *dst, const double *src, size_t stride, size_t c0, size_t nc,
+                       size_t N, int threads)
+{
+    enum { ROWS = 64 };
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t i0 = 0; i0 < N; i0 += ROWS) {
+        size_t i1 = i0 + ROWS < N ? i0 + ROWS : N;
+        for (size_t c = 0; c < nc; c++)
+            for (size_t i = i0; i < i1; i++)
+                dst[c * N + i] = src[i * stride + c0 + c];
+    }
+}
+
+/* Replaces each of the nc columns of col (N rows each) by its centred
+ * ranks, and sets ss[c] to their sum of squares. 0, or -1 out of memory. */
+static int rank_columns(double *col, double *ss, size_t nc, size_t N, int threads)
+{
+    int bad = 0;
+    const double mean = 0.5 * (double)(N + 1);
+#pragma omp parallel num_threads(threads) reduction(| : bad)
+    {
+        size_t *idx = malloc(2 * N * sizeof *idx);
+        bad |= !idx;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t c = 0; c < nc; c++) {
+            if (!idx)
+                continue;
+            double *x = col + c * N, sxx = 0;
+            bad |= st_ranks(N, x, 1, x, idx) != 0;
+            for (size_t i = 0; i < N; i++) {
+                x[i] -= mean;
+                sxx += x[i] * x[i];
+            }
+            ss[c] = sxx;
+        }
+        free(idx);
+    }
+    return bad ? -1 : 0;
+}
+
+/* Rank correlations of every drawn input with survival to the horizon and
+ * with final cash, lab by lab (MODEL.md section 5, the tornado). The 2 L
+ * outcome columns are ranked once; the inputs a group of SENS_GROUP
+ * columns at a time, through one buffer, so the memory this takes does
+ * not grow with the number of inputs (64 inputs at 2^18 paths: 40 MB,
+ * not 160) and fresh pages are not faulted in for every column. */
+enum { SENS_GROUP = 8 };
+/* The tornado of a conditioned run: weighted Spearman correlations
+ * (st_weighted_ranks) of each input with survival and final cash over
+ * the rank-correlation sample, each path weighted by its weight. Plain
+ * loops: a conditioned run is rarer than it is large. */
+int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
+                  const double *fcash, const double *w, int threads, double *rho_surv,
+                  double *rho_cash)
+{
+    size_t C = I + 2 * L;
+    if (I == 0 || N == 0)
+        return 0;
+    double *col = malloc(C * N * sizeof *col), sw = 0.0;
+    int bad = !col;
+    for (size_t i = 0; i < N; i++)
+        sw += w[i];
+#pragma omp parallel num_threads(threads) reduction(| : bad)
+    {
+        size_t *idx = malloc(2 * N * sizeof *idx);
+        double *scr = malloc((2 * N + 2) * sizeof *scr), *tmp = malloc(N * sizeof *tmp);
+        bad |= !idx || !scr || !tmp;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t c = 0; c < C; c++) {
+            if (!col || !idx || !scr || !tmp)
+                continue;
+            const double *src = c < I ? inputs + c : c < I + L ? surv + (c - I) : fcash + (c - I - L);
+            size_t stride = c < I ? I : L;
+            double *x = col + c * N, m = 0.0;
+            bad |= st_ranks(N, src, stride, tmp, idx) != 0;
+            st_weighted_ranks(N, tmp, w, scr, x);
+            for (size_t i = 0; i < N; i++)
+                m += w[i] * x[i];
+            m = sw > 0.0 ? m / sw : 0.0;
+            for (size_t i = 0; i < N; i++)
+                x[i] -= m;
+        }
+        free(idx); free(scr); free(tmp);
+    }
+    if (!bad) {
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+        for (size_t k = 0; k < I * 2 * L; k++) {
+            size_t o = k / I, i = k % I;
+            const double *x = col + i * N, *y = col + (I + o) * N;
+            double sxy = 0.0, sxx = 0.0, syy = 0.0;
+            for (size_t p = 0; p < N; p++) {
+                sxy += w[p] * x[p] * y[p];
+                sxx += w[p] * x[p] * x[p];
+                syy += w[p] * y[p] * y[p];
+            }
+            double rho = sxx > 0.0 && syy > 0.0 ? sxy / sqrt(sxx * syy) : NAN;
+            if (o < L)
+                rho_surv[o * I + i] = rho;
+            else
+                rho_cash[(o - L) * I + i] = rho;
+        }
+    }
+    free(col);
+    return bad ? -1 : 0;
+}
+
+int tn_spearman(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
+                const double *fcash, int threads, double *rho_surv, double *rho_cash)
+{
+    if (I == 0 || N == 0)
+        return 0;
+    /* Eight interleaved partial sums per product (path i goes to sum
+     * i mod 8), added up in a fixed order at the end: the loop vectorises,
+     * and the bits depend on N alone, never on threads or groups. */
+    enum { LANES = 8 };
+    _Static_assert(sizeof(v8d) == LANES * sizeof(double), "one v8d per partial-sum row");
+    size_t npair = 2 * L * I, G = I < SENS_GROUP ? I : SENS_GROUP;
+    double *out = malloc(N * 2 * L * sizeof *out), *in = malloc(N * G * sizeof *in);
+    double *ss = malloc((I + 2 * L) * sizeof *ss); /* inputs', then outcomes' */
+    double *part = calloc(npair * LANES, sizeof *part);
+    double *sxy = calloc(npair, sizeof *sxy);
+    int bad = !out || !in || !ss || !part || !sxy;
+    if (!bad) {
+        to_columns(out, surv, L, 0, L, N, threads);
+        to_columns(out + L * N, fcash, L, 0, L, N, threads);
+        bad = rank_columns(out, ss + I, 2 * L, N, threads);
+    }
+    for (size_t g0 = 0; g0 < I && !bad; g0 += G) {
+        size_t gn = I - g0 < G ? I - g0 : G;
+        to_columns(in, inputs, I, g0, gn, N, threads);
+        bad = rank_columns(in, ss + g0, gn, N, threads);
+        if (bad)
+            break;
+        /* The group's 2 L gn cross products, paths taken in chunks so a
+         * chunk of the outcome columns is read from memory once and
+         * reused, from cache, for every input of the group; each thread
+         * takes a fixed range of the group's inputs. */
+        enum { CHUNK = 512 };
+#pragma omp parallel num_threads(threads)
+        {
+        size_t nt = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
+        size_t k_lo = gn * me / nt, k_hi = gn * (me + 1) / nt;
+        for (size_t i0 = 0; i0 < N; i0 += CHUNK) {
+            size_t i1 = i0 + CHUNK < N ? i0 + CHUNK : N;
+            for (size_t kk = k_lo; kk < k_hi; kk++) {
+                const double *x = in + kk * N;
+                const size_t k = g0 + kk;
+                /* four outcome columns at a time: each load of x serves
+                 * four products (the loop is bound by loads, not
+                 * arithmetic); each product's sums are the same as one at
+                 * a time */
+                size_t c = 0;
+                for (; c + 4 <= 2 * L; c += 4) {
+                    const double *y0 = out + c * N, *y1 = y0 + N, *y2 = y1 + N, *y3 = y2 + N;
+                    double *p0 = part + (c * I + k) * LANES, *p1 = p0 + I * LANES,
+                           *p2 = p1 + I * LANES, *p3 = p2 + I * LANES;
+                    v8d l0, l1, l2, l3, xv, yv;
+                    LD8(l0, p0); LD8(l1, p1); LD8(l2, p2); LD8(l3, p3);
+                    size_t i = i0;
+                    for (; i + LANES <= i1; i += LANES) {
+                        LD8(xv, x + i);
+                        LD8(yv, y0 + i); l0 += xv * yv;
+                        LD8(yv, y1 + i); l1 += xv * yv;
+                        LD8(yv, y2 + i); l2 += xv * yv;
+                        LD8(yv, y3 + i); l3 += xv * yv;
+                    }
+                    ST8(p0, l0); ST8(p1, l1); ST8(p2, l2); ST8(p3, l3);
+                    for (; i < i1; i++) {
+                        p0[i % LANES] += x[i] * y0[i];
+                        p1[i % LANES] += x[i] * y1[i];
+                        p2[i % LANES] += x[i] * y2[i];
+                        p3[i % LANES] += x[i] * y3[i];
+                    }
+                }
+                for (; c < 2 * L; c++) {
+                    const double *y = out + c * N;
+                    double *pc = part + (c * I + k) * LANES;
+                    v8d lc, xv, yv;
+                    LD8(lc, pc);
+                    size_t i = i0;
+                    for (; i + LANES <= i1; i += LANES) {
+                        LD8(xv, x + i);
+                        LD8(yv, y + i);
+                        lc += xv * yv;
+                    }
+                    ST8(pc, lc);
+                    for (; i < i1; i++)
+                        pc[i % LANES] += x[i] * y[i];
+                }
+            }
+        }
+        }
+    }
+    if (!bad) {
+        for (size_t p = 0; p < npair; p++) {
+            double t = 0.0;
+            for (int q = 0; q < LANES; q++)
+                t += part[p * LANES + (size_t)q];
+            sxy[p] = t;
+        }
+        for (size_t c = 0; c < 2 * L; c++)
+            for (size_t k = 0; k < I; k++) {
+                double sx = ss[k], sy = ss[I + c];
+                /* A constant column (everyone survives) has no rank
+                 * correlation with anything: NaN, not 0. */
+                double rho = (sx > 0 && sy > 0) ? sxy[c * I + k] / sqrt(sx * sy) : NAN;
+                (c < L ? rho_surv : rho_cash)[(c % L) * I + k] = rho;
+            }
+    }
+    free(part); free(sxy); free(out); free(in); free(ss);
+    return bad ? -1 : 0;
+}
+

@@ -1,0 +1,30 @@
+/* tornado: rank correlations of the drawn inputs with each lab's survival
+ * and final cash (MODEL.md section 5, the result file's
+ * sensitivity_survival and sensitivity_cash) (prefix tn_).
+ *
+ * Contract. Over N paths, with inputs [N][I], surv [N][L] (1 survived to
+ * the horizon, 0 not) and fcash [N][L] (final cash), both functions write
+ * the Spearman correlation of input i with lab l's survival to
+ * rho_surv[l * I + i] and with its final cash to rho_cash[l * I + i];
+ * NaN where either column is constant (everyone survives). The bits
+ * depend on the data alone, never on the thread count (threads: OpenMP
+ * threads to use). Nothing is written when I or N is 0. The caller owns
+ * every array; the functions allocate only scratch space, and return 0,
+ * or -1 when it cannot be had (the outputs are then incomplete).
+ */
+#ifndef RUNWAY_TORNADO_H
+#define RUNWAY_TORNADO_H
+
+#include <stddef.h>
+
+int tn_spearman(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
+                const double *fcash, int threads, double *rho_surv, double *rho_cash);
+
+/* The same for a conditioned run: path p weighs w[p] (>= 0), and each
+ * correlation is the weighted Pearson correlation of the weighted ranks
+ * (st_weighted_ranks). */
+int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
+                  const double *fcash, const double *w, int threads, double *rho_surv,
+                  double *rho_cash);
+
+#endif
