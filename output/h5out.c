@@ -33,7 +33,7 @@
  *   dataset that every reader's standard filters decode. Measured: 2.1x
  *   less time in the writer than the filter pipeline, on one thread;
  *   byte planes of pure noise are since stored rather than deflated
- *   inside that same stream (encode_chunk), 2.3x faster again on drawn
+ *   inside that same stream (hc_encode, output/h5codec.c), 2.3x faster again on drawn
  *   inputs. Chunks that one call completes are compressed outside the
  *   file's lock, so callers on several threads compress at once; a call
  *   that is the only one compressing uses up to meta->threads POSIX
@@ -80,10 +80,10 @@
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
-#include <zlib.h>
+
+#include "output/h5codec.h"
 
 
-#define HO_DEFLATE_LEVEL 1
 #define HO_CHUNK_BYTES ((size_t)512 * 1024)
 #define HO_MAX_CHUNK_ROWS ((hsize_t)65536)
 #define HO_PENDING_BYTES ((size_t)64 * 1024 * 1024)
@@ -335,7 +335,7 @@ static hid_t make_ds(ho_ctx *c, hid_t loc, const char *name, hid_t ftype,
         if (ok && deflate && chunk && !anyzero) {
             if (H5Tget_size(ftype) > 1)
                 ok = H5Pset_shuffle(dcpl) >= 0;
-            ok = ok && H5Pset_deflate(dcpl, HO_DEFLATE_LEVEL) >= 0;
+            ok = ok && H5Pset_deflate(dcpl, HC_DEFLATE_LEVEL) >= 0;
         }
     }
     if (ok && fill)
@@ -394,181 +394,52 @@ static void write_whole(ho_ctx *c, hid_t loc, const char *name, hid_t mtype,
 }
 
 /* ------------------------------------------------------------------ */
-/* Chunks written directly (group `paths`, axis `path`) */
+/* Chunks written directly (group `paths`, axis `path`), encoded by
+ * h5codec.c */
 
-/* HDF5's shuffle filter (H5Zshuffle.c): byte i of element j goes to
- * position i * n + j, n = nbytes / esize; leftover bytes stay at the end. */
-static void shuffle_bytes(unsigned char *dst, const unsigned char *src,
-                          size_t nbytes, size_t esize)
+/* Every compressed dataset is shuffled and deflated (make_ds), and the
+ * chunks of group `paths` and of the path axis are encoded outside HDF5
+ * as those filters would (h5codec.h). So both filters must be in this
+ * HDF5 and able to encode (a library built without zlib has no deflate)
+ * and decode (the writer reads spilled chunks back); checked once per
+ * file, before anything is created. */
+static int check_filters(ho_ctx *c)
 {
-    size_t n = nbytes / esize, j0 = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (esize == 8) {
-        /* Eight doubles at a time as an 8 x 8 byte matrix, word r = element
-         * r, byte c at bits 8c: transposed in three rounds of swapping its
-         * off-diagonal blocks of 4, 2, then 1 bytes, after which word k
-         * holds byte k of the eight elements, stored to plane k. A third
-         * of the time of the byte-by-byte loop below (each byte a load and
-         * a store); the same bytes. */
-        static const uint64_t mask[3] = {0x00000000ffffffffull, 0x0000ffff0000ffffull,
-                                         0x00ff00ff00ff00ffull};
-        for (; j0 + 8 <= n; j0 += 8) {
-            uint64_t w[8];
-            memcpy(w, src + j0 * 8, sizeof w);
-            for (int b = 0, sz = 4; b < 3; b++, sz >>= 1)
-                for (int r = 0; r < 8; r++)
-                    if (!(r & sz)) {
-                        uint64_t t = ((w[r] >> (8 * sz)) ^ w[r + sz]) & mask[b];
-                        w[r + sz] ^= t;
-                        w[r] ^= t << (8 * sz);
-                    }
-            for (int k = 0; k < 8; k++)
-                memcpy(dst + (size_t)k * n + j0, &w[k], 8);
-        }
-    }
-#endif
-    for (size_t i = 0; i < esize; i++)
-        for (size_t j = j0; j < n; j++)
-            dst[i * n + j] = src[j * esize + i];
-    memcpy(dst + n * esize, src + n * esize, nbytes - n * esize);
-}
-
-static void unshuffle_bytes(unsigned char *dst, const unsigned char *src,
-                            size_t nbytes, size_t esize)
-{
-    size_t n = nbytes / esize;
-    for (size_t i = 0; i < esize; i++)
-        for (size_t j = 0; j < n; j++)
-            dst[j * esize + i] = src[i * n + j];
-    memcpy(dst + n * esize, src + n * esize, nbytes - n * esize);
-}
-
-/* Whether deflate with the Z_RLE strategy can gain on these n bytes:
- * all it finds are Huffman codes for the bytes' frequencies and runs of
- * one byte. A plane of near-uniform noise (order-0 entropy above 7.99
- * bits a byte, so Huffman coding saves under 0.2%) in which under 1% of
- * bytes repeat the one before (noise: 0.4%) has neither. */
-static int rle_can_gain(const unsigned char *p, size_t n)
-{
-    if (n < 4096)
-        return 1;
-    size_t runs = 0; /* a loop of its own: it vectorises */
-    for (size_t i = 1; i < n; i++)
-        runs += p[i] == p[i - 1];
-    if (runs > n / 100)
-        return 1;
-    /* four histograms, so that equal bytes in a row do not wait on one
-     * counter's store */
-    uint32_t h[4][256];
-    memset(h, 0, sizeof h);
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        h[0][p[i]]++;
-        h[1][p[i + 1]]++;
-        h[2][p[i + 2]]++;
-        h[3][p[i + 3]]++;
-    }
-    for (; i < n; i++)
-        h[0][p[i]]++;
-    double H = 0.0;
-    for (int b = 0; b < 256; b++) {
-        uint32_t c = h[0][b] + h[1][b] + h[2][b] + h[3][b];
-        if (c) {
-            double q = (double)c / (double)n;
-            H -= q * log2(q);
-        }
-    }
-    return H <= 7.99;
-}
-
-/* The bytes the filter pipeline (shuffle if esize > 1 and shuffle, then
- * deflate) makes of a raw chunk: a zlib stream, as HDF5's deflate filter
- * writes. Returns a malloc'ed buffer and its length in *outlen, or NULL
- * when memory runs out. Thread-safe.
- *
- * With the Z_RLE strategy (group `paths`) the shuffled chunk is fed to
- * zlib a byte plane at a time (byte i of every element), each at level 1,
- * or at level 0 (stored blocks) where rle_can_gain finds nothing to gain:
- * the low mantissa bytes of drawn inputs and cash are noise. Deflating
- * those took most of the writer's time (zlib was half of a default run's
- * profile) for nothing: on the baseline's inputs the stream is 0.03%
- * smaller this way and written 2.3x as fast. It stays one ordinary zlib
- * stream (deflateParams switches the level between blocks) that every
- * reader's deflate filter decodes, and the choice depends only on the
- * chunk's bytes, so the file's bytes are as reproducible as its data.
- * Other strategies find matches at any distance, which these statistics
- * cannot foresee (the path axis 0, 1, 2, ... is all matches): they
- * deflate every plane. */
-static unsigned char *encode_chunk(const unsigned char *raw, size_t nbytes,
-                                   size_t esize, int shuffle, int strategy,
-                                   size_t *outlen)
-{
-    unsigned char *tmp = NULL, *out = NULL;
-    const unsigned char *src = raw;
-    size_t nplanes = 1, plane = nbytes;
-    if (shuffle && esize > 1) {
-        tmp = malloc(nbytes ? nbytes : 1);
-        if (!tmp)
-            return NULL;
-        shuffle_bytes(tmp, raw, nbytes, esize);
-        src = tmp;
-        nplanes = esize;
-        plane = nbytes / esize; /* leftover bytes go with the last plane */
-    }
-    uLong bound = compressBound((uLong)nbytes);
-    out = malloc(bound);
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (out && deflateInit2(&z, HO_DEFLATE_LEVEL, Z_DEFLATED, 15, 8, strategy) == Z_OK) {
-        z.next_out = out;
-        z.avail_out = (uInt)bound;
-        int rc = Z_OK, level = HO_DEFLATE_LEVEL;
-        for (size_t i = 0; i < nplanes && rc == Z_OK; i++) {
-            const unsigned char *pp = src + i * plane;
-            size_t len = i + 1 < nplanes ? plane : nbytes - i * plane;
-            int want = strategy != Z_RLE || rle_can_gain(pp, len) ? HO_DEFLATE_LEVEL : 0;
-            if (want != level) {
-                rc = deflateParams(&z, want, strategy);
-                level = want;
-            }
-            z.next_in = (Bytef *)pp;
-            z.avail_in = (uInt)len;
-            if (rc == Z_OK)
-                rc = deflate(&z, Z_NO_FLUSH);
-        }
-        if (rc == Z_OK)
-            rc = deflate(&z, Z_FINISH);
-        *outlen = (size_t)z.total_out;
-        deflateEnd(&z);
-        if (rc != Z_STREAM_END) {
-            free(out);
-            out = NULL;
-        }
-    } else {
-        free(out);
-        out = NULL;
-    }
-    free(tmp);
-    return out;
-}
-
-/* The inverse of encode_chunk, into raw (nbytes). Returns 0 or -1. */
-static int decode_chunk(unsigned char *raw, size_t nbytes, const unsigned char *enc,
-                        size_t enclen, size_t esize, int shuffle)
-{
-    unsigned char *tmp = NULL, *dst = raw;
-    if (shuffle && esize > 1) {
-        tmp = malloc(nbytes ? nbytes : 1);
-        if (!tmp)
+    static const struct {
+        H5Z_filter_t id;
+        const char *name;
+    } f[] = {{H5Z_FILTER_SHUFFLE, "shuffle"}, {H5Z_FILTER_DEFLATE, "deflate"}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        unsigned info = 0;
+        if (H5Zfilter_avail(f[i].id) <= 0 || H5Zget_filter_info(f[i].id, &info) < 0 ||
+            !(info & H5Z_FILTER_CONFIG_ENCODE_ENABLED) ||
+            !(info & H5Z_FILTER_CONFIG_DECODE_ENABLED)) {
+            ho_fail(c, 0, "cannot create file: this HDF5 library cannot encode and decode with "
+                          "its %s filter (built without zlib?), which every result file's "
+                          "compressed datasets use", f[i].name);
             return -1;
-        dst = tmp;
+        }
     }
-    uLongf len = (uLongf)nbytes;
-    int rc = uncompress(dst, &len, enc, (uLong)enclen);
-    if (rc == Z_OK && len == nbytes && tmp)
-        unshuffle_bytes(raw, tmp, nbytes, esize);
-    free(tmp);
-    return rc == Z_OK && len == nbytes ? 0 : -1;
+    return 0;
+}
+
+/* Whether the pipeline of ds is what hc_encode makes of its chunks:
+ * shuffle (if shuffle), then deflate at HC_DEFLATE_LEVEL. */
+static int pipeline_is(hid_t ds, int shuffle)
+{
+    hid_t p = H5Dget_create_plist(ds);
+    if (p < 0)
+        return 0;
+    int n = H5Pget_nfilters(p), ok = n == (shuffle ? 2 : 1);
+    for (int i = 0; ok && i < n; i++) {
+        unsigned flags = 0, cd[8] = {0};
+        size_t ncd = sizeof cd / sizeof cd[0];
+        H5Z_filter_t id = H5Pget_filter2(p, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
+        ok = shuffle && i == 0 ? id == H5Z_FILTER_SHUFFLE
+                               : id == H5Z_FILTER_DEFLATE && ncd >= 1 && cd[0] == HC_DEFLATE_LEVEL;
+    }
+    H5Pclose(p);
+    return ok;
 }
 
 typedef struct {
@@ -577,7 +448,7 @@ typedef struct {
     hsize_t offset;      /* first row of the chunk */
     unsigned char *raw;  /* the chunk, file byte order */
     size_t nbytes, esize;
-    int shuffle, strategy;
+    int shuffle, rle;     /* hc_encode's */
     int free_raw;        /* the job owns raw */
     unsigned char *enc;
     size_t enclen;
@@ -599,7 +470,7 @@ static void *encode_worker(void *arg)
         if (j >= q->n)
             return NULL;
         ho_job *b = &q->jobs[j];
-        b->enc = encode_chunk(b->raw, b->nbytes, b->esize, b->shuffle, b->strategy, &b->enclen);
+        b->enc = hc_encode(b->raw, b->nbytes, b->esize, b->shuffle, b->rle, &b->enclen);
     }
 }
 
@@ -653,7 +524,7 @@ static void run_jobs(ho_ctx *c, ho_job *jobs, size_t n, int threads)
 static ho_job pd_job(ho_pdset *d, uint64_t idx, unsigned char *raw, int free_raw)
 {
     ho_job b = {d->ds, d->name, idx * d->rows, raw, d->chunk_bytes, d->esize,
-                d->shuffle, Z_RLE, free_raw, NULL, 0};
+                d->shuffle, 1, free_raw, NULL, 0};
     return b;
 }
 
@@ -703,7 +574,7 @@ static long pend_get(ho_ctx *c, ho_file *f, ho_pdset *d, uint64_t idx)
     int ok = buf && H5Dget_chunk_storage_size(d->ds, off, &size) >= 0 && size > 0 &&
              (enc = malloc((size_t)size)) != NULL &&
              H5Dread_chunk(d->ds, H5P_DEFAULT, off, &mask, enc) >= 0 && mask == 0 &&
-             decode_chunk(buf, d->chunk_bytes, enc, (size_t)size, d->esize, d->shuffle) == 0;
+             hc_decode(buf, d->chunk_bytes, enc, (size_t)size, d->esize, d->shuffle) == 0;
     free(enc);
     if (!ok) {
         free(buf);
@@ -1019,6 +890,11 @@ static void write_path_axis(ho_ctx *c, hid_t ds, uint64_t n, uint64_t first_path
 {
     if (c->failed || n == 0)
         return;
+    if (!pipeline_is(ds, 1)) {
+        ho_fail(c, 1, "path: its filter pipeline is not the shuffle + deflate its chunks are "
+                      "encoded for");
+        return;
+    }
     htri_t native_le = H5Tequal(H5T_NATIVE_INT64, H5T_STD_I64LE);
     uint64_t nchunks = (n + rows - 1) / rows;
     size_t nbytes = (size_t)rows * sizeof(int64_t);
@@ -1038,7 +914,7 @@ static void write_path_axis(ho_ctx *c, hid_t ds, uint64_t n, uint64_t first_path
                 H5Tconvert(H5T_NATIVE_INT64, H5T_STD_I64LE, (size_t)rows, v, NULL, H5P_DEFAULT) < 0)
                 ho_fail(c, 1, "cannot convert the path axis");
             jobs[nj++] = (ho_job){ds, "path", first, (unsigned char *)v, nbytes, sizeof(int64_t),
-                                  1, Z_DEFAULT_STRATEGY, 1, NULL, 0};
+                                  1, 0, 1, NULL, 0};
         }
         run_jobs(c, jobs, nj, threads);
     }
@@ -1135,7 +1011,7 @@ static void pd_setup(ho_ctx *c, ho_pdset *d, const char *name, hid_t ds, hid_t m
     d->cols = cols;
     d->rows = rows;
     d->chunk_bytes = (size_t)rows * cols * d->esize;
-    d->shuffle = d->esize > 1; /* as make_ds builds the pipeline */
+    d->shuffle = d->esize > 1; /* as make_ds builds the pipeline, checked below */
     htri_t same = H5Tequal(mtype, ftype);
     if (same < 0 || H5Tget_size(mtype) != d->esize) {
         ho_fail(c, 1, "cannot compare the types of %s", name);
@@ -1144,6 +1020,11 @@ static void pd_setup(ho_ctx *c, ho_pdset *d, const char *name, hid_t ds, hid_t m
     d->convert = !same;
     if (d->chunk_bytes == 0)
         return; /* an empty dataset: nothing will be written */
+    if (!pipeline_is(ds, d->shuffle)) {
+        ho_fail(c, 1, "%s: its filter pipeline is not the %sdeflate its chunks are encoded for",
+                name, d->shuffle ? "shuffle + " : "");
+        return;
+    }
     d->fill_chunk = malloc(d->chunk_bytes);
     if (!d->fill_chunk) {
         ho_fail(c, 0, "out of memory");
@@ -1236,7 +1117,7 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     ho_ctx c = {final_path ? final_path : "(no file name)", err, errlen, 0};
     if (err && errlen)
         err[0] = '\0';
-    if (check_meta(&c, final_path, meta) < 0)
+    if (check_meta(&c, final_path, meta) < 0 || check_filters(&c) < 0)
         return NULL;
 
     ho_file *f = calloc(1, sizeof *f);

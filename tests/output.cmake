@@ -5,6 +5,10 @@ set(H5OUT_SYNTHETIC ${CMAKE_CURRENT_BINARY_DIR}/h5out_synthetic.h5)
 set(H5OUT_EMPTY_AXES ${CMAKE_CURRENT_BINARY_DIR}/h5out_empty_axes.h5)
 runway_c_test(test_h5out test_h5out.c ${H5OUT_SYNTHETIC} ${H5OUT_EMPTY_AXES})
 target_link_libraries(test_h5out PRIVATE runway_output)
+# The chunk codec (output/h5codec.c): shuffle as HDF5 defines it, zlib
+# streams that zlib and HDF5's filters read back.
+runway_c_test(test_h5codec test_h5codec.c ${CMAKE_CURRENT_BINARY_DIR}/h5codec_test.h5)
+target_link_libraries(test_h5codec PRIVATE runway_output ZLIB::ZLIB)
 set_tests_properties(test_h5out PROPERTIES FIXTURES_SETUP h5out_files)
 
 add_test(NAME check_output_synthetic
