@@ -13,9 +13,11 @@
  * that misses everything is scored, not refused.
  *
  * Conventions (docs/evidence.md):
- *   - A lab's figure for year t exists on a path where the lab started
- *     year t alive (its revenue, costs and round of the year happened;
- *     cash is then its end-of-year cash, negative in the year it fails).
+ *   - A lab's figure for year t exists on a path where the lab is alive
+ *     at the end of year t (MODEL.md's "alive in that year", as the
+ *     summaries' quantiles count it): a lab that failed or was bought
+ *     during the year publishes no annual figures, and conditioning on
+ *     one of its figures gives such a path weight 0.
  *   - Quantiles are the empirical ones of type 7 (linear between order
  *     statistics, as numpy's default), so they are a pure function of the
  *     paths' values.

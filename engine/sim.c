@@ -284,7 +284,7 @@ static void path_weights(const ob_set *obs, const double *x, size_t n, uint64_t 
                              : (int)xv == MD_ACQUIRED_SOLVENT ? OB_ACQUIRED_SOLVENT : OB_ALIVE;
                 lk = ob_status_matches(o->status, st) ? 0.0 : -INFINITY;
             } else {
-                /* a figure of a lab that did not start the year alive: 0 */
+                /* a figure of a lab not alive at the end of the year: 0 */
                 lk = xv == xv ? ob_loglik(o, xv) : -INFINITY;
             }
             if (!(lk == lk))
@@ -374,7 +374,10 @@ static double probe_ref(const sim_probe *pr, const acc *a, size_t T)
     const md_year *y = &a->years[(size_t)pr->lab * T + t];
     if (pr->kind == SIM_PROBE_STATUS)
         return y->alive ? (double)MD_SURVIVED : (double)a->out[pr->lab].outcome;
-    return md_year_metric(y, probe_metric[pr->kind]);
+    /* a lab's figure of a year exists where the lab is alive at its end
+     * (as the summaries' quantiles count it): a lab that failed or was
+     * bought during the year reports no annual figures */
+    return y->alive ? md_year_metric(y, probe_metric[pr->kind]) : NAN;
 }
 
 /* The same for n lanes of a kernel block, to dst[0], dst[stride], ... */
@@ -392,7 +395,11 @@ static void probe_kernel(const sim_probe *pr, const kn_view *v, size_t T, size_t
             dst[j * stride] = v->alive[off + j] ? (double)MD_SURVIVED : (double)oc[j];
         return;
     } else {
-        src = v->y[probe_metric[pr->kind]] + ((size_t)pr->lab * T + t) * KN_LANES;
+        size_t off = ((size_t)pr->lab * T + t) * KN_LANES;
+        src = v->y[probe_metric[pr->kind]] + off;
+        for (size_t j = 0; j < n; j++) /* as probe_ref: alive at the year's end */
+            dst[j * stride] = v->alive[off + j] ? src[j] : NAN;
+        return;
     }
     for (size_t j = 0; j < n; j++)
         dst[j * stride] = src[j];

@@ -85,7 +85,7 @@ typedef struct {
     void *progress_ctx;
     /* Probes (may be 0): probe_x[path * nprobes + k] receives probe k's
      * value on that path, NaN where it does not exist (a lab's figures
-     * in a year it did not start alive). The caller owns probe_x. */
+     * in a year at whose end it is not alive). The caller owns probe_x. */
     const sim_probe *probes;
     size_t nprobes;
     double *probe_x; /* [N][nprobes] */

@@ -154,7 +154,7 @@ int he_write_backtest(ho_file *f, const sc_scenario *s, const ob_set *obs,
     DCOL("observed_p95", o->p95, "(see units)", "the observation's own 95th percentile");
     DCOL("pit", r->pit, "1", "predictive probability of a value at or below the observed median, counted over the paths");
     DCOL("crps", r->crps, "(see units)", "continuous ranked probability score of the forecast against the observed median");
-    DCOL("p_exists", r->p_exists, "1", "share of paths on which the quantity exists (the lab started the year alive)");
+    DCOL("p_exists", r->p_exists, "1", "share of paths on which the quantity exists (the lab is alive at the end of the year)");
     DCOL("status_probability", r->p_status, "1", "predicted probability of the observed status (NaN for a figure)");
     DCOL("log_score", r->log_score, "1", "natural log of the predicted probability of the observed status (NaN for a figure)");
 #undef DCOL

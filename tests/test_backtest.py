@@ -64,8 +64,8 @@ with h5py.File(out, "r") as f:
         if qty[k] == "size":
             continue
         l = labs.index(subj[k])
-        x = f["trajectories/" + TRAJ[qty[k]]][:, l, t]
-        x = x[~np.isnan(x)]
+        # a figure exists where the lab is alive at the end of the year
+        x = f["trajectories/" + TRAJ[qty[k]]][:, l, t][alive[:, l, t] == 1]
         y = observed[k]
         nfig += 1
         want_pit = np.count_nonzero(x <= y) / len(x)
