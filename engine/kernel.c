@@ -409,7 +409,8 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
         for (size_t l = 0; l < L; l++) {
             const int parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
             const double *srs = LB(l, SC_SERVE_RATIO_SUB0), *sra = LB(l, SC_SERVE_RATIO_API0),
-                         *tr0 = LB(l, SC_TRAIN0), *sg = LB(l, SC_STAFF_GROWTH),
+                         *tr0 = LB(l, SC_TRAIN0), *trs = LB(l, SC_TRAIN_REVENUE_SHARE),
+                         *sg = LB(l, SC_STAFF_GROWTH),
                          *orat = LB(l, SC_OTHER_RATIO), *target = LB(l, SC_RUNWAY_TARGET),
                          *ry = LB(l, SC_RAISE_YEARS), *mult = LB(l, SC_REVENUE_MULTIPLE),
                          *base = LB(l, SC_FUNDING_BASE),
@@ -446,7 +447,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 /* 1-2. Revenue and planned costs. */
                 ys_plan_t pl = ys_plan(sh0[j] * w->M[0][j], sh1[j] * w->M[1][j],
                                        sh2[j] * w->M[2][j], srs[j], sra[j], w->qs[j], w->qa[j],
-                                       tr0[j], w->F[j], stf[j], sg[j], orat[j]);
+                                       tr0[j], w->F[j], trs[j], stf[j], sg[j], orat[j]);
                 pR[j] = pl.R;
                 pserve[j] = pl.serve;
                 ptp[j] = pl.train_plan;

@@ -256,7 +256,7 @@ void md_simulate_ex(const md_plan *p, uint64_t path, const md_values *v,
             md_year *y = years ? &years[l * (size_t)T + (size_t)(t - 1)] : NULL;
             if (!alive[l]) {
                 if (y)
-                    *y = (md_year){ NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0 };
+                    *y = md_year_dead();
                 continue;
             }
             const double *in = &v->lab[l * SC_LAB_NKEYS];
@@ -265,7 +265,8 @@ void md_simulate_ex(const md_plan *p, uint64_t path, const md_values *v,
             ys_plan_t pl = ys_plan(share[l][SEG_SUB] * M[SEG_SUB], share[l][SEG_API] * M[SEG_API],
                                    share[l][SEG_ENT] * M[SEG_ENT], in[SC_SERVE_RATIO_SUB0],
                                    in[SC_SERVE_RATIO_API0], q_sub, q_api, in[SC_TRAIN0], F,
-                                   staff[l], in[SC_STAFF_GROWTH], in[SC_OTHER_RATIO]);
+                                   in[SC_TRAIN_REVENUE_SHARE], staff[l], in[SC_STAFF_GROWTH],
+                                   in[SC_OTHER_RATIO]);
             const double R = pl.R;
             staff[l] = pl.staff;
             /* 3. Funding. */
@@ -327,9 +328,10 @@ void md_simulate_ex(const md_plan *p, uint64_t path, const md_values *v,
             rev_prev[l] = R;
             ln_rev_prev[l] = ln_R;
             if (y)
-                *y = (md_year){ C, R, op, raised, own[l],
-                                inv_Mtot > 0.0 ? R * inv_Mtot : Mtot > 0.0 ? R / Mtot : 0.0,
-                                subsidy, alive[l] };
+                *y = (md_year){ .cash = C, .revenue = R, .op = op, .raised = raised,
+                                .ownership = own[l],
+                                .share = inv_Mtot > 0.0 ? R * inv_Mtot : Mtot > 0.0 ? R / Mtot : 0.0,
+                                .subsidy = subsidy, .alive = alive[l] };
         }
         mpow *= m;
     }

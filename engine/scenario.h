@@ -63,6 +63,7 @@
     X(SC_SERVE_RATIO_SUB0,         "serve_ratio_sub0",         NONNEG,   1, 0, 0.0,  OTHER) \
     X(SC_SERVE_RATIO_API0,         "serve_ratio_api0",         NONNEG,   1, 0, 0.0,  OTHER) \
     X(SC_TRAIN0,                   "train0",                   NONNEG,   1, 0, 0.0,  MONEY) \
+    X(SC_TRAIN_REVENUE_SHARE,      "train_revenue_share",      NONNEG,   0, 0, 0.0,  OTHER) \
     X(SC_STAFF0,                   "staff0",                   NONNEG,   1, 0, 0.0,  MONEY) \
     X(SC_STAFF_GROWTH,             "staff_growth",             GT_M1,    0, 0, 0.0,  OTHER) \
     X(SC_OTHER_RATIO,              "other_ratio",              FRAC,     0, 0, 0.0,  OTHER) \

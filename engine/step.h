@@ -117,16 +117,20 @@ typedef struct {
 } ys_plan_t;
 
 /* R_seg = s_seg M_seg is the caller's (Rs, Ra, Re); staff is last year's
- * staff cost, grown once. */
+ * staff cost, grown once. The training plan follows the frontier,
+ * train0 F_t, or, for a lab with train_revenue_share > 0, at least that
+ * share of its revenue (docs/model-notes.md, P1: a lab that earns more
+ * spends more on compute; 0, the default, is MODEL.md's plan exactly). */
 static inline ys_plan_t ys_plan(double Rs, double Ra, double Re, double serve_ratio_sub,
                                 double serve_ratio_api, double q_sub, double q_api,
-                                double train0, double F, double staff_prev,
-                                double staff_growth, double other_ratio)
+                                double train0, double F, double train_revenue_share,
+                                double staff_prev, double staff_growth, double other_ratio)
 {
     ys_plan_t p;
     p.R = Rs + Ra + Re;
     p.serve = Rs * serve_ratio_sub * q_sub + (Ra + Re) * serve_ratio_api * q_api;
-    p.train_plan = train0 * F;
+    double frontier = train0 * F, means = train_revenue_share * p.R;
+    p.train_plan = (train_revenue_share > 0.0) & (means > frontier) ? means : frontier;
     p.staff = staff_prev * (1.0 + staff_growth);
     p.other = other_ratio * p.R;
     p.burn = p.serve + p.train_plan + p.staff + p.other - p.R;

@@ -110,6 +110,7 @@ static int random_scenario(char *buf, size_t n, int seed)
             "  - {name: L%d, cash0: %.3f, subs0: %.3f, api0: %.3f, ent0: %.3f,\n"
             "     serve_ratio_sub0: %.3f, serve_ratio_api0: %.3f, train0: %.3f, staff0: %.3f,\n"
             "     staff_growth: %.3f, other_ratio: %.3f, exec_sigma: %.3f, momentum0: %.3f,\n"
+            "     train_revenue_share: %.3f,\n"
             "     momentum_persistence: %.3f, acquisition_hazard: %.3f, distress_acquisition: %.3f,\n"
             "     runway_target: %.3f, raise_years: %.3f, funding_base: %.3f,\n"
             "     funding_growth_weight: %.3f, funding_sentiment_weight: %.3f,\n"
@@ -117,7 +118,7 @@ static int random_scenario(char *buf, size_t n, int seed)
             l, rnd() < 0.1 ? 0.0 : between(0, 20), between(0, 1), rnd() < 0.1 ? 0.0 : between(0, 1),
             between(0, 2), between(0, 2), between(0, 2), rnd() < 0.1 ? 0.0 : between(0.1, 5),
             between(0, 2), between(-0.2, 0.4), between(0, 0.3), rnd() < 0.3 ? 0.0 : between(0, 0.8),
-            rnd() < 0.4 ? 1.0 : between(0.3, 5), rnd() < 0.4 ? 0.0 : between(0, 0.95),
+            rnd() < 0.4 ? 1.0 : between(0.3, 5), rnd() < 0.5 ? 0.0 : between(0, 2), rnd() < 0.4 ? 0.0 : between(0, 0.95),
             rnd() < 0.4 ? 0.0 : between(0, 0.3), rnd() < 0.4 ? 0.0 : between(0, 1),
             between(0, 3), between(0.5, 3), between(-3, 3), between(-2, 3), between(-1, 2),
             between(0, 1), between(0, 2), parent ? ", backstop: parent" : "");
