@@ -57,6 +57,14 @@ typedef struct {
 } md_year;
 #undef MD_YEAR_FIELD_
 
+/* The record of a year after the lab failed: every metric NaN. */
+static inline md_year md_year_dead(void)
+{
+#define MD_YEAR_NAN_(K, f, n, u, tr, ql, tl) .f = NAN,
+    return (md_year){ MT_METRICS(MD_YEAR_NAN_) .alive = 0 };
+#undef MD_YEAR_NAN_
+}
+
 /* Metric m (MT_*) of a year record. */
 static inline double md_year_metric(const md_year *y, int m)
 {
