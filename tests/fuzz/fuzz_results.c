@@ -1,6 +1,6 @@
 /* fuzz_results: runway's readers of result files, the code behind
- * `runway run --resume` and `runway merge` (engine/part.h, and through it
- * sim_state_load, sim_state_check and output/h5read), on structured edits
+ * `runway run --resume` and `runway merge` (output/part.h, and through it
+ * hs_load, sim_state_check and output/h5read), on structured edits
  * of real checkpoint and shard files.
  *
  * Base files. At start-up a tiny scenario (BASE_YAML: two labs, one of
@@ -152,8 +152,8 @@ static const base_spec g_bases[] = {
 
 static char g_dir[256];
 
-/* Writes base b as `runway run` writes a shard or a checkpoint (engine/
- * main.c: open_output, drive, write_checkpoint). */
+/* Writes base b as `runway run` writes a shard or a checkpoint (app/
+ * run.c: run_open_file, drive). */
 typedef struct {
     ho_file *h5;
     uint64_t first;
