@@ -126,6 +126,16 @@ class Result:
                 the year the lab left (failed, or bought while solvent),
                 outcome says how (EXITS)
     backstopped list of bool per lab: parent_subsidy_q has a finite value
+    conditioned True for a run conditioned on observations (`runway run
+                --condition`, MODEL.md section 8): every summary is weighted
+    weight      paths/weight ((N,) float64 in [0, 1]) of a conditioned run
+                with per-path data, else None
+    n_eff, evidence   the conditioned run's effective sample size and mean
+                weight (None when not conditioned)
+    observations_yaml, observations_file   the observations file's text and
+                name (a conditioned run or a backtest; else None)
+    backtest    a Backtest (group `backtest`, written by `runway backtest`)
+                or None
     """
 
     def __init__(self, path):
@@ -134,6 +144,11 @@ class Result:
         self.ds = {}
         self.fail_year = None
         self.outcome = None
+        self.weight = None
+        self.conditioned = False
+        self.n_eff = self.evidence = None
+        self.observations_yaml = self.observations_file = None
+        self.backtest = None
 
     @property
     def has_paths(self):
@@ -440,6 +455,9 @@ def _read(f, path, need_paths):
         raise ResultError(f"{path}: survival rises from one year to the next (a failed lab "
                           "cannot come back)")
 
+    # A run conditioned on observations (MODEL.md section 8): its attributes.
+    _read_conditioning(f, r, path, attrs)
+
     # Per-path outcomes: both or neither, (path, lab), consistent.
     if "paths" in f:
         g = f["paths"]
@@ -450,6 +468,11 @@ def _read(f, path, need_paths):
         if len(have) == 1:
             other = "outcome" if have[0] == "fail_year" else "fail_year"
             raise ResultError(f"{path}: paths/{have[0]} without paths/{other}")
+        if "weight" in g:
+            _read_weight(g, r, path)
+        elif r.conditioned and have:
+            raise ResultError(f"{path}: a conditioned run (attribute conditioned = 1) with "
+                              "per-path outcomes but no paths/weight")
         if have:
             fy_ds = _dataset(g, "fail_year", path)
             oc_ds = _dataset(g, "outcome", path)
@@ -473,16 +496,324 @@ def _read(f, path, need_paths):
             if np.any((r.fail_year == 0) != (r.outcome == 0)):
                 raise ResultError(f"{path}: paths/outcome and paths/fail_year disagree "
                                   "(a path that survived has a failure year, or the reverse)")
-            for t in range(1, T + 1):
-                alive = np.count_nonzero((r.fail_year == 0) | (r.fail_year > t), axis=0)
-                if np.any(np.abs(alive / r.paths - s[:, t - 1]) > _PTOL):
-                    raise ResultError(f"{path}: per-path outcomes disagree with survival in "
-                                      f"year {r.years[t - 1]}")
+            # survival = the share of paths (of the weight, when conditioned)
+            # alive at the end of each year
+            for i in range(L):
+                alive = alive_share(r.fail_year[:, i], T, r.weight)
+                off = np.abs(alive - s[i]) > _PTOL
+                if off.any():
+                    t = int(np.argmax(off))
+                    what = "per-path outcomes weighted by paths/weight" if r.weight is not None \
+                        else "per-path outcomes"
+                    raise ResultError(f"{path}: {what} disagree with survival in year "
+                                      f"{r.years[t]}")
     if need_paths and not r.has_paths:
         raise ResultError(f"{path}: has no per-path data (group paths)")
     psq = r.ds.get("parent_subsidy_q")
     r.backstopped = [bool(psq is not None and np.isfinite(psq[i]).any()) for i in range(L)]
+    if "backtest" in f:
+        r.backtest = _read_backtest(f, r, path)
     return r
+
+
+# ---------------------------------------------------------------- evidence
+# A conditioned run's weights are multiples of 2^-32 (the engine sums the
+# integers round(w 2^32) exactly, so that threads, ranks and shards agree to
+# the bit); sums of them here are exact too, so a weighted share computed
+# from the per-path data equals the file's summary (both are one division
+# of two exact integers).
+WEIGHT_UNIT = 2.0 ** -32
+_REL = 1e-9  # n_eff and evidence against the weights, relative
+
+
+def weight_units(w):
+    """The weights as int64 multiples of 2^-32, or None when some weight is
+    not such a multiple (a file from another writer: sums are then float)."""
+    if w is None:
+        return None
+    k = w * 2.0 ** 32
+    if not np.all(k == np.floor(k)) or np.any(k > 2.0 ** 53):
+        return None
+    return k.astype(np.int64)
+
+
+def weighted_bincount(index, w, n, units=None):
+    """Sum of the weights w over paths by index (0..n-1), exactly.
+
+    With units (weight_units(w)) the sums are int64 multiples of 2^-32, each
+    summed exactly (the 2^16 halves of each integer are summed as floats,
+    which is exact below 2^53); otherwise float sums of w. Either way
+    divide two of them for a share (astype(float) first). Unweighted
+    (w None): counts."""
+    index = np.asarray(index, dtype=np.int64)
+    if w is None:
+        return np.bincount(index, minlength=n)[:n]
+    if units is None:
+        units = weight_units(w)
+    if units is None:
+        return np.bincount(index, weights=w, minlength=n)[:n]
+    hi = np.bincount(index, weights=(units >> 16).astype(np.float64), minlength=n)[:n]
+    lo = np.bincount(index, weights=(units & 0xFFFF).astype(np.float64), minlength=n)[:n]
+    return (hi.astype(np.int64) << 16) + lo.astype(np.int64)
+
+
+def weighted_total(w, units=None):
+    """Sum of w in the units of weighted_bincount (N when w is None)."""
+    if w is None:
+        return 0
+    return weighted_bincount(np.zeros(len(w), np.int64), w, 1, units)[0]
+
+
+def alive_share(fail_year, T, w=None, units=None):
+    """(T,) share of the paths (of the weight w, when given) in which a lab
+    whose paths/fail_year column is fail_year is alive at the end of
+    simulated years 1..T (fail_year 0: never left; t: left in year t)."""
+    by = weighted_bincount(fail_year, w, T + 1, units)
+    total = len(fail_year) if w is None else (
+        weighted_total(w, units) if (units is not None or weight_units(w) is not None)
+        else float(np.sum(w)))
+    left = np.cumsum(by[1:T + 1])
+    return (total - left).astype(np.float64) / float(total)
+
+
+def n_eff_of(w):
+    """(sum w)^2 / sum w^2: how many equally weighted paths w is worth."""
+    w = np.asarray(w, dtype=np.float64)
+    sq = float(np.dot(w, w))
+    return float(np.sum(w)) ** 2 / sq if sq > 0 else 0.0
+
+
+def _float_attr(f, name, path):
+    v = f.attrs[name]
+    if isinstance(v, np.ndarray):
+        if v.size != 1:
+            raise ResultError(f"{path}: attribute {name} is not a single number")
+        v = v.reshape(-1)[0]
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                             np.floating)):
+        raise ResultError(f"{path}: attribute {name} is not a number (got {_show(_text(v))})")
+    v = float(v)
+    if not math.isfinite(v):
+        raise ResultError(f"{path}: attribute {name} is not finite")
+    return v
+
+
+def _str_attr(obj, name, path, where="attribute"):
+    v = obj.attrs[name]
+    if not (isinstance(v, (bytes, str, np.bytes_)) or (
+            isinstance(v, np.ndarray) and v.dtype.kind in "SUO" and v.size == 1)):
+        raise ResultError(f"{path}: {where} {name} is not text")
+    return _text(v)
+
+
+def _read_conditioning(f, r, path, attrs):
+    """Root attributes of a run conditioned on observations (OUTPUT.md
+    "Evidence"): conditioned, n_eff, evidence, observations_yaml."""
+    if "conditioned" in f.attrs:
+        c = _exact_int(f.attrs["conditioned"])
+        if c not in (0, 1):
+            raise ResultError(f"{path}: attribute conditioned is "
+                              f"{_show(attrs.get('conditioned'))}, not 0 or 1")
+        r.conditioned = c == 1
+    if "observations_yaml" in f.attrs:
+        r.observations_yaml = _str_attr(f, "observations_yaml", path)
+    if "observations_file" in f.attrs:
+        r.observations_file = _str_attr(f, "observations_file", path)
+    if not r.conditioned:
+        return
+    missing = [a for a in ("n_eff", "evidence", "observations_yaml") if a not in f.attrs]
+    if missing:
+        raise ResultError(f"{path}: a conditioned run (attribute conditioned = 1) without "
+                          f"attribute {', '.join(missing)}")
+    r.n_eff = _float_attr(f, "n_eff", path)
+    r.evidence = _float_attr(f, "evidence", path)
+    if not 0 < r.evidence <= 1:
+        raise ResultError(f"{path}: attribute evidence (the mean weight) is {r.evidence:.6g}, "
+                          "not in (0, 1]")
+    if not 1 - _REL <= r.n_eff <= r.paths * (1 + _REL):
+        raise ResultError(f"{path}: attribute n_eff is {r.n_eff:.6g}, not between 1 and the "
+                          f"{r.paths} paths")
+
+
+def _read_weight(g, r, path):
+    """paths/weight: one weight in [0, 1] per path, not all 0, agreeing with
+    the attributes evidence (their mean) and n_eff."""
+    if not r.conditioned:
+        raise ResultError(f"{path}: paths/weight in a run that is not conditioned (attribute "
+                          "conditioned is not 1)")
+    wd = _dataset(g, "weight", path)
+    if wd.dtype.kind not in "fiu" or wd.shape != (r.paths,):
+        raise ResultError(f"{path}: dataset 'paths/weight' must be {r.paths} numbers, got "
+                          f"{wd.shape} {wd.dtype}")
+    w = np.asarray(wd[()], dtype=np.float64)
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(w > 1):
+        raise ResultError(f"{path}: paths/weight holds weights outside [0, 1] (each is a "
+                          "product of likelihoods scaled to at most 1)")
+    total = float(np.sum(w))
+    if not total > 0:
+        raise ResultError(f"{path}: every path has weight 0 (the observations the run was "
+                          "conditioned on ruled out every path)")
+    units = weight_units(w)
+    mean = (float(weighted_total(w, units)) * WEIGHT_UNIT if units is not None else total) / len(w)
+    if abs(mean - r.evidence) > _REL * r.evidence:
+        raise ResultError(f"{path}: attribute evidence {r.evidence:.10g} is not the mean of "
+                          f"paths/weight ({mean:.10g})")
+    ne = n_eff_of(w)
+    if abs(ne - r.n_eff) > _REL * ne:
+        raise ResultError(f"{path}: attribute n_eff {r.n_eff:.10g} is not (sum w)^2 / sum w^2 "
+                          f"of paths/weight ({ne:.10g})")
+    r.weight = w
+
+
+def wilson(k, n, z=1.959963984540054):
+    """95% Wilson interval (lo, hi) of k successes in n (n may be an
+    effective sample size), as the engine computes it (engine/stats.c)."""
+    if not n > 0:
+        return float("nan"), float("nan")
+    p = k / n
+    den = 1.0 + z * z / n
+    centre = (p + z * z / (2.0 * n)) / den
+    half = z * math.sqrt(max(p * (1.0 - p) / n + z * z / (4.0 * n * n), 0.0)) / den
+    lo, hi = centre - half, centre + half
+    return max(0.0, min(lo, p)), min(1.0, max(hi, p))
+
+
+# The backtest group (OUTPUT.md "Evidence"): one row per observation.
+BT_STRINGS = ("subject", "quantity", "units", "source", "status", "verdict")
+BT_FLOATS = ("observed", "observed_p5", "observed_p95", "pit", "crps", "p_exists",
+             "status_probability", "log_score")
+BT_FLAGS = ("inside50", "inside90")
+BT_ATTRS = ("coverage50", "coverage50_lo", "coverage50_hi", "coverage90", "coverage90_lo",
+            "coverage90_hi", "figures", "statuses", "mean_log_score")
+BT_QUANTITIES = ("revenue", "cash", "raised", "op_cash_flow", "share", "size", "status")
+BT_STATUSES = ("alive", "acquired", "wound_down", "failed", "acquired_solvent", "exited")
+
+
+class Backtest:
+    """The group `backtest` of a result file (`runway backtest`).
+
+    labels       the observation axis ("OpenAI revenue 2025", ...)
+    subject, quantity, units, source, status, verdict   lists of str
+    year         int array; observed, observed_p5, observed_p95, pit, crps,
+                 p_exists, status_probability, log_score: float arrays
+                 (NaN where they do not apply)
+    inside50, inside90   bool arrays
+    predicted_q  (n, Q) predictive quantiles (levels: the file's quantile axis)
+    is_status    bool array: a status observation (else a figure)
+    scored       bool array: a figure that some path has (PIT and flags apply)
+    attrs        coverage50, coverage50_lo, ..., figures, statuses,
+                 mean_log_score (floats); observations_file (str or None)
+    """
+
+    def __len__(self):
+        return len(self.labels)
+
+    def q(self, level):
+        """Column of predicted_q for a quantile level (0.05, 0.25, ...)."""
+        k = int(np.argmin(np.abs(self.levels - level)))
+        return self.predicted_q[:, k]
+
+
+def _read_backtest(f, r, path):
+    g = f["backtest"]
+    if not isinstance(g, h5py.Group):
+        raise ResultError(f"{path}: 'backtest' must be a group, not a {type(g).__name__}")
+    b = Backtest()
+    ax = _dataset(g, "observation", path, "backtest axis")
+    b.labels = _strings(ax, "backtest/observation", path)
+    n = len(b.labels)
+    if n == 0:
+        raise ResultError(f"{path}: the backtest holds no observation")
+    for name in BT_STRINGS:
+        d = _dataset(g, name, path)
+        v = _strings(d, "backtest/" + name, path)
+        if len(v) != n:
+            raise ResultError(f"{path}: dataset 'backtest/{name}' has {len(v)} rows, not the "
+                              f"{n} observations")
+        setattr(b, name, v)
+    for name in BT_FLOATS + BT_FLAGS + ("year",):
+        a = _numeric(_dataset(g, name, path), "backtest/" + name, path)
+        _shape_is(a, (n,), "backtest/" + name, path, "observation")
+        setattr(b, name, a)
+    pq = _numeric(_dataset(g, "predicted_q", path), "backtest/predicted_q", path)
+    _shape_is(pq, (n, len(r.quantiles)), "backtest/predicted_q", path, "observation, quantile")
+    if np.any(np.isinf(pq)):
+        raise ResultError(f"{path}: backtest/predicted_q holds infinite values")
+    b.predicted_q, b.levels = pq, np.asarray(r.quantiles)
+    b.attrs = {}
+    for a in BT_ATTRS:
+        if a not in g.attrs:
+            raise ResultError(f"{path}: the backtest group has no attribute {a}")
+        v = g.attrs[a]
+        v = np.asarray(v).reshape(-1)
+        if v.size != 1 or v.dtype.kind not in "fiu":
+            raise ResultError(f"{path}: backtest attribute {a} is not a number")
+        b.attrs[a] = float(v[0])
+    b.observations_file = (_str_attr(g, "observations_file", path, "backtest attribute")
+                           if "observations_file" in g.attrs else None)
+    bad = [q for q in b.quantity if q not in BT_QUANTITIES]
+    if bad:
+        raise ResultError(f"{path}: backtest/quantity holds {_show(bad[0])}, not one of "
+                          f"{', '.join(BT_QUANTITIES)}")
+    b.is_status = np.array([q == "status" for q in b.quantity])
+    if any(st not in BT_STATUSES for st, s_ in zip(b.status, b.is_status) if s_):
+        raise ResultError(f"{path}: backtest/status names a status that is not one of "
+                          f"{', '.join(BT_STATUSES)}")
+    y = b.year
+    if (not np.all(np.isfinite(y)) or np.any(y != np.floor(y)) or np.any(y < r.years[0])
+            or np.any(y > r.years[-1])):
+        raise ResultError(f"{path}: backtest/year holds years outside the run "
+                          f"{r.years[0]}-{r.years[-1]}")
+    b.year = y.astype(np.int64)
+    for name in BT_FLAGS:
+        a = getattr(b, name)
+        if np.any((a != 0) & (a != 1)):
+            raise ResultError(f"{path}: backtest/{name} holds values other than 0 and 1")
+        setattr(b, name, a == 1)
+    for name in ("pit", "p_exists", "status_probability"):
+        a = getattr(b, name)
+        fin = a[np.isfinite(a)]
+        if np.any(np.isinf(a)) or np.any(fin < 0) or np.any(fin > 1):
+            raise ResultError(f"{path}: backtest/{name} holds values that are not "
+                              "probabilities")
+    fig = ~b.is_status
+    b.scored = fig & np.isfinite(b.pit) & np.all(np.isfinite(pq), axis=1)
+    if np.any(b.is_status & ~np.isfinite(b.status_probability)):
+        raise ResultError(f"{path}: a status observation without its predicted probability")
+    if np.any(b.scored & ~np.isfinite(b.observed)):
+        raise ResultError(f"{path}: a scored figure without its observed value")
+    # the flags say where the observed median fell among the predicted quantiles
+    q05, q25, q75, q95 = (b.q(v) for v in (0.05, 0.25, 0.75, 0.95))
+    with np.errstate(invalid="ignore"):
+        want50 = b.scored & (q25 <= b.observed) & (b.observed <= q75)
+        want90 = b.scored & (q05 <= b.observed) & (b.observed <= q95)
+    if np.any(want50 != b.inside50) or np.any(want90 != b.inside90):
+        k = int(np.argmax((want50 != b.inside50) | (want90 != b.inside90)))
+        raise ResultError(f"{path}: backtest/inside50 or inside90 of {_show(b.labels[k])} "
+                          "disagrees with the predicted quantiles and the observed value")
+    nfig, nst = int(b.scored.sum()), int(b.is_status.sum())
+    at = b.attrs
+    if at["figures"] != nfig or at["statuses"] != nst:
+        raise ResultError(f"{path}: backtest attributes figures/statuses ({at['figures']:g}, "
+                          f"{at['statuses']:g}) do not count its rows ({nfig}, {nst})")
+    for lev, flags in ((50, b.inside50), (90, b.inside90)):
+        k = int(flags[b.scored].sum())
+        cov = k / nfig if nfig else float("nan")
+        lo, hi = wilson(k, nfig)
+        got = (at[f"coverage{lev}"], at[f"coverage{lev}_lo"], at[f"coverage{lev}_hi"])
+        want = (cov, lo, hi)
+        if any(not (math.isnan(g_) and math.isnan(w_)) and not abs(g_ - w_) <= 1e-9
+               for g_, w_ in zip(got, want)):
+            raise ResultError(f"{path}: backtest attribute coverage{lev} "
+                              f"({got[0]:.6g} [{got[1]:.6g}, {got[2]:.6g}]) is not the share of "
+                              f"figures inside their {lev}% interval ({k} of {nfig})")
+    ls = b.log_score[b.is_status]
+    want = float(np.mean(ls)) if nst else float("nan")
+    got = at["mean_log_score"]
+    if not (math.isnan(got) and math.isnan(want)) and not abs(got - want) <= 1e-9 * max(1, abs(want)):
+        raise ResultError(f"{path}: backtest attribute mean_log_score {got:.6g} is not the mean "
+                          f"of the statuses' log scores ({want:.6g})")
+    return b
 
 
 def check_compatible(a, b):

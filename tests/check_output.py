@@ -85,6 +85,17 @@ PATHS = {  # name: (axes, dtype kind)
 }
 TRAJ = {"cash": "f", "revenue": "f", "op_cash_flow": "f", "raised": "f",
         "share": "f", "alive": "u"}
+# Group backtest (OUTPUT.md "Evidence"): its columns on the observation
+# axis (predicted_q also on quantile), and its attributes.
+BACKTEST = {"subject": "str", "year": "i4", "quantity": "str", "units": "str",
+            "source": "str", "status": "str", "verdict": "str", "observed": "f8",
+            "observed_p5": "f8", "observed_p95": "f8", "pit": "f8", "crps": "f8",
+            "p_exists": "f8", "status_probability": "f8", "log_score": "f8",
+            "inside50": "u1", "inside90": "u1", "predicted_q": "f8"}
+BACKTEST_ATTRS = ("coverage50", "coverage50_lo", "coverage50_hi", "coverage90",
+                  "coverage90_lo", "coverage90_hi", "figures", "statuses", "mean_log_score")
+BT_QUANTITIES = ("revenue", "cash", "raised", "op_cash_flow", "share", "size", "status")
+BT_STATUSES = ("alive", "acquired", "wound_down", "failed", "acquired_solvent", "exited")
 OUTCOME_MEMBERS = {"survived": 0, "acquired": 1, "wound_down": 2,
                    "acquired_solvent": 3}
 # The summary each exit outcome is counted in (outcome code: dataset).
@@ -293,7 +304,9 @@ class _Checker:
         if ds.dtype.base != np.int8:
             self.bad("paths/outcome is not over int8 (%s)" % ds.dtype.base)
 
-    def paths(self, length, summ, cross):
+    def paths(self, length, summ, cross, weight=None):
+        """Group `paths`; weight is paths/weight of a conditioned run (then
+        every cross-check is a share of the weight, not of the paths)."""
         N, L, T, I = (length[a] for a in ("path", "lab", "year", "input"))
         dss = {}
         for name, (axes, kind) in PATHS.items():
@@ -313,48 +326,348 @@ class _Checker:
         if any(ds.shape != tuple(length[a] for a in PATHS[n][0])
                for n, ds in dss.items()):
             return
-        # Counts for the cross-check: alive, left by each exit outcome
-        # (EXITS), profitable by the end of year t (index t-1).
-        alive = np.zeros((L, T), np.int64)
-        left = {code: np.zeros((L, T), np.int64) for code in EXITS}
-        prof = np.zeros((L, T), np.int64)
-        years = np.arange(1, T + 1)
+        # Sums for the cross-check, by lab: of the weight (in units of
+        # 2^-32, exact integers; 1 per path when not conditioned) of the
+        # paths that left in year t by each outcome, and that turned
+        # profitable first in year t (t = 0: never).
+        units = _units(weight)
+        exact = weight is None or units is not None
+        nb = (T + 1) * 4
+        left = np.zeros((L, nb), np.int64 if exact else np.float64)
+        prof = np.zeros((L, T + 1), left.dtype)
+        total = 0
         reported = set()
         for lo in range(0, N, ROWS):
             hi = min(N, lo + ROWS)
-            fy = dss["fail_year"][lo:hi]
+            fy = dss["fail_year"][lo:hi].astype(np.int64)
             oc = dss["outcome"][lo:hi].astype(np.int64)
-            py = dss["profit_year"][lo:hi]
+            py = dss["profit_year"][lo:hi].astype(np.int64)
+            bad_rows = np.zeros(hi - lo, bool)
             for what, cond in (
                     ("fail_year outside 0..T", (fy < 0) | (fy > T)),
                     ("profit_year outside 0..T", (py < 0) | (py > T)),
                     ("outcome outside 0..%d" % max(EXITS),
                      (oc < 0) | (oc > max(EXITS))),
                     ("outcome != 0 exactly where fail_year != 0", (oc != 0) != (fy != 0))):
-                if what not in reported and cond.any():
-                    reported.add(what)
-                    p, l = np.argwhere(cond)[0]
-                    self.bad("paths: %s (first at path %d, lab %d)" % (what, lo + p, l))
-            if cross:
-                left_by = (fy[:, :, None] != 0) & (fy[:, :, None] <= years)
-                alive += (~left_by).sum(axis=0)
-                for code, count in left.items():
-                    count += (left_by & (oc[:, :, None] == code)).sum(axis=0)
-                prof += ((py[:, :, None] != 0) & (py[:, :, None] <= years)).sum(axis=0)
-        if cross and N > 0:
-            for name, count in ([("survival", alive)]
-                                + [(EXITS[code], left[code]) for code in sorted(EXITS)]
-                                + [("profitable_by", prof)]):
+                if cond.any():
+                    bad_rows |= cond.any(axis=1)
+                    if what not in reported:
+                        reported.add(what)
+                        p, l = np.argwhere(cond)[0]
+                        self.bad("paths: %s (first at path %d, lab %d)" % (what, lo + p, l))
+            if not cross or bad_rows.any():
+                cross = False
+                continue
+            k = None if weight is None else (
+                units[lo:hi] if units is not None else weight[lo:hi])
+            total += (hi - lo) if k is None else k.sum()
+            for l in range(L):
+                left[l] += _bincount(fy[:, l] * 4 + oc[:, l], k, nb)
+                prof[l] += _bincount(py[:, l], k, T + 1)
+        if cross and N > 0 and total > 0:
+            by = left.reshape(L, T + 1, 4)[:, 1:, :]          # (L, T, outcome)
+            gone = np.cumsum(by, axis=1)                       # left by the end of year t
+            alive = total - gone.sum(axis=2)
+            counts = [("survival", alive)] + [(EXITS[c], gone[:, :, c]) for c in sorted(EXITS)] \
+                + [("profitable_by", np.cumsum(prof[:, 1:], axis=1))]
+            tol = TOL if exact else 1e-9
+            for name, count in counts:
                 v = summ.get(name)
                 if v is None:
                     continue
-                off = np.abs(v - count / N) > TOL
+                share = count.astype(np.float64) / float(total)
+                off = np.abs(v - share) > tol
                 if off.any():
                     l, t = np.argwhere(off)[0]
-                    self.bad("%s disagrees with group paths at (lab, year index) %s"
-                             " (lab %s, %s: %.17g, paths say %d/%d)"
-                             % (name, _where(off), self.lab_name(l), self.year_name(t),
-                                v[l, t], count[l, t], N))
+                    if weight is None:
+                        say = "paths say %d/%d" % (count[l, t], N)
+                    else:
+                        say = "the weighted paths say %.17g" % share[l, t]
+                    self.bad("%s disagrees with group paths%s at (lab, year index) %s"
+                             " (lab %s, %s: %.17g, %s)"
+                             % (name, " weighted by paths/weight" if weight is not None else "",
+                                _where(off), self.lab_name(l), self.year_name(t),
+                                v[l, t], say))
+
+    def conditioning(self, length, has_paths):
+        """The attributes of a run conditioned on observations (OUTPUT.md
+        "Evidence") and paths/weight; returns the weights (or None)."""
+        a = self.f.attrs
+        cond = "conditioned" in a and np.asarray(a["conditioned"]).size == 1 \
+            and int(np.asarray(a["conditioned"]).reshape(-1)[0]) == 1
+        w_in_file = has_paths and "paths/weight" in self.f
+        if not cond:
+            if "conditioned" in a and int(np.asarray(a["conditioned"]).reshape(-1)[0]) != 0:
+                self.bad("root attribute conditioned is %r, not 0 or 1" % (a["conditioned"],))
+            if w_in_file:
+                self.bad("paths/weight exists but the run is not conditioned "
+                         "(root attribute conditioned is not 1)")
+            for name in ("n_eff", "evidence"):
+                if name in a:
+                    self.bad("root attribute %s in a run that is not conditioned" % name)
+            return None
+        v = np.asarray(a["conditioned"])
+        if v.shape != () or v.dtype.kind not in "iu":
+            self.bad("root attribute conditioned: want a scalar integer, got %s %s"
+                     % (v.dtype, v.shape))
+        if "observations_yaml" not in a:
+            self.bad("conditioned run without root attribute observations_yaml")
+        elif not _text(a["observations_yaml"]):
+            self.bad("root attribute observations_yaml is not a non-empty string")
+        vals = {}
+        for name in ("n_eff", "evidence"):
+            if name not in a:
+                self.bad("conditioned run without root attribute %s" % name)
+                continue
+            v = np.asarray(a[name])
+            if v.shape != () or v.dtype != np.float64:
+                self.bad("root attribute %s: want a scalar float64, got %s %s"
+                         % (name, v.dtype, v.shape))
+            vals[name] = float(v.reshape(-1)[0]) if v.size else float("nan")
+        N = length["path"]
+        if "evidence" in vals and not 0 < vals["evidence"] <= 1:
+            self.bad("evidence %r is not in (0, 1]" % vals["evidence"])
+        if "n_eff" in vals and N and not 1 - 1e-9 <= vals["n_eff"] <= N * (1 + 1e-9):
+            self.bad("n_eff %r is not between 1 and the %d paths" % (vals["n_eff"], N))
+        if not has_paths:
+            return None  # --per-path none: no weights to check them against
+        ds = self.dataset("paths/weight", ("path",), (N,), "f8")
+        if ds is None or ds.shape != (N,):
+            return None
+        w = ds[()].astype(np.float64)
+        if not np.all(np.isfinite(w)):
+            self.bad("paths/weight has NaN or infinite weights")
+            return None
+        if (w < 0).any() or (w > 1).any():
+            p = int(np.argmax((w < 0) | (w > 1)))
+            self.bad("paths/weight outside [0, 1] (first at path %d: %.17g)" % (p, w[p]))
+            return None
+        units = _units(w)
+        if units is None:
+            self.bad("paths/weight is not quantised to multiples of 2^-32")
+        total = float(units.sum()) * 2.0 ** -32 if units is not None else float(np.sum(w))
+        if total <= 0:
+            self.bad("paths/weight is 0 on every path")
+            return None
+        mean, neff = total / N, total * total / float(np.dot(w, w))
+        for name, want in (("evidence", mean), ("n_eff", neff)):
+            got = vals.get(name)
+            if got is not None and not abs(got - want) <= 1e-9 * abs(want):
+                self.bad("%s %.17g disagrees with paths/weight (%s: %.17g)"
+                         % (name, got, "mean weight" if name == "evidence"
+                            else "(sum w)^2 / sum w^2", want))
+        return w
+
+    def backtest(self, length, summ):
+        """Group `backtest` (OUTPUT.md "Evidence"; `runway backtest`)."""
+        g = self.f["backtest"]
+        if not isinstance(g, h5py.Group):
+            self.bad("backtest is not a group")
+            return
+        if "observations_yaml" not in self.f.attrs:
+            self.bad("a backtest without root attribute observations_yaml")
+        if "observation" not in g or not isinstance(g["observation"], h5py.Dataset):
+            self.bad("axis backtest/observation missing")
+            return
+        ax = g["observation"]
+        if not h5py.h5ds.is_scale(ax.id):
+            self.bad("axis backtest/observation is not a dimension scale")
+        elif _text(ax.attrs.get("NAME", b"")) != "observation":
+            self.bad("axis backtest/observation: scale name is %r" % ax.attrs.get("NAME"))
+        info = h5py.check_string_dtype(ax.dtype)
+        if ax.ndim != 1 or info is None or info.encoding != "utf-8":
+            self.bad("axis backtest/observation is not a list of UTF-8 strings")
+            return
+        self.units(ax)
+        n = ax.shape[0]
+        if n == 0:
+            self.bad("backtest has no observation")
+            return
+        Q = length["quantile"]
+        col = {}
+        for name, kind in BACKTEST.items():
+            path = "backtest/" + name
+            shape = (n, Q) if name == "predicted_q" else (n,)
+            if name not in g or not isinstance(g[name], h5py.Dataset):
+                self.bad("dataset %s missing" % path)
+                continue
+            ds = g[name]
+            if ds.shape != shape:
+                self.bad("%s has shape %s, want %s" % (path, ds.shape, shape))
+                continue
+            if kind == "str":
+                si = h5py.check_string_dtype(ds.dtype)
+                if si is None or si.encoding != "utf-8":
+                    self.bad("%s is not UTF-8 strings" % path)
+                    continue
+                col[name] = [x.decode("utf-8") if isinstance(x, bytes) else str(x)
+                             for x in ds[()]]
+            else:
+                want = {"f8": np.float64, "i4": np.int32, "u1": np.uint8}[kind]
+                if ds.dtype != want:
+                    self.bad("%s has dtype %s, want %s" % (path, ds.dtype, np.dtype(want)))
+                    continue
+                col[name] = ds[()]
+            self.units(ds)
+            axes = ["/backtest/observation"] + (["/quantile"] if name == "predicted_q" else [])
+            for i, want_ax in enumerate(axes):
+                scales = list(ds.dims[i].values()) if len(ds.dims[i]) else []
+                if len(scales) != 1 or scales[0].name != want_ax:
+                    self.bad("%s: dimension %d is attached to %s, want %s"
+                             % (path, i, [s.name for s in scales], want_ax))
+        attrs = {}
+        for name in BACKTEST_ATTRS:
+            if name not in g.attrs:
+                self.bad("backtest attribute %s missing" % name)
+                continue
+            v = np.asarray(g.attrs[name]).reshape(-1)
+            if v.size != 1 or v.dtype.kind != "f":
+                self.bad("backtest attribute %s is not a number" % name)
+                continue
+            attrs[name] = float(v[0])
+        if len(col) != len(BACKTEST):
+            return
+        labels = [x.decode("utf-8") if isinstance(x, bytes) else str(x) for x in ax[()]]
+        qty, status, units = col["quantity"], col["status"], col["units"]
+        is_status = np.array([q == "status" for q in qty])
+        for k in range(n):
+            what = "backtest row %d (%s)" % (k, labels[k])
+            if qty[k] not in BT_QUANTITIES:
+                self.bad("%s: quantity %r is not one of %s" % (what, qty[k], BT_QUANTITIES))
+            if is_status[k] and status[k] not in BT_STATUSES:
+                self.bad("%s: status %r is not one of %s" % (what, status[k], BT_STATUSES))
+            if not is_status[k] and status[k] != "":
+                self.bad("%s: a figure with a status %r" % (what, status[k]))
+            want_u = "" if is_status[k] else "1" if qty[k] == "share" else "US$ billion"
+            if units[k] != want_u:
+                self.bad("%s: units %r, want %r" % (what, units[k], want_u))
+            if qty[k] in BT_QUANTITIES and qty[k] != "size" and col["subject"][k] not in (self.labs or []):
+                self.bad("%s: subject %r is not a lab" % (what, col["subject"][k]))
+            if qty[k] == "size" and col["subject"][k] not in ("sub", "api", "ent"):
+                self.bad("%s: subject %r is not a market segment" % (what, col["subject"][k]))
+        years = col["year"].astype(np.int64)
+        if self.years is not None and ((years < self.years[0]) | (years > self.years[-1])).any():
+            self.bad("backtest/year outside the run %d..%d" % (self.years[0], self.years[-1]))
+        fl = {}
+        for name in ("inside50", "inside90"):
+            v = col[name]
+            if ((v != 0) & (v != 1)).any():
+                self.bad("backtest/%s has values other than 0 and 1" % name)
+            fl[name] = v == 1
+        pit, obs, pq = col["pit"], col["observed"], col["predicted_q"]
+        sp, ls = col["status_probability"], col["log_score"]
+        fig = ~is_status
+        scored = fig & np.isfinite(pit)
+        for name, rows, v, lo_, hi_ in (("pit", scored, pit, 0, 1),
+                                        ("status_probability", is_status, sp, 0, 1),
+                                        ("p_exists", np.ones(n, bool), col["p_exists"], 0, 1)):
+            x = v[rows]
+            if np.isnan(x).any() or (x < lo_).any() or (x > hi_).any():
+                self.bad("backtest/%s has values outside [0, 1] or NaN where it applies" % name)
+        for name, rows in (("pit", is_status), ("crps", is_status), ("status_probability", fig),
+                           ("log_score", fig), ("observed", is_status)):
+            if not np.isnan(col[name][rows]).all():
+                self.bad("backtest/%s is not NaN where it does not apply" % name)
+        if not np.isfinite(pq[scored]).all():
+            self.bad("backtest/predicted_q is NaN for a scored figure")
+        if (np.diff(pq[scored], axis=1) < 0).any():
+            self.bad("backtest/predicted_q decreases along the quantile axis")
+        if (~np.isfinite(col["crps"][scored])).any() or (col["crps"][scored] < 0).any():
+            self.bad("backtest/crps is negative or NaN for a scored figure")
+        p5, p95 = col["observed_p5"], col["observed_p95"]
+        with np.errstate(invalid="ignore"):
+            wrong = fig & ~((p5 < obs) & (obs < p95))
+        if wrong.any():
+            self.bad("backtest: the observed median is not inside its own 5-95%% interval "
+                     "(row %d)" % int(np.argmax(wrong)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want_ls = np.where(sp > 0, np.log(sp), np.nan)
+        off = is_status & (sp > 0) & ~(np.abs(ls - want_ls) <= 1e-12)
+        off |= is_status & ~(ls <= 0)
+        if off.any():
+            self.bad("backtest/log_score is not ln(status_probability) (row %d)"
+                     % int(np.argmax(off)))
+        # The flags and verdicts follow from predicted_q and observed.
+        lev = list(np.round(QUANTILES, 2))
+        q05, q25, q75, q95 = (pq[:, lev.index(x)] for x in (0.05, 0.25, 0.75, 0.95))
+        with np.errstate(invalid="ignore"):
+            want50 = scored & (q25 <= obs) & (obs <= q75)
+            want90 = scored & (q05 <= obs) & (obs <= q95)
+        for name, want in (("inside50", want50), ("inside90", want90)):
+            off = fl[name] != want
+            if off.any():
+                k = int(np.argmax(off))
+                self.bad("backtest/%s disagrees with predicted_q and observed at row %d (%s: "
+                         "flag %d, observed %.6g, band %.6g..%.6g)"
+                         % (name, k, labels[k], fl[name][k], obs[k],
+                            q25[k] if name == "inside50" else q05[k],
+                            q75[k] if name == "inside50" else q95[k]))
+        for k in range(n):
+            if is_status[k]:
+                p = sp[k]
+                want = ("likely" if p >= 0.5 else "plausible" if p >= 0.05
+                        else "surprising" if p > 0 else "ruled out")
+            elif not scored[k]:
+                want = "no path has it"
+            elif want50[k]:
+                want = "inside 50%"
+            elif want90[k]:
+                want = "inside 90%"
+            else:
+                want = "below 5%" if obs[k] < q05[k] else "above 95%"
+            if col["verdict"][k] != want:
+                self.bad("backtest/verdict of row %d (%s) is %r, want %r"
+                         % (k, labels[k], col["verdict"][k], want))
+        # The group's attributes summarise the rows.
+        nfig, nst = int(scored.sum()), int(is_status.sum())
+        for name, want in (("figures", nfig), ("statuses", nst)):
+            if name in attrs and attrs[name] != want:
+                self.bad("backtest attribute %s is %g, the rows say %d" % (name, attrs[name], want))
+        for lev_, flags in ((50, fl["inside50"]), (90, fl["inside90"])):
+            k = int(flags[scored].sum())
+            want = (k / nfig,) + _wilson(k, nfig) if nfig else (np.nan,) * 3
+            for suffix, w_ in zip(("", "_lo", "_hi"), want):
+                name = "coverage%d%s" % (lev_, suffix)
+                got = attrs.get(name)
+                if got is None:
+                    continue
+                if not ((np.isnan(got) and np.isnan(w_)) or abs(got - w_) <= 1e-12):
+                    self.bad("backtest attribute %s is %.17g, but the inside%d flags say %.17g "
+                             "(%d of %d figures)" % (name, got, lev_, w_, k, nfig))
+        got = attrs.get("mean_log_score")
+        want = float(np.mean(ls[is_status])) if nst else float("nan")
+        if got is not None and not ((np.isnan(got) and np.isnan(want))
+                                    or abs(got - want) <= 1e-12 * max(1.0, abs(want))):
+            self.bad("backtest attribute mean_log_score is %.17g, the rows say %.17g"
+                     % (got, want))
+        # Against the run's own summaries (an unconditioned run: the
+        # backtest counts paths): a lab's figure exists where it is alive,
+        # and a status's probability is the matching share of paths.
+        s = summ.get("survival")
+        if s is None or self.labs is None or "conditioned" in self.f.attrs \
+                or self.years is None:
+            return
+        ex = {n_: summ.get(n_) for n_ in ("failed_acquired", "failed_wound_down",
+                                          "acquired_solvent")}
+        for k in range(n):
+            subj, t = col["subject"][k], int(years[k]) - int(self.years[0])
+            if subj not in self.labs or not 0 <= t < s.shape[1]:
+                continue
+            l = self.labs.index(subj)
+            if not is_status[k]:
+                if abs(col["p_exists"][k] - s[l, t]) > 1e-12:
+                    self.bad("backtest/p_exists of row %d (%s) is %.17g, survival says %.17g"
+                             % (k, labels[k], col["p_exists"][k], s[l, t]))
+                continue
+            if any(v is None for v in ex.values()):
+                continue
+            fa, fw, so = (ex[n_][l, t] for n_ in ("failed_acquired", "failed_wound_down",
+                                                  "acquired_solvent"))
+            want = {"alive": s[l, t], "acquired": fa, "wound_down": fw, "acquired_solvent": so,
+                    "failed": fa + fw, "exited": fa + fw + so}.get(status[k])
+            if want is not None and abs(sp[k] - want) > 1e-12:
+                self.bad("backtest/status_probability of row %d (%s) is %.17g, the summaries "
+                         "say %.17g" % (k, labels[k], sp[k], want))
 
     def trajectories(self, length, kept, cross):
         K, L, T = length["kept_path"], length["lab"], length["year"]
@@ -402,6 +715,39 @@ def _where(mask):
     idx = np.argwhere(mask)
     s = ", ".join(str(tuple(int(i) for i in r)) for r in idx[:5])
     return s + (" and %d more" % (len(idx) - 5) if len(idx) > 5 else "")
+
+
+def _units(w):
+    """Weights as int64 multiples of 2^-32 (the engine's quantisation), or
+    None (no weights, or weights that are not such multiples)."""
+    if w is None:
+        return None
+    k = w * 2.0 ** 32
+    if not np.all(k == np.floor(k)) or np.any(k > 2.0 ** 53):
+        return None
+    return k.astype(np.int64)
+
+
+def _bincount(index, k, n):
+    """Per-bin sums of k (int64, exact: summed as two 16-bit halves in
+    float64, exact below 2^53), of float k, or counts (k None)."""
+    if k is None:
+        return np.bincount(index, minlength=n)[:n]
+    if k.dtype.kind == "f":
+        return np.bincount(index, weights=k, minlength=n)[:n]
+    hi = np.bincount(index, weights=(k >> 16).astype(np.float64), minlength=n)[:n]
+    lo = np.bincount(index, weights=(k & 0xFFFF).astype(np.float64), minlength=n)[:n]
+    return (hi.astype(np.int64) << 16) + lo.astype(np.int64)
+
+
+def _wilson(k, n, z=1.959963984540054):
+    """The 95% Wilson interval engine/stats.c computes."""
+    p = k / n
+    den = 1.0 + z * z / n
+    centre = (p + z * z / (2.0 * n)) / den
+    half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / den
+    lo, hi = centre - half, centre + half
+    return max(0.0, min(lo, p)), min(1.0, max(hi, p))
 
 
 def check(path, expect_paths=None, expect_labs=None, expect_horizon=None,
@@ -460,8 +806,11 @@ def check(path, expect_paths=None, expect_labs=None, expect_horizon=None,
             c.bad("group paths missing")
         if per_path is False and has_paths:
             c.bad("group paths present but not expected")
+        weight = c.conditioning(length, has_paths) if N is not None else None
         if has_paths and None not in length.values():
-            c.paths(length, summ, cross)
+            c.paths(length, summ, cross, weight)
+        if "backtest" in f and None not in (L, T):
+            c.backtest(length, summ)
         if "trajectories" not in f:
             c.bad("group trajectories missing")
         elif None not in (length["kept_path"], L, T):
@@ -470,7 +819,8 @@ def check(path, expect_paths=None, expect_labs=None, expect_horizon=None,
         # Every dataset, named in OUTPUT.md or not, has units and long_name.
         known = set(SUMMARY) | {"year", "lab", "quantile", "input", "n_alive",
                                 "path", "kept_path"} \
-            | {"paths/" + n for n in PATHS} | {"trajectories/" + n for n in TRAJ}
+            | {"paths/" + n for n in PATHS} | {"trajectories/" + n for n in TRAJ} \
+            | {"paths/weight", "backtest/observation"} | {"backtest/" + n for n in BACKTEST}
 
         def visit(name, obj):
             if isinstance(obj, h5py.Dataset) and name not in known:

@@ -54,3 +54,10 @@ add_test(NAME explain_ranks_the_driving_input_first_and_prim_brackets_its_thresh
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_explain.py $<TARGET_FILE:runway>)
 set_tests_properties(explain_ranks_the_driving_input_first_and_prim_brackets_its_threshold
   PROPERTIES TIMEOUT 300)
+# runway compare of conditioned runs: paired weighted differences, and the
+# Bayes factor of two conditioned runs with its Monte Carlo interval.
+add_test(NAME compare_weighted_paired_and_bayes_factor_of_conditioned_runs
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_compare_conditioned.py
+          $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+set_tests_properties(compare_weighted_paired_and_bayes_factor_of_conditioned_runs
+  PROPERTIES TIMEOUT 300 ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
