@@ -22,3 +22,11 @@ add_test(NAME check_output_detects_broken_files
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_check_output_detects.py ${H5OUT_SYNTHETIC})
 set_tests_properties(check_output_synthetic check_output_empty_axes check_output_detects_broken_files
   PROPERTIES FIXTURES_REQUIRED h5out_files TIMEOUT 300 ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
+# The same for MODEL.md section 8's files: a conditioned run and a backtest
+# pass check_output.py and runway_result.load; broken weights, evidence,
+# n_eff and backtest attributes, flags and scales are detected.
+add_test(NAME check_output_detects_broken_conditioned_and_backtest_files
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_check_output_detects.py --evidence
+          $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+set_tests_properties(check_output_detects_broken_conditioned_and_backtest_files
+  PROPERTIES TIMEOUT 300 ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)

@@ -2,15 +2,28 @@
 """check_output.py must catch a broken result file, not only pass good ones.
 
 Usage: /usr/bin/python3 tests/test_check_output_detects.py GOOD.h5
+       /usr/bin/python3 tests/test_check_output_detects.py --evidence RUNWAY SOURCE_DIR
 
 GOOD.h5 is a file that passes (test_h5out's synthetic file). Each case
 below copies it, breaks one thing subtly with h5py, and asserts that
 check() reports it with the expected message; the untouched copy must
-pass. Prints "ok" or one line per case that went undetected, exit 1."""
+pass. Prints "ok" or one line per case that went undetected, exit 1.
+
+--evidence: the same for the files of MODEL.md section 8, made here with
+RUNWAY: a run conditioned on an observed figure (weights strictly between
+0 and 1) and a backtest of scenarios/backtest_2024.yaml against
+data/observed_2025.yaml must pass check() and scripts/runway_result.load;
+then a weight above 1, an evidence or n_eff that is not what the weights
+say, weights moved between paths (n_eff and evidence unchanged, the
+weighted cross-check fails), a backtest coverage attribute, inside flag
+or PIT that disagrees, and a detached backtest scale must each be
+reported by check(), and the weight and evidence cases also refused by
+runway_result.load with one line."""
 import os
 import contextlib
 import io
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -199,7 +212,168 @@ CASES = [
 ]
 
 
+# ---- MODEL.md section 8: conditioned runs and backtests (--evidence) ----
+def weight_above_one(f):
+    w = f["paths/weight"][()]
+    w[int(np.argmax(w))] = 1.5
+    f["paths/weight"][...] = w
+
+
+def evidence_off(f):
+    f.attrs.modify("evidence", np.float64(f.attrs["evidence"] * (1 + 1e-6)))
+
+
+def n_eff_off(f):
+    f.attrs.modify("n_eff", np.float64(f.attrs["n_eff"] * (1 - 1e-6)))
+
+
+def weights_swapped(f):
+    # Two paths' weights exchanged where Mistral's fate differs: every
+    # summary of the weights (evidence, n_eff) is unchanged, the weighted
+    # shares of the paths are not.
+    w = f["paths/weight"][()]
+    fy = f["paths/fail_year"][()]
+    labs = [x.decode() if isinstance(x, bytes) else x for x in f["lab"][()]]
+    col = fy[:, labs.index("Mistral")]
+    gone, stay = np.nonzero(col != 0)[0], np.nonzero(col == 0)[0]
+    i = gone[np.argmax(w[gone])]
+    j = stay[np.argmin(np.where(w[stay] > 0, w[stay], 2))]
+    w[i], w[j] = w[j], w[i]
+    f["paths/weight"][...] = w
+
+
+def weight_not_quantised(f):
+    w = f["paths/weight"][()]
+    k = int(np.argmax((w > 0) & (w < 1)))
+    w[k] = w[k] * (1 - 1e-13)
+    f["paths/weight"][...] = w
+
+
+def observations_missing(f):
+    del f.attrs["observations_yaml"]
+
+
+def coverage_off(f):
+    g = f["backtest"]
+    g.attrs.modify("coverage50", np.array([g.attrs["coverage50"][0] + 1 / 16]))
+
+
+def coverage_interval_off(f):
+    g = f["backtest"]
+    g.attrs.modify("coverage90_lo", np.array([g.attrs["coverage90_lo"][0] - 0.01]))
+
+
+def inside_flag_flipped(f):
+    # One figure's inside90 flag (and, to keep the file's own story, its
+    # verdict and the coverage attribute) changed.
+    g = f["backtest"]
+    in90 = g["inside90"][()]
+    k = int(np.argmax(in90 == 1))
+    in90[k] = 0
+    g["inside90"][...] = in90
+    figs = np.isfinite(g["pit"][()])
+    g.attrs.modify("coverage90", np.array([in90[figs].mean()]))
+
+
+def pit_above_one(f):
+    p = f["backtest/pit"][()]
+    p[0] = 1.25
+    f["backtest/pit"][...] = p
+
+
+def backtest_scale_detached(f):
+    f["backtest/crps"].dims[0].detach_scale(f["backtest/observation"])
+
+
+def status_probability_off(f):
+    sp = f["backtest/status_probability"][()]
+    k = int(np.argmax(np.isfinite(sp)))
+    sp[k] = sp[k] * 0.99
+    f["backtest/status_probability"][...] = sp
+    ls = f["backtest/log_score"][()]
+    ls[k] = np.log(sp[k])
+    f["backtest/log_score"][...] = ls
+    st = np.isfinite(sp)
+    f["backtest"].attrs.modify("mean_log_score", np.array([ls[st].mean()]))
+
+
+COND_CASES = [
+    (weight_above_one, "paths/weight outside [0, 1]", "paths/weight holds weights outside"),
+    (evidence_off, "evidence", "is not the mean of paths/weight"),
+    (n_eff_off, "n_eff", "is not (sum w)^2 / sum w^2"),
+    (weights_swapped, "disagrees with group paths weighted by paths/weight",
+     "weighted by paths/weight disagree with survival"),
+    (weight_not_quantised, "paths/weight is not quantised to multiples of 2^-32", None),
+    (observations_missing, "conditioned run without root attribute observations_yaml",
+     "without attribute observations_yaml"),
+]
+BT_CASES = [
+    (coverage_off, "backtest attribute coverage50 is", "backtest attribute coverage50"),
+    (coverage_interval_off, "backtest attribute coverage90_lo is", "backtest attribute coverage90"),
+    (inside_flag_flipped, "backtest/inside90 disagrees with predicted_q and observed",
+     "disagrees with the predicted quantiles"),
+    (pit_above_one, "backtest/pit has values outside [0, 1]", "backtest/pit holds values"),
+    (backtest_scale_detached, "backtest/crps: dimension 0 is attached to []", None),
+    (status_probability_off, "backtest/status_probability of row", None),
+]
+
+
+def evidence_main(runway, src):
+    sys.path.insert(0, os.path.join(src, "scripts"))
+    import runway_result
+    failures = []
+    with tempfile.TemporaryDirectory() as d:
+        cond = os.path.join(d, "cond.h5")
+        bt = os.path.join(d, "bt.h5")
+        for cmd in ([runway, "run", os.path.join(src, "scenarios", "baseline.yaml"), "-n", "3000",
+                     "-k", "5", "-q", "-o", cond, "--condition",
+                     os.path.join(src, "tests", "condition", "anthropic_revenue_2026.yaml")],
+                    [runway, "backtest", os.path.join(src, "scenarios", "backtest_2024.yaml"),
+                     os.path.join(src, "data", "observed_2025.yaml"), "-n", "3000", "-k", "5",
+                     "-q", "-o", bt]):
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode != 0:
+                print("cannot make the evidence files: %s" % p.stderr.strip())
+                return 1
+        copy = os.path.join(d, "copy.h5")
+        for good, cases in ((cond, COND_CASES), (bt, BT_CASES)):
+            clean = check_output.check(good)
+            if clean:
+                failures.append("%s does not pass: %s" % (os.path.basename(good), clean))
+            try:
+                runway_result.load(good)
+            except runway_result.ResultError as e:
+                failures.append("runway_result.load refuses %s: %s" % (good, e))
+            for breaker, want, want_load in cases:
+                shutil.copyfile(good, copy)
+                with h5py.File(copy, "r+") as f:
+                    breaker(f)
+                problems = check_output.check(copy)
+                if not any(want in p for p in problems):
+                    failures.append("%s: no problem containing %r; got %s"
+                                    % (breaker.__name__, want, problems))
+                if want_load is None:
+                    continue
+                try:
+                    runway_result.load(copy)
+                    failures.append("%s: runway_result.load accepted it" % breaker.__name__)
+                except runway_result.ResultError as e:
+                    msg = str(e)
+                    if want_load not in msg or "\n" in msg or "copy.h5" not in msg:
+                        failures.append("%s: runway_result.load said %r, want one line with %r"
+                                        % (breaker.__name__, msg, want_load))
+        n = len(COND_CASES) + len(BT_CASES)
+    for msg in failures:
+        print(msg)
+    if failures:
+        return 1
+    print("ok: a conditioned run and a backtest pass; %d broken copies detected" % n)
+    return 0
+
+
 def main():
+    if sys.argv[1] == "--evidence":
+        return evidence_main(os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3]))
     good = sys.argv[1]
     failures = []
     with tempfile.TemporaryDirectory() as d:
