@@ -18,13 +18,28 @@ it opens offline). The PDF holds the same content: a title page with the
 headline table and provenance, one page per figure (the comparison adds a
 table page and a figure page), then the scenario text.
 
-Contents, in order: headline table; survival curves with 95% bands;
+Contents, in order: headline table; for a run conditioned on
+observations (`runway run --condition`), "Conditioned on" (each
+observation, n_eff, the evidence) and, when --baseline is the
+unconditioned run, prior versus posterior survival; for a backtest
+(`runway backtest`, group `backtest`), its table, coverages and mean log
+score, the forecast band of each observed figure against it, and the PIT
+histogram with the coverage plot; survival curves with 95% bands;
 exit-year histograms by outcome: failed and bought, wound down, bought
 while solvent (needs the per-path group `paths`);
 cash and revenue fan charts; P(profitable by year); number of independent
-labs alive; tornado charts of rank correlations with survival; the
-comparison (with --baseline); provenance and the full scenario text.
-docs/reports.md explains how to read each one.
+labs alive; tornado charts of rank correlations with survival; what the
+worlds where each lab fails by year 5 look like (scripts/explain.py, needs
+the per-path inputs); the comparison (with --baseline; the Bayes factor
+when both runs are conditioned); provenance and the full scenario text.
+docs/reports.md explains how to read each one. A conditioned run's
+figures are all weighted (shares of the weight, not of the paths).
+
+Speed: the evidence sections cost only when the file has them. The
+failure-worlds comparison runs in a forked child on the first 25000 paths
+while the other figures are drawn, and the PNGs are drawn in another
+child while this process writes the PDF (class Background), so that on a
+machine with two cores the report takes no longer than before them.
 
 Exit status: 0 success; 1 the result (or baseline) is missing, not a runway
 result, incomplete, or incompatible with the baseline, or the output cannot
@@ -40,6 +55,7 @@ import html
 import io
 import math
 import os
+import pickle
 import re
 import sys
 import textwrap
@@ -49,7 +65,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from runway_result import (EXITS, AtomicOutputs, ResultError, die, die_unexpected,  # noqa: E402
-                           fmt_interval, fmt_p, lab_colour, load)
+                           fmt_interval, fmt_p, lab_colour, load, n_eff_of)
 import compare as comparemod  # noqa: E402
 
 PROG = "runway report"
@@ -76,6 +92,7 @@ def _load_matplotlib():
     mpl.use("Agg")
     import matplotlib.font_manager  # noqa: F401
     import matplotlib.lines  # noqa: F401
+    import matplotlib.patches  # noqa: F401
     import matplotlib.ticker  # noqa: F401
     from matplotlib.backends.backend_agg import FigureCanvasAgg as _canvas
     from matplotlib.backends.backend_pdf import PdfPages as _pdf
@@ -101,11 +118,14 @@ def _load_matplotlib():
 # ---------------------------------------------------------------- figures
 class Section:
     """One part of the report: a heading, a caption (HTML-safe text) and
-    either a figure or a note saying why there is none."""
+    either a figure or a note saying why there is none; extra_html follows
+    the figure in the page, pdf (blocks for _text_page) is a text page the
+    PDF gets before the figure."""
 
-    def __init__(self, key, title, caption, fig=None, note=None, extra_html=""):
+    def __init__(self, key, title, caption, fig=None, note=None, extra_html="", pdf=None):
         self.key, self.title, self.caption = key, title, caption
         self.fig, self.note, self.extra_html = fig, note, extra_html
+        self.pdf = pdf
 
 
 def _grid(n, ncols=3, panel=(3.7, 2.9)):
@@ -159,8 +179,10 @@ def fig_survival(r):
     ax.set_ylabel("probability lab is alive (independent and solvent)")
     ax.set_ylim(-0.02, 1.02)
     _years_ticks(ax, x)
+    size = (f"n_eff {r.n_eff:.0f} of {r.paths} weighted paths" if r.conditioned
+            else f"{r.paths} paths")
     ax.set_title(f"Survival by year, {r.attrs.get('scenario_name', r.name)} "
-                 f"(shaded: 95% Monte Carlo interval, {r.paths} paths)")
+                 f"(shaded: 95% Monte Carlo interval, {size})")
     ax.legend(loc="lower left", ncol=2, frameon=True)
     fig.tight_layout()
     return fig
@@ -180,8 +202,11 @@ def exit_year_bars(r, i):
     N, T = r.fail_year.shape[0], len(r.years)
     fy, oc = r.fail_year[:, i], r.outcome[:, i]
     left = (fy >= 1) & (fy <= T)
-    return {name: np.bincount(fy[left & (oc == code)], minlength=T + 1)[1:T + 1] / N
-            for code, name, _ in EXITS}
+    w = r.weight  # a conditioned run: shares of the weight
+    total = float(N) if w is None else float(np.sum(w))
+    return {name: np.bincount(fy[left & (oc == code)], minlength=T + 1,
+                              weights=None if w is None else w[left & (oc == code)])[1:T + 1]
+            / total for code, name, _ in EXITS}
 
 
 def fig_failure_years(r):
@@ -399,6 +424,555 @@ def fig_comparison(c):
     return fig
 
 
+# ---------------------------------------------------------------- evidence
+# MODEL.md section 8: what a conditioned run was conditioned on, a
+# backtest's scores, and what the worlds where a lab fails look like.
+FAIL_BY_YEAR = 5        # "the worlds where it fails by year 5"
+EXPLAIN_TOP = 5         # inputs shown per lab
+EXPLAIN_MIN_PATHS = 20  # fewer failing (or surviving) paths: no comparison
+EXPLAIN_MAX_PATHS = 25000  # the comparison uses the first paths (a random sample)
+N_EFF_WARN = 100        # the engine warns below this effective sample size
+
+
+class Background:
+    """fn() computed in a forked child, on another core, while the parent
+    goes on drawing; result() waits for it and returns its value. Without
+    fork (or when fork fails) fn() runs in result(). A child that raises
+    or dies gives BackgroundError (the parent never runs fn itself then:
+    what crashed a child must not crash the report)."""
+
+    def __init__(self, fn):
+        self.fn, self.pid, self.fd = fn, None, None
+        if not hasattr(os, "fork"):
+            return
+        for st in (sys.stdout, sys.stderr):
+            try:
+                st.flush()
+            except (OSError, ValueError):
+                pass
+        try:
+            rfd, wfd = os.pipe()
+            pid = os.fork()
+        except OSError:
+            return
+        if pid == 0:  # pragma: no cover - the child
+            code = 0
+            try:
+                os.close(rfd)
+                try:
+                    data = pickle.dumps(("ok", fn()))
+                except BaseException as e:  # noqa: BLE001 - reported by the parent
+                    data = pickle.dumps(("error", f"{type(e).__name__}: {e}"))
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(wfd, view):]
+            except BaseException:  # noqa: BLE001
+                code = 3
+            finally:
+                os._exit(code)
+        os.close(wfd)
+        self.pid, self.fd = pid, rfd
+
+    def result(self):
+        if self.pid is None:
+            return self.fn()
+        chunks = []
+        with os.fdopen(self.fd, "rb") as fh:
+            while True:
+                b = fh.read(1 << 20)
+                if not b:
+                    break
+                chunks.append(b)
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        if os.WIFSIGNALED(status) or not chunks:
+            raise BackgroundError("the computation died"
+                                  + (f" (signal {os.WTERMSIG(status)})"
+                                     if os.WIFSIGNALED(status) else ""))
+        kind, value = pickle.loads(b"".join(chunks))
+        if kind != "ok":
+            raise BackgroundError(value)
+        return value
+
+
+class BackgroundError(Exception):
+    pass
+
+
+def _observation_label(o):
+    """The engine's label of an observation (engine/observe.c)."""
+    q = next((k for k in OBS_QUANTITIES if k in o), None)
+    if "market" in o:
+        return f"{o['market']} market size {o.get('year', '?')}"
+    return f"{o.get('lab', '?')} {q or '?'} {o.get('year', '?')}"
+
+
+OBS_QUANTITIES = ("revenue", "cash", "raised", "op_cash_flow", "share", "status", "size")
+
+
+def _figure_text(v):
+    """An observed value as written: "12.5 to 13.6", a status name, or a
+    distribution's keys in flow style."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_figure_text(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, float) and v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return str(v)
+
+
+def observation_rows(text):
+    """[(label, figure, source)] of an observations file's text, or None
+    when it cannot be read here (no PyYAML, or not the expected shape: the
+    engine validated it; the report then shows the text as it is)."""
+    if not text or len(text) > (1 << 20):
+        return None
+    try:
+        import yaml
+        doc = yaml.safe_load(text)
+    except Exception:  # noqa: BLE001 - shown as text instead
+        return None
+    obs = doc.get("observations") if isinstance(doc, dict) else None
+    if not isinstance(obs, list):
+        return None
+    rows = []
+    for o in obs:
+        if not isinstance(o, dict):
+            return None
+        q = next((k for k in OBS_QUANTITIES if k in o), None)
+        rows.append((_observation_label(o), _figure_text(o.get(q, "")) if q else "",
+                     " ".join(str(o.get("source", "")).split())))
+    return rows
+
+
+def _obs_file(r):
+    f = r.observations_file or (r.backtest.observations_file if r.backtest else None)
+    return os.path.basename(f) if f else "the observations file"
+
+
+def conditioned_sections(r, c):
+    """The "Conditioned on" section (what, n_eff, evidence, how to read),
+    and prior versus posterior survival when the baseline is the
+    unconditioned run."""
+    esc = html.escape
+    rows = observation_rows(r.observations_yaml)
+    n_obs = len(rows) if rows is not None else None
+    what = f"{n_obs} observation{'s' if n_obs != 1 else ''}" if n_obs else "observations"
+    intro = (f"This run is conditioned on {what} from <code>{esc(_obs_file(r))}</code> "
+             "(<code>runway run --condition</code>; model.md section 8): each path is weighted "
+             "by the likelihood of what was observed, and every figure and table in this "
+             "report is the weighted one: the scenario's forecast updated on those facts.")
+    parts = [f"<p>{intro}</p>"]
+    pdf = [("p", _plain(intro))]
+    if rows is not None:
+        parts.append(_html_table(["observation", "figure (90% interval or status)", "source"],
+                                 rows, "observations"))
+        pdf.append(("table", (["observation", "figure", "source"],
+                              [(a, b, textwrap.shorten(src, 90, placeholder=" ..."))
+                               for a, b, src in rows])))
+    else:
+        parts.append(f"<pre id=\"observations_yaml\">{esc(r.observations_yaml or '')}</pre>")
+        pdf.append(("mono", _wrap_lines(r.observations_yaml or "", YAML_WRAP)[:30]))
+    neff = (f"Effective sample size n_eff = {r.n_eff:.0f} of {r.paths} paths: the weighted "
+            f"paths are worth {r.n_eff:.0f} equally weighted ones, and the survival intervals "
+            f"are Wilson intervals with n_eff in place of the number of paths. Evidence (the "
+            f"mean weight) = {r.evidence:.4g}: the chance, on the likelihoods' scale, that the "
+            "scenario gave to what was observed; its ratio between two scenarios conditioned "
+            "on the same file is a Bayes factor (<code>runway compare A.h5 B.h5</code>).")
+    parts.append(f"<p class=\"neff\">{neff}</p>")
+    pdf.append(("p", _plain(neff)))
+    if r.n_eff < N_EFF_WARN:
+        warn = (f"n_eff is below {N_EFF_WARN}: the scenario can hardly produce what was "
+                "observed, and the weighted results rest on a handful of paths. Widen the "
+                "scenario's uncertain inputs, or question the observation.")
+        parts.append(f"<p class=\"note\">{warn}</p>")
+        pdf.append(("p", warn))
+    out = [Section("conditioned", "Conditioned on", "", extra_html="\n".join(parts), pdf=pdf)]
+    prior = c is not None and not c.a.conditioned
+    if prior:
+        h, rr = prior_posterior_rows(c, c.a.headline_years())
+        same = c.a.attrs.get("scenario_yaml") == r.attrs.get("scenario_yaml")
+        note = "" if same else (
+            "<p class=\"note\">The baseline is not the same scenario text as this run, so "
+            "the 'prior' is another scenario's forecast.</p>")
+        cap = (f"Survival before the observations (the prior: the baseline "
+               f"<code>{esc(c.a.name)}</code>, not conditioned) and after them (the posterior: "
+               f"this run), each with its 95% band. The change and its 95% interval "
+               f"({esc(c.method)}) are in the table; the comparison section below has every "
+               "year.")
+        out.append(Section("prior_posterior", "Prior versus posterior survival", cap,
+                           fig_prior_posterior(c), extra_html=_html_table(h, rr, "prior")
+                           + note, pdf=[("p", _plain(cap)), ("table", (h, rr))]))
+    else:
+        how = ("To see prior versus posterior survival, run the same scenario without "
+               f"<code>--condition</code>, with the same seed ({r.seed}) and paths ({r.paths}), "
+               "and give it to the report as the baseline: "
+               f"<code>runway run SCENARIO -s {r.seed} -n {r.paths} -o prior.h5</code>, then "
+               f"<code>runway report {esc(r.name)} --baseline prior.h5</code>: the two runs "
+               "share their paths, so the change is measured path by path.")
+        if c is not None:
+            how = ("The baseline is conditioned too, so the comparison below is posterior "
+                   "against posterior (with the Bayes factor of the two runs). " + how)
+        out[0].extra_html += f"\n<p class=\"note\">{how}</p>"
+        out[0].pdf.append(("p", _plain(how)))
+    return out
+
+
+def prior_posterior_rows(c, cols):
+    head = ["lab", "year", "prior P(alive)", "posterior P(alive)", "change", "95% interval"]
+    rows = []
+    for i, lab in enumerate(c.labs):
+        for j in cols:
+            rows.append([lab, str(int(c.years[j])), fmt_p(c.p_a[i, j]), fmt_p(c.p_b[i, j]),
+                         _signed(c.diff[i, j]),
+                         f"[{_signed(c.lo[i, j])}, {_signed(c.hi[i, j])}]"])
+    return head, rows
+
+
+def fig_prior_posterior(c):
+    a, b = c.a, c.b
+    fig, axes = _grid(len(c.labs))
+    x = np.concatenate([[b.base_year], b.years])
+    for i, ax in enumerate(axes):
+        col = lab_colour(i)
+        for r, ls, alpha, lab in ((a, "--", 0.12, "prior"), (b, "-", 0.28, "posterior")):
+            s, lo, hi = (np.concatenate([[1.0], r.ds[k][i]])
+                         for k in ("survival", "survival_lo", "survival_hi"))
+            ax.fill_between(x, lo, hi, color=col, alpha=alpha, lw=0)
+            ax.plot(x, s, color=col, ls=ls, lw=2 if ls == "-" else 1.4, label=lab)
+        ax.set_ylim(-0.02, 1.02)
+        _lab_title(ax, b, i)
+        ax.set_xlabel("year (end of)")
+        ax.set_ylabel("P(alive)")
+        _years_ticks(ax, x)
+        ax.tick_params(axis="x", labelrotation=45)
+    handles = [matplotlib.lines.Line2D([], [], color="0.3", ls="--", lw=1.4,
+                                       label=f"prior: {a.name} (not conditioned)"),
+               matplotlib.lines.Line2D([], [], color="0.3", lw=2,
+                                       label=f"posterior: {b.name} (n_eff {b.n_eff:.0f})")]
+    _finish_grid(fig, f"Survival before and after conditioning on {_obs_file(b)} "
+                 "(bands: 95% Monte Carlo intervals)", handles)
+    return fig
+
+
+def _sig(v):
+    return "-" if v is None or not math.isfinite(v) else f"{v:.3g}"
+
+
+def backtest_rows(bt):
+    """The backtest table: observation, source, predicted 5/50/95, observed,
+    PIT, CRPS, verdict (a status: its predicted probability)."""
+    head = ["observation", "source", "predicted 5%", "50%", "95%", "observed", "PIT", "CRPS",
+            "verdict"]
+    q05, q50, q95 = bt.q(0.05), bt.q(0.5), bt.q(0.95)
+    rows = []
+    for k in range(len(bt)):
+        if bt.is_status[k]:
+            rows.append([bt.labels[k], bt.source[k], f"p = {bt.status_probability[k]:.3g}", "",
+                         "", bt.status[k], "-", "-", bt.verdict[k]])
+        else:
+            obs = f"{_sig(bt.observed[k])} ({_sig(bt.observed_p5[k])} to {_sig(bt.observed_p95[k])})"
+            rows.append([bt.labels[k], bt.source[k], _sig(q05[k]), _sig(q50[k]), _sig(q95[k]),
+                         obs, fmt_p(bt.pit[k]), _sig(bt.crps[k]), bt.verdict[k]])
+    return head, rows
+
+
+def coverage_text(bt):
+    at = bt.attrs
+    nfig = int(at["figures"])
+    parts = []
+    for lev in (50, 90):
+        k = int(getattr(bt, f"inside{lev}")[bt.scored].sum())
+        parts.append(f"{lev}% intervals: {k} of {nfig} = "
+                     f"{fmt_interval(at[f'coverage{lev}'], at[f'coverage{lev}_lo'], at[f'coverage{lev}_hi'])}")
+    out = ("Coverage (share of the observed figures inside the forecast's central interval, "
+           "with its 95% binomial (Wilson) interval): " + "; ".join(parts) + ". A well "
+           "calibrated scenario covers about 0.5 and 0.9." if nfig else
+           "No observed figure could be scored (no path has them).")
+    if int(at["statuses"]):
+        out += (f" Mean log score of the {int(at['statuses'])} observed statuses: "
+                f"{at['mean_log_score']:.3f} (0 when the scenario was certain and right).")
+    return out
+
+
+def backtest_sections(r):
+    bt = r.backtest
+    esc = html.escape
+    intro = (f"<code>runway backtest</code> scored this run against {len(bt)} observations "
+             f"from <code>{esc(_obs_file(r))}</code> (model.md section 8): for each observed "
+             "figure, the forecast's 5th, 50th and 95th percentiles over the paths where it "
+             "exists, the observed median, its PIT (the forecast's probability of a value at "
+             "or below it: near 0 the scenario expected more, near 1 less) and CRPS (in the "
+             "figure's units; smaller is better); for a status, the probability the scenario "
+             "gave it. Money in US$ billion, shares as fractions.")
+    cov = coverage_text(bt)
+    head, rows = backtest_rows(bt)
+    extra = (f"<p class=\"coverage\">{esc(cov)}</p>" + _html_table(head, rows, "backtest"))
+    pdf_rows = [[a, textwrap.shorten(b_, 28, placeholder="..."), *rest]
+                for a, b_, *rest in rows]
+    out = [Section("backtest", "Backtest", intro, extra_html=extra,
+                   pdf=[("p", _plain(intro)), ("p", cov), ("table", (head, pdf_rows))])]
+    figs = np.nonzero(~bt.is_status)[0]
+    if len(figs):
+        out.append(Section(
+            "backtest_bands", "Backtest: each observed figure against its forecast",
+            "For each observed figure, the forecast over the paths where it exists: the box "
+            "holds its middle 50% (25th to 75th percentile), the whiskers 90% (5th to 95th), "
+            "the bar in the box is the median; the diamond is the observed median with the "
+            "observation's own 90% interval. A diamond outside the whiskers is a figure the "
+            "scenario put outside its 90% band.", fig_backtest_bands(r, bt, figs)))
+    if int(bt.attrs["figures"]):
+        out.append(Section(
+            "backtest_pit", "Backtest: calibration",
+            "Left: the PIT values of the observed figures; a calibrated scenario spreads them "
+            "evenly over 0 to 1 (dashed: the count each bin expects), an overconfident one "
+            "piles them at the ends, a vague one in the middle. Right: the share of figures "
+            "inside the 50% and 90% central intervals against those nominal levels, with "
+            "95% binomial (Wilson) intervals; the diagonal is perfect calibration. With few "
+            "observations the intervals are wide.", fig_backtest_calibration(bt)))
+    return out
+
+
+def _verdict_colour(v):
+    return {"inside 50%": "#2ca02c", "inside 90%": "#ff7f0e"}.get(v, "#d62728")
+
+
+def fig_backtest_bands(r, bt, rows):
+    fig, axes = _grid(len(rows), ncols=4, panel=(2.9, 2.6))
+    q05, q25, q50, q75, q95 = (bt.q(v) for v in (0.05, 0.25, 0.5, 0.75, 0.95))
+    for ax, k in zip(axes, rows):
+        subj = bt.subject[k]
+        col = lab_colour(r.labs.index(subj)) if subj in r.labs else "0.45"
+        if not bt.scored[k]:
+            _empty_panel(ax, "no path has this figure")
+        else:
+            ax.vlines(0, q05[k], q95[k], color=col, lw=1.5)
+            ax.hlines([q05[k], q95[k]], -0.08, 0.08, color=col, lw=1.5)
+            ax.add_patch(matplotlib.patches.Rectangle((-0.18, q25[k]), 0.36, q75[k] - q25[k],
+                                                      facecolor=col, alpha=0.35, edgecolor=col))
+            ax.hlines(q50[k], -0.18, 0.18, color=col, lw=2.2)
+        y, lo, hi = bt.observed[k], bt.observed_p5[k], bt.observed_p95[k]
+        if math.isfinite(y):
+            ax.errorbar([0.55], [y], yerr=[[max(y - lo, 0)], [max(hi - y, 0)]], fmt="D",
+                        color=_verdict_colour(bt.verdict[k]), ms=6, capsize=4, lw=1.4)
+        ax.set_xlim(-0.5, 0.9)
+        ax.set_xticks([0, 0.55])
+        ax.set_xticklabels(["forecast", "observed"], fontsize=8)
+        unit = bt.units[k] or ""
+        ax.set_ylabel("US$ billion" if unit == "US$ billion" else "fraction" if unit == "1"
+                      else unit, fontsize=8)
+        pit = f", PIT {bt.pit[k]:.2f}" if math.isfinite(bt.pit[k]) else ""
+        ax.set_title(textwrap.fill(bt.labels[k], 28) + f"\n{bt.verdict[k]}{pit}", fontsize=9,
+                     color=col if subj in r.labs else "0.2")
+        ax.grid(axis="x", visible=False)
+    handles = [Patch(facecolor="0.45", alpha=0.35, edgecolor="0.45",
+                     label="forecast 25-75% (box), 5-95% (whiskers), median"),
+               matplotlib.lines.Line2D([], [], marker="D", color="#2ca02c", ls="none",
+                                       label="observed, inside 50%"),
+               matplotlib.lines.Line2D([], [], marker="D", color="#ff7f0e", ls="none",
+                                       label="inside 90%"),
+               matplotlib.lines.Line2D([], [], marker="D", color="#d62728", ls="none",
+                                       label="outside 90%")]
+    _finish_grid(fig, f"Forecast bands against what was observed ({_obs_file(r)}; error bars: "
+                 "the observation's own 90% interval)", handles)
+    return fig
+
+
+def fig_backtest_calibration(bt):
+    fig = Figure(figsize=WIDE)
+    ax1, ax2 = fig.subplots(1, 2)
+    pit = bt.pit[bt.scored]
+    ax1.hist(pit, bins=10, range=(0, 1), color="#1f77b4", alpha=0.75, edgecolor="white")
+    ax1.axhline(len(pit) / 10, color="0.3", ls="--", lw=1, label="uniform (calibrated)")
+    ax1.set_xlim(0, 1)
+    ax1.set_xlabel("PIT: forecast probability of a value at or below the observed")
+    ax1.set_ylabel("number of observed figures")
+    ax1.set_title(f"PIT histogram ({len(pit)} figures)")
+    ax1.legend(loc="upper center")
+    at = bt.attrs
+    ax2.plot([0, 1], [0, 1], color="0.5", ls="--", lw=1, label="perfect calibration")
+    for lev, colr in ((50, "#2ca02c"), (90, "#ff7f0e")):
+        cov, lo, hi = at[f"coverage{lev}"], at[f"coverage{lev}_lo"], at[f"coverage{lev}_hi"]
+        ax2.errorbar([lev / 100], [cov], yerr=[[cov - lo], [hi - cov]], fmt="o", ms=8,
+                     capsize=6, color=colr, label=f"{lev}% interval: {cov:.2f} [{lo:.2f}, {hi:.2f}]")
+    ax2.set_xlim(0, 1)
+    ax2.set_ylim(0, 1.02)
+    ax2.set_xlabel("nominal coverage of the central interval")
+    ax2.set_ylabel("share of observed figures inside it")
+    ax2.set_title(f"Coverage ({int(at['figures'])} figures, 95% Wilson intervals)")
+    ax2.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def failure_plan(r):
+    """(calendar year, [lab index], [notes], paths used) for the "worlds
+    where it fails" figure: the labs that left by simulated year
+    FAIL_BY_YEAR (the horizon if shorter) in enough of the first
+    EXPLAIN_MAX_PATHS paths, and a note for each lab left out."""
+    T = len(r.years)
+    t = min(FAIL_BY_YEAR, T)
+    year = int(r.years[t - 1])
+    M = min(r.paths, EXPLAIN_MAX_PATHS)
+    w = None if r.weight is None else r.weight[:M]
+    labs, notes = [], []
+    for i, lab in enumerate(r.labs):
+        if r.backstopped[i]:
+            notes.append(f"{lab}: left out: it has a parent backstop and never leaves.")
+            continue
+        fy = r.fail_year[:M, i]
+        gone = (fy >= 1) & (fy <= t)
+        stay = ~gone
+        if w is not None:
+            gone, stay = gone & (w > 0), stay & (w > 0)
+        n_in, n_out = int(np.count_nonzero(gone)), int(np.count_nonzero(stay))
+        if n_in == 0:
+            notes.append(f"{lab}: left out: it leaves by {year} in no path"
+                         + (f" of the first {M}" if M < r.paths else "") + ".")
+        elif n_out == 0:
+            notes.append(f"{lab}: left out: it leaves by {year} in every path, so there is "
+                         "nothing to compare.")
+        elif min(n_in, n_out) < EXPLAIN_MIN_PATHS:
+            notes.append(f"{lab}: left out: it leaves by {year} in {n_in} of "
+                         f"{n_in + n_out} paths, too few to compare.")
+        else:
+            labs.append(i)
+    return year, labs, notes, M
+
+
+def ks_noise(r, i, year_index, M):
+    """The Kolmogorov-Smirnov D that two samples of these sizes exceed by
+    chance 5% of the time, 1.358 sqrt((n + m) / (n m)), with n and m the
+    (effective, when weighted) numbers of paths where lab i has and has not
+    left by the year, among the first M."""
+    fy = r.fail_year[:M, i]
+    gone = (fy >= 1) & (fy <= year_index + 1)
+    if r.weight is None:
+        n, m = np.count_nonzero(gone), np.count_nonzero(~gone)
+    else:
+        w = r.weight[:M]
+        n, m = n_eff_of(w[gone]), n_eff_of(w[~gone])
+    return 1.358 * math.sqrt((n + m) / (n * m)) if n > 0 and m > 0 else float("nan")
+
+
+def explain_failures(path, labs, year, max_paths):
+    """{lab: explain_lab_failure(...) or an error message}, on the first
+    max_paths paths: runs in the Background child (scripts/explain.py
+    reads the per-path inputs)."""
+    import explain as explainmod
+    d = explainmod._load(path)  # the parent's load() has probed the file
+    if d.paths > max_paths:  # paths are independent draws: the first are a sample
+        d.fail_year, d.outcome, d.X = (a[:max_paths] for a in (d.fail_year, d.outcome, d.X))
+        d.extra = {k: a[:max_paths] for k, a in d.extra.items()}
+        if d.weight is not None:
+            d.weight = d.weight[:max_paths]
+        d.paths = max_paths
+    out = {}
+    for lab in labs:
+        try:
+            out[lab] = explainmod.explain_lab_failure(d, lab, year, top=EXPLAIN_TOP)
+        except (ResultError, explainmod.ExprError) as e:
+            out[lab] = str(e)
+    return out
+
+
+def start_failure_worlds(r):
+    """Starts the "worlds where it fails" computation in the background
+    when the file has the per-path inputs; returns (year, labs, notes,
+    paths used, job) or None."""
+    if not (r.has_paths and r.has_inputs):
+        return None
+    year, labs, notes, M = failure_plan(r)
+    names = [r.labs[i] for i in labs]
+    job = Background(lambda: explain_failures(r.path, names, year, M)) if labs else None
+    return year, labs, notes, M, job
+
+
+def failure_worlds_section(r, plan):
+    title = f"What the worlds where a lab fails by year {FAIL_BY_YEAR} look like"
+    if plan is None:
+        return Section("failure_worlds", title, "", note=(
+            "The file has no per-path drawn inputs (it was written with <code>--per-path "
+            "outcomes</code> or <code>none</code>), so the worlds where a lab fails cannot be "
+            "described; run with <code>--per-path all</code>, the default."))
+    year, labs, notes, M, job = plan
+    got = {}
+    if job is not None:
+        try:
+            got = job.result()
+        except BackgroundError as e:
+            notes = notes + [f"the comparison could not be computed: {e}"]
+    have = []
+    for i in labs:
+        v = got.get(r.labs[i])
+        if isinstance(v, dict) and any(x.get("ks_d") is not None for x in v["inputs"]):
+            have.append((i, v))
+        elif isinstance(v, str):
+            notes.append(f"{r.labs[i]}: {v}")
+    notes_html = "".join(f"<p class=\"note\">{html.escape(n)}</p>" for n in notes)
+    sample = (f"the first {M} of the {r.paths} paths (paths are independent draws, so they "
+              "are a random sample)" if M < r.paths else f"all {r.paths} paths")
+    cap = (f"For each lab, the worlds (paths) where it has left by {year} (simulated year "
+           f"{min(FAIL_BY_YEAR, len(r.years))}: failed, or bought while solvent) against the "
+           f"others: the {EXPLAIN_TOP} drawn inputs whose distributions differ most "
+           "(Kolmogorov-Smirnov D, from 0: the same, to 1: no overlap), with their medians "
+           "where it leaves and elsewhere. A bar to the right: the input is higher in the "
+           "worlds where the lab leaves; to the left (hatched): lower. Bars inside the grey "
+           "band are within noise (the D two samples of these sizes exceed by chance 5% of "
+           f"the time). Computed on {sample} by <code>scripts/explain.py</code>; "
+           "<code>runway explain RESULT.h5 --where \"LAB.fail_year &lt;= "
+           f"{year}\"</code> gives the full table on every path and PRIM boxes "
+           "(docs/evidence.md)."
+           + (" Weighted by paths/weight (a conditioned run)." if r.weight is not None else ""))
+    if not have:
+        return Section("failure_worlds", title, cap,
+                       note=" ".join(html.escape(n) for n in notes) or "No lab to describe.")
+    return Section("failure_worlds", title, cap, fig_failure_worlds(r, have, year, M),
+                   extra_html=notes_html)
+
+
+def fig_failure_worlds(r, have, year, M):
+    n = len(have)
+    ncols = 2 if n > 1 else 1
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(11.0 if ncols == 2 else 8.0, 2.7 * nrows + 0.9))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    for ax, (i, v) in zip(axes, have):
+        col = lab_colour(i)
+        rows = [x for x in v["inputs"] if x.get("ks_d") is not None][::-1]
+        sign = [1 if (x["quantile_shift"] or 0.5) >= 0.5 else -1 for x in rows]
+        vals = [sg * x["ks_d"] for sg, x in zip(sign, rows)]
+        y = np.arange(len(rows))
+        ax.barh(y, vals, color=[col if vv >= 0 else "white" for vv in vals], edgecolor=col,
+                height=0.65, hatch=None)
+        for yy, vv in zip(y, vals):
+            if vv < 0:
+                ax.barh([yy], [vv], color="white", edgecolor=col, hatch="///", height=0.65)
+        noise = ks_noise(r, i, int(np.nonzero(r.years == year)[0][0]), M)
+        lim = max(0.05, max(abs(x) for x in vals) * 1.15,
+                  noise * 1.1 if math.isfinite(noise) else 0)
+        if math.isfinite(noise):
+            ax.axvspan(-noise, noise, color="0.85", alpha=0.6, lw=0, zorder=0)
+        for yy, vv, x in zip(y, vals, rows):
+            ax.text(0.02 * lim if vv < 0 else -0.02 * lim, yy,
+                    f"{_sig(x['median_inside'])} vs {_sig(x['median_outside'])}",
+                    va="center", ha="left" if vv < 0 else "right", fontsize=7.5, color="0.25")
+        ax.set_yticks(y)
+        ax.set_yticklabels([x["input"] for x in rows], fontsize=8)
+        ax.axvline(0, color="0.2", lw=0.8)
+        ax.set_xlim(-lim * 1.6, lim * 1.6)
+        ax.set_xlabel("KS D (right: higher where it leaves; left: lower)", fontsize=8)
+        t = int(np.nonzero(r.years == year)[0][0])
+        ax.set_title(f"{r.labs[i]}: leaves by {year} in {1 - r.ds['survival'][i, t]:.1%} of "
+                     f"{'the weight' if r.weight is not None else 'paths'}", color=col,
+                     fontweight="bold")
+    fig.suptitle(f"The worlds where each lab has left by {year}: inputs that differ most "
+                 "(text: median where it leaves vs elsewhere)", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return fig
+
+
 # ---------------------------------------------------------------- content
 def headline_rows(r):
     """Survival at the headline years, then P(left by the horizon) by each
@@ -456,8 +1030,17 @@ def provenance_rows(r):
     return rows
 
 
-def build_sections(r, c=None):
+def build_sections(r, c=None, failure="start"):
+    """The report's sections. failure: start_failure_worlds(r)'s plan
+    (started early, so that it runs while the other figures are drawn),
+    or "start" to start it here."""
+    if isinstance(failure, str):
+        failure = start_failure_worlds(r)
     s = []
+    if r.conditioned:
+        s += conditioned_sections(r, c)
+    if r.backtest is not None:
+        s += backtest_sections(r)
     s.append(Section(
         "survival", "Survival curves",
         "Probability that each lab is still alive (independent and solvent) at the end of "
@@ -528,14 +1111,22 @@ def build_sections(r, c=None):
     else:
         s.append(Section("tornado", "What drives survival (tornado charts)", cap,
                          note=" ".join(notes)))
+    if r.has_paths or failure is not None:
+        s.append(failure_worlds_section(r, failure))
     if c is not None:
+        bf = ""
+        if c.bayes is not None:
+            bf = f" <b>{html.escape(c.bayes.text)}</b>"
+        elif c.weighted:
+            bf = " " + html.escape(" ".join(comparemod.conditioning_note(x, t) + "."
+                                            for x, t in ((c.a, "Baseline"), (c.b, "This run"))))
         s.append(Section(
             "comparison", "Comparison with the baseline",
             f"This run ({html.escape(c.b.name)}) minus the baseline ({html.escape(c.a.name)}): "
             f"<b>{html.escape(c.method)}</b>. {html.escape(c.reason)}. The line is the change "
             "in survival probability, the band its 95% interval"
             + ("; dashed lines: the interval an unpaired comparison of the same two runs "
-               "would give, for contrast." if c.paired else "."), fig_comparison(c)))
+               "would give, for contrast." if c.paired else ".") + bf, fig_comparison(c)))
     return s
 
 
@@ -590,6 +1181,15 @@ def write_html(path, r, sections, pngs, c, pdf_pages, pdf_name):
                f"base year {r.base_year}); created {esc(str(r.attrs.get('created', 'n/a')))} by "
                f"runway {esc(str(r.attrs.get('runway_version', 'n/a')))}. "
                f"The same content as PDF: <code>{esc(pdf_name)}</code>.</p>")
+    if r.conditioned:
+        out.append(f"<p class=\"note\">Conditioned on <code>{esc(_obs_file(r))}</code> "
+                   f"(n_eff {r.n_eff:.0f} of {r.paths} paths, evidence {r.evidence:.4g}): "
+                   "every probability and distribution below is weighted by the likelihood of "
+                   "what was observed; see <a href=\"#conditioned\">Conditioned on</a>.</p>")
+    if r.backtest is not None:
+        out.append(f"<p class=\"note\">Scored against {len(r.backtest)} observations from "
+                   f"<code>{esc(_obs_file(r))}</code>: see "
+                   "<a href=\"#backtest\">Backtest</a>.</p>")
     out.append("<p>Labs: " + ", ".join(
         f"<span class=\"swatch\" style=\"background:{lab_colour(i)}\"></span>{esc(lab)}"
         for i, lab in enumerate(r.labs)) + ". Each lab keeps its colour in every figure.</p>")
@@ -639,7 +1239,7 @@ def _text_page(title, blocks):
     for kind, content in blocks:
         if kind == "p":
             txt = textwrap.fill(content, 150)
-            fig.text(0.04, y, txt, fontsize=9, va="top")
+            fig.text(0.04, y, _lit(txt), fontsize=9, va="top")
             y -= 0.022 * (txt.count("\n") + 1) + 0.015
         elif kind == "table":
             head, rows = content
@@ -652,7 +1252,8 @@ def _text_page(title, blocks):
             if need > avail:  # shrink the font until the widest row fits
                 size = max(5.5, size * avail / need)
                 widths, need = _column_widths(head, rows, size)
-            tab = ax.table(cellText=rows, colLabels=head, loc="upper left", cellLoc="left",
+            tab = ax.table(cellText=[[_lit(x) for x in row] for row in rows],
+                           colLabels=[_lit(x) for x in head], loc="upper left", cellLoc="left",
                            colLoc="left", bbox=(0, 0, 1, 1), colWidths=widths)
             tab.auto_set_font_size(False)
             tab.set_fontsize(size)
@@ -664,10 +1265,16 @@ def _text_page(title, blocks):
                     cell.set_text_props(fontweight="bold")
             y -= h + 0.03
         elif kind == "mono":
-            fig.text(0.04, y, "\n".join(content), fontsize=7.2, family="monospace", va="top",
+            fig.text(0.04, y, _lit("\n".join(content)), fontsize=7.2, family="monospace", va="top",
                      linespacing=1.25)
             y -= 0.0145 * len(content) + 0.02
     return fig
+
+
+def _lit(text):
+    """Text drawn as it is: matplotlib reads a pair of $ as mathematics
+    ("$3.5B at $61.5B" in a source); \\$ is a literal dollar sign."""
+    return str(text).replace("$", r"\$")
 
 
 def _column_widths(head, rows, size):
@@ -716,6 +1323,8 @@ def write_pdf(path, r, sections, c):
             ("table", (["field", "value"], prov))])
         pdf.savefig(fig)
         for s in sections:
+            if s.pdf:
+                pdf.savefig(_text_page(s.title, s.pdf))
             if s.key == "comparison" and c is not None:
                 h, rr = comparison_rows(c, c.a.headline_years())
                 pdf.savefig(_text_page("Comparison with the baseline", [
@@ -724,7 +1333,7 @@ def write_pdf(path, r, sections, c):
                     ("table", (h, rr))]))
             if s.fig is not None:
                 pdf.savefig(s.fig)
-            elif s.note:
+            elif s.note and not s.pdf:
                 pdf.savefig(_text_page(s.title, [("p", _plain(s.note))]))
         lines = _wrap_lines(str(r.attrs.get("scenario_yaml", "")), YAML_WRAP)
         pages = max(1, math.ceil(len(lines) / YAML_LINES_PER_PAGE))
@@ -738,6 +1347,35 @@ def write_pdf(path, r, sections, c):
 def _plain(h):
     """HTML fragment -> plain text (for the PDF)."""
     return html.unescape(re.sub(r"<[^>]+>", "", h))
+
+
+def render(sections, write_pdf_fn):
+    """The figures as base64 PNGs ({key: str}) and the PDF (write_pdf_fn()
+    returns its page count): the PNGs are drawn in a Background child while
+    this process draws the PDF, so the two take the time of the longer one
+    on a machine with two cores. Returns (pngs, pages)."""
+    def pngs_fn():
+        return {s.key: _png_b64(s.fig) for s in sections if s.fig is not None}
+    job = Background(pngs_fn)
+    pages = write_pdf_fn()
+    try:
+        pngs = job.result()
+    except BackgroundError:
+        pngs = pngs_fn()
+    return pngs, pages
+
+
+def _cancel(plan):
+    """Stops a failure-worlds computation nobody will read."""
+    job = plan[-1] if plan else None
+    if job is not None and job.pid is not None:
+        try:
+            os.kill(job.pid, 9)
+            os.waitpid(job.pid, 0)
+            os.close(job.fd)
+        except OSError:
+            pass
+        job.pid = None
 
 
 def output_names(result_path, name):
@@ -765,12 +1403,16 @@ def main(argv=None):
                     help="include a comparison: this result minus A")
     args = ap.parse_args(argv)
     html_path, pdf_path = output_names(args.result, args.output)
+    failure = None
     try:
         r = load(args.result)
         c = None
         if args.baseline:
             a = load(args.baseline)
             c = comparemod.compare(a, r)
+        # The worlds where labs fail are computed on another core while
+        # matplotlib loads and the other figures are drawn.
+        failure = start_failure_worlds(r)
         try:
             _load_matplotlib()
         except ImportError as e:
@@ -780,15 +1422,17 @@ def main(argv=None):
             tmp_html = out.add(html_path)
             tmp_pdf = out.add(pdf_path)
             with np.errstate(all="ignore"):
-                sections = build_sections(r, c)
-                pngs = {s.key: _png_b64(s.fig) for s in sections if s.fig is not None}
-                pages = write_pdf(tmp_pdf, r, sections, c)
+                sections = build_sections(r, c, failure)
+                pngs, pages = render(sections, lambda: write_pdf(tmp_pdf, r, sections, c))
                 write_html(tmp_html, r, sections, pngs, c, pages, os.path.basename(pdf_path))
     except ResultError as e:
+        _cancel(failure)
         die(PROG, e)
     except OSError as e:
+        _cancel(failure)
         die(PROG, f"{e.filename or html_path}: cannot write: {e.strerror or e}")
     except Exception as e:  # noqa: BLE001 - a rendering failure: one line, nothing left
+        _cancel(failure)
         die_unexpected(PROG, f"{args.result}: cannot make the report", e)
     print(f"{PROG}: wrote {html_path} ({len(pngs)} figures) and {pdf_path} ({pages} pages)")
     return 0

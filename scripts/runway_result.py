@@ -126,6 +126,8 @@ class Result:
                 the year the lab left (failed, or bought while solvent),
                 outcome says how (EXITS)
     backstopped list of bool per lab: parent_subsidy_q has a finite value
+    has_inputs  True when paths/inputs holds each path's drawn inputs (what
+                scripts/explain.py needs; not read here)
     conditioned True for a run conditioned on observations (`runway run
                 --condition`, MODEL.md section 8): every summary is weighted
     weight      paths/weight ((N,) float64 in [0, 1]) of a conditioned run
@@ -145,6 +147,7 @@ class Result:
         self.fail_year = None
         self.outcome = None
         self.weight = None
+        self.has_inputs = False
         self.conditioned = False
         self.n_eff = self.evidence = None
         self.observations_yaml = self.observations_file = None
@@ -468,6 +471,9 @@ def _read(f, path, need_paths):
         if len(have) == 1:
             other = "outcome" if have[0] == "fail_year" else "fail_year"
             raise ResultError(f"{path}: paths/{have[0]} without paths/{other}")
+        ins = g.get("inputs")
+        r.has_inputs = bool(isinstance(ins, h5py.Dataset) and r.inputs
+                            and ins.shape == (r.paths, len(r.inputs)))
         if "weight" in g:
             _read_weight(g, r, path)
         elif r.conditioned and have:

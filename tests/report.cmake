@@ -20,3 +20,11 @@ foreach(_i RANGE 0 ${_last} 2)
   set_tests_properties(${_name} PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
     ENVIRONMENT "MPLBACKEND=Agg;MPLCONFIGDIR=${CMAKE_CURRENT_BINARY_DIR}/mplconfig")
 endforeach()
+# The report of a conditioned run (Conditioned on, prior versus posterior,
+# the Bayes factor), of a backtest (its table, coverages, band and PIT
+# figures), and the worlds where each lab fails (scripts/explain.py).
+add_test(NAME report_conditioned_backtest_and_failure_worlds
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report_evidence.py
+          $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+set_tests_properties(report_conditioned_backtest_and_failure_worlds PROPERTIES TIMEOUT 600
+  ENVIRONMENT "MPLBACKEND=Agg;MPLCONFIGDIR=${CMAKE_CURRENT_BINARY_DIR}/mplconfig")

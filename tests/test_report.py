@@ -1,7 +1,9 @@
 """scripts/report.py on a small real run: the HTML page is well formed,
 self-contained (one embedded PNG per figure), names every lab and carries
 the scenario text; the PDF has the pages report.py says it wrote (counted
-here from the file itself), and poppler renders one of them. Also: the
+here from the file itself), and poppler renders one of them. A file with
+per-path inputs has the figure of the worlds where labs fail
+(failure_worlds; test_report_evidence.py checks its content). Also: the
 default output name, --baseline (the comparison section and figure), a
 file without per-path data (a note replaces the failure-year figure), the
 three ways of leaving in the headline (failed and bought, wound down,
@@ -30,7 +32,7 @@ PY = "/usr/bin/python3"
 REPORT = os.path.join(src, "scripts", "report.py")
 SCEN = os.path.join(src, "scenarios", "baseline.yaml")
 FIGURES = ["survival", "failure_years", "cash_fan", "revenue_fan", "profitable",
-           "independent_alive", "tornado"]
+           "independent_alive", "tornado", "failure_worlds"]
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
         "source", "track", "wbr"}
 problems = []
@@ -233,7 +235,7 @@ with tempfile.TemporaryDirectory(prefix="runway-report-") as d:
         del f["paths"]
     sh(PY, REPORT, c, "-o", os.path.join(d, "nopaths"))
     check_html(os.path.join(d, "nopaths.html"), labs, yaml_text,
-               [x for x in FIGURES if x != "failure_years"],
+               [x for x in FIGURES if x not in ("failure_years", "failure_worlds")],
                expect_text=["no per-path data"])
 
     # 4. A file as written before exits while solvent (MODEL.md v2 step 7):
