@@ -1,5 +1,6 @@
 /* scenario_internal: what the four files of the scenario module share
- * (not a public contract; included only by these four files).
+ * (not a public contract; included only by these four files and a fifth
+ * user, observe.c).
  *
  *   yamltree.c     the YAML tree (libyaml's document API) and the helpers
  *                  every rule uses: lookups, numbers, one-line errors,
@@ -8,6 +9,11 @@
  *                  the domain and limit checks of an input (prefix dg_)
  *   overrides.c    --set, --paths and --seed applied to the tree (ov_)
  *   scenario.c     the sections' rules and the entry points (sc_)
+ *
+ *   observe.c      the observations file (prefix ob_), not part of the
+ *                  module: it loads and checks its own YAML tree with the
+ *                  yt_ helpers (a yt_ctx without overrides, plain_paths
+ *                  set), so its messages read as a scenario's
  *
  * How a load works. libyaml loads the whole file into a node tree.
  * Overrides are applied to that tree first, so the checks see one tree
@@ -53,6 +59,8 @@ typedef struct {
     ovr_range *ovr;
     size_t novr;
     long visits;
+    int plain_paths; /* set: yt_walk_dups names list items PATH[i] even
+                        under labs: (observe.c: no scenario there) */
 } yt_ctx;
 
 /* Deletes the document (if loaded) and the override ranges. */
@@ -97,7 +105,9 @@ int yt_num_node(yt_ctx *c, int i, const char *key, const char *what, double *out
 int yt_value_loc(yt_ctx *c, int keynode, int value);
 
 /* Duplicate keys (and NUL characters, depth and size limits) over the
- * whole tree from node i; libyaml accepts duplicates. */
+ * whole tree from node i; libyaml accepts duplicates. A key is named by
+ * its path (market.size0, a[2].b), a scenario lab's by the lab's name
+ * (OpenAI.cash0, for labs: at depth 1) unless c->plain_paths. */
 int yt_walk_dups(yt_ctx *c, int i, const char *path, int depth);
 /* Copies node i of src, with its subtree, into dst. Returns the new
  * node's index, 0 on failure (*why: 1 out of memory, 2 too deep or too
@@ -111,13 +121,15 @@ int yt_syntax_error(yt_ctx *c, yaml_parser_t *p, const char *text, size_t len);
 
 /* Strings and numbers. yt_strdup and yt_join2 ("a.b") return NULL when
  * memory runs out. yt_suggest: the closest candidate within edit distance
- * 2, or NULL. yt_parse_num: a whole string as a number; 0 (finite), 1
- * (not a number), 2 (not finite). yt_parse_u64 (decimal, 0x hex, or an
- * exact integer below 2^53 written with an exponent) and yt_parse_int: 0,
- * 1 (not an integer) or 2 (out of range). */
+ * 2, or NULL; yt_suggest_nocase: the same, letters compared ignoring case
+ * ("openai" is OpenAI). yt_parse_num: a whole string as a number; 0
+ * (finite), 1 (not a number), 2 (not finite). yt_parse_u64 (decimal, 0x
+ * hex, or an exact integer below 2^53 written with an exponent) and
+ * yt_parse_int: 0, 1 (not an integer) or 2 (out of range). */
 char *yt_strdup(const char *s);
 char *yt_join2(const char *a, const char *b);
 const char *yt_suggest(const char *word, const char *const *cand, size_t n);
+const char *yt_suggest_nocase(const char *word, const char *const *cand, size_t n);
 int yt_parse_num(const char *s, double *out);
 int yt_parse_u64(const char *s, uint64_t *out);
 int yt_parse_int(const char *s, int *out);

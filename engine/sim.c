@@ -177,6 +177,33 @@ static void accumulate(acc *a, const sc_scenario *s, size_t L, size_t T)
     }
 }
 
+/* Lab l's exits and first profits in a conditioned run, for n paths (a
+ * kernel block's lanes, or the reference's one path), path j weighing
+ * W[j]: the year the lab failed or was bought on it (fy, outcome oc) and
+ * the year it first made a profit (py), 1..T, 0 for never. Weights by
+ * that year, then running sums: a path counts in every year from then
+ * on. (accumulate_kernel keeps its own unweighted copy, with 32-bit
+ * counts: it is the sampler's hot loop.) */
+static void add_exits_w(acc *a, size_t l, size_t T, const int64_t *fy, const int64_t *py,
+                        const int64_t *oc, size_t n, const uint64_t *W)
+{
+    uint64_t by[4][SC_HORIZON_MAX + 1] = { { 0 } }; /* acquired, wound down, solvent, profit */
+    for (size_t j = 0; j < n; j++) {
+        by[0][fy[j]] += oc[j] == MD_ACQUIRED ? W[j] : 0;
+        by[1][fy[j]] += oc[j] == MD_WOUND_DOWN ? W[j] : 0;
+        by[2][fy[j]] += oc[j] == MD_ACQUIRED_SOLVENT ? W[j] : 0;
+        by[3][py[j]] += W[j];
+    }
+    uint64_t *sum[4] = { a->acq + l * T, a->wd + l * T, a->sol + l * T, a->prof + l * T };
+    for (int k = 0; k < 4; k++) {
+        uint64_t c = 0;
+        for (size_t t = 0; t < T; t++) {
+            c += by[k][t + 1];
+            sum[k][t] += c;
+        }
+    }
+}
+
 /* The weighted form of accumulate() (a conditioned run), for the path
  * just simulated by the reference, with weight w. */
 static void accumulate_w(acc *a, const sc_scenario *s, size_t L, size_t T, uint64_t w)
@@ -187,14 +214,11 @@ static void accumulate_w(acc *a, const sc_scenario *s, size_t L, size_t T, uint6
     for (size_t l = 0; l < L; l++) {
         const md_outcome *o = &a->out[l];
         const md_year *y = &a->years[l * T];
+        const int64_t fy = o->fail_year, py = o->profit_year, oc = o->outcome;
+        add_exits_w(a, l, T, &fy, &py, &oc, 1, &w);
         int parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
         for (size_t t = 0; t < T; t++) {
             size_t lt = l * T + t;
-            if (o->fail_year > 0 && (size_t)o->fail_year <= t + 1)
-                (o->outcome == MD_ACQUIRED ? a->acq : o->outcome == MD_ACQUIRED_SOLVENT ? a->sol
-                                                                                          : a->wd)[lt] += w;
-            if (o->profit_year > 0 && (size_t)o->profit_year <= t + 1)
-                a->prof[lt] += w;
             if (!y[t].alive)
                 continue;
             a->alive[lt] += w;
@@ -217,27 +241,8 @@ static void accumulate_kernel_w(acc *a, const sc_scenario *s, const kn_view *v, 
 {
     size_t LTn = L * T;
     for (size_t l = 0; l < L; l++) {
-        const int64_t *fy = v->fail_year + l * KN_LANES, *py = v->profit_year + l * KN_LANES;
-        const int64_t *oc = v->outcome + l * KN_LANES;
-        uint64_t nacq[SC_HORIZON_MAX + 1] = { 0 }, nwd[SC_HORIZON_MAX + 1] = { 0 },
-                 nsol[SC_HORIZON_MAX + 1] = { 0 }, nprof[SC_HORIZON_MAX + 1] = { 0 };
-        for (size_t j = 0; j < n; j++) {
-            nacq[fy[j]] += oc[j] == MD_ACQUIRED ? W[j] : 0;
-            nwd[fy[j]] += oc[j] == MD_WOUND_DOWN ? W[j] : 0;
-            nsol[fy[j]] += oc[j] == MD_ACQUIRED_SOLVENT ? W[j] : 0;
-            nprof[py[j]] += W[j];
-        }
-        uint64_t cacq = 0, cwd = 0, csol = 0, cprof = 0;
-        for (size_t t = 0; t < T; t++) {
-            cacq += nacq[t + 1];
-            cwd += nwd[t + 1];
-            csol += nsol[t + 1];
-            cprof += nprof[t + 1];
-            a->acq[l * T + t] += cacq;
-            a->wd[l * T + t] += cwd;
-            a->sol[l * T + t] += csol;
-            a->prof[l * T + t] += cprof;
-        }
+        add_exits_w(a, l, T, v->fail_year + l * KN_LANES, v->profit_year + l * KN_LANES,
+                    v->outcome + l * KN_LANES, n, W);
         int parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
         for (size_t t = 0; t < T; t++) {
             size_t lt = l * T + t, off = lt * KN_LANES;

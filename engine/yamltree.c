@@ -35,8 +35,9 @@ char *yt_join2(const char *a, const char *b)
     return p;
 }
 
-/* Levenshtein distance, capped: anything above 3 is reported as 3. */
-static int edit_distance(const char *a, const char *b)
+/* Levenshtein distance, capped: anything above 3 is reported as 3;
+ * fold: letters compare ignoring case. */
+static int edit_distance(const char *a, const char *b, int fold)
 {
     size_t na = strlen(a), nb = strlen(b);
     if (na > 40 || nb > 40) return 3;
@@ -47,7 +48,8 @@ static int edit_distance(const char *a, const char *b)
         row[0] = (int)i;
         for (size_t j = 1; j <= nb; j++) {
             int up = row[j];
-            int best = diag + (a[i - 1] != b[j - 1]);
+            unsigned char x = (unsigned char)a[i - 1], y = (unsigned char)b[j - 1];
+            int best = diag + (fold ? tolower(x) != tolower(y) : x != y);
             if (up + 1 < best) best = up + 1;
             if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
             row[j] = best;
@@ -58,20 +60,29 @@ static int edit_distance(const char *a, const char *b)
 }
 
 /* The closest candidate within edit distance 2, or NULL. */
-const char *yt_suggest(const char *word, const char *const *cand,
-                           size_t n)
+static const char *suggest(const char *word, const char *const *cand, size_t n, int fold)
 {
     const char *best = NULL;
     int bestd = 3;
     if (strlen(word) < 3) return NULL;
     for (size_t i = 0; i < n; i++) {
-        int d = edit_distance(word, cand[i]);
+        int d = edit_distance(word, cand[i], fold);
         if (d < bestd) {
             bestd = d;
             best = cand[i];
         }
     }
     return best;
+}
+
+const char *yt_suggest(const char *word, const char *const *cand, size_t n)
+{
+    return suggest(word, cand, n, 0);
+}
+
+const char *yt_suggest_nocase(const char *word, const char *const *cand, size_t n)
+{
+    return suggest(word, cand, n, 1);
 }
 
 /* Parses a whole string as a number.
@@ -387,7 +398,7 @@ int yt_walk_dups(yt_ctx *c, int i, const char *path, int depth)
     } else if (n->type == YAML_SEQUENCE_NODE) {
         size_t ni = (size_t)(n->data.sequence.items.top -
                              n->data.sequence.items.start);
-        int labs = path && !strcmp(path, "labs") && depth == 1;
+        int labs = !c->plain_paths && path && !strcmp(path, "labs") && depth == 1;
         for (size_t j = 0; j < ni; j++) {
             int it = yt_node(c, i)->data.sequence.items.start[j];
             int nm = labs ? yt_map_find(c, it, "name", NULL) : 0;
