@@ -63,6 +63,11 @@ import warnings
 
 import numpy as np
 
+try:
+    import h5py
+except ImportError:  # pragma: no cover - load() reports it in one line
+    h5py = None
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from runway_result import (EXITS, AtomicOutputs, ResultError, die, die_unexpected,  # noqa: E402
                            fmt_interval, fmt_p, lab_colour, load, n_eff_of)
@@ -274,6 +279,7 @@ def fig_fan(r, name, what, unit):
         # Quantiles span orders of magnitude (and may be 0 or negative):
         # a symmetric log axis keeps the median readable under the 95% band.
         ax.set_yscale("symlog", linthresh=0.1, linscale=0.5)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_plain_number))
         ax.set_xlabel("year")
         ax.set_ylabel(f"{what}, {unit}")
         _years_ticks(ax, r.years)
@@ -284,6 +290,15 @@ def fig_fan(r, name, what, unit):
                   Patch(facecolor="0.3", alpha=0.40, label="25-75%"),
                   matplotlib.lines.Line2D([], [], color="0.3", lw=2, label="median")])
     return fig
+
+
+def _plain_number(v, pos=None):
+    """A tick label as a plain number (0.1, 1, 10, 100, -10), not as
+    10^k: US$ billions read better so, and drawing them needs no
+    mathtext (the fan charts draw faster)."""
+    if v == 0:
+        return "0"
+    return f"{v:g}" if 1e-4 <= abs(v) < 1e6 else f"{v:.0e}"
 
 
 def fig_profitable(r):
@@ -854,18 +869,32 @@ def ks_noise(r, i, year_index, M):
     return 1.358 * math.sqrt((n + m) / (n * m)) if n > 0 and m > 0 else float("nan")
 
 
-def explain_failures(path, labs, year, max_paths):
+def explain_failures(r, labs, year, max_paths):
     """{lab: explain_lab_failure(...) or an error message}, on the first
-    max_paths paths: runs in the Background child (scripts/explain.py
-    reads the per-path inputs)."""
+    max_paths paths: runs in the Background child. The per-path outcomes
+    and weights are the ones load() read and checked; only those paths'
+    drawn inputs are read here (scripts/explain.py's PathData)."""
     import explain as explainmod
-    d = explainmod._load(path)  # the parent's load() has probed the file
-    if d.paths > max_paths:  # paths are independent draws: the first are a sample
-        d.fail_year, d.outcome, d.X = (a[:max_paths] for a in (d.fail_year, d.outcome, d.X))
-        d.extra = {k: a[:max_paths] for k, a in d.extra.items()}
-        if d.weight is not None:
-            d.weight = d.weight[:max_paths]
-        d.paths = max_paths
+    M = min(max_paths, r.paths)
+    d = explainmod.PathData()
+    d.path, d.name = r.path, r.name
+    d.labs, d.inputs = list(r.labs), list(r.inputs)
+    d.base_year, d.horizon, d.paths = r.base_year, r.horizon, M
+    d.per_path = str(r.attrs.get("per_path", ""))
+    d.scenario_name = str(r.attrs.get("scenario_name", ""))
+    d.fail_year, d.outcome = r.fail_year[:M], r.outcome[:M]
+    d.weight = None if r.weight is None else r.weight[:M]
+    with h5py.File(r.path, "r") as f:
+        ds = f["paths/inputs"]
+        if ds.dtype.kind not in "fiu" or ds.shape != (r.paths, len(r.inputs)):
+            raise ResultError(f"{r.path}: paths/inputs must be numbers of shape "
+                              f"({r.paths}, {len(r.inputs)})")
+        d.X = np.asarray(ds[:M], dtype=np.float64)
+        d.per_year = explainmod._per_year_inputs(f, d.inputs)
+    if not np.all(np.isfinite(d.X)):
+        raise ResultError(f"{r.path}: paths/inputs holds values that are not finite numbers")
+    if d.weight is not None and not d.weight.sum() > 0:
+        raise ResultError(f"{r.path}: the first {M} paths all have weight 0")
     out = {}
     for lab in labs:
         try:
@@ -883,7 +912,7 @@ def start_failure_worlds(r):
         return None
     year, labs, notes, M = failure_plan(r)
     names = [r.labs[i] for i in labs]
-    job = Background(lambda: explain_failures(r.path, names, year, M)) if labs else None
+    job = Background(lambda: explain_failures(r, names, year, M)) if labs else None
     return year, labs, notes, M, job
 
 
@@ -962,14 +991,24 @@ def fig_failure_worlds(r, have, year, M):
         ax.set_yticklabels([x["input"] for x in rows], fontsize=8)
         ax.axvline(0, color="0.2", lw=0.8)
         ax.set_xlim(-lim * 1.6, lim * 1.6)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5, symmetric=True))
+        ax.tick_params(axis="x", labelsize=8)
         ax.set_xlabel("KS D (right: higher where it leaves; left: lower)", fontsize=8)
         t = int(np.nonzero(r.years == year)[0][0])
         ax.set_title(f"{r.labs[i]}: leaves by {year} in {1 - r.ds['survival'][i, t]:.1%} of "
                      f"{'the weight' if r.weight is not None else 'paths'}", color=col,
-                     fontweight="bold")
+                     fontweight="bold", fontsize=10)
     fig.suptitle(f"The worlds where each lab has left by {year}: inputs that differ most "
                  "(text: median where it leaves vs elsewhere)", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    # Fixed margins (room for input names of about 32 characters at 8 pt)
+    # instead of tight_layout, which costs as much as drawing the figure.
+    H, W = fig.get_figheight(), fig.get_figwidth()
+    name, right, top, bottom = 2.1, 0.45, 0.75, 0.55  # inches
+    gap_w, gap_h = name + 0.35, 0.85
+    aw = (W - name - right - (ncols - 1) * gap_w) / ncols
+    ah = (H - top - bottom - (nrows - 1) * gap_h) / nrows
+    fig.subplots_adjust(left=name / W, right=1 - right / W, top=1 - top / H, bottom=bottom / H,
+                        wspace=gap_w / aw, hspace=gap_h / ah)
     return fig
 
 
