@@ -488,6 +488,18 @@ class Background:
         os.close(wfd)
         self.pid, self.fd = pid, rfd
 
+    def cancel(self):
+        """Stops the child (its result is not wanted)."""
+        if self.pid is None:
+            return
+        try:
+            os.kill(self.pid, 9)
+            os.waitpid(self.pid, 0)
+            os.close(self.fd)
+        except OSError:
+            pass
+        self.pid = None
+
     def result(self):
         if self.pid is None:
             return self.fn()
@@ -1396,7 +1408,11 @@ def render(sections, write_pdf_fn):
     def pngs_fn():
         return {s.key: _png_b64(s.fig) for s in sections if s.fig is not None}
     job = Background(pngs_fn)
-    pages = write_pdf_fn()
+    try:
+        pages = write_pdf_fn()
+    except BaseException:
+        job.cancel()
+        raise
     try:
         pngs = job.result()
     except BackgroundError:
@@ -1407,14 +1423,8 @@ def render(sections, write_pdf_fn):
 def _cancel(plan):
     """Stops a failure-worlds computation nobody will read."""
     job = plan[-1] if plan else None
-    if job is not None and job.pid is not None:
-        try:
-            os.kill(job.pid, 9)
-            os.waitpid(job.pid, 0)
-            os.close(job.fd)
-        except OSError:
-            pass
-        job.pid = None
+    if job is not None:
+        job.cancel()
 
 
 def output_names(result_path, name):
