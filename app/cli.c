@@ -603,6 +603,8 @@ static int cmd_backtest(int argc, char **argv, const char *cmdline)
                     : ro.outdir ? "backtest writes one file: use -o, not -O"
                     : ro.spec.shard_n || ro.resume ? "backtest runs whole: no --shard or --resume"
                     : ro.spec.target_hw > 0.0 ? "backtest takes the path count as given: no --target-halfwidth"
+                    : ro.spec.condition ? "backtest scores the scenario's own forecast: no --condition "
+                                          "(to score a posterior, add the facts to the scenario)"
                     : NULL;
     if (why) {
         fprintf(stderr, "runway: %s\nTry 'runway --help' for more information.\n", why);

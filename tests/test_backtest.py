@@ -104,6 +104,12 @@ for name, frag in bad.items():
     if os.path.exists(o2):
         problems.append(f"{name}: left an output file")
 
+# A backtest scores the scenario's own forecast: --condition is refused.
+o3 = os.path.join(d, "bc.h5")
+r = run(runway, "backtest", scen, obs, "-n", "100", "-o", o3, "--condition", obs, check=False)
+if r.returncode != 2 or "--condition" not in r.stderr or os.path.exists(o3):
+    problems.append(f"backtest --condition: exit {r.returncode}, stderr {r.stderr!r}")
+
 for m in problems:
     print("FAIL:", m)
 print(f"{checked} observations recomputed from every path")
