@@ -36,28 +36,28 @@ add_test(NAME sensitivity_equals_spearman_of_the_per_path_data
 add_test(NAME shipped_scenarios_give_their_stored_digests
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/result_digests.py check $<TARGET_FILE:runway>
           ${CMAKE_CURRENT_SOURCE_DIR}/digests)
-set_tests_properties(shipped_scenarios_give_their_stored_digests PROPERTIES TIMEOUT 300)
+set_tests_properties(shipped_scenarios_give_their_stored_digests PROPERTIES TIMEOUT 600)
 add_test(NAME backtest_scores_exactly_over_every_path_and_refuses_bad_observations
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_backtest.py $<TARGET_FILE:runway>)
 set_tests_properties(backtest_scores_exactly_over_every_path_and_refuses_bad_observations
-  PROPERTIES TIMEOUT 300)
+  PROPERTIES TIMEOUT 600)
 # Version 2 gives a version 1 scenario the bits version 1 gave it.
 add_test(NAME v1_scenarios_give_v1_bits_under_v2
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/result_digests.py check $<TARGET_FILE:runway>
           ${CMAKE_CURRENT_SOURCE_DIR}/v1/digests ${CMAKE_CURRENT_SOURCE_DIR}/v1/scenarios)
-set_tests_properties(v1_scenarios_give_v1_bits_under_v2 PROPERTIES TIMEOUT 300)
+set_tests_properties(v1_scenarios_give_v1_bits_under_v2 PROPERTIES TIMEOUT 600)
 add_test(NAME condition_matches_closed_forms_and_is_thread_invariant
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_condition.py $<TARGET_FILE:runway>
           $<$<TARGET_EXISTS:runway-mpi>:$<TARGET_FILE:runway-mpi>>)
-set_tests_properties(condition_matches_closed_forms_and_is_thread_invariant PROPERTIES TIMEOUT 300)
+set_tests_properties(condition_matches_closed_forms_and_is_thread_invariant PROPERTIES TIMEOUT 900)
 add_test(NAME explain_ranks_the_driving_input_first_and_prim_brackets_its_threshold
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_explain.py $<TARGET_FILE:runway>)
 set_tests_properties(explain_ranks_the_driving_input_first_and_prim_brackets_its_threshold
-  PROPERTIES TIMEOUT 300)
+  PROPERTIES TIMEOUT 900)
 # runway compare of conditioned runs: paired weighted differences, and the
 # Bayes factor of two conditioned runs with its Monte Carlo interval.
 add_test(NAME compare_weighted_paired_and_bayes_factor_of_conditioned_runs
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_compare_conditioned.py
           $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
 set_tests_properties(compare_weighted_paired_and_bayes_factor_of_conditioned_runs
-  PROPERTIES TIMEOUT 300 ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
+  PROPERTIES TIMEOUT 900 ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
