@@ -95,7 +95,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runway_result import (AtomicOutputs, ResultError, die, die_unexpected,  # noqa: E402
+from runway_result import (AtomicOutputs, ResultError, _probe, die, die_unexpected,  # noqa: E402
                            _exact_int, _memory_limit, _oneline, _show, _text)
 
 try:
@@ -486,53 +486,8 @@ def load_paths(path):
     if os.path.isdir(path):
         raise ResultError(f"{path}: is a directory, not a result file")
     if hasattr(os, "fork"):
-        _probe(path)
+        _probe(path, _load)
     return _load(path)
-
-
-def _probe(path):
-    """Reads path in a forked child first (see runway_result._probe): a
-    child killed by a signal is a one-line ResultError, a child's refusal is
-    raised as it is."""
-    rfd, wfd = os.pipe()
-    for s in (sys.stdout, sys.stderr):
-        try:
-            s.flush()
-        except (OSError, ValueError):
-            pass
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        code = 0
-        try:
-            os.close(rfd)
-            try:
-                _load(path)
-                msg = b""
-            except ResultError as e:
-                msg = str(e).encode("utf-8", "replace")
-            except BaseException:  # noqa: BLE001 - the parent reads it again and reports
-                msg = b""
-            view = memoryview(msg)
-            while view:
-                view = view[os.write(wfd, view):]
-        except BaseException:  # noqa: BLE001
-            code = 3
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    chunks = []
-    with os.fdopen(rfd, "rb") as fh:
-        while True:
-            b = fh.read(65536)
-            if not b:
-                break
-            chunks.append(b)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        raise ResultError(f"{path}: damaged HDF5 file: the HDF5 library crashed reading it "
-                          f"(signal {os.WTERMSIG(status)}); its metadata is corrupted")
-    if chunks:
-        raise ResultError(b"".join(chunks).decode("utf-8", "replace"))
 
 
 def _load(path):

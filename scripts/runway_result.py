@@ -225,7 +225,7 @@ def load(path, need_paths=False):
     if os.path.isdir(path):
         raise ResultError(f"{path}: is a directory, not a result file")
     if PROBE and hasattr(os, "fork"):
-        _probe(path, need_paths)
+        _probe(path, lambda p: _load(p, need_paths))
     return _load(path, need_paths)
 
 
@@ -234,8 +234,9 @@ def load(path, need_paths=False):
 PROBE = True
 
 
-def _probe(path, need_paths):
-    """Loads path in a forked child first: HDF5 1.10 can die from SIGSEGV on
+def _probe(path, loader):
+    """Runs loader(path) in a forked child first (other readers, such as
+    explain.py, pass their own loader): HDF5 1.10 can die from SIGSEGV on
     damaged metadata it has no checksum for (a global heap of text whose
     lengths were overwritten: a flipped byte in a lab name's heap made
     h5py crash the whole script). A child killed by a signal becomes a
@@ -253,7 +254,7 @@ def _probe(path, need_paths):
         try:
             os.close(rfd)
             try:
-                _load(path, need_paths)
+                loader(path)
                 msg = b""
             except ResultError as e:
                 msg = str(e).encode("utf-8", "replace")
