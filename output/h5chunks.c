@@ -1,9 +1,8 @@
-/* h5chunks: the rows of group `paths` assembled into chunks, in any
- * order, from several threads at once; completed chunks encoded by
- * h5codec outside the file's lock and stored with H5Dwrite_chunk; partly
- * filled chunks spilled to the file beyond the memory cap and read back
- * when more of their rows arrive (see h5out.c's notes). Also the path
- * axis, written the same way. Part of the writer (h5out_internal.h). */
+/* h5chunks: the rows of group `paths`, whole sampler blocks at a time, in
+ * any order, from several threads at once: each block's rows are whole
+ * chunks, encoded by h5codec outside the file's lock and stored with
+ * H5Dwrite_chunk (see h5out.c's notes). Also the path axis, written the
+ * same way. Part of the writer (h5out_internal.h). */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,8 +22,8 @@
  * chunks of group `paths` and of the path axis are encoded outside HDF5
  * as those filters would (h5codec.h). So both filters must be in this
  * HDF5 and able to encode (a library built without zlib has no deflate)
- * and decode (the writer reads spilled chunks back); checked once per
- * file, before anything is created. */
+ * and decode (or this HDF5 could not read back what it wrote); checked
+ * once per file, before anything is created. */
 int ho_check_filters(ho_ctx *c)
 {
     static const struct {
@@ -143,157 +142,34 @@ static void run_jobs(ho_ctx *c, ho_job *jobs, size_t n, int threads)
     store_jobs(c, jobs, n);
 }
 
-static ho_job pd_job(ho_pdset *d, uint64_t idx, unsigned char *raw, int free_raw)
-{
-    ho_job b = {d->ds, d->name, idx * d->rows, raw, d->chunk_bytes, d->esize,
-                d->shuffle, 1, free_raw, NULL, 0};
-    return b;
-}
-
-
-/* The pending chunk idx of d, created (fill values) or read back from the
- * file if needed. Returns its index in d->pend, or -1. */
-static long pend_get(ho_ctx *c, ho_file *f, ho_pdset *d, uint64_t idx)
-{
-    size_t j;
-    for (j = 0; j < d->npend; j++)
-        if (d->pend[j].idx == idx)
-            break;
-    if (j == d->npend) {
-        if (d->npend == d->cap) {
-            size_t cap = d->cap ? 2 * d->cap : 16;
-            ho_pend *p = realloc(d->pend, cap * sizeof *p);
-            if (!p) {
-                ho_fail(c, 0, "out of memory");
-                return -1;
-            }
-            d->pend = p;
-            d->cap = cap;
-        }
-        unsigned char *buf = malloc(d->chunk_bytes);
-        if (!buf) {
-            ho_fail(c, 0, "out of memory");
-            return -1;
-        }
-        memcpy(buf, d->fill_chunk, d->chunk_bytes);
-        d->pend[j] = (ho_pend){idx, 0, 0, buf};
-        d->npend++;
-        f->pending_bytes += d->chunk_bytes;
-        return (long)j;
-    }
-    if (d->pend[j].buf)
-        return (long)j;
-    /* Stored earlier (spilled or progress mark): read it back. */
-    hsize_t off[2] = {idx * d->rows, 0}, size = 0;
-    uint32_t mask = 0;
-    unsigned char *buf = malloc(d->chunk_bytes), *enc = NULL;
-    int ok = buf && H5Dget_chunk_storage_size(d->ds, off, &size) >= 0 && size > 0 &&
-             (enc = malloc((size_t)size)) != NULL &&
-             H5Dread_chunk(d->ds, H5P_DEFAULT, off, &mask, enc) >= 0 && mask == 0 &&
-             hc_decode(buf, d->chunk_bytes, enc, (size_t)size, d->esize, d->shuffle) == 0;
-    free(enc);
-    if (!ok) {
-        free(buf);
-        ho_fail(c, 1, "cannot read back %s (paths %llu..)", d->name,
-                (unsigned long long)off[0]);
-        return -1;
-    }
-    d->pend[j].buf = buf;
-    f->pending_bytes += d->chunk_bytes;
-    return (long)j;
-}
-
-typedef struct {
-    int d;          /* index in f->pd */
-    size_t j;       /* index in f->pd[d].pend */
-    uint64_t last_use;
-} ho_pref;
-
-static int cmp_use(const void *a, const void *b)
-{
-    uint64_t x = ((const ho_pref *)a)->last_use, y = ((const ho_pref *)b)->last_use;
-    return x < y ? -1 : x > y;
-}
-
-/* Stores the partly filled chunks in the file: all of them, keeping them
- * in memory (keep = 1, a progress mark), or the least recently written
- * until at most half the cap stays in memory (keep = 0). */
-void ho_store_partials(ho_ctx *c, ho_file *f, int keep)
-{
-    size_t n = 0;
-    for (int i = 0; i < PD_N; i++)
-        for (size_t j = 0; j < f->pd[i].npend; j++)
-            n += f->pd[i].pend[j].buf != NULL;
-    if (n == 0 || c->failed)
-        return;
-    ho_pref *ord = malloc(n * sizeof *ord);
-    ho_job *jobs = malloc(n * sizeof *jobs);
-    if (!ord || !jobs) {
-        ho_fail(c, 0, "out of memory");
-        free(ord);
-        free(jobs);
-        return;
-    }
-    n = 0;
-    for (int i = 0; i < PD_N; i++)
-        for (size_t j = 0; j < f->pd[i].npend; j++)
-            if (f->pd[i].pend[j].buf)
-                ord[n++] = (ho_pref){i, j, f->pd[i].pend[j].last_use};
-    if (!keep)
-        qsort(ord, n, sizeof *ord, cmp_use);
-    size_t nj = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (!keep && f->pending_bytes <= f->pending_cap / 2)
-            break;
-        ho_pdset *d = &f->pd[ord[k].d];
-        ho_pend *e = &d->pend[ord[k].j];
-        jobs[nj++] = pd_job(d, e->idx, e->buf, !keep);
-        if (!keep) {
-            e->buf = NULL;
-            f->pending_bytes -= d->chunk_bytes;
-        }
-    }
-    run_jobs(c, jobs, nj, f->threads);
-    free(ord);
-    free(jobs);
-}
-
-/* Copies rows [first, first+count) of d from the caller's array src into
- * their chunks; chunks that become complete are appended to jobs. */
-static void pd_rows(ho_ctx *c, ho_file *f, ho_pdset *d, uint64_t first,
-                    uint64_t count, const void *src, ho_job *jobs, size_t *nj)
+/* Chunk k of d holding rows [first, first + n) of the caller's array
+ * src (n <= d->rows: fewer only for the axis's last chunk), in file byte
+ * order. A whole chunk needing no conversion is encoded straight from
+ * src; otherwise it is copied (padded with fill values) and converted.
+ * Called under the file's lock (H5Tconvert is an HDF5 call). */
+static int pd_job(ho_ctx *c, ho_pdset *d, uint64_t first, uint64_t n, const void *src,
+                  ho_job *job)
 {
     size_t rowbytes = d->cols * d->esize;
-    uint64_t end = first + count;
-    for (uint64_t r = first; r < end && !c->failed;) {
-        uint64_t idx = r / d->rows, off = r - idx * d->rows;
-        uint64_t n = d->rows - off < end - r ? d->rows - off : end - r;
-        uint64_t want = ho_rows_in_chunk(d, idx, f->N);
-        long j = pend_get(c, f, d, idx);
-        if (j < 0)
-            return;
-        ho_pend *e = &d->pend[j];
-        if (e->filled + n > want) {
-            ho_fail(c, 0, "%s: some of paths %llu..%llu were written twice", d->name,
-                    (unsigned long long)first, (unsigned long long)(end - 1));
-            return;
+    unsigned char *raw = (unsigned char *)src, *own = NULL;
+    if (n < d->rows || d->convert) {
+        if (!(own = malloc(d->chunk_bytes))) {
+            ho_fail(c, 0, "out of memory (a chunk of %s: %zu bytes)", d->name, d->chunk_bytes);
+            return -1;
         }
-        unsigned char *dst = e->buf + off * rowbytes;
-        memcpy(dst, (const unsigned char *)src + (r - first) * rowbytes, n * rowbytes);
+        memcpy(own, d->fill_chunk, d->chunk_bytes);
+        memcpy(own, src, (size_t)n * rowbytes);
         if (d->convert &&
-            H5Tconvert(d->mtype, d->ftype, n * d->cols, dst, NULL, H5P_DEFAULT) < 0) {
+            H5Tconvert(d->mtype, d->ftype, (size_t)n * d->cols, own, NULL, H5P_DEFAULT) < 0) {
+            free(own);
             ho_fail(c, 1, "cannot convert %s", d->name);
-            return;
+            return -1;
         }
-        e->filled += n;
-        e->last_use = ++f->clock;
-        if (e->filled == want) { /* complete: hand the buffer to a job */
-            jobs[(*nj)++] = pd_job(d, idx, e->buf, 1);
-            f->pending_bytes -= d->chunk_bytes;
-            d->pend[j] = d->pend[--d->npend];
-        }
-        r += n;
+        raw = own;
     }
+    *job = (ho_job){d->ds, d->name, first, raw, d->chunk_bytes, d->esize,
+                    d->shuffle, 1, own != NULL, NULL, 0};
+    return 0;
 }
 
 /* Sets up d for direct chunk writes of rows of `cols` elements. */
@@ -372,6 +248,23 @@ void ho_write_path_axis(ho_ctx *c, hid_t ds, uint64_t n, uint64_t first_path,
     }
 }
 
+/* Marks blocks [b0, b1) of f written; -1 (and nothing marked) when one
+ * already was. Under the file's lock. */
+static int mark_blocks(ho_ctx *c, ho_file *f, uint64_t b0, uint64_t b1)
+{
+    for (uint64_t b = b0; b < b1; b++)
+        if (f->written[b / 8] & (1u << (b % 8))) {
+            ho_fail(c, 0, "paths %llu..%llu were written twice",
+                    (unsigned long long)(b * HO_BLOCK_ROWS),
+                    (unsigned long long)((b + 1) * HO_BLOCK_ROWS < f->N
+                                             ? (b + 1) * HO_BLOCK_ROWS - 1 : f->N - 1));
+            return -1;
+        }
+    for (uint64_t b = b0; b < b1; b++)
+        f->written[b / 8] |= (unsigned char)(1u << (b % 8));
+    return 0;
+}
+
 int ho_write_paths(ho_file *f, uint64_t first, uint64_t count,
                    const ho_paths *p, char *err, size_t errlen)
 {
@@ -388,6 +281,15 @@ int ho_write_paths(ho_file *f, uint64_t first, uint64_t count,
                 (unsigned long long)f->N);
         return -1;
     }
+    /* Whole sampler blocks only: then every chunk (HO_BLOCK_ROWS is a
+     * multiple of each dataset's rows per chunk) is complete in one call
+     * and goes straight to the file. */
+    if (first % HO_BLOCK_ROWS != 0 || (count % HO_BLOCK_ROWS != 0 && first + count != f->N)) {
+        ho_fail(&c, 0, "paths %llu..%llu are not whole blocks of %d paths",
+                (unsigned long long)first, (unsigned long long)(first + count - 1),
+                HO_BLOCK_ROWS);
+        return -1;
+    }
     if (!p || !p->fail_year || !p->outcome || !p->profit_year || !p->final_cash ||
         !p->raised_total || (f->I > 0 && !f->no_inputs && !p->inputs) ||
         (f->weighted && !p->weight)) {
@@ -397,34 +299,40 @@ int ho_write_paths(ho_file *f, uint64_t first, uint64_t count,
     }
     const void *src[PD_N] = {p->fail_year, p->outcome, p->profit_year, p->final_cash,
                              p->raised_total, p->inputs, p->weight};
-    /* At most (count / rows + 2) chunks of each dataset complete here. */
     size_t maxjobs = 0;
     for (int i = 0; i < PD_N; i++)
         if (f->pd[i].cols)
-            maxjobs += (size_t)(count / f->pd[i].rows) + 2;
+            maxjobs += (size_t)((count + f->pd[i].rows - 1) / f->pd[i].rows);
     ho_job *jobs = malloc((maxjobs ? maxjobs : 1) * sizeof *jobs);
     size_t nj = 0;
     if (!jobs) {
         ho_fail(&c, 0, "out of memory");
         return -1;
     }
-    /* The rows go to their chunks under the file's lock; the chunks they
-     * complete leave the pending set, so no other call touches them, and
-     * are compressed outside it: callers on several threads (the sampler's
-     * sink) compress at the same time and wait only for each other's
-     * copies and stores. */
+    /* Under the file's lock: the blocks are claimed and the chunks that
+     * need it converted; then the chunks are compressed outside it, so
+     * callers on several threads (the sampler's sink) compress at the
+     * same time, and stored under it again. */
     pthread_mutex_lock(&f->mu);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    for (int i = 0; i < PD_N && !c.failed; i++)
-        if (f->pd[i].cols)
-            pd_rows(&c, f, &f->pd[i], first, count, src[i], jobs, &nj);
-    if (!c.failed && f->pending_bytes > f->pending_cap)
-        ho_store_partials(&c, f, 0);
+    uint64_t b0 = first / HO_BLOCK_ROWS, b1 = (first + count + HO_BLOCK_ROWS - 1) / HO_BLOCK_ROWS;
+    mark_blocks(&c, f, b0, b1);
+    for (int i = 0; i < PD_N && !c.failed; i++) {
+        ho_pdset *d = &f->pd[i];
+        size_t rowbytes = d->cols * d->esize;
+        for (uint64_t r = 0; d->cols && r < count && !c.failed; r += d->rows) {
+            uint64_t n = count - r < d->rows ? count - r : d->rows;
+            if (pd_job(&c, d, first + r, n, (const unsigned char *)src[i] + r * rowbytes,
+                       &jobs[nj]) == 0)
+                nj++;
+        }
+    }
     /* a call that finds others compressing is one of several threads
      * that already keep the cores busy: it compresses on its own */
     int alone = f->encoding++ == 0;
     pthread_mutex_unlock(&f->mu);
-    encode_jobs(jobs, nj, alone ? f->threads : 1);
+    if (!c.failed)
+        encode_jobs(jobs, nj, alone ? f->threads : 1);
     pthread_mutex_lock(&f->mu);
     f->encoding--;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);

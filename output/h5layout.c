@@ -17,17 +17,26 @@
 /* Datasets */
 
 /* Rows per chunk for rows of rowbytes bytes: the largest power of two with
- * rows * rowbytes <= HO_CHUNK_BYTES, in [1, HO_MAX_CHUNK_ROWS], at most n
+ * rows * rowbytes <= HO_CHUNK_BYTES, in [1, max], at most n
  * (make_ds turns a 0 axis into an extendible one with chunk 1). */
-static hsize_t chunk_rows(size_t rowbytes, uint64_t n)
+static hsize_t chunk_rows_max(size_t rowbytes, uint64_t n, hsize_t max)
 {
     hsize_t r = 1;
-    while (r < HO_MAX_CHUNK_ROWS && (r * 2) * rowbytes <= HO_CHUNK_BYTES)
+    while (r < max && (r * 2) * rowbytes <= HO_CHUNK_BYTES)
         r *= 2;
     if (n > 0 && r > n)
         r = (hsize_t)n;
     return r;
 }
+
+static hsize_t chunk_rows(size_t rowbytes, uint64_t n)
+{
+    return chunk_rows_max(rowbytes, n, HO_MAX_CHUNK_ROWS);
+}
+
+/* Group `paths` comes in whole blocks (ho_write_paths): its chunks are at
+ * most a block, a power of two of rows, so they divide it. */
+_Static_assert((HO_BLOCK_ROWS & (HO_BLOCK_ROWS - 1)) == 0, "a block is a power of two of rows");
 
 static hid_t new_dcpl(void)
 {
@@ -335,7 +344,7 @@ static void make_paths(ho_ctx *c, ho_file *f, const hid_t *ax, const hsize_t *le
         hsize_t dims[2] = {len[d->axes[0]], d->rank == 2 ? len[d->axes[1]] : 1};
         hid_t sc[2] = {ax[d->axes[0]], d->rank == 2 ? ax[d->axes[1]] : -1};
         size_t rowbytes = (size_t)dims[1] * H5Tget_size(ftype);
-        hsize_t chunk[2] = {chunk_rows(rowbytes, dims[0]), dims[1]};
+        hsize_t chunk[2] = {chunk_rows_max(rowbytes, dims[0], HO_BLOCK_ROWS), dims[1]};
         hid_t ds = make_ds(c, g, d->name, ftype, d->rank, dims, chunk, 1, mtype, fill, dapl,
                            d->units, d->long_name);
         attach(c, ds, d->name, d->rank, sc);

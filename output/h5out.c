@@ -43,14 +43,15 @@
  *   that is the only one compressing uses up to meta->threads POSIX
  *   threads, started and joined within the call (no OpenMP runtime: a
  *   process that forks after using libgomp hangs in the child).
- * - Rows of group `paths` may arrive in any order and need not align with
- *   chunks: a chunk stays in memory until all its rows have arrived. If
- *   the partly filled chunks exceed HO_PENDING_BYTES (64 MiB; the
- *   environment variable RUNWAY_H5OUT_PENDING_BYTES overrides it, for
- *   tests), the least recently written are stored as they are and read
- *   back when more of their rows arrive. ho_mark_progress stores every
- *   partly filled chunk, so that an interrupted file holds every row
- *   written before its last progress mark.
+ * - Rows of group `paths` arrive in whole sampler blocks (HO_BLOCK_ROWS
+ *   paths; shards and resumes are whole blocks too), in any order, and
+ *   the chunks of group `paths` are at most a block long (a power of two
+ *   of rows, so they divide it): every call completes its chunks, and
+ *   nothing is held in memory between calls, spilled, or read back. The
+ *   narrowest datasets lose a little compression to the smaller chunks
+ *   (fail_year of 6 labs: 24 KiB chunks instead of 512 KiB). A bitmap of
+ *   the blocks written refuses a block written twice; a progress mark is
+ *   a flush.
  * - Fill values: NaN for float64; -1 for fail_year and profit_year, so the
  *   rows an interrupted run (complete = 0) never wrote are recognisable;
  *   outcome fills with 0 (`survived`) because a fill outside the enum's
@@ -66,8 +67,8 @@
  * Concurrency: call this module from one thread at a time (any thread;
  * each call switches HDF5's error printing off for its thread), except
  * ho_write_paths, which several threads may call at once: it holds the
- * file's lock around its HDF5 calls and its changes to the pending
- * chunks, and compresses outside it (HDF5 itself may be a build that is
+ * file's lock around its HDF5 calls and its bitmap of blocks written,
+ * and compresses outside it (HDF5 itself may be a build that is
  * not thread-safe). */
 #include "output/h5out.h"
 
@@ -226,13 +227,9 @@ static void free_file(ho_file *f)
 {
     if (f->tmp_path)
         register_tmp(f->tmp_path, 0); /* renamed or removed by now */
-    for (int i = 0; i < PD_N; i++) {
-        ho_pdset *d = &f->pd[i];
-        for (size_t j = 0; j < d->npend; j++)
-            free(d->pend[j].buf);
-        free(d->pend);
-        free(d->fill_chunk);
-    }
+    for (int i = 0; i < PD_N; i++)
+        free(f->pd[i].fill_chunk);
+    free(f->written);
     free(f->final_path);
     free(f->tmp_path);
     pthread_mutex_destroy(&f->mu);
@@ -349,15 +346,7 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     f->otype = -1;
     for (int i = 0; i < PD_N; i++)
         f->pd[i].ds = -1;
-    f->pending_cap = HO_PENDING_BYTES;
     f->threads = meta->threads;
-    const char *cap = getenv("RUNWAY_H5OUT_PENDING_BYTES");
-    if (cap && *cap) {
-        char *end;
-        unsigned long long v = strtoull(cap, &end, 10);
-        if (*end == '\0')
-            f->pending_cap = (size_t)v;
-    }
     f->L = meta->nlabs;
     f->T = (size_t)meta->horizon;
     f->I = meta->ninputs;
@@ -367,6 +356,15 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     f->no_inputs = meta->per_path == HO_PER_PATH_OUTCOMES;
     f->weighted = meta->weighted;
     f->state = -1;
+    if (f->per_path) {
+        size_t nbits = (size_t)((f->N + HO_BLOCK_ROWS - 1) / HO_BLOCK_ROWS);
+        if (!(f->written = calloc(nbits / 8 + 1, 1))) {
+            ho_fail(&c, 0, "out of memory (%zu bytes for the map of blocks written)",
+                    nbits / 8 + 1);
+            free_file(f);
+            return NULL;
+        }
+    }
     size_t n = strlen(final_path);
     f->final_path = malloc(n + 1);
     f->tmp_path = malloc(n + 32);
@@ -410,7 +408,6 @@ int ho_mark_progress(ho_file *f, uint64_t paths_done, char *err, size_t errlen)
         ho_fail(&c, 0, "no file");
         return -1;
     }
-    ho_store_partials(&c, f, 1);
     ho_attr_update(&c, f->fid, "paths_done", H5T_NATIVE_UINT64, &paths_done);
     if (!c.failed && H5Fflush(f->fid, H5F_SCOPE_GLOBAL) < 0)
         ho_fail(&c, 1, "cannot flush the file");
@@ -454,24 +451,12 @@ static int commit_impl(ho_file *f, int complete, uint64_t paths_done, char *err,
         ho_fail(&c, 0, "no file");
         return -1;
     }
-    if (!complete) {
-        /* A checkpoint or a shard: the rows it has go to disk as they
-         * are; readers see complete = 0 and paths_done. */
-        ho_store_partials(&c, f, 1);
-    } else if (f->per_path && f->rows_written > f->N)
-        ho_fail(&c, 0, "some paths were written more than once (%llu rows for %llu paths)",
-                (unsigned long long)f->rows_written, (unsigned long long)f->N);
-    else if (f->per_path && f->rows_written < f->N)
+    /* A checkpoint or a shard (!complete) holds the blocks it has;
+     * readers see complete = 0 and paths_done. A complete file has every
+     * block once (ho_write_paths refuses a block twice). */
+    if (complete && f->per_path && f->rows_written < f->N)
         ho_fail(&c, 0, "not complete: %llu of %llu paths written",
                 (unsigned long long)f->rows_written, (unsigned long long)f->N);
-    for (int i = 0; i < PD_N && !c.failed && complete; i++)
-        if (f->pd[i].npend > 0) {
-            const ho_pdset *d = &f->pd[i];
-            uint64_t c0 = d->pend[0].idx * d->rows;
-            ho_fail(&c, 0, "not complete: %s misses some of paths %llu..%llu", d->name,
-                    (unsigned long long)c0,
-                    (unsigned long long)(c0 + ho_rows_in_chunk(d, d->pend[0].idx, f->N) - 1));
-        }
     if (!c.failed && complete && !f->summary_written)
         ho_fail(&c, 0, "not complete: the summary was not written");
     if (!c.failed && complete && f->K > 0 && !f->traj_written)

@@ -108,10 +108,17 @@ typedef struct ho_file ho_file; /* opaque */
 ho_file *ho_create(const char *final_path, const ho_meta *meta,
                    char *err, size_t errlen);
 
-/* Writes rows [first, first+count) of every dataset in group `paths`.
- * Blocks may come in any order; each row must be written once. A no-op
- * returning 0 when meta->per_path is 0. Several threads may call it at
- * once on one file (they compress the chunks their rows complete at the
+/* The rows of group `paths` come in whole sampler blocks: the writer's
+ * chunks divide a block, so each block is whole chunks and nothing is
+ * held back, spilled or read again. */
+#define HO_BLOCK_ROWS SIM_BLOCK
+
+/* Writes rows [first, first+count) of every dataset in group `paths`:
+ * first a multiple of HO_BLOCK_ROWS, count one too unless the rows end at
+ * the path count (else -1: the sampler, shards and resumes all write
+ * whole blocks). Blocks may come in any order; a block written twice is
+ * refused. A no-op returning 0 when meta->per_path is 0. Several threads
+ * may call it at once on one file (they compress their chunks at the
  * same time); no other function of this module may run on that file
  * meanwhile. */
 int ho_write_paths(ho_file *f, uint64_t first, uint64_t count,

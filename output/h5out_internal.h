@@ -25,20 +25,11 @@
 
 #define HO_CHUNK_BYTES ((size_t)512 * 1024)
 #define HO_MAX_CHUNK_ROWS ((hsize_t)65536)
-#define HO_PENDING_BYTES ((size_t)64 * 1024 * 1024)
 #define HO_MAX_THREADS 64
 
 /* Datasets of group `paths`, in the order they are kept open. */
 enum { PD_FAIL_YEAR, PD_OUTCOME, PD_PROFIT_YEAR, PD_FINAL_CASH,
        PD_RAISED_TOTAL, PD_INPUTS, PD_WEIGHT, PD_N };
-
-/* A chunk of a per-path dataset whose rows have not all arrived. */
-typedef struct {
-    uint64_t idx;       /* chunk index along the path axis */
-    uint64_t filled;    /* rows written so far */
-    uint64_t last_use;  /* ho_file.clock at its last write */
-    unsigned char *buf; /* the chunk in file byte order; NULL: stored in the file */
-} ho_pend;
 
 /* A dataset of group `paths`, written chunk by chunk. */
 typedef struct {
@@ -53,8 +44,6 @@ typedef struct {
     size_t chunk_bytes;
     int shuffle;       /* the shuffle filter is in the pipeline */
     unsigned char *fill_chunk; /* a chunk of fill values, file byte order */
-    ho_pend *pend;
-    size_t npend, cap;
 } ho_pdset;
 
 struct ho_file {
@@ -63,9 +52,7 @@ struct ho_file {
     hid_t fid;
     hid_t otype;         /* outcome's enum type */
     ho_pdset pd[PD_N];
-    size_t pending_bytes; /* bytes of ho_pend buffers in memory */
-    size_t pending_cap;
-    uint64_t clock;
+    unsigned char *written; /* bit b: block b of group `paths` written */
     int threads;          /* for compression: meta->threads */
     size_t L, T, I, K;
     uint64_t N;
@@ -76,18 +63,10 @@ struct ho_file {
     int summary_written, traj_written;
     hid_t state;          /* group /state, -1 until ho_put_state */
     /* ho_write_paths from several threads: held around every HDF5 call
-     * and every change to the chunks pending, not while chunks compress */
+     * and every change to `written`, not while chunks compress */
     pthread_mutex_t mu;
     int encoding; /* ho_write_paths calls compressing now (under mu) */
 };
-
-/* Rows that chunk idx of d holds, of n (the last one may be cut by the
- * axis end). */
-static inline uint64_t ho_rows_in_chunk(const ho_pdset *d, uint64_t idx, uint64_t n)
-{
-    uint64_t c0 = idx * d->rows;
-    return n - c0 < d->rows ? n - c0 : d->rows;
-}
 
 typedef struct {
     const char *path; /* the final path, named in every message */
@@ -129,9 +108,4 @@ void ho_pd_setup(ho_ctx *c, ho_pdset *d, const char *name, hid_t ds, hid_t mtype
 /* The path axis first_path .. first_path + n - 1, chunks of `rows`. */
 void ho_write_path_axis(ho_ctx *c, hid_t ds, uint64_t n, uint64_t first_path, hsize_t rows,
                         int threads);
-/* Stores the partly filled chunks: all of them, keeping them in memory
- * (keep = 1, a progress mark), or the least recently written until at
- * most half the cap stays in memory (keep = 0). */
-void ho_store_partials(ho_ctx *c, ho_file *f, int keep);
-
 #endif
