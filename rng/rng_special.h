@@ -196,6 +196,20 @@ static inline double rsp_lgamma(double x)
 /* Lentz's guard against a zero denominator (Numerical Recipes' FPMIN). */
 #define RSP_FPMIN 0x1p-1000
 
+/* One step of modified Lentz for a continued fraction's term an / (bn +
+ * ...): updates c and d and returns the factor the value is multiplied by
+ * (1 when converged). Shared by the gamma and the beta fractions. */
+static inline double rsp_lentz_step(double an, double bn, double *c, double *d)
+{
+    double dd = an * *d + bn;
+    dd = fabs(dd) < RSP_FPMIN ? RSP_FPMIN : dd;
+    double cc = bn + an / *c;
+    cc = fabs(cc) < RSP_FPMIN ? RSP_FPMIN : cc;
+    *c = cc;
+    *d = 1.0 / dd;
+    return *d * cc;
+}
+
 /* A gamma shape's constants, computed once per shape. */
 typedef struct {
     double a;
@@ -259,12 +273,7 @@ static inline void rsp_gamma_eval(const rsp_gamma_shape *g, double x, double *p,
         for (int i = 1; i < RSP_MAXTERMS; i++) {
             double an = -(double)i * ((double)i - a);
             bb += 2.0;
-            d = an * d + bb;
-            d = fabs(d) < RSP_FPMIN ? RSP_FPMIN : d;
-            c = bb + an / c;
-            c = fabs(c) < RSP_FPMIN ? RSP_FPMIN : c;
-            d = 1.0 / d;
-            double del = d * c;
+            double del = rsp_lentz_step(an, bb, &c, &d);
             h *= del;
             if (fabs(del - 1.0) <= 2.0 * DBL_EPSILON)
                 break;
@@ -327,19 +336,9 @@ static inline double rsp_beta_cf(double a, double b, double x)
     for (int m = 1; m < RSP_MAXTERMS; m++) {
         double md = (double)m, m2 = 2.0 * md;
         double aa = md * (b - md) * x / ((qam + m2) * (a + m2));
-        d = 1.0 + aa * d;
-        d = fabs(d) < RSP_FPMIN ? RSP_FPMIN : d;
-        c = 1.0 + aa / c;
-        c = fabs(c) < RSP_FPMIN ? RSP_FPMIN : c;
-        d = 1.0 / d;
-        h *= d * c;
+        h *= rsp_lentz_step(aa, 1.0, &c, &d);
         aa = -(a + md) * (qab + md) * x / ((a + m2) * (qap + m2));
-        d = 1.0 + aa * d;
-        d = fabs(d) < RSP_FPMIN ? RSP_FPMIN : d;
-        c = 1.0 + aa / c;
-        c = fabs(c) < RSP_FPMIN ? RSP_FPMIN : c;
-        d = 1.0 / d;
-        double del = d * c;
+        double del = rsp_lentz_step(aa, 1.0, &c, &d);
         h *= del;
         if (fabs(del - 1.0) <= 2.0 * DBL_EPSILON)
             break;
