@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,10 +112,23 @@ typedef struct {
     double last;
 } cli_ctx;
 
+/* A message on stderr, each of its lines (a scenario's load reports
+ * every error, one per line) prefixed "runway: ". */
+static void print_error(const char *msg)
+{
+    for (;;) {
+        const char *nl = strchr(msg, '\n');
+        fprintf(stderr, "runway: %.*s\n", (int)(nl ? nl - msg : (ptrdiff_t)strlen(msg)), msg);
+        if (!nl)
+            break;
+        msg = nl + 1;
+    }
+}
+
 static void note(void *ctx, const char *line)
 {
     (void)ctx;
-    fprintf(stderr, "runway: %s\n", line);
+    print_error(line);
 }
 
 static void say(void *ctx, const char *line)
@@ -153,12 +167,17 @@ static void print_table(const sc_scenario *s, const sim_result *r, double secs,
     printf("%s: %llu paths, seed %llu, %d thread%s, %.2f s -> %s\n", s->name,
            (unsigned long long)r->N, (unsigned long long)s->seed, r->threads_used,
            r->threads_used == 1 ? "" : "s", secs, out);
-    printf("P(alive at end of year) [95%% Wilson interval]\n%-18s", "lab");
+    /* the lab column as wide as the longest name: never cut */
+    int w = 18;
+    for (size_t l = 0; l < r->L; l++)
+        if (strlen(s->labs[l].name) > (size_t)w)
+            w = (int)strlen(s->labs[l].name);
+    printf("P(alive at end of year) [95%% Wilson interval]\n%-*s", w, "lab");
     for (int j = 0; j < ny; j++)
         printf("  %-21d", s->base_year + years[j]);
     printf("\n");
     for (size_t l = 0; l < r->L; l++) {
-        printf("%-18.18s", s->labs[l].name);
+        printf("%-*s", w, s->labs[l].name);
         for (int j = 0; j < ny; j++) {
             size_t i = l * r->T + (size_t)(years[j] - 1);
             printf("  %5.3f [%5.3f,%5.3f]  ", r->survival[i], r->survival_lo[i], r->survival_hi[i]);
@@ -194,7 +213,7 @@ static void print_result(const run_result *r)
     switch (r->end) {
     case RUN_FAILED:
         if (r->err[0])
-            fprintf(stderr, "runway: %s\n", r->err);
+            print_error(r->err);
         break;
     case RUN_CHECKPOINT:
         fprintf(stderr, "runway: stopped by signal %d after %llu paths; checkpoint %s "
@@ -332,6 +351,37 @@ static int add_set(run_opts *o, const char *arg)
     return 0;
 }
 
+/* getopt_long's complaint, made ours: an unknown option gets the
+ * nearest known one (the edit distance that suggests scenario keys,
+ * sc_suggest), a missing or unwanted value says so. c is what
+ * getopt_long returned ('?' or ':'); arg is the offending word. */
+static void bad_option(const struct option *lo, int c, const char *arg)
+{
+    const char *names[64];
+    size_t n = 0;
+    for (; lo[n].name && n < 64; n++)
+        names[n] = lo[n].name;
+    if (arg && !strncmp(arg, "--", 2)) {
+        size_t len = strcspn(arg + 2, "=");
+        char word[128];
+        snprintf(word, sizeof word, "%.*s", (int)(len < 127 ? len : 127), arg + 2);
+        if (c == ':')
+            fprintf(stderr, "runway: option --%s needs a value\n", word);
+        else if (optopt)
+            fprintf(stderr, "runway: option --%s takes no value (got '%s')\n", word, arg);
+        else {
+            const char *best = sc_suggest(word, names, n);
+            fprintf(stderr, "runway: unrecognized option '--%s'%s%s%s\n", word,
+                    best ? "; did you mean --" : "", best ? best : "", best ? "?" : "");
+        }
+    } else if (c == ':') {
+        fprintf(stderr, "runway: option -%c needs a value\n", optopt);
+    } else {
+        fprintf(stderr, "runway: unrecognized option '-%c'\n", optopt ? optopt : '?');
+    }
+    fprintf(stderr, "Try 'runway --help' for more information.\n");
+}
+
 typedef int (*extra_opt_fn)(void *ctx, const char *arg);
 enum { OPT_SET = 256, OPT_PER_PATH, OPT_TARGET, OPT_VARY, OPT_SHARD, OPT_RESUME, OPT_CONDITION };
 
@@ -371,7 +421,8 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
                              .progress = isatty(2) ? show_progress : NULL };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:O:n:s:t:k:qh", longopts, NULL)) != -1) {
+    opterr = 0; /* bad_option says it, with a suggestion */
+    while ((c = getopt_long(argc, argv, ":o:O:n:s:t:k:qh", longopts, NULL)) != -1) {
         const char *what = NULL;
         switch (c) {
         case 'o': o->out = optarg; break;
@@ -437,7 +488,7 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
         case 'q': sp->quiet = 1; break;
         case 'h': usage(stdout); return -1;
         default:
-            fprintf(stderr, "Try 'runway --help' for more information.\n");
+            bad_option(longopts, c, optind > 0 && optind <= argc ? argv[optind - 1] : NULL);
             return EXIT_USAGE;
         }
         if (what) {
@@ -529,8 +580,11 @@ static int cmd_run(int argc, char **argv, const char *cmdline)
     /* A batch: one file each in DIR, then DIR/index.html. */
     const char *dir = ro.outdir ? ro.outdir : ".";
     rc = batch_run((const char *const *)argv + first, (size_t)nscen, dir, &ro.spec);
-    if (rc == 0 && !ro.spec.quiet)
-        printf("index of %d scenarios: %s/index.html\n", nscen, dir);
+    if (rc == 0 && !ro.spec.quiet) {
+        char *index = batch_join(dir, "index.html");
+        printf("index of %d scenarios: %s\n", nscen, index ? index : dir);
+        free(index);
+    }
     run_opts_free(&ro);
     return rc;
 }
@@ -549,10 +603,10 @@ static int cmd_validate(int argc, char **argv, const char *cmdline)
         return EXIT_USAGE;
     }
     for (int i = first; i < argc; i++) {
-        char err[1024];
+        char err[RUN_ERR_LEN];
         sc_scenario *s = NULL;
         if (run_load(&s, argv[i], &ro.spec.so, NULL, 0, err, sizeof err) != 0) {
-            fprintf(stderr, "runway: %s\n", err);
+            print_error(err);
             rc = 1;
             continue;
         }
@@ -793,12 +847,11 @@ static int cmd_sweep(int argc, char **argv, const char *cmdline)
     size_t nlabels = 0;
     rc = batch_sweep(scen, vs.v, vs.n, dir, &ro.spec, &labels, &nlabels);
     if (rc == 0) {
-        size_t na = ncomb + 2 * vs.n + 2, len = strlen(dir) + 32, k = 0;
-        char **args = calloc(na, sizeof *args), *csv = malloc(len), *png = malloc(len);
+        size_t na = ncomb + 2 * vs.n + 2, k = 0;
+        char **args = calloc(na, sizeof *args), *csv = batch_join(dir, "sweep_summary.csv"),
+             *png = batch_join(dir, "sweep_summary.png");
         rc = args && csv && png ? 0 : 1;
         if (rc == 0) {
-            snprintf(csv, len, "%s/sweep_summary.csv", dir);
-            snprintf(png, len, "%s/sweep_summary.png", dir);
             for (size_t c = 0; c < nlabels; c++)
                 args[k++] = labels[c];
             for (size_t i = 0; i < vs.n; i++) {
@@ -909,6 +962,10 @@ static int dispatch(int argc, char **argv)
         return exec_script("compare.py", argc - 1, argv + 1);
     if (!strcmp(cmd, "explain"))
         return exec_script("explain.py", argc - 1, argv + 1);
-    fprintf(stderr, "runway: unknown command '%s'\nTry 'runway --help' for more information.\n", cmd);
+    static const char *const names[] = { "run", "validate", "sweep", "merge", "backtest",
+                                         "report", "compare", "explain" };
+    const char *best = sc_suggest(cmd, names, sizeof names / sizeof names[0]);
+    fprintf(stderr, "runway: unknown command '%s'%s%s%s\nTry 'runway --help' for more information.\n",
+            cmd, best ? "; did you mean " : "", best ? best : "", best ? "?" : "");
     return EXIT_USAGE;
 }

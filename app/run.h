@@ -37,6 +37,9 @@
 
 typedef struct run_result run_result;
 
+/* Room for a scenario's errors: up to 20 lines of one each (scenario.h). */
+#define RUN_ERR_LEN 8192
+
 /* What a run tells its caller while it runs. Every member may be NULL. */
 typedef struct {
     void *ctx;
@@ -77,7 +80,8 @@ typedef enum {
 struct run_result {
     int status;             /* the exit status */
     run_end end;
-    char err[1024];         /* RUN_FAILED: one line, without "runway: " */
+    char err[RUN_ERR_LEN];  /* RUN_FAILED: one line, without "runway: " (a
+                               scenario's load: one line per error) */
     const char *out;        /* the file (the caller's string) */
     int quiet;              /* spec->quiet of the run */
     sc_scenario *s;         /* the scenario as run (owned; NULL if it did not load) */

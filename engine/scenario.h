@@ -171,6 +171,11 @@ int sc_load_text(sc_scenario **out, const char *text, size_t len,
 
 void sc_free(sc_scenario *s);
 
+/* The candidate closest to word within edit distance 2 (the suggestion
+ * of "unknown key; did you mean ...?"), or NULL; for other modules'
+ * names, such as the command line's options. */
+const char *sc_suggest(const char *word, const char *const *cand, size_t n);
+
 /* Index of a lab by name, or -1. */
 int sc_lab_index(const sc_scenario *s, const char *name);
 
