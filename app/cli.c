@@ -84,8 +84,12 @@ static void usage(FILE *f)
           "                         --set defaults.max_dilution=0.2 (repeatable)\n"
           "      --per-path WHAT    per-path data to keep: all (default: outcomes and\n"
           "                         drawn inputs), outcomes, or none (summaries only)\n"
-          "      --target-halfwidth H  add paths until every lab's survival interval\n"
-          "                         at the horizon is at most H on each side\n"
+          "      --target-halfwidth H  run the fewest paths at which every lab's 95%\n"
+          "                         survival interval is at most H on each side, in\n"
+          "                         every year (or those of --years); prints the count\n"
+          "      --max-paths N      --target-halfwidth's cap (default 4194304 = 2^22,\n"
+          "                         enough for H = 0.0005 at any probability)\n"
+          "      --years Y1,Y2,...  the years --target-halfwidth judges (default: all)\n"
           "      --shard I/N        run only shard I (0-based) of N: a contiguous\n"
           "                         share of the paths, for `runway merge`\n"
           "      --condition OBS    weight every path by the likelihood of the observed\n"
@@ -233,6 +237,11 @@ static void print_result(const run_result *r)
                 printf("merged %llu shards -> %s\n", (unsigned long long)r->merged, r->out);
             print_table(r->s, &r->res, r->secs, r->out);
         }
+        /* what --target-halfwidth found, even with -q: it is what was asked */
+        if (r->target_paths)
+            printf("%s: target half-width met with %llu paths (the widest: %s %d, %.5f)\n",
+                   r->s->name, (unsigned long long)r->target_paths,
+                   r->s->labs[r->target_lab].name, r->target_year, r->target_widest);
         if (r->res.weighted)
             report_conditioning(r->cond, &r->res, r->quiet);
         if (r->obs) { /* the backtest's table, even with -q: it is what was asked */
@@ -310,10 +319,12 @@ typedef struct {
     char **owned;         /* strings owned by sets */
     size_t nowned;
     const char *resume;   /* --resume FILE */
+    int *years;           /* --years (owned) */
 } run_opts;
 
 static void run_opts_free(run_opts *o)
 {
+    free(o->years);
     for (size_t i = 0; i < o->nowned; i++)
         free(o->owned[i]);
     free(o->owned);
@@ -383,7 +394,34 @@ static void bad_option(const struct option *lo, int c, const char *arg)
 }
 
 typedef int (*extra_opt_fn)(void *ctx, const char *arg);
-enum { OPT_SET = 256, OPT_PER_PATH, OPT_TARGET, OPT_VARY, OPT_SHARD, OPT_RESUME, OPT_CONDITION };
+enum { OPT_SET = 256, OPT_PER_PATH, OPT_TARGET, OPT_VARY, OPT_SHARD, OPT_RESUME, OPT_CONDITION,
+       OPT_MAX_PATHS, OPT_YEARS };
+
+/* --years Y1,Y2,...: calendar years, each 1000..9999 (checked against the
+ * scenario's when the run starts). 0, or -1. */
+static int parse_years(run_opts *o, const char *arg)
+{
+    size_t n = 1;
+    for (const char *p = arg; *p; p++)
+        n += *p == ',';
+    int *y = realloc(o->years, n * sizeof *y);
+    if (!y)
+        return -1;
+    o->years = y;
+    const char *p = arg;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (errno || end == p || (*end && *end != ',') || v < 1000 || v > 9999)
+            return -1;
+        y[i] = (int)v;
+        p = end + 1;
+    }
+    o->spec.target_years = y;
+    o->spec.ntarget_years = n;
+    return 0;
+}
 
 /* Parses a subcommand's options (argv[0] is the subcommand); positional
  * arguments are argv[*first ..]. cmdline: the whole command line, for
@@ -406,6 +444,8 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
         { "shard", required_argument, 0, OPT_SHARD },
         { "resume", required_argument, 0, OPT_RESUME },
         { "condition", required_argument, 0, OPT_CONDITION },
+        { "max-paths", required_argument, 0, OPT_MAX_PATHS },
+        { "years", required_argument, 0, OPT_YEARS },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
@@ -468,6 +508,15 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
                 what = "--target-halfwidth: must be a number in (0, 0.5), e.g. 0.005";
             break;
         }
+        case OPT_MAX_PATHS:
+            if (parse_u64(optarg, &sp->max_paths) || sp->max_paths == 0
+                || sp->max_paths > ((uint64_t)1 << 40))
+                what = "--max-paths: must be an integer in 1..2^40";
+            break;
+        case OPT_YEARS:
+            if (parse_years(o, optarg) != 0)
+                what = "--years: must be years separated by commas, e.g. 2026,2030";
+            break;
         case OPT_VARY:
             if (!vary)
                 what = "--vary: only 'runway sweep' takes it";
@@ -498,6 +547,16 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
     }
     sp->keep = (size_t)keep;
     *first = optind;
+    const char *why = (sp->max_paths || sp->ntarget_years) && !(sp->target_hw > 0.0)
+                          ? "--max-paths and --years go with --target-halfwidth"
+                    : sp->target_hw > 0.0 && sp->condition
+                          ? "--target-halfwidth judges Wilson intervals of unweighted counts: "
+                            "not with --condition (read n_eff instead)"
+                    : NULL;
+    if (why) {
+        fprintf(stderr, "runway: %s\nTry 'runway --help' for more information.\n", why);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 

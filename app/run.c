@@ -9,6 +9,7 @@
 
 #include <omp.h>
 
+#include "engine/stats.h"
 #include "output/h5evidence.h"
 #include "output/h5state.h"
 #include "output/part.h"
@@ -67,56 +68,163 @@ int run_load(sc_scenario **s, const char *path, const sc_options *so, const sc_o
     return rc;
 }
 
-/* Largest distance from a survival estimate to either end of its interval
- * at the horizon, over labs. */
-static double horizon_halfwidth(const sim_result *r)
+/* ---- --target-halfwidth: the fewest paths that meet the target ----
+ *
+ * Why this is exact. Path i's random numbers depend only on (seed, i), so
+ * a run of N paths simulates paths 0..N-1, the same paths whatever N, and
+ * its survival estimate for (lab, year) is k/N, k the number of those
+ * paths on which the lab is alive at the year's end, with the Wilson
+ * interval st_wilson(k, N). The search therefore simulates the paths in
+ * order, chunk by chunk, keeps k for every (lab, year) as a running count
+ * and, after each path, computes the half-widths the run of N = i + 1
+ * paths would report, bit for bit: the first N at which every one is at
+ * most the target is the answer, with no model of how the half-width
+ * falls and no bisection (a rule such as N = z^2 p(1-p)/H^2 from a pilot
+ * estimate of p is only approximate: the half-width of a finite sample
+ * wanders around that curve). It costs the simulation of N paths (and at
+ * most one chunk more) plus the run itself; the check is O(1) a path in
+ * practice, since the (lab, year) that failed last is tried first. */
+
+/* Each path's years alive, per lab, from the per-path rows: T when the
+ * lab survives the horizon, else fail_year - 1 (the sampler counts a lab
+ * alive at the end of year t when fail_year is 0 or later than t). Rows
+ * arrive from several threads, each to its own place. */
+typedef struct {
+    uint8_t *life; /* [chunk paths][L] */
+    uint64_t first;
+    size_t L;
+    int T;
+} tw_sink;
+
+static int tw_rows(void *ctx, uint64_t first, uint64_t count, const sim_paths_block *blk,
+                   char *err, size_t errlen)
 {
-    double hw = 0.0;
-    for (size_t l = 0; l < r->L; l++) {
-        size_t i = l * r->T + r->T - 1;
-        double a = r->survival[i] - r->survival_lo[i], b = r->survival_hi[i] - r->survival[i];
-        hw = a > hw ? a : hw;
-        hw = b > hw ? b : hw;
-    }
-    return hw;
+    (void)err;
+    (void)errlen;
+    tw_sink *k = ctx;
+    for (uint64_t j = 0; j < count; j++)
+        for (size_t l = 0; l < k->L; l++) {
+            int32_t fy = blk->fail_year[j * k->L + l];
+            k->life[(first - k->first + j) * k->L + l] = (uint8_t)(fy == 0 ? k->T : fy - 1);
+        }
+    return 0;
 }
 
-/* --target-halfwidth: the path count at which the widest survival interval
- * at the horizon is narrow enough. Every trial depends only on (scenario,
- * seed, N), so the count found, and the file, depend on them alone. An
- * interrupted search fails with no message. */
-static int find_paths(const sc_scenario *s, const run_spec *spec, int threads, uint64_t *N,
+/* The half-width of (lab, year index t) at N paths, k alive: the larger
+ * distance from the estimate to an end of its interval, as the file's
+ * survival, survival_lo and survival_hi give it. */
+static double tw_halfwidth(uint64_t k, uint64_t N)
+{
+    double p = (double)k / (double)N, lo, hi;
+    st_wilson(k, N, &lo, &hi);
+    return p - lo > hi - p ? p - lo : hi - p;
+}
+
+static int find_paths(const sc_scenario *s, const run_spec *spec, int threads, run_result *r,
                       char *err, size_t errlen)
 {
-    uint64_t n = s->paths;
-    double target = spec->target_hw;
-    for (;;) {
-        sim_options topt = { .paths = n, .seed = s->seed, .threads = threads };
-        sim_result tr;
-        if (sim_run(s, &topt, &tr, err, errlen) != 0)
-            return -1;
-        double hw = horizon_halfwidth(&tr);
-        sim_result_free(&tr);
-        if (!spec->quiet)
-            note(&spec->hooks, "%llu paths: widest half-interval at the horizon %.5f (target %.5f)",
-                 (unsigned long long)n, hw, target);
-        int stopped = spec->interrupt && *spec->interrupt;
-        if (hw <= target || stopped) {
-            *N = n;
-            err[0] = 0;
-            return stopped ? -1 : 0;
-        }
-        /* The half-width falls as 1/sqrt(N): aim 10% past the target,
-         * at least doubling, in whole blocks. */
-        double f = (hw / target) * (hw / target) * 1.1;
-        uint64_t next = (uint64_t)((double)n * (f > 2.0 ? f : 2.0));
-        next = (next + SIM_BLOCK - 1) / SIM_BLOCK * SIM_BLOCK;
-        if (next > ((uint64_t)1 << 40)) {
-            snprintf(err, errlen, "--target-halfwidth %g would need more than 2^40 paths", target);
-            return -1;
-        }
-        n = next;
+    const size_t L = s->nlabs, T = (size_t)s->horizon;
+    const double target = spec->target_hw;
+    uint64_t cap = spec->max_paths ? spec->max_paths : RUN_TARGET_MAX_PATHS;
+    /* the (lab, year) pairs judged: every year, or those of --years */
+    size_t ny = spec->ntarget_years ? spec->ntarget_years : T, npair = L * ny;
+    size_t *pair = malloc(npair * sizeof *pair);
+    uint64_t *alive = calloc(L * T, sizeof *alive);
+    tw_sink sink = { .L = L, .T = (int)T };
+    sim_state st;
+    memset(&st, 0, sizeof st);
+    int rc = -1;
+    if (!pair || !alive) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
     }
+    for (size_t j = 0; j < ny; j++) {
+        int t = (int)j + 1;
+        if (spec->ntarget_years) {
+            t = spec->target_years[j] - s->base_year;
+            if (t < 1 || t > (int)T) {
+                snprintf(err, errlen, "--years: %d is not a year of %s (%d to %d)",
+                         spec->target_years[j], s->name, s->base_year + 1,
+                         s->base_year + (int)T);
+                goto done;
+            }
+        }
+        for (size_t l = 0; l < L; l++)
+            pair[j * L + l] = l * T + (size_t)(t - 1);
+    }
+    if (sim_state_init(&st, s, cap, 0) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    size_t last = 0; /* the pair that failed last: tried first */
+    uint64_t n = 0, chunk = 4;
+    double hw = 0.0;
+    while (n < cap) {
+        uint64_t b0 = n / SIM_BLOCK, b1 = b0 + chunk < st.nblocks ? b0 + chunk : st.nblocks;
+        uint64_t p1 = b1 * SIM_BLOCK < cap ? b1 * SIM_BLOCK : cap;
+        free(sink.life);
+        sink.first = n;
+        if (!(sink.life = malloc((size_t)(p1 - n) * L))) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        sim_options o = { .paths = cap, .seed = s->seed, .threads = threads,
+                          .stop = spec->interrupt, .on_paths = tw_rows, .ctx = &sink };
+        if (sim_accumulate(&st, s, &o, b0, b1, err, errlen) != 0)
+            goto done;
+        if (spec->interrupt && *spec->interrupt) {
+            snprintf(err, errlen, "interrupted; no result written");
+            goto done;
+        }
+        for (; n < p1; n++) {
+            const uint8_t *life = sink.life + (size_t)(n - sink.first) * L;
+            for (size_t l = 0; l < L; l++)
+                for (size_t t = 0; t < life[l]; t++)
+                    alive[l * T + t]++;
+            uint64_t N = n + 1;
+            if (tw_halfwidth(alive[pair[last]], N) > target)
+                continue;
+            size_t q = 0;
+            while (q < npair && tw_halfwidth(alive[pair[q]], N) <= target)
+                q++;
+            if (q < npair) {
+                last = q;
+                continue;
+            }
+            r->target_paths = N; /* every pair meets the target */
+            break;
+        }
+        if (r->target_paths)
+            break;
+        hw = tw_halfwidth(alive[pair[last]], n);
+        if (!spec->quiet)
+            note(&spec->hooks, "--target-halfwidth %g: %llu paths, half-width still %.5f (%s %d)",
+                 target, (unsigned long long)n, hw, s->labs[pair[last] / T].name,
+                 s->base_year + (int)(pair[last] % T) + 1);
+        chunk = chunk < 64 ? chunk * 2 : 64;
+    }
+    if (!r->target_paths) {
+        snprintf(err, errlen, "--target-halfwidth %g: not met with --max-paths %llu paths (the "
+                 "half-width of %s %d is still %.5f); raise --max-paths or the target", target,
+                 (unsigned long long)cap, s->labs[pair[last] / T].name,
+                 s->base_year + (int)(pair[last] % T) + 1, hw);
+        goto done;
+    }
+    /* the widest of the pairs at the count found, for the line printed */
+    size_t w = 0;
+    for (size_t q = 1; q < npair; q++)
+        if (tw_halfwidth(alive[pair[q]], r->target_paths) > tw_halfwidth(alive[pair[w]], r->target_paths))
+            w = q;
+    r->target_widest = tw_halfwidth(alive[pair[w]], r->target_paths);
+    r->target_lab = (int)(pair[w] / T);
+    r->target_year = s->base_year + (int)(pair[w] % T) + 1;
+    rc = 0;
+done:
+    free(sink.life);
+    free(pair);
+    free(alive);
+    sim_state_free(&st);
+    return rc;
 }
 
 ho_file *run_open_file(const run_file *fp, char *err, size_t errlen)
@@ -337,13 +445,13 @@ int run_one(const char *scenario, const sc_override *extra, size_t nextra, const
     int nthreads = spec->threads ? spec->threads : omp_get_max_threads();
     double t0 = omp_get_wtime();
     if (spec->target_hw > 0.0) {
-        uint64_t N;
-        if (find_paths(r->s, spec, nthreads, &N, err, errlen) != 0)
+        if (find_paths(r->s, spec, nthreads, r, err, errlen) != 0)
             return failed(r, 1);
-        /* Reload with the count found, so scenario_yaml records it. */
+        /* Reload with the count found, so scenario_yaml records it (and
+         * the overrides, as paths=N). */
         sc_options so = spec->so;
         so.has_paths = 1;
-        so.paths = N;
+        so.paths = r->target_paths;
         sc_free(r->s);
         r->s = NULL;
         if (run_load(&r->s, scenario, &so, extra, nextra, err, errlen) != 0)

@@ -32,6 +32,13 @@
 #include "engine/sim.h"
 #include "output/h5out.h"
 
+/* --target-halfwidth's default cap: 2^22 paths. A half-width of 0.0005
+ * (the finest the table's three decimals can show) needs at most
+ * z^2 / (4 0.0005^2) = 3.84 million paths, at p = 1/2, the worst case;
+ * beyond the cap the search stops with an error rather than run for
+ * hours (about two minutes at 30,000 paths a second on 2 cores). */
+#define RUN_TARGET_MAX_PATHS ((uint64_t)1 << 22)
+
 /* EX_TEMPFAIL: stopped by a signal, resumable. */
 #define RUN_EXIT_CHECKPOINT 75
 
@@ -61,6 +68,9 @@ typedef struct {
     size_t keep;              /* kept trajectories */
     int per_path;             /* HO_PER_PATH_* */
     double target_hw;         /* --target-halfwidth; 0: off */
+    uint64_t max_paths;       /* --max-paths: its cap; 0: RUN_TARGET_MAX_PATHS */
+    const int *target_years;  /* --years: the calendar years it judges; */
+    size_t ntarget_years;     /* 0: every year of the horizon */
     uint64_t shard_i, shard_n; /* --shard I/N; shard_n = 0: the whole run */
     const char *observations; /* a backtest's observations file, or NULL */
     const char *condition;    /* --condition FILE, or NULL */
@@ -95,6 +105,11 @@ struct run_result {
     ob_set *obs;            /* a backtest's observations (owned), or NULL */
     ev_scores sc;           /* its scores, when scored */
     int scored;
+    /* --target-halfwidth: the fewest paths that meet it, the widest
+     * half-width there and its lab (index) and calendar year; 0: off */
+    uint64_t target_paths;
+    double target_widest;
+    int target_lab, target_year;
 };
 
 void run_result_free(run_result *r);
