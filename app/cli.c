@@ -58,6 +58,8 @@ static void usage(FILE *f)
           "       runway backtest SCENARIO OBSERVATIONS.yaml [options]  score a scenario\n"
           "                         against observed figures (docs/evidence.md)\n"
           "       runway run --resume OUT.h5                    finish a checkpoint\n"
+          "       runway rerun RESULT.h5 [-o OUT.h5]            the stored run again, from the\n"
+          "                         file alone (its scenario as written and its overrides)\n"
           "       mpirun -np N runway-mpi run SCENARIO [options] (MPI build)\n"
           "       runway validate SCENARIO... [--set NAME=VALUE ...]\n"
           "       runway report RESULT.h5 [-o NAME] [--baseline A.h5]   HTML + PDF report\n"
@@ -678,6 +680,42 @@ static int cmd_validate(int argc, char **argv, const char *cmdline)
     return rc;
 }
 
+/* runway rerun RESULT.h5 [-o OUT.h5]: the stored run again, from the
+ * file alone (run.h, run_rerun). */
+static int cmd_rerun(int argc, char **argv, const char *cmdline)
+{
+    run_opts ro;
+    int first, rc = parse_run_opts(argc, argv, cmdline, &ro, &first, NULL, NULL);
+    if (rc != 0) {
+        run_opts_free(&ro);
+        return rc < 0 ? 0 : rc;
+    }
+    const run_spec *sp = &ro.spec;
+    if (argc - first != 1 || ro.outdir || ro.resume || sp->so.nset || sp->so.has_paths
+        || sp->so.has_seed || sp->target_hw > 0.0 || sp->shard_n || sp->condition) {
+        fprintf(stderr, "runway: rerun takes one RESULT.h5 and only -o, -t and -q: the file "
+                        "holds everything else\nTry 'runway --help' for more information.\n");
+        run_opts_free(&ro);
+        return EXIT_USAGE;
+    }
+    signal(SIGINT, on_signal);
+    char *out = NULL;
+    if (!ro.out) { /* STEM_rerun.h5 in the current directory */
+        char *d = batch_default_output(argv[first]);
+        size_t n = d ? strlen(d) + 8 : 0;
+        if (d && (out = malloc(n)))
+            snprintf(out, n, "%.*s_rerun.h5", (int)(strlen(d) - 3), d);
+        free(d);
+    }
+    run_result r;
+    rc = run_rerun(argv[first], ro.out ? ro.out : out ? out : "rerun.h5", &ro.spec, &r);
+    print_result(&r);
+    run_result_free(&r);
+    free(out);
+    run_opts_free(&ro);
+    return rc;
+}
+
 /* runway merge SHARD... -o OUT.h5 */
 static int cmd_merge(int argc, char **argv, const char *cmdline)
 {
@@ -1006,7 +1044,7 @@ static int dispatch(int argc, char **argv)
         int (*fn)(int argc, char **argv, const char *cmdline);
     } cmds[] = {
         { "run", cmd_run }, { "validate", cmd_validate }, { "sweep", cmd_sweep },
-        { "merge", cmd_merge }, { "backtest", cmd_backtest },
+        { "merge", cmd_merge }, { "backtest", cmd_backtest }, { "rerun", cmd_rerun },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name)) {
@@ -1022,7 +1060,7 @@ static int dispatch(int argc, char **argv)
     if (!strcmp(cmd, "explain"))
         return exec_script("explain.py", argc - 1, argv + 1);
     static const char *const names[] = { "run", "validate", "sweep", "merge", "backtest",
-                                         "report", "compare", "explain" };
+                                         "rerun", "report", "compare", "explain" };
     const char *best = sc_suggest(cmd, names, sizeof names / sizeof names[0]);
     fprintf(stderr, "runway: unknown command '%s'%s%s%s\nTry 'runway --help' for more information.\n",
             cmd, best ? "; did you mean " : "", best ? best : "", best ? "?" : "");

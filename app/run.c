@@ -11,6 +11,7 @@
 
 #include "engine/stats.h"
 #include "output/h5evidence.h"
+#include "output/h5read.h"
 #include "output/h5state.h"
 #include "output/part.h"
 
@@ -66,6 +67,18 @@ int run_load(sc_scenario **s, const char *path, const sc_options *so, const sc_o
     int rc = sc_load(s, path, &o, err, errlen);
     free(all);
     return rc;
+}
+
+/* The scenario of a run: the file `scenario`, or spec->scenario_text
+ * (rerun) named `scenario` in messages. */
+static int load_for(sc_scenario **s, const char *scenario, const run_spec *spec,
+                    const sc_options *so, const sc_override *extra, size_t nextra, char *err,
+                    size_t errlen)
+{
+    if (!spec->scenario_text)
+        return run_load(s, scenario, so, extra, nextra, err, errlen);
+    return sc_load_text(s, spec->scenario_text, strlen(spec->scenario_text), scenario, so, err,
+                        errlen);
 }
 
 /* ---- --target-halfwidth: the fewest paths that meet the target ----
@@ -267,6 +280,13 @@ ho_file *run_open_file(const run_file *fp, char *err, size_t errlen)
             ho_discard(h5);
             h5 = NULL;
         }
+        /* the scenario as written and the overrides apart (scenario_yaml
+         * is the scenario as run): `runway rerun` reads them back */
+        if (h5 && (ho_put_attr_str(h5, "scenario_source", s->source_text, err, errlen)
+                   || ho_put_attr_str(h5, "overrides", s->overrides, err, errlen))) {
+            ho_discard(h5);
+            h5 = NULL;
+        }
         if (h5 && (ho_put_attr_u64(h5, "run_paths", s->paths, err, errlen)
                    || (fp->shard && (ho_put_attr_u64(h5, "shard_index", fp->shard_index, err, errlen)
                                      || ho_put_attr_u64(h5, "shard_count", fp->shard_count, err, errlen))))) {
@@ -440,7 +460,7 @@ int run_one(const char *scenario, const sc_override *extra, size_t nextra, const
     r->quiet = spec->quiet;
     char *err = r->err;
     size_t errlen = sizeof r->err;
-    if (run_load(&r->s, scenario, &spec->so, extra, nextra, err, errlen) != 0)
+    if (load_for(&r->s, scenario, spec, &spec->so, extra, nextra, err, errlen) != 0)
         return failed(r, 1);
     int nthreads = spec->threads ? spec->threads : omp_get_max_threads();
     double t0 = omp_get_wtime();
@@ -454,7 +474,7 @@ int run_one(const char *scenario, const sc_override *extra, size_t nextra, const
         so.paths = r->target_paths;
         sc_free(r->s);
         r->s = NULL;
-        if (run_load(&r->s, scenario, &so, extra, nextra, err, errlen) != 0)
+        if (load_for(&r->s, scenario, spec, &so, extra, nextra, err, errlen) != 0)
             return failed(r, 1);
     }
     const sc_scenario *s = r->s;
@@ -545,5 +565,66 @@ int run_resume(const char *path, const run_spec *spec, run_result *r)
 done:
     ho_discard(h5);
     pt_close(&p);
+    return rc == 1 ? failed(r, 1) : rc;
+}
+
+int run_rerun(const char *stored, const char *out, const run_spec *spec, run_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->out = out;
+    r->quiet = spec->quiet;
+    char *err = r->err, name[4200];
+    size_t errlen = sizeof r->err;
+    hr_file *hf = hr_open(stored, err, errlen);
+    if (!hf)
+        return failed(r, 1);
+    uint64_t complete = 0, K = 0, one;
+    char *src = NULL, *ov = NULL;
+    sc_override *set = NULL;
+    char **strings = NULL;
+    size_t nstrings = 0;
+    int rc = 1;
+    const char *why = hr_attr_exists(hf, "observations_yaml")
+                          ? "a conditioned run: re-run its scenario with --condition and the "
+                            "observations (attribute observations_yaml)"
+                    : hr_exists(hf, "backtest") ? "a backtest: run runway backtest again"
+                    : hr_attr_exists(hf, "shard_count") ? "a shard: merge the shards first"
+                    : NULL;
+    if (why) {
+        snprintf(err, errlen, "%s: cannot rerun %s", stored, why);
+        goto done;
+    }
+    if (hr_attr_u64(hf, "complete", &complete, err, errlen) != 0)
+        goto done;
+    if (complete != 1) {
+        snprintf(err, errlen, "%s: not a complete run (a checkpoint: runway run --resume)", stored);
+        goto done;
+    }
+    /* A file from before scenario_source was recorded: its scenario as
+     * run, with nothing to apply on top. */
+    int has_source = hr_attr_exists(hf, "scenario_source") && hr_attr_exists(hf, "overrides");
+    if (!(src = hr_attr_str(hf, has_source ? "scenario_source" : "scenario_yaml", err, errlen))
+        || (has_source && !(ov = hr_attr_str(hf, "overrides", err, errlen))))
+        goto done;
+    run_spec rs = *spec;
+    if (sc_parse_overrides(ov ? ov : "", &rs.so, &set, &strings, &nstrings, err, errlen) != 0)
+        goto done;
+    if (hr_shape(hf, "kept_path", &K, &one, err, errlen) != 0)
+        goto done;
+    rs.keep = (size_t)K;
+    rs.per_path = !hr_exists(hf, "paths/fail_year") ? HO_PER_PATH_NONE
+                : hr_exists(hf, "paths/inputs")     ? HO_PER_PATH_ALL
+                                                    : HO_PER_PATH_OUTCOMES;
+    rs.scenario_text = src;
+    hr_close(hf);
+    hf = NULL;
+    snprintf(name, sizeof name, "%s (%s)", stored, has_source ? "scenario_source" : "scenario_yaml");
+    rc = run_one(name, NULL, 0, out, &rs, r);
+    r->out = out;
+done:
+    hr_close(hf);
+    free(src);
+    free(ov);
+    sc_overrides_free(set, strings, nstrings);
     return rc == 1 ? failed(r, 1) : rc;
 }

@@ -74,6 +74,8 @@ typedef struct {
     uint64_t shard_i, shard_n; /* --shard I/N; shard_n = 0: the whole run */
     const char *observations; /* a backtest's observations file, or NULL */
     const char *condition;    /* --condition FILE, or NULL */
+    const char *scenario_text; /* rerun: the scenario's text (run_one's
+                                  `scenario` then only names it), or NULL */
     int quiet;                /* no notes, no progress (errors still come back) */
     volatile sig_atomic_t *stop;      /* non-zero: checkpoint between blocks */
     volatile sig_atomic_t *interrupt; /* non-zero: abandon, no file */
@@ -123,6 +125,17 @@ int run_one(const char *scenario, const sc_override *extra, size_t nextra, const
  * the same path. spec's scenario options are not used: the file holds
  * its scenario. */
 int run_resume(const char *path, const run_spec *spec, run_result *r);
+
+/* `runway rerun`: runs again the run stored in the complete result file
+ * `stored`, into out: its scenario as written (attribute scenario_source)
+ * with its overrides applied (attribute overrides: --set, --paths,
+ * --seed, a sweep's values, --target-halfwidth's count), its kept
+ * trajectories and per-path data; so every result dataset is the
+ * stored one's, bit for bit. spec gives threads, quiet and the hooks;
+ * its scenario options are not used. Refuses conditioned runs, backtests,
+ * shards and checkpoints (they have their own commands). A file written
+ * before scenario_source was recorded is re-run from scenario_yaml. */
+int run_rerun(const char *stored, const char *out, const run_spec *spec, run_result *r);
 
 /* Loads and checks a scenario with so's overrides and then extra's.
  * 0, or -1 with one line in err. */

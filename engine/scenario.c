@@ -700,6 +700,8 @@ void sc_free(sc_scenario *s)
     if (!s) return;
     free(s->file);
     free(s->yaml_text);
+    free(s->source_text);
+    free(s->overrides);
     free(s->name);
     free(s->description);
     for (size_t i = 0; s->labs && i < s->nlabs; i++) free(s->labs[i].name);
@@ -724,6 +726,130 @@ int sc_lab_index(const sc_scenario *s, const char *name)
     return -1;
 }
 
+
+/* One override's line "NAME=VALUE\n" appended to *buf (escaping the
+ * value's backslashes and newlines). */
+static int ov_line(char **buf, size_t *len, const char *name, const char *value)
+{
+    size_t need = strlen(name) + 2 * strlen(value) + 3;
+    char *b = realloc(*buf, *len + need);
+    if (!b) return -1;
+    *buf = b;
+    char *p = b + *len;
+    p += sprintf(p, "%s=", name);
+    for (const char *v = value; *v; v++) {
+        if (*v == '\\' || *v == '\n') {
+            *p++ = '\\';
+            *p++ = *v == '\n' ? 'n' : '\\';
+        } else {
+            *p++ = *v;
+        }
+    }
+    *p++ = '\n';
+    *p = 0;
+    *len = (size_t)(p - b);
+    return 0;
+}
+
+/* The overrides of opts as sc_scenario.overrides says. */
+static int overrides_text(const sc_options *o, char **out)
+{
+    char *buf = calloc(1, 1), num[32];
+    size_t len = 0;
+    int bad = !buf;
+    for (size_t i = 0; o && !bad && i < o->nset; i++)
+        bad = ov_line(&buf, &len, o->set[i].name ? o->set[i].name : "",
+                      o->set[i].value ? o->set[i].value : "");
+    if (o && !bad && o->has_paths) {
+        snprintf(num, sizeof num, "%llu", (unsigned long long)o->paths);
+        bad = ov_line(&buf, &len, "paths", num);
+    }
+    if (o && !bad && o->has_seed) {
+        snprintf(num, sizeof num, "%llu", (unsigned long long)o->seed);
+        bad = ov_line(&buf, &len, "seed", num);
+    }
+    if (bad) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    return 0;
+}
+
+void sc_overrides_free(sc_override *set, char **strings, size_t nstrings)
+{
+    for (size_t i = 0; strings && i < nstrings; i++) free(strings[i]);
+    free(strings);
+    free(set);
+}
+
+int sc_parse_overrides(const char *text, sc_options *o, sc_override **set, char ***strings,
+                       size_t *nstrings, char *err, size_t errlen)
+{
+    size_t nl = 0;
+    for (const char *p = text; *p; p++) nl += *p == '\n';
+    memset(o, 0, sizeof *o);
+    *set = calloc(nl + 1, sizeof **set);
+    *strings = calloc(2 * nl + 2, sizeof **strings);
+    *nstrings = 0;
+    if (!*set || !*strings) {
+        snprintf(err, errlen, "overrides: out of memory");
+        return -1;
+    }
+    int lineno = 0;
+    for (const char *p = text; *p;) {
+        const char *end = strchr(p, '\n');
+        if (!end) end = p + strlen(p);
+        lineno++;
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (!eq || eq == p) {
+            snprintf(err, errlen, "overrides, line %d: expected NAME=VALUE", lineno);
+            return -1;
+        }
+        char *name = malloc((size_t)(eq - p) + 1), *value = malloc((size_t)(end - eq));
+        if (!name || !value) {
+            free(name);
+            free(value);
+            snprintf(err, errlen, "overrides: out of memory");
+            return -1;
+        }
+        memcpy(name, p, (size_t)(eq - p));
+        name[eq - p] = 0;
+        char *v = value;
+        for (const char *q = eq + 1; q < end; q++) {
+            if (*q == '\\' && q + 1 < end) {
+                q++;
+                *v++ = *q == 'n' ? '\n' : *q;
+            } else {
+                *v++ = *q;
+            }
+        }
+        *v = 0;
+        (*strings)[(*nstrings)++] = name;
+        (*strings)[(*nstrings)++] = value;
+        if (!strcmp(name, "paths") || !strcmp(name, "seed")) {
+            uint64_t x;
+            if (yt_parse_u64(value, &x) != 0) {
+                snprintf(err, errlen, "overrides, line %d: %s must be an integer", lineno, name);
+                return -1;
+            }
+            if (name[0] == 'p') {
+                o->has_paths = 1;
+                o->paths = x;
+            } else {
+                o->has_seed = 1;
+                o->seed = x;
+            }
+        } else {
+            (*set)[o->nset].name = name;
+            (*set)[o->nset].value = value;
+            o->nset++;
+        }
+        p = *end ? end + 1 : end;
+    }
+    o->set = *set;
+    return 0;
+}
 
 static int load(yt_ctx *c, sc_scenario *s, const char *text, size_t len,
                 const sc_options *opts)
@@ -782,6 +908,12 @@ static int load(yt_ctx *c, sc_scenario *s, const char *text, size_t len,
         parse_correlations(c, root, s))
         return -1;
 
+    /* the text as written and the overrides, kept apart: with them the
+     * run can be reproduced from the file it wrote, comments and all */
+    s->source_text = malloc(len + 1);
+    if (!s->source_text || overrides_text(opts, &s->overrides)) return yt_fail_oom(c);
+    memcpy(s->source_text, text, len);
+    s->source_text[len] = 0;
     if (c->novr > 0) return yt_emit(c, root, &s->yaml_text);
     s->yaml_text = malloc(len + 1);
     if (!s->yaml_text) return yt_fail_oom(c);
