@@ -962,7 +962,8 @@ static int cmd_sweep(int argc, char **argv, const char *cmdline)
             if (rc == 0)
                 rc = run_script("sweep_plot.py", pa, 3);
             if (rc == 0 && !ro.spec.quiet)
-                printf("sweep: %zu result files in %s, summary %s, plot %s\n", ncomb, dir, csv, png);
+                printf("sweep: %zu result files in %.*s, summary %s, plot %s\n", ncomb,
+                       (int)(strlen(csv) - strlen("/sweep_summary.csv")), csv, csv, png);
         }
         free(args);
         free(csv);
