@@ -18,3 +18,14 @@ foreach(pair
             $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
   set_tests_properties(${name} PROPERTIES TIMEOUT 600 ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
 endforeach()
+
+# The README's commands as written, and docs/scenarios.md's and
+# docs/reports.md's with fewer paths (tests/test_doc_examples.py).
+add_test(NAME readme_examples_run
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_doc_examples.py readme
+          $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+add_test(NAME docs_examples_run
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_doc_examples.py docs
+          $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+set_tests_properties(readme_examples_run docs_examples_run PROPERTIES TIMEOUT 900
+  ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
