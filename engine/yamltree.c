@@ -194,15 +194,18 @@ static void yt_one_line(char *msg)
 }
 
 /* Puts one message line into c->err: the first replaces what is there;
- * when c->collect is set, each later one is appended on its own line
+ * without c->collect a later one is dropped; with it, each is appended
+ * on its own line
  * while fewer than YT_MAX_ERRORS are kept and the buffer has room (with
  * some left for yt_errors_end's "... and N more" line), and is counted
  * otherwise. */
 static void put_line(yt_ctx *c, const char *line)
 {
-    if (!c->collect || c->nerr == 0) {
+    if (c->nerr == 0) {
         snprintf(c->err, c->errlen, "%s", line);
         yt_one_line(c->err);
+    } else if (!c->collect) {
+        /* the first error stands (yt_check_keys goes on past it) */
     } else {
         size_t used = strlen(c->err), need = strlen(line) + 2;
         if (c->nerr < YT_MAX_ERRORS && used + need + 64 <= c->errlen) {
