@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void note(const run_spec *spec, const char *line)
@@ -33,18 +34,67 @@ char *batch_default_output(const char *scenario)
     return out;
 }
 
+char *batch_join(const char *dir, const char *name)
+{
+    /* "out/" and "out" name the same folder: drop the trailing slashes
+     * so that no printed path reads "out//file" (but "/" stays "/"). */
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    int slash = !(dl == 1 && dir[0] == '/');
+    size_t n = dl + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%.*s%s%s", (int)dl, dir, slash ? "/" : "", name);
+    return p;
+}
+
 char *batch_output_in(const char *dir, const char *scenario, const char *suffix)
 {
     char *base = batch_default_output(scenario);
     if (!base)
         return NULL;
     base[strlen(base) - 3] = 0; /* drop .h5 */
-    size_t n = strlen(dir) + strlen(base) + (suffix ? strlen(suffix) : 0) + 8;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s%s.h5", dir, base, suffix ? suffix : "");
+    size_t n = strlen(base) + (suffix ? strlen(suffix) : 0) + 4;
+    char *name = malloc(n), *p = NULL;
+    if (name) {
+        snprintf(name, n, "%s%s.h5", base, suffix ? suffix : "");
+        p = batch_join(dir, name);
+    }
+    free(name);
     free(base);
     return p;
+}
+
+int batch_make_dir(const char *dir, char *err, size_t errlen)
+{
+    size_t n = strlen(dir);
+    char *p = malloc(n + 1);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(p, dir, n + 1);
+    /* mkdir -p: each prefix in turn (mode 0777, less the umask); one
+     * that exists must be a directory. */
+    int rc = 0;
+    for (size_t i = 1; i <= n && rc == 0; i++) {
+        if (i < n && p[i] != '/')
+            continue;
+        char keep = p[i];
+        p[i] = 0;
+        struct stat sb;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "-O %s: cannot create directory %s: %s", dir, p, strerror(errno));
+            rc = -1;
+        } else if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            snprintf(err, errlen, "-O %s: %s exists and is not a directory", dir, p);
+            rc = -1;
+        }
+        p[i] = keep;
+    }
+    free(p);
+    return rc;
 }
 
 /* ---- the batch and its index ---- */
@@ -170,7 +220,7 @@ static int write_index(const char *dir, char **files, headline *h, size_t n, con
 
 int batch_run(const char *const *scen, size_t n, const char *dir, const run_spec *spec)
 {
-    char err[1024];
+    char err[RUN_ERR_LEN];
     for (size_t i = 0; i < n; i++) {
         sc_scenario *s = NULL;
         if (run_load(&s, scen[i], &spec->so, NULL, 0, err, sizeof err) != 0) {
@@ -178,6 +228,10 @@ int batch_run(const char *const *scen, size_t n, const char *dir, const run_spec
             return 1;
         }
         sc_free(s);
+    }
+    if (batch_make_dir(dir, err, sizeof err) != 0) {
+        note(spec, err);
+        return 1;
     }
     headline *h = calloc(n, sizeof *h);
     char **files = calloc(n, sizeof *files);
@@ -228,7 +282,7 @@ void batch_free_labels(char **labels, size_t n)
 int batch_sweep(const char *scen, const batch_vary *v, size_t nv, const char *dir,
                 const run_spec *spec, char ***labels_out, size_t *nlabels)
 {
-    char err[1024], line[4200];
+    char err[RUN_ERR_LEN], line[4200];
     size_t ncomb = batch_variants(v, nv);
     *labels_out = NULL;
     *nlabels = 0;
@@ -238,8 +292,13 @@ int batch_sweep(const char *scen, const batch_vary *v, size_t nv, const char *di
     char **labels = calloc(ncomb, sizeof *labels), **files = calloc(ncomb, sizeof *files);
     int rc = ov && labels && files ? 0 : 1;
     /* Pass 0 checks every variant; pass 1 runs them, all with the same
-     * seed. */
+     * seed, into dir (made after every variant holds). */
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        if (pass == 1 && batch_make_dir(dir, err, sizeof err) != 0) {
+            note(spec, err);
+            rc = 1;
+            break;
+        }
         for (size_t c = 0; c < ncomb && rc == 0; c++) {
             size_t idx = c;
             for (size_t i = nv; i-- > 0;) {

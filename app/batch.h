@@ -21,8 +21,15 @@
 /* "scenarios/baseline.yaml" -> "baseline.h5" (malloc'd; NULL when memory
  * runs out). */
 char *batch_default_output(const char *scenario);
+/* DIR/NAME (malloc'd), DIR's trailing slashes dropped: never "DIR//NAME". */
+char *batch_join(const char *dir, const char *name);
 /* DIR/STEM[SUFFIX].h5 for a scenario file (malloc'd, suffix may be NULL). */
 char *batch_output_in(const char *dir, const char *scenario, const char *suffix);
+
+/* Creates dir and its missing parents (mkdir -p; mode 0777 less the
+ * umask). 0, or -1 with one line in err. batch_run and batch_sweep call
+ * it once every scenario or variant has been checked. */
+int batch_make_dir(const char *dir, char *err, size_t errlen);
 
 /* Runs scen[0..n-1] into dir, one file each named by batch_output_in,
  * then writes dir/index.html: every scenario's survival at a glance. */

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,8 @@ static void usage(FILE *f)
           "       runway backtest SCENARIO OBSERVATIONS.yaml [options]  score a scenario\n"
           "                         against observed figures (docs/evidence.md)\n"
           "       runway run --resume OUT.h5                    finish a checkpoint\n"
+          "       runway rerun RESULT.h5 [-o OUT.h5]            the stored run again, from the\n"
+          "                         file alone (its scenario as written and its overrides)\n"
           "       mpirun -np N runway-mpi run SCENARIO [options] (MPI build)\n"
           "       runway validate SCENARIO... [--set NAME=VALUE ...]\n"
           "       runway report RESULT.h5 [-o NAME] [--baseline A.h5]   HTML + PDF report\n"
@@ -83,8 +86,12 @@ static void usage(FILE *f)
           "                         --set defaults.max_dilution=0.2 (repeatable)\n"
           "      --per-path WHAT    per-path data to keep: all (default: outcomes and\n"
           "                         drawn inputs), outcomes, or none (summaries only)\n"
-          "      --target-halfwidth H  add paths until every lab's survival interval\n"
-          "                         at the horizon is at most H on each side\n"
+          "      --target-halfwidth H  run the fewest paths at which every lab's 95%\n"
+          "                         survival interval is at most H on each side, in\n"
+          "                         every year (or those of --years); prints the count\n"
+          "      --max-paths N      --target-halfwidth's cap (default 4194304 = 2^22,\n"
+          "                         enough for H = 0.0005 at any probability)\n"
+          "      --years Y1,Y2,...  the years --target-halfwidth judges (default: all)\n"
           "      --shard I/N        run only shard I (0-based) of N: a contiguous\n"
           "                         share of the paths, for `runway merge`\n"
           "      --condition OBS    weight every path by the likelihood of the observed\n"
@@ -111,10 +118,23 @@ typedef struct {
     double last;
 } cli_ctx;
 
+/* A message on stderr, each of its lines (a scenario's load reports
+ * every error, one per line) prefixed "runway: ". */
+static void print_error(const char *msg)
+{
+    for (;;) {
+        const char *nl = strchr(msg, '\n');
+        fprintf(stderr, "runway: %.*s\n", (int)(nl ? nl - msg : (ptrdiff_t)strlen(msg)), msg);
+        if (!nl)
+            break;
+        msg = nl + 1;
+    }
+}
+
 static void note(void *ctx, const char *line)
 {
     (void)ctx;
-    fprintf(stderr, "runway: %s\n", line);
+    print_error(line);
 }
 
 static void say(void *ctx, const char *line)
@@ -153,12 +173,17 @@ static void print_table(const sc_scenario *s, const sim_result *r, double secs,
     printf("%s: %llu paths, seed %llu, %d thread%s, %.2f s -> %s\n", s->name,
            (unsigned long long)r->N, (unsigned long long)s->seed, r->threads_used,
            r->threads_used == 1 ? "" : "s", secs, out);
-    printf("P(alive at end of year) [95%% Wilson interval]\n%-18s", "lab");
+    /* the lab column as wide as the longest name: never cut */
+    int w = 18;
+    for (size_t l = 0; l < r->L; l++)
+        if (strlen(s->labs[l].name) > (size_t)w)
+            w = (int)strlen(s->labs[l].name);
+    printf("P(alive at end of year) [95%% Wilson interval]\n%-*s", w, "lab");
     for (int j = 0; j < ny; j++)
         printf("  %-21d", s->base_year + years[j]);
     printf("\n");
     for (size_t l = 0; l < r->L; l++) {
-        printf("%-18.18s", s->labs[l].name);
+        printf("%-*s", w, s->labs[l].name);
         for (int j = 0; j < ny; j++) {
             size_t i = l * r->T + (size_t)(years[j] - 1);
             printf("  %5.3f [%5.3f,%5.3f]  ", r->survival[i], r->survival_lo[i], r->survival_hi[i]);
@@ -194,7 +219,7 @@ static void print_result(const run_result *r)
     switch (r->end) {
     case RUN_FAILED:
         if (r->err[0])
-            fprintf(stderr, "runway: %s\n", r->err);
+            print_error(r->err);
         break;
     case RUN_CHECKPOINT:
         fprintf(stderr, "runway: stopped by signal %d after %llu paths; checkpoint %s "
@@ -214,6 +239,11 @@ static void print_result(const run_result *r)
                 printf("merged %llu shards -> %s\n", (unsigned long long)r->merged, r->out);
             print_table(r->s, &r->res, r->secs, r->out);
         }
+        /* what --target-halfwidth found, even with -q: it is what was asked */
+        if (r->target_paths)
+            printf("%s: target half-width met with %llu paths (the widest: %s %d, %.5f)\n",
+                   r->s->name, (unsigned long long)r->target_paths,
+                   r->s->labs[r->target_lab].name, r->target_year, r->target_widest);
         if (r->res.weighted)
             report_conditioning(r->cond, &r->res, r->quiet);
         if (r->obs) { /* the backtest's table, even with -q: it is what was asked */
@@ -291,10 +321,12 @@ typedef struct {
     char **owned;         /* strings owned by sets */
     size_t nowned;
     const char *resume;   /* --resume FILE */
+    int *years;           /* --years (owned) */
 } run_opts;
 
 static void run_opts_free(run_opts *o)
 {
+    free(o->years);
     for (size_t i = 0; i < o->nowned; i++)
         free(o->owned[i]);
     free(o->owned);
@@ -332,8 +364,66 @@ static int add_set(run_opts *o, const char *arg)
     return 0;
 }
 
+/* getopt_long's complaint, made ours: an unknown option gets the
+ * nearest known one (the edit distance that suggests scenario keys,
+ * sc_suggest), a missing or unwanted value says so. c is what
+ * getopt_long returned ('?' or ':'); arg is the offending word. */
+static void bad_option(const struct option *lo, int c, const char *arg)
+{
+    const char *names[64];
+    size_t n = 0;
+    for (; lo[n].name && n < 64; n++)
+        names[n] = lo[n].name;
+    if (arg && !strncmp(arg, "--", 2)) {
+        size_t len = strcspn(arg + 2, "=");
+        char word[128];
+        snprintf(word, sizeof word, "%.*s", (int)(len < 127 ? len : 127), arg + 2);
+        if (c == ':')
+            fprintf(stderr, "runway: option --%s needs a value\n", word);
+        else if (optopt)
+            fprintf(stderr, "runway: option --%s takes no value (got '%s')\n", word, arg);
+        else {
+            const char *best = sc_suggest(word, names, n);
+            fprintf(stderr, "runway: unrecognized option '--%s'%s%s%s\n", word,
+                    best ? "; did you mean --" : "", best ? best : "", best ? "?" : "");
+        }
+    } else if (c == ':') {
+        fprintf(stderr, "runway: option -%c needs a value\n", optopt);
+    } else {
+        fprintf(stderr, "runway: unrecognized option '-%c'\n", optopt ? optopt : '?');
+    }
+    fprintf(stderr, "Try 'runway --help' for more information.\n");
+}
+
 typedef int (*extra_opt_fn)(void *ctx, const char *arg);
-enum { OPT_SET = 256, OPT_PER_PATH, OPT_TARGET, OPT_VARY, OPT_SHARD, OPT_RESUME, OPT_CONDITION };
+enum { OPT_SET = 256, OPT_PER_PATH, OPT_TARGET, OPT_VARY, OPT_SHARD, OPT_RESUME, OPT_CONDITION,
+       OPT_MAX_PATHS, OPT_YEARS };
+
+/* --years Y1,Y2,...: calendar years, each 1000..9999 (checked against the
+ * scenario's when the run starts). 0, or -1. */
+static int parse_years(run_opts *o, const char *arg)
+{
+    size_t n = 1;
+    for (const char *p = arg; *p; p++)
+        n += *p == ',';
+    int *y = realloc(o->years, n * sizeof *y);
+    if (!y)
+        return -1;
+    o->years = y;
+    const char *p = arg;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (errno || end == p || (*end && *end != ',') || v < 1000 || v > 9999)
+            return -1;
+        y[i] = (int)v;
+        p = end + 1;
+    }
+    o->spec.target_years = y;
+    o->spec.ntarget_years = n;
+    return 0;
+}
 
 /* Parses a subcommand's options (argv[0] is the subcommand); positional
  * arguments are argv[*first ..]. cmdline: the whole command line, for
@@ -356,6 +446,8 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
         { "shard", required_argument, 0, OPT_SHARD },
         { "resume", required_argument, 0, OPT_RESUME },
         { "condition", required_argument, 0, OPT_CONDITION },
+        { "max-paths", required_argument, 0, OPT_MAX_PATHS },
+        { "years", required_argument, 0, OPT_YEARS },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
@@ -371,7 +463,8 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
                              .progress = isatty(2) ? show_progress : NULL };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:O:n:s:t:k:qh", longopts, NULL)) != -1) {
+    opterr = 0; /* bad_option says it, with a suggestion */
+    while ((c = getopt_long(argc, argv, ":o:O:n:s:t:k:qh", longopts, NULL)) != -1) {
         const char *what = NULL;
         switch (c) {
         case 'o': o->out = optarg; break;
@@ -417,6 +510,15 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
                 what = "--target-halfwidth: must be a number in (0, 0.5), e.g. 0.005";
             break;
         }
+        case OPT_MAX_PATHS:
+            if (parse_u64(optarg, &sp->max_paths) || sp->max_paths == 0
+                || sp->max_paths > ((uint64_t)1 << 40))
+                what = "--max-paths: must be an integer in 1..2^40";
+            break;
+        case OPT_YEARS:
+            if (parse_years(o, optarg) != 0)
+                what = "--years: must be years separated by commas, e.g. 2026,2030";
+            break;
         case OPT_VARY:
             if (!vary)
                 what = "--vary: only 'runway sweep' takes it";
@@ -437,7 +539,7 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
         case 'q': sp->quiet = 1; break;
         case 'h': usage(stdout); return -1;
         default:
-            fprintf(stderr, "Try 'runway --help' for more information.\n");
+            bad_option(longopts, c, optind > 0 && optind <= argc ? argv[optind - 1] : NULL);
             return EXIT_USAGE;
         }
         if (what) {
@@ -447,6 +549,16 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
     }
     sp->keep = (size_t)keep;
     *first = optind;
+    const char *why = (sp->max_paths || sp->ntarget_years) && !(sp->target_hw > 0.0)
+                          ? "--max-paths and --years go with --target-halfwidth"
+                    : sp->target_hw > 0.0 && sp->condition
+                          ? "--target-halfwidth judges Wilson intervals of unweighted counts: "
+                            "not with --condition (read n_eff instead)"
+                    : NULL;
+    if (why) {
+        fprintf(stderr, "runway: %s\nTry 'runway --help' for more information.\n", why);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -529,8 +641,11 @@ static int cmd_run(int argc, char **argv, const char *cmdline)
     /* A batch: one file each in DIR, then DIR/index.html. */
     const char *dir = ro.outdir ? ro.outdir : ".";
     rc = batch_run((const char *const *)argv + first, (size_t)nscen, dir, &ro.spec);
-    if (rc == 0 && !ro.spec.quiet)
-        printf("index of %d scenarios: %s/index.html\n", nscen, dir);
+    if (rc == 0 && !ro.spec.quiet) {
+        char *index = batch_join(dir, "index.html");
+        printf("index of %d scenarios: %s\n", nscen, index ? index : dir);
+        free(index);
+    }
     run_opts_free(&ro);
     return rc;
 }
@@ -549,10 +664,10 @@ static int cmd_validate(int argc, char **argv, const char *cmdline)
         return EXIT_USAGE;
     }
     for (int i = first; i < argc; i++) {
-        char err[1024];
+        char err[RUN_ERR_LEN];
         sc_scenario *s = NULL;
         if (run_load(&s, argv[i], &ro.spec.so, NULL, 0, err, sizeof err) != 0) {
-            fprintf(stderr, "runway: %s\n", err);
+            print_error(err);
             rc = 1;
             continue;
         }
@@ -561,6 +676,42 @@ static int cmd_validate(int argc, char **argv, const char *cmdline)
                (unsigned long long)s->seed);
         sc_free(s);
     }
+    run_opts_free(&ro);
+    return rc;
+}
+
+/* runway rerun RESULT.h5 [-o OUT.h5]: the stored run again, from the
+ * file alone (run.h, run_rerun). */
+static int cmd_rerun(int argc, char **argv, const char *cmdline)
+{
+    run_opts ro;
+    int first, rc = parse_run_opts(argc, argv, cmdline, &ro, &first, NULL, NULL);
+    if (rc != 0) {
+        run_opts_free(&ro);
+        return rc < 0 ? 0 : rc;
+    }
+    const run_spec *sp = &ro.spec;
+    if (argc - first != 1 || ro.outdir || ro.resume || sp->so.nset || sp->so.has_paths
+        || sp->so.has_seed || sp->target_hw > 0.0 || sp->shard_n || sp->condition) {
+        fprintf(stderr, "runway: rerun takes one RESULT.h5 and only -o, -t and -q: the file "
+                        "holds everything else\nTry 'runway --help' for more information.\n");
+        run_opts_free(&ro);
+        return EXIT_USAGE;
+    }
+    signal(SIGINT, on_signal);
+    char *out = NULL;
+    if (!ro.out) { /* STEM_rerun.h5 in the current directory */
+        char *d = batch_default_output(argv[first]);
+        size_t n = d ? strlen(d) + 8 : 0;
+        if (d && (out = malloc(n)))
+            snprintf(out, n, "%.*s_rerun.h5", (int)(strlen(d) - 3), d);
+        free(d);
+    }
+    run_result r;
+    rc = run_rerun(argv[first], ro.out ? ro.out : out ? out : "rerun.h5", &ro.spec, &r);
+    print_result(&r);
+    run_result_free(&r);
+    free(out);
     run_opts_free(&ro);
     return rc;
 }
@@ -793,12 +944,11 @@ static int cmd_sweep(int argc, char **argv, const char *cmdline)
     size_t nlabels = 0;
     rc = batch_sweep(scen, vs.v, vs.n, dir, &ro.spec, &labels, &nlabels);
     if (rc == 0) {
-        size_t na = ncomb + 2 * vs.n + 2, len = strlen(dir) + 32, k = 0;
-        char **args = calloc(na, sizeof *args), *csv = malloc(len), *png = malloc(len);
+        size_t na = ncomb + 2 * vs.n + 2, k = 0;
+        char **args = calloc(na, sizeof *args), *csv = batch_join(dir, "sweep_summary.csv"),
+             *png = batch_join(dir, "sweep_summary.png");
         rc = args && csv && png ? 0 : 1;
         if (rc == 0) {
-            snprintf(csv, len, "%s/sweep_summary.csv", dir);
-            snprintf(png, len, "%s/sweep_summary.png", dir);
             for (size_t c = 0; c < nlabels; c++)
                 args[k++] = labels[c];
             for (size_t i = 0; i < vs.n; i++) {
@@ -812,7 +962,8 @@ static int cmd_sweep(int argc, char **argv, const char *cmdline)
             if (rc == 0)
                 rc = run_script("sweep_plot.py", pa, 3);
             if (rc == 0 && !ro.spec.quiet)
-                printf("sweep: %zu result files in %s, summary %s, plot %s\n", ncomb, dir, csv, png);
+                printf("sweep: %zu result files in %.*s, summary %s, plot %s\n", ncomb,
+                       (int)(strlen(csv) - strlen("/sweep_summary.csv")), csv, csv, png);
         }
         free(args);
         free(csv);
@@ -894,7 +1045,7 @@ static int dispatch(int argc, char **argv)
         int (*fn)(int argc, char **argv, const char *cmdline);
     } cmds[] = {
         { "run", cmd_run }, { "validate", cmd_validate }, { "sweep", cmd_sweep },
-        { "merge", cmd_merge }, { "backtest", cmd_backtest },
+        { "merge", cmd_merge }, { "backtest", cmd_backtest }, { "rerun", cmd_rerun },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name)) {
@@ -909,6 +1060,10 @@ static int dispatch(int argc, char **argv)
         return exec_script("compare.py", argc - 1, argv + 1);
     if (!strcmp(cmd, "explain"))
         return exec_script("explain.py", argc - 1, argv + 1);
-    fprintf(stderr, "runway: unknown command '%s'\nTry 'runway --help' for more information.\n", cmd);
+    static const char *const names[] = { "run", "validate", "sweep", "merge", "backtest",
+                                         "rerun", "report", "compare", "explain" };
+    const char *best = sc_suggest(cmd, names, sizeof names / sizeof names[0]);
+    fprintf(stderr, "runway: unknown command '%s'%s%s%s\nTry 'runway --help' for more information.\n",
+            cmd, best ? "; did you mean " : "", best ? best : "", best ? "?" : "");
     return EXIT_USAGE;
 }

@@ -9,7 +9,9 @@
 
 #include <omp.h>
 
+#include "engine/stats.h"
 #include "output/h5evidence.h"
+#include "output/h5read.h"
 #include "output/h5state.h"
 #include "output/part.h"
 
@@ -67,56 +69,175 @@ int run_load(sc_scenario **s, const char *path, const sc_options *so, const sc_o
     return rc;
 }
 
-/* Largest distance from a survival estimate to either end of its interval
- * at the horizon, over labs. */
-static double horizon_halfwidth(const sim_result *r)
+/* The scenario of a run: the file `scenario`, or spec->scenario_text
+ * (rerun) named `scenario` in messages. */
+static int load_for(sc_scenario **s, const char *scenario, const run_spec *spec,
+                    const sc_options *so, const sc_override *extra, size_t nextra, char *err,
+                    size_t errlen)
 {
-    double hw = 0.0;
-    for (size_t l = 0; l < r->L; l++) {
-        size_t i = l * r->T + r->T - 1;
-        double a = r->survival[i] - r->survival_lo[i], b = r->survival_hi[i] - r->survival[i];
-        hw = a > hw ? a : hw;
-        hw = b > hw ? b : hw;
-    }
-    return hw;
+    if (!spec->scenario_text)
+        return run_load(s, scenario, so, extra, nextra, err, errlen);
+    return sc_load_text(s, spec->scenario_text, strlen(spec->scenario_text), scenario, so, err,
+                        errlen);
 }
 
-/* --target-halfwidth: the path count at which the widest survival interval
- * at the horizon is narrow enough. Every trial depends only on (scenario,
- * seed, N), so the count found, and the file, depend on them alone. An
- * interrupted search fails with no message. */
-static int find_paths(const sc_scenario *s, const run_spec *spec, int threads, uint64_t *N,
+/* ---- --target-halfwidth: the fewest paths that meet the target ----
+ *
+ * Why this is exact. Path i's random numbers depend only on (seed, i), so
+ * a run of N paths simulates paths 0..N-1, the same paths whatever N, and
+ * its survival estimate for (lab, year) is k/N, k the number of those
+ * paths on which the lab is alive at the year's end, with the Wilson
+ * interval st_wilson(k, N). The search therefore simulates the paths in
+ * order, chunk by chunk, keeps k for every (lab, year) as a running count
+ * and, after each path, computes the half-widths the run of N = i + 1
+ * paths would report, bit for bit: the first N at which every one is at
+ * most the target is the answer, with no model of how the half-width
+ * falls and no bisection (a rule such as N = z^2 p(1-p)/H^2 from a pilot
+ * estimate of p is only approximate: the half-width of a finite sample
+ * wanders around that curve). It costs the simulation of N paths (and at
+ * most one chunk more) plus the run itself; the check is O(1) a path in
+ * practice, since the (lab, year) that failed last is tried first. */
+
+/* Each path's years alive, per lab, from the per-path rows: T when the
+ * lab survives the horizon, else fail_year - 1 (the sampler counts a lab
+ * alive at the end of year t when fail_year is 0 or later than t). Rows
+ * arrive from several threads, each to its own place. */
+typedef struct {
+    uint8_t *life; /* [chunk paths][L] */
+    uint64_t first;
+    size_t L;
+    int T;
+} tw_sink;
+
+static int tw_rows(void *ctx, uint64_t first, uint64_t count, const sim_paths_block *blk,
+                   char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    tw_sink *k = ctx;
+    for (uint64_t j = 0; j < count; j++)
+        for (size_t l = 0; l < k->L; l++) {
+            int32_t fy = blk->fail_year[j * k->L + l];
+            k->life[(first - k->first + j) * k->L + l] = (uint8_t)(fy == 0 ? k->T : fy - 1);
+        }
+    return 0;
+}
+
+/* The half-width of (lab, year index t) at N paths, k alive: the larger
+ * distance from the estimate to an end of its interval, as the file's
+ * survival, survival_lo and survival_hi give it. */
+static double tw_halfwidth(uint64_t k, uint64_t N)
+{
+    double p = (double)k / (double)N, lo, hi;
+    st_wilson(k, N, &lo, &hi);
+    return p - lo > hi - p ? p - lo : hi - p;
+}
+
+static int find_paths(const sc_scenario *s, const run_spec *spec, int threads, run_result *r,
                       char *err, size_t errlen)
 {
-    uint64_t n = s->paths;
-    double target = spec->target_hw;
-    for (;;) {
-        sim_options topt = { .paths = n, .seed = s->seed, .threads = threads };
-        sim_result tr;
-        if (sim_run(s, &topt, &tr, err, errlen) != 0)
-            return -1;
-        double hw = horizon_halfwidth(&tr);
-        sim_result_free(&tr);
-        if (!spec->quiet)
-            note(&spec->hooks, "%llu paths: widest half-interval at the horizon %.5f (target %.5f)",
-                 (unsigned long long)n, hw, target);
-        int stopped = spec->interrupt && *spec->interrupt;
-        if (hw <= target || stopped) {
-            *N = n;
-            err[0] = 0;
-            return stopped ? -1 : 0;
-        }
-        /* The half-width falls as 1/sqrt(N): aim 10% past the target,
-         * at least doubling, in whole blocks. */
-        double f = (hw / target) * (hw / target) * 1.1;
-        uint64_t next = (uint64_t)((double)n * (f > 2.0 ? f : 2.0));
-        next = (next + SIM_BLOCK - 1) / SIM_BLOCK * SIM_BLOCK;
-        if (next > ((uint64_t)1 << 40)) {
-            snprintf(err, errlen, "--target-halfwidth %g would need more than 2^40 paths", target);
-            return -1;
-        }
-        n = next;
+    const size_t L = s->nlabs, T = (size_t)s->horizon;
+    const double target = spec->target_hw;
+    uint64_t cap = spec->max_paths ? spec->max_paths : RUN_TARGET_MAX_PATHS;
+    /* the (lab, year) pairs judged: every year, or those of --years */
+    size_t ny = spec->ntarget_years ? spec->ntarget_years : T, npair = L * ny;
+    size_t *pair = malloc(npair * sizeof *pair);
+    uint64_t *alive = calloc(L * T, sizeof *alive);
+    tw_sink sink = { .L = L, .T = (int)T };
+    sim_state st;
+    memset(&st, 0, sizeof st);
+    int rc = -1;
+    if (!pair || !alive) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
     }
+    for (size_t j = 0; j < ny; j++) {
+        int t = (int)j + 1;
+        if (spec->ntarget_years) {
+            t = spec->target_years[j] - s->base_year;
+            if (t < 1 || t > (int)T) {
+                snprintf(err, errlen, "--years: %d is not a year of %s (%d to %d)",
+                         spec->target_years[j], s->name, s->base_year + 1,
+                         s->base_year + (int)T);
+                goto done;
+            }
+        }
+        for (size_t l = 0; l < L; l++)
+            pair[j * L + l] = l * T + (size_t)(t - 1);
+    }
+    if (sim_state_init(&st, s, cap, 0) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    size_t last = 0; /* the pair that failed last: tried first */
+    uint64_t n = 0, chunk = 4;
+    double hw = 0.0;
+    while (n < cap) {
+        uint64_t b0 = n / SIM_BLOCK, b1 = b0 + chunk < st.nblocks ? b0 + chunk : st.nblocks;
+        uint64_t p1 = b1 * SIM_BLOCK < cap ? b1 * SIM_BLOCK : cap;
+        free(sink.life);
+        sink.first = n;
+        if (!(sink.life = malloc((size_t)(p1 - n) * L))) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        sim_options o = { .paths = cap, .seed = s->seed, .threads = threads,
+                          .stop = spec->interrupt, .on_paths = tw_rows, .ctx = &sink };
+        if (sim_accumulate(&st, s, &o, b0, b1, err, errlen) != 0)
+            goto done;
+        if (spec->interrupt && *spec->interrupt) {
+            snprintf(err, errlen, "interrupted; no result written");
+            goto done;
+        }
+        for (; n < p1; n++) {
+            const uint8_t *life = sink.life + (size_t)(n - sink.first) * L;
+            for (size_t l = 0; l < L; l++)
+                for (size_t t = 0; t < life[l]; t++)
+                    alive[l * T + t]++;
+            uint64_t N = n + 1;
+            if (tw_halfwidth(alive[pair[last]], N) > target)
+                continue;
+            size_t q = 0;
+            while (q < npair && tw_halfwidth(alive[pair[q]], N) <= target)
+                q++;
+            if (q < npair) {
+                last = q;
+                continue;
+            }
+            r->target_paths = N; /* every pair meets the target */
+            break;
+        }
+        if (r->target_paths)
+            break;
+        hw = tw_halfwidth(alive[pair[last]], n);
+        if (!spec->quiet)
+            note(&spec->hooks, "--target-halfwidth %g: %llu paths, half-width still %.5f (%s %d)",
+                 target, (unsigned long long)n, hw, s->labs[pair[last] / T].name,
+                 s->base_year + (int)(pair[last] % T) + 1);
+        chunk = chunk < 64 ? chunk * 2 : 64;
+    }
+    if (!r->target_paths) {
+        snprintf(err, errlen, "--target-halfwidth %g: not met with --max-paths %llu paths (the "
+                 "half-width of %s %d is still %.5f); raise --max-paths or the target", target,
+                 (unsigned long long)cap, s->labs[pair[last] / T].name,
+                 s->base_year + (int)(pair[last] % T) + 1, hw);
+        goto done;
+    }
+    /* the widest of the pairs at the count found, for the line printed */
+    size_t w = 0;
+    for (size_t q = 1; q < npair; q++)
+        if (tw_halfwidth(alive[pair[q]], r->target_paths) > tw_halfwidth(alive[pair[w]], r->target_paths))
+            w = q;
+    r->target_widest = tw_halfwidth(alive[pair[w]], r->target_paths);
+    r->target_lab = (int)(pair[w] / T);
+    r->target_year = s->base_year + (int)(pair[w] % T) + 1;
+    rc = 0;
+done:
+    free(sink.life);
+    free(pair);
+    free(alive);
+    sim_state_free(&st);
+    return rc;
 }
 
 ho_file *run_open_file(const run_file *fp, char *err, size_t errlen)
@@ -156,6 +277,13 @@ ho_file *run_open_file(const run_file *fp, char *err, size_t errlen)
             && (ho_put_attr_str(h5, "observations_yaml", fp->cond->yaml_text, err, errlen)
                 || ho_put_attr_str(h5, "observations_file", fp->cond->file, err, errlen)
                 || ho_put_attr_u64(h5, "conditioned", 1, err, errlen))) {
+            ho_discard(h5);
+            h5 = NULL;
+        }
+        /* the scenario as written and the overrides apart (scenario_yaml
+         * is the scenario as run): `runway rerun` reads them back */
+        if (h5 && (ho_put_attr_str(h5, "scenario_source", s->source_text, err, errlen)
+                   || ho_put_attr_str(h5, "overrides", s->overrides, err, errlen))) {
             ho_discard(h5);
             h5 = NULL;
         }
@@ -332,21 +460,21 @@ int run_one(const char *scenario, const sc_override *extra, size_t nextra, const
     r->quiet = spec->quiet;
     char *err = r->err;
     size_t errlen = sizeof r->err;
-    if (run_load(&r->s, scenario, &spec->so, extra, nextra, err, errlen) != 0)
+    if (load_for(&r->s, scenario, spec, &spec->so, extra, nextra, err, errlen) != 0)
         return failed(r, 1);
     int nthreads = spec->threads ? spec->threads : omp_get_max_threads();
     double t0 = omp_get_wtime();
     if (spec->target_hw > 0.0) {
-        uint64_t N;
-        if (find_paths(r->s, spec, nthreads, &N, err, errlen) != 0)
+        if (find_paths(r->s, spec, nthreads, r, err, errlen) != 0)
             return failed(r, 1);
-        /* Reload with the count found, so scenario_yaml records it. */
+        /* Reload with the count found, so scenario_yaml records it (and
+         * the overrides, as paths=N). */
         sc_options so = spec->so;
         so.has_paths = 1;
-        so.paths = N;
+        so.paths = r->target_paths;
         sc_free(r->s);
         r->s = NULL;
-        if (run_load(&r->s, scenario, &so, extra, nextra, err, errlen) != 0)
+        if (load_for(&r->s, scenario, spec, &so, extra, nextra, err, errlen) != 0)
             return failed(r, 1);
     }
     const sc_scenario *s = r->s;
@@ -437,5 +565,66 @@ int run_resume(const char *path, const run_spec *spec, run_result *r)
 done:
     ho_discard(h5);
     pt_close(&p);
+    return rc == 1 ? failed(r, 1) : rc;
+}
+
+int run_rerun(const char *stored, const char *out, const run_spec *spec, run_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->out = out;
+    r->quiet = spec->quiet;
+    char *err = r->err, name[4200];
+    size_t errlen = sizeof r->err;
+    hr_file *hf = hr_open(stored, err, errlen);
+    if (!hf)
+        return failed(r, 1);
+    uint64_t complete = 0, K = 0, one;
+    char *src = NULL, *ov = NULL;
+    sc_override *set = NULL;
+    char **strings = NULL;
+    size_t nstrings = 0;
+    int rc = 1;
+    const char *why = hr_attr_exists(hf, "observations_yaml")
+                          ? "a conditioned run: re-run its scenario with --condition and the "
+                            "observations (attribute observations_yaml)"
+                    : hr_exists(hf, "backtest") ? "a backtest: run runway backtest again"
+                    : hr_attr_exists(hf, "shard_count") ? "a shard: merge the shards first"
+                    : NULL;
+    if (why) {
+        snprintf(err, errlen, "%s: cannot rerun %s", stored, why);
+        goto done;
+    }
+    if (hr_attr_u64(hf, "complete", &complete, err, errlen) != 0)
+        goto done;
+    if (complete != 1) {
+        snprintf(err, errlen, "%s: not a complete run (a checkpoint: runway run --resume)", stored);
+        goto done;
+    }
+    /* A file from before scenario_source was recorded: its scenario as
+     * run, with nothing to apply on top. */
+    int has_source = hr_attr_exists(hf, "scenario_source") && hr_attr_exists(hf, "overrides");
+    if (!(src = hr_attr_str(hf, has_source ? "scenario_source" : "scenario_yaml", err, errlen))
+        || (has_source && !(ov = hr_attr_str(hf, "overrides", err, errlen))))
+        goto done;
+    run_spec rs = *spec;
+    if (sc_parse_overrides(ov ? ov : "", &rs.so, &set, &strings, &nstrings, err, errlen) != 0)
+        goto done;
+    if (hr_shape(hf, "kept_path", &K, &one, err, errlen) != 0)
+        goto done;
+    rs.keep = (size_t)K;
+    rs.per_path = !hr_exists(hf, "paths/fail_year") ? HO_PER_PATH_NONE
+                : hr_exists(hf, "paths/inputs")     ? HO_PER_PATH_ALL
+                                                    : HO_PER_PATH_OUTCOMES;
+    rs.scenario_text = src;
+    hr_close(hf);
+    hf = NULL;
+    snprintf(name, sizeof name, "%s (%s)", stored, has_source ? "scenario_source" : "scenario_yaml");
+    rc = run_one(name, NULL, 0, out, &rs, r);
+    r->out = out;
+done:
+    hr_close(hf);
+    free(src);
+    free(ov);
+    sc_overrides_free(set, strings, nstrings);
     return rc == 1 ? failed(r, 1) : rc;
 }

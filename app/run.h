@@ -32,10 +32,20 @@
 #include "engine/sim.h"
 #include "output/h5out.h"
 
+/* --target-halfwidth's default cap: 2^22 paths. A half-width of 0.0005
+ * (the finest the table's three decimals can show) needs at most
+ * z^2 / (4 0.0005^2) = 3.84 million paths, at p = 1/2, the worst case;
+ * beyond the cap the search stops with an error rather than run for
+ * hours (about two minutes at 30,000 paths a second on 2 cores). */
+#define RUN_TARGET_MAX_PATHS ((uint64_t)1 << 22)
+
 /* EX_TEMPFAIL: stopped by a signal, resumable. */
 #define RUN_EXIT_CHECKPOINT 75
 
 typedef struct run_result run_result;
+
+/* Room for a scenario's errors: up to 20 lines of one each (scenario.h). */
+#define RUN_ERR_LEN 8192
 
 /* What a run tells its caller while it runs. Every member may be NULL. */
 typedef struct {
@@ -58,9 +68,14 @@ typedef struct {
     size_t keep;              /* kept trajectories */
     int per_path;             /* HO_PER_PATH_* */
     double target_hw;         /* --target-halfwidth; 0: off */
+    uint64_t max_paths;       /* --max-paths: its cap; 0: RUN_TARGET_MAX_PATHS */
+    const int *target_years;  /* --years: the calendar years it judges; */
+    size_t ntarget_years;     /* 0: every year of the horizon */
     uint64_t shard_i, shard_n; /* --shard I/N; shard_n = 0: the whole run */
     const char *observations; /* a backtest's observations file, or NULL */
     const char *condition;    /* --condition FILE, or NULL */
+    const char *scenario_text; /* rerun: the scenario's text (run_one's
+                                  `scenario` then only names it), or NULL */
     int quiet;                /* no notes, no progress (errors still come back) */
     volatile sig_atomic_t *stop;      /* non-zero: checkpoint between blocks */
     volatile sig_atomic_t *interrupt; /* non-zero: abandon, no file */
@@ -77,7 +92,8 @@ typedef enum {
 struct run_result {
     int status;             /* the exit status */
     run_end end;
-    char err[1024];         /* RUN_FAILED: one line, without "runway: " */
+    char err[RUN_ERR_LEN];  /* RUN_FAILED: one line, without "runway: " (a
+                               scenario's load: one line per error) */
     const char *out;        /* the file (the caller's string) */
     int quiet;              /* spec->quiet of the run */
     sc_scenario *s;         /* the scenario as run (owned; NULL if it did not load) */
@@ -91,6 +107,11 @@ struct run_result {
     ob_set *obs;            /* a backtest's observations (owned), or NULL */
     ev_scores sc;           /* its scores, when scored */
     int scored;
+    /* --target-halfwidth: the fewest paths that meet it, the widest
+     * half-width there and its lab (index) and calendar year; 0: off */
+    uint64_t target_paths;
+    double target_widest;
+    int target_lab, target_year;
 };
 
 void run_result_free(run_result *r);
@@ -104,6 +125,17 @@ int run_one(const char *scenario, const sc_override *extra, size_t nextra, const
  * the same path. spec's scenario options are not used: the file holds
  * its scenario. */
 int run_resume(const char *path, const run_spec *spec, run_result *r);
+
+/* `runway rerun`: runs again the run stored in the complete result file
+ * `stored`, into out: its scenario as written (attribute scenario_source)
+ * with its overrides applied (attribute overrides: --set, --paths,
+ * --seed, a sweep's values, --target-halfwidth's count), its kept
+ * trajectories and per-path data; so every result dataset is the
+ * stored one's, bit for bit. spec gives threads, quiet and the hooks;
+ * its scenario options are not used. Refuses conditioned runs, backtests,
+ * shards and checkpoints (they have their own commands). A file written
+ * before scenario_source was recorded is re-run from scenario_yaml. */
+int run_rerun(const char *stored, const char *out, const run_spec *spec, run_result *r);
 
 /* Loads and checks a scenario with so's overrides and then extra's.
  * 0, or -1 with one line in err. */

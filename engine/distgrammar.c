@@ -224,6 +224,33 @@ static int parse_dist_map(yt_ctx *c, int at, int map, const char *name,
     return 0;
 }
 
+/* Whether s reads "A - B" (or "A-B", or with an en dash): two numbers
+ * joined by a dash, the way a range is often written. It is never
+ * accepted as one: a minus sign is also a number's sign ("-1 - 2",
+ * "1 - -2", "1e-3"), so reading a dash as "to" would quietly turn a typo
+ * or a subtraction into a distribution. It is only recognised, to
+ * suggest "A to B". On a match a and b (at most n bytes each) get the
+ * two numbers' text. */
+static int dash_range(const char *s, char *a, char *b, size_t n)
+{
+    char *end;
+    while (*s == ' ') s++;
+    strtod(s, &end);
+    if (end == s || (size_t)(end - s) >= n) return 0;
+    memcpy(a, s, (size_t)(end - s));
+    a[end - s] = 0;
+    const char *p = end;
+    while (*p == ' ') p++;
+    if (*p == '-') p++;
+    else if (!strncmp(p, "\xe2\x80\x93", 3)) p += 3; /* an en dash */
+    else return 0;
+    while (*p == ' ') p++;
+    double y;
+    if (*p == '-' || *p == '+' || yt_parse_num(p, &y) != 0 || strlen(p) >= n) return 0;
+    snprintf(b, n, "%s", p);
+    return 1;
+}
+
 /* Any value (number, "a to b", mapping) into a prepared *out.
  * keynode/value: the pair's nodes; name: the full input name. */
 int dg_parse_value(yt_ctx *c, int keynode, int value, const char *name,
@@ -245,6 +272,12 @@ int dg_parse_value(yt_ctx *c, int keynode, int value, const char *name,
             const char *to = strstr(s, " to ");
             char left[128];
             size_t nl = to ? (size_t)(to - s) : 0;
+            char ra_[64], rb_[64];
+            if (!to && dash_range(s, ra_, rb_, sizeof ra_))
+                return yt_fail(c, at, name, "value \"%s\" is not a number or a "
+                            "distribution; for a range write \"%s to %s\" (a "
+                            "lognormal with 5th percentile %s and 95th %s)", s, ra_,
+                            rb_, ra_, rb_);
             if (!to || nl >= sizeof left)
                 return yt_fail(c, at, name, "value \"%s\" is not a number or a "
                             "distribution", s);

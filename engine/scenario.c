@@ -66,12 +66,54 @@ static const char *const root_keys[] = {
 /* ------------------------------------------------------------------ */
 /* The checks, section by section. */
 
+/* Whether mapping map holds an unknown key that yt_check_keys took for a
+ * misspelling of key (its suggestion): "key: required key is missing"
+ * would then only repeat that error. */
+static int misspelt(yt_ctx *c, int map, const char *key, const char *const *keys,
+                    size_t nkeys)
+{
+    yaml_node_t *m = yt_node(c, map);
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        if (!YT_IS_SCALAR(c, p->key)) continue;
+        const char *k = yt_str(c, p->key), *best;
+        int known = 0;
+        for (size_t i = 0; !known && i < nkeys; i++) known = !strcmp(k, keys[i]);
+        if (!known && (best = yt_suggest(k, keys, nkeys)) && !strcmp(best, key)) return 1;
+    }
+    return 0;
+}
+
+/* The required keys a mapping lacks, reported as one line: an empty or
+ * truncated mapping is one error, not one per key. */
+typedef struct {
+    int n;
+    char first[600];  /* the full name of the first, e.g. market.sub_market0 */
+    char keys[700];   /* "sub_market0, api_market0, ..." */
+} missing_keys;
+
+static void missing_add(missing_keys *m, const char *full, const char *key)
+{
+    if (m->n++ == 0) snprintf(m->first, sizeof m->first, "%s", full);
+    size_t used = strlen(m->keys);
+    if (used + strlen(key) + 3 < sizeof m->keys)
+        snprintf(m->keys + used, sizeof m->keys - used, "%s%s", used ? ", " : "", key);
+}
+
+/* 0 when none is missing, else -1 with one line at node at. */
+static int missing_report(yt_ctx *c, int at, const char *prefix, const missing_keys *m)
+{
+    if (m->n == 0) return 0;
+    if (m->n == 1) return yt_fail(c, at, m->first, "required key is missing");
+    return yt_fail(c, at, prefix, "required keys are missing: %s", m->keys);
+}
+
 /* A required or optional root key's value (0 when absent). */
 static int root_get(yt_ctx *c, int root, const char *key, int required)
 {
     int v = yt_map_find(c, root, key, NULL);
     if (!v && required) {
-        yt_fail(c, root, key, "required key is missing");
+        if (!misspelt(c, root, key, root_keys, NROOT)) /* else reported as unknown */
+            yt_fail(c, root, key, "required key is missing");
         return -1;
     }
     return v;
@@ -89,30 +131,32 @@ static int text_value(yt_ctx *c, int v, const char *key, int allow_empty,
 
 static int parse_root(yt_ctx *c, int root, sc_scenario *s)
 {
-    if (yt_check_keys(c, root, NULL, root_keys, NROOT, NULL, NULL)) return -1;
+    /* Each key is checked whatever became of the others (bad: -1 once
+     * one failed), so that every error of the file is reported. */
+    int bad = yt_check_keys(c, root, NULL, root_keys, NROOT, NULL, NULL);
     int v;
-    if ((v = root_get(c, root, "name", 1)) < 0) return -1;
-    if (text_value(c, v, "name", 0, &s->name)) return -1;
+    if ((v = root_get(c, root, "name", 1)) < 0) bad = -1;
+    else if (text_value(c, v, "name", 0, &s->name)) bad = -1;
     if ((v = root_get(c, root, "description", 0)) < 0) return -1;
     if (v) {
-        if (text_value(c, v, "description", 1, &s->description)) return -1;
+        if (text_value(c, v, "description", 1, &s->description)) bad = -1;
     } else if (!(s->description = yt_strdup(""))) {
         return yt_fail_oom(c);
     }
 
-    if ((v = root_get(c, root, "base_year", 1)) < 0) return -1;
-    if (!YT_IS_SCALAR(c, v) || yt_parse_int(yt_str(c, v), &s->base_year) != 0 ||
+    if ((v = root_get(c, root, "base_year", 1)) < 0) bad = -1;
+    else if (!YT_IS_SCALAR(c, v) || yt_parse_int(yt_str(c, v), &s->base_year) != 0 ||
         s->base_year < SC_MIN_BASE_YEAR || s->base_year > SC_MAX_BASE_YEAR)
-        return yt_fail(c, v, "base_year", "must be an integer year from %d to "
+        bad = yt_fail(c, v, "base_year", "must be an integer year from %d to "
                     "%d%s%s%s", SC_MIN_BASE_YEAR, SC_MAX_BASE_YEAR,
                     YT_IS_SCALAR(c, v) ? " (got " : "",
                     YT_IS_SCALAR(c, v) ? yt_str(c, v) : "",
                     YT_IS_SCALAR(c, v) ? ")" : "");
 
-    if ((v = root_get(c, root, "horizon", 1)) < 0) return -1;
-    if (!YT_IS_SCALAR(c, v) || yt_parse_int(yt_str(c, v), &s->horizon) != 0 ||
+    if ((v = root_get(c, root, "horizon", 1)) < 0) bad = -1;
+    else if (!YT_IS_SCALAR(c, v) || yt_parse_int(yt_str(c, v), &s->horizon) != 0 ||
         s->horizon < 1 || s->horizon > SC_HORIZON_MAX)
-        return yt_fail(c, v, "horizon", "must be an integer from 1 to 100 "
+        bad = yt_fail(c, v, "horizon", "must be an integer from 1 to 100 "
                     "(years)%s%s%s", YT_IS_SCALAR(c, v) ? " (got " : "",
                     YT_IS_SCALAR(c, v) ? yt_str(c, v) : "",
                     YT_IS_SCALAR(c, v) ? ")" : "");
@@ -121,7 +165,7 @@ static int parse_root(yt_ctx *c, int root, sc_scenario *s)
     if ((v = root_get(c, root, "paths", 0)) < 0) return -1;
     if (v && (!YT_IS_SCALAR(c, v) || yt_parse_u64(yt_str(c, v), &s->paths) != 0 ||
               s->paths < 1 || s->paths > SC_MAX_PATHS))
-        return yt_fail(c, v, "paths", "must be an integer from 1 to 2^40 "
+        bad = yt_fail(c, v, "paths", "must be an integer from 1 to 2^40 "
                     "(1099511627776)%s%s%s",
                     YT_IS_SCALAR(c, v) ? " (got " : "",
                     YT_IS_SCALAR(c, v) ? yt_str(c, v) : "",
@@ -130,11 +174,11 @@ static int parse_root(yt_ctx *c, int root, sc_scenario *s)
     s->seed = 1;
     if ((v = root_get(c, root, "seed", 0)) < 0) return -1;
     if (v && (!YT_IS_SCALAR(c, v) || yt_parse_u64(yt_str(c, v), &s->seed) != 0))
-        return yt_fail(c, v, "seed", "must be an integer from 0 to 2^64-1%s%s%s",
+        bad = yt_fail(c, v, "seed", "must be an integer from 0 to 2^64-1%s%s%s",
                     YT_IS_SCALAR(c, v) ? " (got " : "",
                     YT_IS_SCALAR(c, v) ? yt_str(c, v) : "",
                     YT_IS_SCALAR(c, v) ? ")" : "");
-    return 0;
+    return bad;
 }
 
 static int parse_market(yt_ctx *c, int root, sc_scenario *s)
@@ -146,9 +190,10 @@ static int parse_market(yt_ctx *c, int root, sc_scenario *s)
         return yt_fail(c, yt_value_loc(c, mk, mv), "market", "must be a mapping "
                     "of market inputs");
     static const char *const extra[] = {"sentiment", NULL};
-    if (yt_check_keys(c, mv, "market", sc_market_keys, SC_MARKET_NKEYS, extra,
-                   NULL))
-        return -1;
+    /* every key is checked, whatever became of the others */
+    int bad = yt_check_keys(c, mv, "market", sc_market_keys, SC_MARKET_NKEYS, extra,
+                            NULL);
+    missing_keys miss = {0};
     char name[64], rule[256];
     for (int k = 0; k < SC_MARKET_NKEYS; k++) {
         snprintf(name, sizeof name, "market.%s", sc_market_keys[k]);
@@ -156,9 +201,13 @@ static int parse_market(yt_ctx *c, int root, sc_scenario *s)
         int vn = yt_map_find(c, mv, sc_market_keys[k], &kn);
         rd_dist *d = &s->market[k];
         if (!vn) {
-            if (market_rule[k].required)
-                return yt_fail(c, yt_value_loc(c, mk, mv), name,
-                            "required key is missing");
+            if (market_rule[k].required) {
+                if (misspelt(c, mv, sc_market_keys[k], sc_market_keys, SC_MARKET_NKEYS))
+                    bad = -1; /* reported as the unknown key */
+                else
+                    missing_add(&miss, name, sc_market_keys[k]);
+                continue;
+            }
             *d = rd_const(market_rule[k].dflt);
             if (rd_prepare(d, rule, sizeof rule) != 0)
                 return yt_fail(c, mk, name, "internal error: %s", rule);
@@ -169,8 +218,9 @@ static int parse_market(yt_ctx *c, int root, sc_scenario *s)
                          market_rule[k].dom) ||
             dg_check_limit(c, yt_value_loc(c, kn, vn), name, d, market_rule[k].lim,
                         market_rule[k].dom))
-            return -1;
+            bad = -1;
     }
+    if (missing_report(c, yt_value_loc(c, mk, mv), "market", &miss)) bad = -1;
 
     s->sentiment_rho = 0;
     s->sentiment_sigma = 0;
@@ -182,30 +232,35 @@ static int parse_market(yt_ctx *c, int root, sc_scenario *s)
                         "must be a mapping {rho: R, sigma: S}");
         static const char *const skeys[] = {"rho", "sigma"};
         if (yt_check_keys(c, sv, "market.sentiment", skeys, 2, NULL, NULL))
-            return -1;
+            bad = -1;
         for (int j = 0; j < 2; j++) {
             const char *nm = j ? "market.sentiment.sigma"
                                : "market.sentiment.rho";
             int vn = yt_map_find(c, sv, skeys[j], NULL);
             if (!vn) continue;
             double x;
-            if (!YT_IS_SCALAR(c, vn))
-                return yt_fail(c, vn, nm, "must be a constant number "
+            if (!YT_IS_SCALAR(c, vn)) {
+                bad = yt_fail(c, vn, nm, "must be a constant number "
                             "(sentiment parameters are not drawn)");
-            if (yt_num_node(c, vn, nm, "value", &x)) return -1;
+                continue;
+            }
+            if (yt_num_node(c, vn, nm, "value", &x)) {
+                bad = -1;
+                continue;
+            }
             if (j == 0 && !(x > -1 && x < 1))
-                return yt_fail(c, vn, nm, "must be in (-1, 1) (got %g)", x);
+                bad = yt_fail(c, vn, nm, "must be in (-1, 1) (got %g)", x);
             if (j == 1 && !(x >= 0))
-                return yt_fail(c, vn, nm, "must be >= 0 (got %g)", x);
-            if (j == 1 && !(x <= SC_LIMIT_OTHER))
-                return yt_fail(c, vn, nm, "must be at most 1e6 (got %.10g)", x);
+                bad = yt_fail(c, vn, nm, "must be >= 0 (got %g)", x);
+            else if (j == 1 && !(x <= SC_LIMIT_OTHER))
+                bad = yt_fail(c, vn, nm, "must be at most 1e6 (got %.10g)", x);
             if (j)
                 s->sentiment_sigma = x;
             else
                 s->sentiment_rho = x;
         }
     }
-    return 0;
+    return bad;
 }
 
 static int parse_backstop(yt_ctx *c, int vn, const char *name, sc_backstop *b)
@@ -227,6 +282,8 @@ static int parse_backstop(yt_ctx *c, int vn, const char *name, sc_backstop *b)
 typedef struct {
     rd_dist d[SC_LAB_NKEYS];
     int has[SC_LAB_NKEYS];
+    int bad[SC_LAB_NKEYS]; /* given but refused: the labs say nothing more */
+    int broken;            /* the block is not a mapping: likewise */
     int has_backstop;
     sc_backstop backstop;
 } lab_defaults;
@@ -237,13 +294,14 @@ static int parse_defaults(yt_ctx *c, int root, lab_defaults *df)
     int dk;
     int dv = yt_map_find(c, root, "defaults", &dk);
     if (!dv || yt_is_null(c, dv)) return 0;
-    if (!YT_IS_MAP(c, dv))
+    if (!YT_IS_MAP(c, dv)) {
+        df->broken = 1;
         return yt_fail(c, yt_value_loc(c, dk, dv), "defaults", "must be a mapping "
                     "of lab inputs");
+    }
     static const char *const extra[] = {"backstop", NULL};
-    if (yt_check_keys(c, dv, "defaults", sc_lab_keys, SC_LAB_NKEYS, extra,
-                   NULL))
-        return -1;
+    int bad = yt_check_keys(c, dv, "defaults", sc_lab_keys, SC_LAB_NKEYS, extra,
+                            NULL);
     char name[64];
     for (int k = 0; k < SC_LAB_NKEYS; k++) {
         int kn;
@@ -254,8 +312,10 @@ static int parse_defaults(yt_ctx *c, int root, lab_defaults *df)
             dg_check_domain(c, yt_value_loc(c, kn, vn), name, &df->d[k],
                          lab_rule[k].dom) ||
             dg_check_limit(c, yt_value_loc(c, kn, vn), name, &df->d[k],
-                        lab_rule[k].lim, lab_rule[k].dom))
-            return -1;
+                        lab_rule[k].lim, lab_rule[k].dom)) {
+            bad = df->bad[k] = -1;
+            continue;
+        }
         df->has[k] = 1;
     }
     int bv = yt_map_find(c, dv, "backstop", NULL);
@@ -264,7 +324,7 @@ static int parse_defaults(yt_ctx *c, int root, lab_defaults *df)
             return -1;
         df->has_backstop = 1;
     }
-    return 0;
+    return bad;
 }
 
 static int parse_labs(yt_ctx *c, int root, const lab_defaults *df,
@@ -284,44 +344,60 @@ static int parse_labs(yt_ctx *c, int root, const lab_defaults *df,
     if (!s->labs) return yt_fail_oom(c);
     s->nlabs = n;
 
+    /* A lab's error skips to its next key, or to the next lab when the
+     * name is wrong (every other message of the lab needs it). */
+    int bad = 0;
     for (size_t i = 0; i < n; i++) {
         int item = yt_node(c, lv)->data.sequence.items.start[i];
         sc_lab *lab = &s->labs[i];
         char where[64];
         snprintf(where, sizeof where, "labs[%zu]", i);
-        if (!YT_IS_MAP(c, item))
-            return yt_fail(c, item, where, "must be a mapping with name: and "
+        if (!YT_IS_MAP(c, item)) {
+            bad = yt_fail(c, item, where, "must be a mapping with name: and "
                         "the lab's inputs");
+            continue;
+        }
 
         /* The name first: every other message uses it. */
         char nkey[80];
         snprintf(nkey, sizeof nkey, "labs[%zu].name", i);
         int nv = yt_map_find(c, item, "name", NULL);
-        if (!nv) return yt_fail(c, item, nkey, "required key is missing");
-        if (!YT_IS_SCALAR(c, nv) || yt_is_null(c, nv))
-            return yt_fail(c, nv, nkey, "must be a non-empty name");
+        if (!nv) {
+            bad = yt_fail(c, item, nkey, "required key is missing");
+            continue;
+        }
+        if (!YT_IS_SCALAR(c, nv) || yt_is_null(c, nv)) {
+            bad = yt_fail(c, nv, nkey, "must be a non-empty name");
+            continue;
+        }
         const char *nm = yt_str(c, nv);
+        int named = 0;
         if (strchr(nm, '.'))
-            return yt_fail(c, nv, nkey, "must not contain '.' (inputs are "
+            named = yt_fail(c, nv, nkey, "must not contain '.' (inputs are "
                         "named LAB.KEY): \"%s\"", nm);
-        if (strchr(nm, '='))
-            return yt_fail(c, nv, nkey, "must not contain '=' (overrides are "
+        else if (strchr(nm, '='))
+            named = yt_fail(c, nv, nkey, "must not contain '=' (overrides are "
                         "written --set LAB.KEY=VALUE): \"%s\"", nm);
-        if (!strcmp(nm, "market") || !strcmp(nm, "defaults"))
-            return yt_fail(c, nv, nkey, "\"%s\" is reserved (market.KEY and "
+        else if (!strcmp(nm, "market") || !strcmp(nm, "defaults"))
+            named = yt_fail(c, nv, nkey, "\"%s\" is reserved (market.KEY and "
                         "defaults.KEY name other inputs)", nm);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(s->labs[j].name, nm))
-                return yt_fail(c, nv, nkey, "duplicate lab name \"%s\" (also "
+        for (size_t j = 0; j < i && named == 0; j++)
+            if (s->labs[j].name && !strcmp(s->labs[j].name, nm))
+                named = yt_fail(c, nv, nkey, "duplicate lab name \"%s\" (also "
                             "labs[%zu])", nm, j);
+        if (named < 0) {
+            bad = -1;
+            continue;
+        }
         if (!(lab->name = yt_strdup(nm))) return yt_fail_oom(c);
 
         static const char *const extra[] = {"name", "backstop", NULL};
         if (yt_check_keys(c, item, lab->name, sc_lab_keys, SC_LAB_NKEYS, extra,
                        NULL))
-            return -1;
+            bad = -1;
 
         char name[600], rule[256];
+        missing_keys miss = {0};
         for (int k = 0; k < SC_LAB_NKEYS; k++) {
             snprintf(name, sizeof name, "%s.%s", lab->name, sc_lab_keys[k]);
             int kn;
@@ -333,11 +409,16 @@ static int parse_labs(yt_ctx *c, int root, const lab_defaults *df,
                                  lab_rule[k].dom) ||
                     dg_check_limit(c, yt_value_loc(c, kn, vn), name, d,
                                 lab_rule[k].lim, lab_rule[k].dom))
-                    return -1;
+                    bad = -1;
             } else if (df->has[k]) {
                 *d = df->d[k]; /* this lab's own copy, drawn as LAB.KEY */
+            } else if (df->bad[k] || df->broken) {
+                bad = -1; /* reported once, at defaults */
             } else if (lab_rule[k].required) {
-                return yt_fail(c, item, name, "required key is missing");
+                if (misspelt(c, item, sc_lab_keys[k], sc_lab_keys, SC_LAB_NKEYS))
+                    bad = -1; /* reported as the unknown key */
+                else
+                    missing_add(&miss, name, sc_lab_keys[k]);
             } else {
                 *d = k == SC_REVENUE_MULTIPLE
                          ? rd_lognormal_p5p95(SC_DEFAULT_MULTIPLE_P5,
@@ -347,12 +428,13 @@ static int parse_labs(yt_ctx *c, int root, const lab_defaults *df,
                     return yt_fail(c, item, name, "internal error: %s", rule);
             }
         }
+        if (missing_report(c, item, lab->name, &miss)) bad = -1;
         lab->backstop = df->has_backstop ? df->backstop : SC_BACKSTOP_NONE;
         int bv = yt_map_find(c, item, "backstop", NULL);
         snprintf(name, sizeof name, "%s.backstop", lab->name);
-        if (bv && parse_backstop(c, bv, name, &lab->backstop)) return -1;
+        if (bv && parse_backstop(c, bv, name, &lab->backstop)) bad = -1;
     }
-    return 0;
+    return bad;
 }
 
 /* Base-year shares: for each segment, the labs' revenue must fit in the
@@ -374,7 +456,7 @@ static int check_shares(yt_ctx *c, int root, const sc_scenario *s)
                                    SC_ENT_MARKET0};
     int lk;
     int lv = yt_map_find(c, root, "labs", &lk);
-    int at = yt_value_loc(c, lk, lv);
+    int at = yt_value_loc(c, lk, lv), bad = 0;
     for (int g = 0; g < 3; g++) {
         const rd_dist *m = &s->market[mkt_key[g]];
         int all_const = rd_is_const(m);
@@ -384,16 +466,30 @@ static int check_shares(yt_ctx *c, int root, const sc_scenario *s)
         for (size_t i = 0; i < s->nlabs; i++)
             sum += rd_quantile(&s->labs[i].in[lab_key[g]], 0.5);
         if (sum <= mv * (1 + 1e-12)) continue;
-        if (all_const)
-            return yt_fail(c, at, "labs", "sum of %s (%.10g) exceeds market.%s "
-                        "(%.10g)", sc_lab_keys[lab_key[g]], sum,
-                        sc_market_keys[mkt_key[g]], mv);
-        return yt_fail(c, at, "labs", "sum of %s (%.10g, adding medians) "
-                    "exceeds market.%s (%.10g, median)",
-                    sc_lab_keys[lab_key[g]], sum,
-                    sc_market_keys[mkt_key[g]], mv);
+        /* Which lab brings how much: three significant digits, what an
+         * analyst compares with the sources (the sum keeps enough digits
+         * to show that it exceeds the market). */
+        char labs[600] = "";
+        for (size_t i = 0, used = 0; i < s->nlabs && used + 1 < sizeof labs; i++) {
+            int w = snprintf(labs + used, sizeof labs - used, "%s%s %.3g", i ? ", " : "",
+                             s->labs[i].name,
+                             rd_quantile(&s->labs[i].in[lab_key[g]], 0.5));
+            if (w < 0) break;
+            used += (size_t)w;
+        }
+        /* the sum with the fewest digits (3 or more) that tell it from
+         * the market's */
+        char ssum[32], smkt[32];
+        int prec = 3;
+        snprintf(smkt, sizeof smkt, "%.3g", mv);
+        do
+            snprintf(ssum, sizeof ssum, "%.*g", prec, sum);
+        while (!strcmp(ssum, smkt) && ++prec <= 17);
+        bad = yt_fail(c, at, "labs", "sum of %s (%s%s) exceeds market.%s (%s%s): %s",
+                      sc_lab_keys[lab_key[g]], ssum, all_const ? "" : ", adding medians",
+                      sc_market_keys[mkt_key[g]], smkt, all_const ? "" : ", median", labs);
     }
-    return 0;
+    return bad;
 }
 
 /* The drawn inputs, in the documented order. */
@@ -604,6 +700,8 @@ void sc_free(sc_scenario *s)
     if (!s) return;
     free(s->file);
     free(s->yaml_text);
+    free(s->source_text);
+    free(s->overrides);
     free(s->name);
     free(s->description);
     for (size_t i = 0; s->labs && i < s->nlabs; i++) free(s->labs[i].name);
@@ -616,6 +714,11 @@ void sc_free(sc_scenario *s)
     free(s);
 }
 
+const char *sc_suggest(const char *word, const char *const *cand, size_t n)
+{
+    return yt_suggest(word, cand, n);
+}
+
 int sc_lab_index(const sc_scenario *s, const char *name)
 {
     for (size_t i = 0; s && name && i < s->nlabs; i++)
@@ -623,6 +726,130 @@ int sc_lab_index(const sc_scenario *s, const char *name)
     return -1;
 }
 
+
+/* One override's line "NAME=VALUE\n" appended to *buf (escaping the
+ * value's backslashes and newlines). */
+static int ov_line(char **buf, size_t *len, const char *name, const char *value)
+{
+    size_t need = strlen(name) + 2 * strlen(value) + 3;
+    char *b = realloc(*buf, *len + need);
+    if (!b) return -1;
+    *buf = b;
+    char *p = b + *len;
+    p += sprintf(p, "%s=", name);
+    for (const char *v = value; *v; v++) {
+        if (*v == '\\' || *v == '\n') {
+            *p++ = '\\';
+            *p++ = *v == '\n' ? 'n' : '\\';
+        } else {
+            *p++ = *v;
+        }
+    }
+    *p++ = '\n';
+    *p = 0;
+    *len = (size_t)(p - b);
+    return 0;
+}
+
+/* The overrides of opts as sc_scenario.overrides says. */
+static int overrides_text(const sc_options *o, char **out)
+{
+    char *buf = calloc(1, 1), num[32];
+    size_t len = 0;
+    int bad = !buf;
+    for (size_t i = 0; o && !bad && i < o->nset; i++)
+        bad = ov_line(&buf, &len, o->set[i].name ? o->set[i].name : "",
+                      o->set[i].value ? o->set[i].value : "");
+    if (o && !bad && o->has_paths) {
+        snprintf(num, sizeof num, "%llu", (unsigned long long)o->paths);
+        bad = ov_line(&buf, &len, "paths", num);
+    }
+    if (o && !bad && o->has_seed) {
+        snprintf(num, sizeof num, "%llu", (unsigned long long)o->seed);
+        bad = ov_line(&buf, &len, "seed", num);
+    }
+    if (bad) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    return 0;
+}
+
+void sc_overrides_free(sc_override *set, char **strings, size_t nstrings)
+{
+    for (size_t i = 0; strings && i < nstrings; i++) free(strings[i]);
+    free(strings);
+    free(set);
+}
+
+int sc_parse_overrides(const char *text, sc_options *o, sc_override **set, char ***strings,
+                       size_t *nstrings, char *err, size_t errlen)
+{
+    size_t nl = 0;
+    for (const char *p = text; *p; p++) nl += *p == '\n';
+    memset(o, 0, sizeof *o);
+    *set = calloc(nl + 1, sizeof **set);
+    *strings = calloc(2 * nl + 2, sizeof **strings);
+    *nstrings = 0;
+    if (!*set || !*strings) {
+        snprintf(err, errlen, "overrides: out of memory");
+        return -1;
+    }
+    int lineno = 0;
+    for (const char *p = text; *p;) {
+        const char *end = strchr(p, '\n');
+        if (!end) end = p + strlen(p);
+        lineno++;
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (!eq || eq == p) {
+            snprintf(err, errlen, "overrides, line %d: expected NAME=VALUE", lineno);
+            return -1;
+        }
+        char *name = malloc((size_t)(eq - p) + 1), *value = malloc((size_t)(end - eq));
+        if (!name || !value) {
+            free(name);
+            free(value);
+            snprintf(err, errlen, "overrides: out of memory");
+            return -1;
+        }
+        memcpy(name, p, (size_t)(eq - p));
+        name[eq - p] = 0;
+        char *v = value;
+        for (const char *q = eq + 1; q < end; q++) {
+            if (*q == '\\' && q + 1 < end) {
+                q++;
+                *v++ = *q == 'n' ? '\n' : *q;
+            } else {
+                *v++ = *q;
+            }
+        }
+        *v = 0;
+        (*strings)[(*nstrings)++] = name;
+        (*strings)[(*nstrings)++] = value;
+        if (!strcmp(name, "paths") || !strcmp(name, "seed")) {
+            uint64_t x;
+            if (yt_parse_u64(value, &x) != 0) {
+                snprintf(err, errlen, "overrides, line %d: %s must be an integer", lineno, name);
+                return -1;
+            }
+            if (name[0] == 'p') {
+                o->has_paths = 1;
+                o->paths = x;
+            } else {
+                o->has_seed = 1;
+                o->seed = x;
+            }
+        } else {
+            (*set)[o->nset].name = name;
+            (*set)[o->nset].value = value;
+            o->nset++;
+        }
+        p = *end ? end + 1 : end;
+    }
+    o->set = *set;
+    return 0;
+}
 
 static int load(yt_ctx *c, sc_scenario *s, const char *text, size_t len,
                 const sc_options *opts)
@@ -668,13 +895,25 @@ static int load(yt_ctx *c, sc_scenario *s, const char *text, size_t len,
     c->visits = 0;
     if (yt_walk_dups(c, root, NULL, 0)) return -1;
 
+    /* The sections are checked one after the other, each whatever became
+     * of the others, so that one pass reports every error (collect); the
+     * rules across sections (shares, correlations) need every value, so
+     * they run only when the sections hold. */
     lab_defaults df;
-    if (parse_root(c, root, s) || parse_market(c, root, s) ||
-        parse_defaults(c, root, &df) || parse_labs(c, root, &df, s) ||
-        check_shares(c, root, s) || build_inputs(c, s) ||
+    int bad = parse_root(c, root, s);
+    bad |= parse_market(c, root, s);
+    bad |= parse_defaults(c, root, &df);
+    bad |= parse_labs(c, root, &df, s);
+    if (bad || check_shares(c, root, s) || build_inputs(c, s) ||
         parse_correlations(c, root, s))
         return -1;
 
+    /* the text as written and the overrides, kept apart: with them the
+     * run can be reproduced from the file it wrote, comments and all */
+    s->source_text = malloc(len + 1);
+    if (!s->source_text || overrides_text(opts, &s->overrides)) return yt_fail_oom(c);
+    memcpy(s->source_text, text, len);
+    s->source_text[len] = 0;
     if (c->novr > 0) return yt_emit(c, root, &s->yaml_text);
     s->yaml_text = malloc(len + 1);
     if (!s->yaml_text) return yt_fail_oom(c);
@@ -692,6 +931,7 @@ int sc_load_text(sc_scenario **out, const char *text, size_t len,
     c.file = file ? file : "<scenario>";
     c.err = err;
     c.errlen = errlen;
+    c.collect = 1;
     if (err && errlen) err[0] = 0;
     if (out) *out = NULL;
     if (!out || !text) {
@@ -708,6 +948,7 @@ int sc_load_text(sc_scenario **out, const char *text, size_t len,
     gsl_error_handler_t *old = gsl_set_error_handler_off();
     int rc = load(&c, s, text, len, opts);
     gsl_set_error_handler(old);
+    yt_errors_end(&c);
 
     yt_ctx_free(&c);
     if (rc) {

@@ -116,6 +116,12 @@ typedef struct {
     char *yaml_text;   /* the scenario as run: the file's text when there
                           are no overrides, else the document re-emitted
                           with every override applied */
+    char *source_text; /* the text as given, comments and all */
+    char *overrides;   /* the overrides applied, one "NAME=VALUE" line each
+                          in the order applied (--set's, then paths=N and
+                          seed=S); "" when none. In a VALUE a backslash is
+                          written \\ and a newline \n (sc_parse_overrides
+                          reads them back) */
     char *name;
     char *description; /* "" when absent */
     int base_year;
@@ -170,6 +176,19 @@ int sc_load_text(sc_scenario **out, const char *text, size_t len,
                  char *err, size_t errlen);
 
 void sc_free(sc_scenario *s);
+
+/* Reads the `overrides` text back (sc_scenario.overrides): into *o its
+ * --set pairs (*set, malloc'd, with *strings: every name and value,
+ * malloc'd, to free with sc_overrides_free) and paths/seed. 0, or -1
+ * with one line in err naming the bad line. */
+int sc_parse_overrides(const char *text, sc_options *o, sc_override **set, char ***strings,
+                       size_t *nstrings, char *err, size_t errlen);
+void sc_overrides_free(sc_override *set, char **strings, size_t nstrings);
+
+/* The candidate closest to word within edit distance 2 (the suggestion
+ * of "unknown key; did you mean ...?"), or NULL; for other modules'
+ * names, such as the command line's options. */
+const char *sc_suggest(const char *word, const char *const *cand, size_t n);
 
 /* Index of a lab by name, or -1. */
 int sc_lab_index(const sc_scenario *s, const char *name);

@@ -61,7 +61,18 @@ typedef struct {
     long visits;
     int plain_paths; /* set: yt_walk_dups names list items PATH[i] even
                         under labs: (observe.c: no scenario there) */
+    int collect;     /* set: every error is kept, one line each (below) */
+    int nerr, nmore; /* errors reported; those beyond the lines kept */
 } yt_ctx;
+
+/* A load with c->collect set goes on after a rule fails, to the next key
+ * or lab that does not depend on it, so that one pass reports every
+ * error of a file: the first YT_MAX_ERRORS lines are kept in c->err, one
+ * per line, and yt_errors_end adds "FILE: ... and N more errors" for the
+ * rest. Without collect (observe.c, sc_parse_dist_node) the first error
+ * ends the load, as every caller's -1 does. */
+#define YT_MAX_ERRORS 20
+void yt_errors_end(yt_ctx *c);
 
 /* Deletes the document (if loaded) and the override ranges. */
 void yt_ctx_free(yt_ctx *c);
@@ -82,7 +93,8 @@ const ovr_range *yt_find_ovr(yt_ctx *c, int node);
 int yt_line_of(yt_ctx *c, int node);
 
 /* The one-line message "FILE:LINE: KEY: rule" (or "--set NAME: ..."),
- * at node (0: line 1); key is the full input name or NULL. Return -1. */
+ * at node (0: line 1); key is the full input name or NULL. Return -1.
+ * With c->collect, a later message is added on its own line. */
 int yt_fail(yt_ctx *c, int node, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* A message that is not about a node (I/O, overrides before they land). */
@@ -93,7 +105,7 @@ int yt_fail_oom(yt_ctx *c);
  * gets the key's node. */
 int yt_map_find(yt_ctx *c, int map, const char *key, int *keynode);
 /* Every key of map must be one of keys[] or of extra[] (NULL-terminated;
- * may be NULL); an unknown one is refused with a suggestion. prefix names
+ * may be NULL); each unknown one is refused with a suggestion. prefix names
  * the mapping ("market", "OpenAI"); what, when not NULL, follows
  * "unknown key". */
 int yt_check_keys(yt_ctx *c, int map, const char *prefix, const char *const *keys,

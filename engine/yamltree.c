@@ -193,11 +193,45 @@ static void yt_one_line(char *msg)
         if ((unsigned char)*msg < 0x20 || *msg == 0x7f) *msg = ' ';
 }
 
+/* Puts one message line into c->err: the first replaces what is there;
+ * without c->collect a later one is dropped; with it, each is appended
+ * on its own line
+ * while fewer than YT_MAX_ERRORS are kept and the buffer has room (with
+ * some left for yt_errors_end's "... and N more" line), and is counted
+ * otherwise. */
+static void put_line(yt_ctx *c, const char *line)
+{
+    if (c->nerr == 0) {
+        snprintf(c->err, c->errlen, "%s", line);
+        yt_one_line(c->err);
+    } else if (!c->collect) {
+        /* the first error stands (yt_check_keys goes on past it) */
+    } else {
+        size_t used = strlen(c->err), need = strlen(line) + 2;
+        if (c->nerr < YT_MAX_ERRORS && used + need + 64 <= c->errlen) {
+            c->err[used] = '\n';
+            snprintf(c->err + used + 1, c->errlen - used - 1, "%s", line);
+            yt_one_line(c->err + used + 1);
+        } else {
+            c->nmore++;
+        }
+    }
+    c->nerr++;
+}
+
+void yt_errors_end(yt_ctx *c)
+{
+    if (!c->nmore || !c->err || c->errlen == 0) return;
+    size_t used = strlen(c->err);
+    snprintf(c->err + used, c->errlen - used, "\n%s: ... and %d more error%s", c->file,
+             c->nmore, c->nmore == 1 ? "" : "s");
+}
+
 /* Writes the one-line message and returns -1. node locates the error
  * (0: line 1); key is the full input name or NULL. */
 int yt_fail(yt_ctx *c, int node, const char *key, const char *fmt, ...)
 {
-    char rule[1024];
+    char rule[1024], line[1800];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(rule, sizeof rule, fmt, ap);
@@ -206,17 +240,17 @@ int yt_fail(yt_ctx *c, int node, const char *key, const char *fmt, ...)
     const ovr_range *o = yt_find_ovr(c, node);
     if (o) {
         if (key && strcmp(key, o->samekey) != 0)
-            snprintf(c->err, c->errlen, "%s: %s: %s", o->label, key, rule);
+            snprintf(line, sizeof line, "%s: %s: %s", o->label, key, rule);
         else
-            snprintf(c->err, c->errlen, "%s: %s", o->label, rule);
+            snprintf(line, sizeof line, "%s: %s", o->label, rule);
     } else if (key) {
-        snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file,
+        snprintf(line, sizeof line, "%s:%d: %s: %s", c->file,
                  yt_line_of(c, node), key, rule);
     } else {
-        snprintf(c->err, c->errlen, "%s:%d: %s", c->file, yt_line_of(c, node),
+        snprintf(line, sizeof line, "%s:%d: %s", c->file, yt_line_of(c, node),
                  rule);
     }
-    yt_one_line(c->err);
+    put_line(c, line);
     return -1;
 }
 
@@ -224,11 +258,12 @@ int yt_fail(yt_ctx *c, int node, const char *key, const char *fmt, ...)
 int yt_fail_raw(yt_ctx *c, const char *fmt, ...)
 {
     if (!c->err || c->errlen == 0) return -1;
+    char line[1800];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->err, c->errlen, fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    yt_one_line(c->err);
+    put_line(c, line);
     return -1;
 }
 
@@ -300,12 +335,15 @@ int yt_check_keys(yt_ctx *c, int map, const char *prefix,
                       const char *const *keys, size_t nkeys,
                       const char *const *extra, const char *what)
 {
+    int bad = 0; /* every unknown key is reported, not only the first */
     yaml_node_t *m = yt_node(c, map);
     for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
          p < m->data.mapping.pairs.top; p++) {
-        if (!YT_IS_SCALAR(c, p->key))
-            return yt_fail(c, p->key, prefix, "keys must be names, not lists "
+        if (!YT_IS_SCALAR(c, p->key)) {
+            bad = yt_fail(c, p->key, prefix, "keys must be names, not lists "
                         "or mappings");
+            continue;
+        }
         const char *k = yt_str(c, p->key);
         int ok = 0;
         for (size_t i = 0; !ok && i < nkeys; i++) ok = !strcmp(k, keys[i]);
@@ -321,12 +359,12 @@ int yt_check_keys(yt_ctx *c, int map, const char *prefix,
             snprintf(full, sizeof full, "%s.%s", prefix, k);
         else
             snprintf(full, sizeof full, "%s", k);
-        return yt_fail(c, p->key, full, "unknown key%s%s%s%s%s",
+        bad = yt_fail(c, p->key, full, "unknown key%s%s%s%s%s",
                     what ? " " : "", what ? what : "",
                     best ? "; did you mean " : "", best ? best : "",
                     best ? "?" : "");
     }
-    return 0;
+    return bad;
 }
 
 /* A numeric scalar at node i; what names it in the rule ("sd", "rho"). */

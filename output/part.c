@@ -62,6 +62,20 @@ int pt_open(pt_part *p, const char *path, char *err, size_t errlen)
     snprintf(name, sizeof name, "%s (scenario_yaml)", path);
     if (sc_load_text(&p->s, p->yaml, strlen(p->yaml), name, NULL, err, errlen) != 0)
         return -1;
+    /* The text as written and the overrides travel on to the resumed or
+     * merged file (a file written before they were recorded has none:
+     * the scenario as run stands for both). */
+    if (hr_attr_exists(p->hf, "scenario_source") && hr_attr_exists(p->hf, "overrides")) {
+        char *src = hr_attr_str(p->hf, "scenario_source", err, errlen), *ov = NULL;
+        if (!src || !(ov = hr_attr_str(p->hf, "overrides", err, errlen))) {
+            free(src);
+            return -1;
+        }
+        free(p->s->source_text);
+        free(p->s->overrides);
+        p->s->source_text = src;
+        p->s->overrides = ov;
+    }
     if (p->s->paths != hdr[0])
         return fail(err, errlen, "%s: the state is for %llu paths, the scenario for %llu", path,
                     (unsigned long long)hdr[0], (unsigned long long)p->s->paths);
