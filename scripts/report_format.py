@@ -46,7 +46,7 @@ def clean(s, limit=NAME_MAX):
                 out.append(r if r != ch else f"\\u{ord(ch):04x}")
         s = "".join(out)
     if cut or len(s) > limit:
-        s = s[:max(limit - 1, 1)] + "\u2026"
+        s = s[:max(limit - 3, 1)] + "..."
     return s
 
 
@@ -55,7 +55,7 @@ def clean_block(text, width=150, max_chars=1 << 20):
     escaped line by line (newlines kept), at most max_chars characters."""
     text = text if isinstance(text, str) else str(text)
     if len(text) > max_chars:
-        text = text[:max_chars] + "\n\u2026 (cut)"
+        text = text[:max_chars] + "\n... (cut)"
     return "\n".join(clean(line, 1 << 30) if not line.isprintable() else line
                      for line in text.split("\n"))
 

@@ -28,3 +28,19 @@ add_test(NAME report_conditioned_backtest_and_failure_worlds
           $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
 set_tests_properties(report_conditioned_backtest_and_failure_worlds PROPERTIES TIMEOUT 600
   ENVIRONMENT "MPLBACKEND=Agg;MPLCONFIGDIR=${CMAKE_CURRENT_BINARY_DIR}/mplconfig")
+# runway compare of runs whose labs differ (matched by name, the labs of
+# one run listed, changed inputs named), its intervals at 0 and 1, a
+# reader that has gone, and hostile lab names (tests/test_compare_labs.py).
+foreach(_pair
+    "compare_matches_labs_by_name_and_lists_changed_inputs:labs"
+    "compare_interval_covers_at_p_zero_and_one:interval"
+    "compare_quiet_on_broken_pipe:pipe"
+    "compare_sanitises_hostile_lab_names:hostile")
+  string(REPLACE ":" ";" _pair "${_pair}")
+  list(GET _pair 0 _name)
+  list(GET _pair 1 _mode)
+  add_test(NAME ${_name}
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_compare_labs.py
+            $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR} ${_mode})
+  set_tests_properties(${_name} PROPERTIES TIMEOUT 600)
+endforeach()
