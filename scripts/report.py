@@ -922,6 +922,7 @@ def failure_plan(r):
     w = None if r.weight is None else r.weight[:M]
     labs, notes = [], []
     for i, lab in enumerate(r.labs):
+        lab = _name(lab)  # for the notes; the lab is found by index
         if r.backstopped[i]:
             notes.append(f"{lab}: left out: it has a parent backstop and never leaves.")
             continue
@@ -1027,7 +1028,7 @@ def failure_worlds_section(r, plan):
         if isinstance(v, dict) and any(x.get("ks_d") is not None for x in v["inputs"]):
             have.append((i, v))
         elif isinstance(v, str):
-            notes.append(f"{r.labs[i]}: {v}")
+            notes.append(f"{_name(r.labs[i])}: {clean(v, 500)}")
     notes_html = "".join(f"<p class=\"note\">{html.escape(n)}</p>" for n in notes)
     sample = (f"the first {M} of the {r.paths} paths (paths are independent draws, so they "
               "are a random sample)" if M < r.paths else f"all {r.paths} paths")
@@ -1079,14 +1080,14 @@ def fig_failure_worlds(r, have, year, M):
                     f"{_sig(x['median_inside'])} vs {_sig(x['median_outside'])}",
                     va="center", ha="left" if vv < 0 else "right", fontsize=7.5, color="0.25")
         ax.set_yticks(y)
-        ax.set_yticklabels([x["input"] for x in rows], fontsize=8)
+        ax.set_yticklabels([_name(x["input"], 36) for x in rows], fontsize=8)
         ax.axvline(0, color="0.2", lw=0.8)
         ax.set_xlim(-lim * 1.6, lim * 1.6)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5, symmetric=True))
         ax.tick_params(axis="x", labelsize=8)
         ax.set_xlabel("KS D (right: higher where it leaves; left: lower)", fontsize=8)
         t = int(np.nonzero(r.years == year)[0][0])
-        ax.set_title(f"{r.labs[i]}: leaves by {year} in {1 - r.ds['survival'][i, t]:.1%} of "
+        ax.set_title(f"{_name(r.labs[i], 28)}: leaves by {year} in {1 - r.ds['survival'][i, t]:.1%} of "
                      f"{'the weight' if r.weight is not None else 'paths'}", color=col,
                      fontweight="bold", fontsize=10)
     fig.suptitle(f"The worlds where each lab has left by {year}: inputs that differ most "
