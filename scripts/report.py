@@ -131,7 +131,8 @@ class Section:
     """One part of the report: a heading, a caption (HTML-safe text) and
     either a figure or a note saying why there is none; extra_html follows
     the figure in the page, pdf (blocks for _text_page) is a text page the
-    PDF gets before the figure."""
+    PDF gets before the figure. fig is a Figure or a function that makes
+    one (made by whichever process draws it: see render)."""
 
     def __init__(self, key, title, caption, fig=None, note=None, extra_html="", pdf=None):
         self.key, self.title, self.caption = key, title, caption
@@ -698,7 +699,7 @@ def conditioned_sections(r, c):
                f"({esc(c.method)}) are in the table; the comparison section below has every "
                "year.")
         out.append(Section("prior_posterior", "Prior versus posterior survival", cap,
-                           fig_prior_posterior(c), extra_html=_html_table(h, rr, "prior")
+                           lambda: fig_prior_posterior(c), extra_html=_html_table(h, rr, "prior")
                            + note, pdf=[("p", _plain(cap)), ("table", (h, rr))]))
     else:
         how = ("To see prior versus posterior survival, run the same scenario without "
@@ -825,7 +826,7 @@ def backtest_sections(r):
             "holds its middle 50% (25th to 75th percentile), the whiskers 90% (5th to 95th), "
             "the bar in the box is the median; the diamond is the observed median with the "
             "observation's own 90% interval. A diamond outside the whiskers is a figure the "
-            "scenario put outside its 90% band.", fig_backtest_bands(r, bt, figs)))
+            "scenario put outside its 90% band.", lambda: fig_backtest_bands(r, bt, figs)))
     if int(bt.attrs["figures"]):
         out.append(Section(
             "backtest_pit", "Backtest: calibration",
@@ -834,7 +835,7 @@ def backtest_sections(r):
             "piles them at the ends, a vague one in the middle. Right: the share of figures "
             "inside the 50% and 90% central intervals against those nominal levels, with "
             "95% binomial (Wilson) intervals; the diagonal is perfect calibration. With few "
-            "observations the intervals are wide.", fig_backtest_calibration(bt)))
+            "observations the intervals are wide.", lambda: fig_backtest_calibration(bt)))
     return out
 
 
@@ -1343,7 +1344,7 @@ def build_sections(r, c=None, failure="start"):
         "Probability that each lab is still alive (independent and solvent) at the end of "
         "each year; the curve starts at 1 in the base year. The shaded band is the 95% "
         "Wilson interval: Monte Carlo error only (it shrinks as 1/&radic;paths), not model "
-        "uncertainty.", fig_survival(r)))
+        "uncertainty.", lambda: fig_survival(r)))
     if r.has_paths:
         s.append(Section(
             "failure_years", "When and how labs leave",
@@ -1353,7 +1354,7 @@ def build_sections(r, c=None, failure="start"):
             "it ran out of cash with too little revenue to sell) and <b>bought while "
             "solvent</b> (dotted, light: acquired before it ran out of cash). The bars of a "
             "lab sum to its probability of having left by the horizon, 1 minus its "
-            "survival.", fig_failure_years(r)))
+            "survival.", lambda: fig_failure_years(r)))
     else:
         s.append(Section(
             "failure_years", "When and how labs leave", "",
@@ -1371,7 +1372,8 @@ def build_sections(r, c=None, failure="start"):
                 "alive that year: the line is the median, the dark band holds the middle 50% "
                 "of those paths, the light band 90%. Labs that fail drop out, so late years "
                 "describe survivors only. The vertical axis is a symmetric log scale (linear "
-                "below 0.1) because the paths spread over orders of magnitude.", fig_fan(r, name, what, "US$ billion")))
+                "below 0.1) because the paths spread over orders of magnitude.",
+                lambda name=name, what=what: fig_fan(r, name, what, "US$ billion")))
         else:
             s.append(Section(key, f"{title} fan chart", "",
                              note=f"The file has no <code>{name}</code> dataset."))
@@ -1381,7 +1383,7 @@ def build_sections(r, c=None, failure="start"):
             "Probability that the lab has had at least one year of positive operating cash "
             "flow (revenue minus serving, training, staff and other costs, before funding) "
             "by the end of each year, counted over all paths whether or not it survived.",
-            fig_profitable(r)))
+            lambda: fig_profitable(r)))
     else:
         s.append(Section("profitable", "Turning profitable", "",
                          note="The file has no <code>profitable_by</code> dataset."))
@@ -1390,7 +1392,7 @@ def build_sections(r, c=None, failure="start"):
             "independent_alive", "How many independent labs survive",
             "Each bar splits the paths of one year by how many labs without a parent "
             "backstop are alive at its end (bars sum to 1); the black line (right axis) is "
-            "the expected number.", fig_independent_alive(r)))
+            "the expected number.", lambda: fig_independent_alive(r)))
     else:
         s.append(Section("independent_alive", "How many independent labs survive", "",
                          note="The file has no <code>independent_alive</code> dataset."))
@@ -1423,29 +1425,40 @@ def build_sections(r, c=None, failure="start"):
             f"<b>{html.escape(c.method)}</b>. {html.escape(c.reason)}. The line is the change "
             "in survival probability, the band its 95% interval"
             + ("; dashed lines: the interval an unpaired comparison of the same two runs "
-               "would give, for contrast." if c.paired else ".") + bf, fig_comparison(c)))
+               "would give, for contrast." if c.paired else ".") + bf, lambda: fig_comparison(c)))
     return s
 
 
 # ---------------------------------------------------------------- writers
-def _png_bytes(fig):
-    FigureCanvasAgg(fig)
+def _draw(fig):
+    """(PNG bytes, RGB pixels) of a figure (or of what a function makes),
+    drawn once by Agg at PNG_DPI: the PNG for the HTML page, the pixels for
+    the PDF page (no PNG to decode again)."""
+    if callable(fig):
+        fig = fig()
+    from PIL import Image
+    fig.set_dpi(PNG_DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgb = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., :3])
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PNG_DPI)
-    return buf.getvalue()
+    Image.fromarray(rgb).save(buf, format="png", compress_level=6)
+    return buf.getvalue(), rgb
+
+
+def _png_bytes(fig):
+    return _draw(fig)[0]
 
 
 def _png_b64(fig):
     return base64.b64encode(_png_bytes(fig)).decode("ascii")
 
 
-def _image_page(png, fig):
+def _image_page(arr):
     """A PDF page holding a figure's PNG at the figure's size: each figure
     is drawn once, by Agg, for the HTML page and the PDF alike (drawing it
     a second time as vectors doubled the report's time)."""
-    import matplotlib.image
-    arr = matplotlib.image.imread(io.BytesIO(png), format="png")
-    page = Figure(figsize=fig.get_size_inches())
+    page = Figure(figsize=(arr.shape[1] / PNG_DPI, arr.shape[0] / PNG_DPI))
     ax = page.add_axes((0, 0, 1, 1))
     ax.imshow(arr, interpolation="none", aspect="auto")
     ax.set_axis_off()
@@ -1656,7 +1669,7 @@ def write_pdf(path, r, sections, c, png_of=None):
     (render() draws them once for both outputs); None: draw them here."""
     if png_of is None:
         def png_of(key):
-            return _png_bytes(next(s.fig for s in sections if s.key == key))
+            return _draw(next(s.fig for s in sections if s.key == key))[1]
     name = r.attrs.get("scenario_name", r.stem)
     meta = {"Title": f"runway report: {name}", "Creator": "runway report.py",
             "Subject": f"{r.paths} paths, seed {r.seed}"}
@@ -1684,7 +1697,7 @@ def write_pdf(path, r, sections, c, png_of=None):
                           f"{c.reason}."),
                     ("table", (h, rr))]))
             if s.fig is not None:
-                pdf.savefig(_image_page(png_of(s.key), s.fig))
+                pdf.savefig(_image_page(png_of(s.key)))
             elif s.note and not s.pdf:
                 pdf.savefig(_text_page(s.title, [("p", _plain(s.note))]))
         lines = _wrap_lines(clean_block(str(r.attrs.get("scenario_yaml", ""))), YAML_WRAP)
@@ -1701,23 +1714,20 @@ def _plain(h):
     return html.unescape(re.sub(r"<[^>]+>", "", h))
 
 
-PARENT_SHARE = 0.4  # of the figures: this process also writes the text pages
-
-
 def render(sections, write_pdf_fn):
     """Draws each figure once, as a PNG, for the HTML page (base64) and the
-    PDF (write_pdf_fn(png_of) returns its page count): the later figures
-    are drawn in a Background child while this process draws the first
-    ones and writes the PDF's text pages, so that on two cores the two
+    PDF (write_pdf_fn(png_of) returns its page count). The figures given
+    as functions are made and drawn in a Background child, while this
+    process draws the others (made already: they needed results computed
+    here) and writes the PDF's text pages, so that on two cores the two
     halves take the time of one. Returns ({key: base64 PNG}, pages)."""
     figs = [s for s in sections if s.fig is not None]
-    k = int(round(len(figs) * PARENT_SHARE))
-    theirs = {s.key: s.fig for s in figs[k:]}
-    job = Background(lambda: {key: _png_bytes(f) for key, f in theirs.items()})
+    theirs = {s.key: s.fig for s in figs if callable(s.fig)}
+    job = Background(lambda: {key: _draw(f) for key, f in theirs.items()})
     got = {}
     waited = [False]
 
-    def png_of(key):
+    def drawn(key):
         if key not in got and key in theirs and not waited[0]:
             waited[0] = True
             try:
@@ -1725,16 +1735,19 @@ def render(sections, write_pdf_fn):
             except BackgroundError:
                 pass  # drawn here instead
         if key not in got:
-            got[key] = _png_bytes(next(s.fig for s in figs if s.key == key))
+            got[key] = _draw(next(s.fig for s in figs if s.key == key))
         return got[key]
     try:
-        pages = write_pdf_fn(png_of)
+        for s in figs:  # this process's share first, while the child draws its own
+            if s.key not in theirs:
+                drawn(s.key)
+        pages = write_pdf_fn(lambda key: drawn(key)[1])
         for s in figs:
-            png_of(s.key)
+            drawn(s.key)
     except BaseException:
         job.cancel()
         raise
-    return {key: base64.b64encode(v).decode("ascii") for key, v in got.items()}, pages
+    return {key: base64.b64encode(v[0]).decode("ascii") for key, v in got.items()}, pages
 
 
 def _cancel(plan):
