@@ -227,6 +227,25 @@ def _lab_title(ax, r, i):
     ax.set_title(name, color=lab_colour(i), fontweight="bold", fontsize=10)
 
 
+def _survival_lines(ax, r, legend_out=False):
+    """Each lab's survival curve with its 95% band (the summary's chart)."""
+    x = np.concatenate([[r.base_year], r.years])
+    s, lo, hi = r.ds["survival"], r.ds["survival_lo"], r.ds["survival_hi"]
+    L = len(r.labs)
+    for i, lab in enumerate(r.labs):
+        c = lab_colour(i)
+        ax.fill_between(x, np.concatenate([[1.0], lo[i]]), np.concatenate([[1.0], hi[i]]),
+                        color=c, alpha=0.22, linewidth=0)
+        ax.plot(x, np.concatenate([[1.0], s[i]]), color=c, **_line_style(i, L),
+                label=_name(lab, 28) + (" (backstopped)" if r.backstopped[i] else ""))
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("P(alive at the end of the year)", fontsize=8)
+    ax.tick_params(labelsize=8)
+    _years_ticks(ax, x)
+    if legend_out:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+
+
 def fig_survival(r):
     fig = Figure(figsize=WIDE)
     ax = fig.add_subplot(1, 1, 1)
@@ -1519,6 +1538,8 @@ def write_html(path, r, sections, pngs, c, pdf_pages, pdf_name):
                    "<a href=\"#backtest\">Backtest</a>.</p>")
     out.append("<h2 id=\"summary\">Summary</h2>")
     for kind, content in summary_blocks(r, c):
+        if kind == "survival":
+            continue  # the HTML page has the full figure below
         if kind == "p":
             out.append(f"<p>{esc(content)}</p>")
         elif kind == "h":
@@ -1582,6 +1603,7 @@ def summary_blocks(r, c):
                         "is still independent and solvent; the interval is Monte Carlo error "
                         "only, not model uncertainty. Backstopped labs have a parent that "
                         "covers their losses, so they never fail in the model."))
+    blocks.append(("survival", r))
     return blocks
 
 
@@ -1622,6 +1644,11 @@ def _text_page(title, blocks):
                     cell.set_facecolor("0.93")
                     cell.set_text_props(fontweight="bold")
             y -= h + 0.03
+        elif kind == "survival" and y > 0.3:
+            # the survival curves under the tables, in whatever height is left
+            ax = fig.add_axes((0.06, 0.06, 0.6, y - 0.09))
+            _survival_lines(ax, content, legend_out=True)
+            y = 0.05
         elif kind == "mono":
             fig.text(0.04, y, "\n".join(clean(x, 400) for x in content), fontsize=7.2,
                      family="monospace", va="top",
