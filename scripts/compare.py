@@ -4,12 +4,23 @@
 Usage:
     compare.py A.h5 B.h5 [-o OUT.csv] [--json] [--years LIST]
 
-For every lab and year prints P_B(alive) - P_A(alive) with a 95% interval.
-A is the reference ("before"), B the variant ("after"): a negative
-difference means the lab is less likely to be alive in B.
+For every lab both runs have (matched by name) and every year prints
+P_B(alive) - P_A(alive) with a 95% interval. A is the reference ("before"),
+B the variant ("after"): a negative difference means the lab is less likely
+to be alive in B. The labs only one run has are listed with their own
+survival, and the inputs the two scenarios (attribute scenario_yaml)
+specify differently are named with both specifications.
+
+Intervals: Newcombe's hybrid score interval (report_format.newcombe):
+paired, with the correlation phi of the two runs' alive indicators;
+unpaired, with phi = 0. Unlike the Wald intervals below, it keeps its
+width and coverage at p = 0 and 1. The formulas below give the paired
+difference itself and, for conditioned runs, the interval (delta method;
+Newcombe's with n_eff where its variance is 0).
 
   paired (common random numbers): when A and B have the same seed and the
-      same number of paths and both hold paths/fail_year, path i of A and
+      same number of paths, both hold paths/fail_year and the inputs both
+      specify alike have the same draws (paths/inputs), path i of A and
       path i of B share every random number not touched by the change
       (MODEL.md section 6). Then d_i = alive_B,i - alive_A,i (alive at the
       end of year t <=> fail_year == 0 or fail_year > t; fail_year is the
@@ -59,8 +70,11 @@ Options:
                         (default 1,3,5,H)
 
 Exit status: 0 success; 1 a file is missing, not a finished runway result,
-or the two files have different labs or horizons (one line on stderr, no
-output file written); 2 bad command line.
+or the two files have different horizons or no lab in common (one line on
+stderr, no output file written); 2 bad command line; 141 the reader of
+stdout went away; 128 + N stopped by signal N (SIGTERM, SIGINT, SIGHUP:
+one line, nothing left). Strings from the files are cleaned before they
+are printed (report_format.clean); CSV formula cells are neutralised.
 
 As a module: compare(a, b) with two runway_result.Result objects returns a
 Comparison (used by report.py --baseline).

@@ -14,9 +14,12 @@ Usage:
                    both runs share seed and paths: see compare.py)
 
 The HTML page is self-contained (figures are PNGs embedded as data URIs;
-it opens offline). The PDF holds the same content: a title page with the
-headline table and provenance, one page per figure (the comparison adds a
-table page and a figure page), then the scenario text.
+it opens offline). The PDF holds the same content: a summary page (the
+question answered: survival per lab at the headline years, what drives it,
+what changed against the baseline, the survival curves), the headline
+table and provenance, one page per figure (the comparison adds a table
+page and a figure page), then the scenario text. With --baseline, labs are
+matched by name (compare.py).
 
 Contents, in order: headline table; for a run conditioned on
 observations (`runway run --condition`), "Conditioned on" (each
@@ -35,16 +38,21 @@ when both runs are conditioned); provenance and the full scenario text.
 docs/reports.md explains how to read each one. A conditioned run's
 figures are all weighted (shares of the weight, not of the paths).
 
-Speed: the evidence sections cost only when the file has them. The
-failure-worlds comparison runs in a forked child on the first 25000 paths
-while the other figures are drawn, and the PNGs are drawn in another
-child while this process writes the PDF (class Background), so that on a
-machine with two cores the report takes no longer than before them.
+Speed (bench/bench_report.sh): the evidence sections cost only when the
+file has them. The failure-worlds comparison runs in a forked child on the
+first 25000 paths; each figure is drawn once, by Agg, and the image serves
+the HTML and the PDF; the figures that need nothing computed here are made
+and drawn in another child while this process writes the PDF's text pages
+(class Background, render). Figures use fixed margins (tight_layout cost
+as much as drawing).
 
 Exit status: 0 success; 1 the result (or baseline) is missing, not a runway
 result, incomplete, or incompatible with the baseline, or the output cannot
 be written (one line on stderr; nothing is written: outputs are written
-under temporary names and renamed only at the end); 2 bad command line.
+under temporary names and renamed only at the end); 2 bad command line;
+128 + N stopped by signal N (SIGTERM, SIGINT, SIGHUP: one line, the
+temporaries removed). Every string from a file is cleaned before it is
+printed or drawn (report_format.clean).
 
 Runs under Debian's /usr/bin/python3 with python3-h5py, python3-numpy and
 python3-matplotlib (Agg backend; no display needed).
