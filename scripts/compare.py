@@ -4,12 +4,23 @@
 Usage:
     compare.py A.h5 B.h5 [-o OUT.csv] [--json] [--years LIST]
 
-For every lab and year prints P_B(alive) - P_A(alive) with a 95% interval.
-A is the reference ("before"), B the variant ("after"): a negative
-difference means the lab is less likely to be alive in B.
+For every lab both runs have (matched by name) and every year prints
+P_B(alive) - P_A(alive) with a 95% interval. A is the reference ("before"),
+B the variant ("after"): a negative difference means the lab is less likely
+to be alive in B. The labs only one run has are listed with their own
+survival, and the inputs the two scenarios (attribute scenario_yaml)
+specify differently are named with both specifications.
+
+Intervals: Newcombe's hybrid score interval (report_format.newcombe):
+paired, with the correlation phi of the two runs' alive indicators;
+unpaired, with phi = 0. Unlike the Wald intervals below, it keeps its
+width and coverage at p = 0 and 1. The formulas below give the paired
+difference itself and, for conditioned runs, the interval (delta method;
+Newcombe's with n_eff where its variance is 0).
 
   paired (common random numbers): when A and B have the same seed and the
-      same number of paths and both hold paths/fail_year, path i of A and
+      same number of paths, both hold paths/fail_year and the inputs both
+      specify alike have the same draws (paths/inputs), path i of A and
       path i of B share every random number not touched by the change
       (MODEL.md section 6). Then d_i = alive_B,i - alive_A,i (alive at the
       end of year t <=> fail_year == 0 or fail_year > t; fail_year is the
@@ -59,8 +70,11 @@ Options:
                         (default 1,3,5,H)
 
 Exit status: 0 success; 1 a file is missing, not a finished runway result,
-or the two files have different labs or horizons (one line on stderr, no
-output file written); 2 bad command line.
+or the two files have different horizons or no lab in common (one line on
+stderr, no output file written); 2 bad command line; 141 the reader of
+stdout went away; 128 + N stopped by signal N (SIGTERM, SIGINT, SIGHUP:
+one line, nothing left). Strings from the files are cleaned before they
+are printed (report_format.clean); CSV formula cells are neutralised.
 
 As a module: compare(a, b) with two runway_result.Result objects returns a
 Comparison (used by report.py --baseline).
@@ -77,8 +91,15 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from runway_result import (AtomicOutputs, ResultError, _show, alive_share,  # noqa: E402
-                           check_compatible, die, die_unexpected, load, parse_years,
-                           weight_units)
+                           die, die_unexpected, load, parse_years, weight_units)
+from report_format import (TEXT_MAX, Interrupted, catch_signals, clean, csv_cell,  # noqa: E402
+                           decimals_for, newcombe, paired_phi, stopped,
+                           table_decimals, wilson)
+
+try:
+    import h5py
+except ImportError:  # pragma: no cover - load() reports it in one line
+    h5py = None
 
 PROG = "runway compare"
 Z95 = 1.959963984540054  # standard normal 97.5% quantile
@@ -245,14 +266,141 @@ def bayes_factor(a, b, paired):
     return k
 
 
-def compare(a, b):
-    """Difference in survival B - A (see the module docstring).
+def check_years(a, b):
+    """ResultError unless a and b cover the same years (labs may differ)."""
+    if a.horizon != b.horizon or len(a.years) != len(b.years):
+        raise ResultError(f"{clean(a.path, TEXT_MAX)} and {clean(b.path, TEXT_MAX)}: different "
+                          f"horizons ({a.horizon} vs {b.horizon} years)")
+    if not np.array_equal(a.years, b.years):
+        raise ResultError(f"{clean(a.path, TEXT_MAX)} and {clean(b.path, TEXT_MAX)}: different "
+                          f"years ({a.years[0]}-{a.years[-1]} vs {b.years[0]}-{b.years[-1]})")
 
-    Raises ResultError when the files have different labs or years."""
-    check_compatible(a, b)
-    L, T = len(a.labs), len(a.years)
+
+YAML_MAX = 4 << 20  # a scenario text longer than this is not parsed here
+
+
+def _scenario(r):
+    """The run's scenario as run (attribute scenario_yaml) parsed, or None."""
+    text = r.attrs.get("scenario_yaml")
+    if not isinstance(text, str) or not text or len(text) > YAML_MAX:
+        return None
+    try:
+        import yaml
+        doc = yaml.safe_load(text)
+    except Exception:  # noqa: BLE001 - the engine validated it; without PyYAML: no list
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _flat_inputs(doc):
+    """{input name: its specification} of a parsed scenario: market.KEY,
+    LAB.KEY (a lab's own value, else the scenario's defaults) and the
+    correlations, as MODEL.md names them."""
+    out = {}
+    market = doc.get("market") if isinstance(doc.get("market"), dict) else {}
+    for k, v in market.items():
+        out[f"market.{k}"] = v
+    defaults = doc.get("defaults") if isinstance(doc.get("defaults"), dict) else {}
+    labs = doc.get("labs") if isinstance(doc.get("labs"), list) else []
+    for lab in labs:
+        if not isinstance(lab, dict) or "name" not in lab:
+            continue
+        name = str(lab["name"])
+        for k in set(defaults) | set(lab):
+            if k != "name":
+                out[f"{name}.{k}"] = lab.get(k, defaults.get(k))
+    for row in doc.get("correlations") or []:
+        if isinstance(row, list) and len(row) == 3:
+            out[f"correlation({row[0]}, {row[1]})"] = row[2]
+    return out
+
+
+def _spec_text(v):
+    """An input's specification on one line, as the scenario writes it."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_spec_text(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_spec_text(x) for x in v) + "]"
+    return "(unset)" if v is None else str(v)
+
+
+def changed_inputs(a, b, shared):
+    """[(input, spec in A, spec in B)] for every input of the market, of
+    the labs both runs have, or of the correlations whose specification
+    (distribution and parameters, or constant) differs between the two
+    scenarios as run; None when a scenario text cannot be read (no
+    PyYAML, or a file without it)."""
+    da, db = _scenario(a), _scenario(b)
+    if da is None or db is None:
+        return None
+    fa, fb = _flat_inputs(da), _flat_inputs(db)
+    keep = set(shared)
+    out = []
+    for k in sorted(set(fa) | set(fb)):
+        lab = k.rsplit(".", 1)[0] if not k.startswith(("market.", "correlation(")) else None
+        if lab is not None and lab not in keep:
+            continue  # an input of a lab only one run has: listed with that lab
+        if fa.get(k) != fb.get(k):
+            out.append((k, _spec_text(fa.get(k)), _spec_text(fb.get(k))))
+    return out
+
+
+DRAW_CHECK_PATHS = 4096  # paths whose shared draws are compared for pairing
+
+
+def _input_draws(r, M):
+    """{input name: its first M drawn values} from paths/inputs, or None."""
+    if h5py is None or not (r.has_paths and r.has_inputs):
+        return None
+    try:
+        with h5py.File(r.path, "r") as f:
+            ds = f["paths/inputs"]
+            if ds.dtype.kind not in "fiu" or ds.shape != (r.paths, len(r.inputs)):
+                return None
+            X = np.asarray(ds[:M], dtype=np.float64)
+    except (OSError, KeyError):
+        return None
+    return {name: X[:, k] for k, name in enumerate(r.inputs)}
+
+
+def _draws_differ(a, b, changed):
+    """The first shared input that the two scenarios specify alike but whose
+    draws differ on the first paths (the runs then do not share their
+    random numbers: another engine version, or a file from elsewhere), or
+    None. Inputs are keyed by name (MODEL.md section 4), so labs added or
+    removed leave the others' draws alone."""
+    M = min(a.paths, b.paths, DRAW_CHECK_PATHS)
+    xa, xb = _input_draws(a, M), _input_draws(b, M)
+    if xa is None or xb is None:
+        return None
+    skip = {k for k, _, _ in changed or []}
+    for name in a.inputs:
+        if name in xb and name not in skip and not np.array_equal(xa[name], xb[name]):
+            return name
+    return None
+
+
+def compare(a, b):
+    """Difference in survival B - A of the labs both runs have, matched by
+    name (see the module docstring); the labs only one run has are listed
+    with their own survival (c.only_a, c.only_b: [(lab, index)]) and the
+    inputs whose specification differs in c.changed.
+
+    Raises ResultError when the files cover different years or share no lab."""
+    check_years(a, b)
+    shared = [lab for lab in a.labs if lab in b.labs]
+    if not shared:
+        raise ResultError(f"{clean(a.path, TEXT_MAX)} and {clean(b.path, TEXT_MAX)}: no lab in "
+                          f"common ({', '.join(clean(x) for x in a.labs[:8])} vs "
+                          f"{', '.join(clean(x) for x in b.labs[:8])})")
+    ia = np.array([a.labs.index(x) for x in shared])
+    ib = np.array([b.labs.index(x) for x in shared])
+    L, T = len(shared), len(a.years)
     c = Comparison()
-    c.a, c.b, c.labs, c.years = a, b, list(a.labs), a.years.copy()
+    c.a, c.b, c.labs, c.years = a, b, shared, a.years.copy()
+    c.only_a = [(x, i) for i, x in enumerate(a.labs) if x not in b.labs]
+    c.only_b = [(x, i) for i, x in enumerate(b.labs) if x not in a.labs]
+    c.changed = changed_inputs(a, b, shared)
     na, nb = float(a.paths), float(b.paths)
     c.weighted = a.conditioned or b.conditioned
 
@@ -263,36 +411,45 @@ def compare(a, b):
         why_not.append(f"different path counts ({a.paths} vs {b.paths})")
     for r in (a, b):
         if not r.has_paths:
-            why_not.append(f"{r.name} has no per-path data")
+            why_not.append(f"{clean(r.name, TEXT_MAX)} has no per-path data")
         elif r.fail_year.shape[0] != r.paths:
-            why_not.append(f"{r.name} holds {r.fail_year.shape[0]} per-path rows, not {r.paths}")
+            why_not.append(f"{clean(r.name, TEXT_MAX)} holds {r.fail_year.shape[0]} per-path "
+                           f"rows, not {r.paths}")
         elif r.conditioned and r.weight is None:
-            why_not.append(f"{r.name} is conditioned but holds no paths/weight")
+            why_not.append(f"{clean(r.name, TEXT_MAX)} is conditioned but holds no paths/weight")
+    if not why_not:
+        odd = _draws_differ(a, b, c.changed)
+        if odd is not None:
+            why_not.append(f"the draws of {clean(odd)} differ although both scenarios specify "
+                           "it alike, so the runs do not share their random numbers")
     c.paired = not why_not
     c.method = PAIRED if c.paired else UNPAIRED
+    ea = float(a.n_eff) if a.conditioned else na
+    eb = float(b.n_eff) if b.conditioned else nb
+    c.n_a, c.n_b = ea, eb
 
     with np.errstate(invalid="ignore", divide="ignore"):
+        c.unpaired_lo = c.unpaired_hi = None
         if c.paired and not c.weighted:
+            # Newcombe's hybrid score interval for paired proportions
+            # (report_format.newcombe: it keeps its coverage at 0 and 1,
+            # where mean(d) +- 1.96 sd(d)/sqrt(N) has zero width).
             N = a.fail_year.shape[0]
-            c.p_a = np.empty((L, T))
-            c.p_b = np.empty((L, T))
-            c.diff = np.empty((L, T))
-            sd = np.empty((L, T))
-            for i in range(L):
-                al_a = _alive(a.fail_year[:, i], T)
-                al_b = _alive(b.fail_year[:, i], T)
+            c.p_a, c.p_b, c.diff, c.lo, c.hi = (np.empty((L, T)) for _ in range(5))
+            for k in range(L):
+                al_a = _alive(a.fail_year[:, ia[k]], T)
+                al_b = _alive(b.fail_year[:, ib[k]], T)
                 # d_i is in {-1, 0, 1}: count the +1s and -1s (exact, no
                 # floating-point accumulation of N terms).
                 n_up = np.count_nonzero(al_b & ~al_a, axis=0).astype(np.float64)
                 n_dn = np.count_nonzero(al_a & ~al_b, axis=0).astype(np.float64)
-                c.p_a[i] = np.count_nonzero(al_a, axis=0) / N
-                c.p_b[i] = np.count_nonzero(al_b, axis=0) / N
-                mean = (n_up - n_dn) / N
-                # sample variance of d: (sum d^2 - N mean^2) / (N - 1)
-                var = ((n_up + n_dn) - N * mean * mean) / max(N - 1, 1)
-                c.diff[i] = mean
-                sd[i] = np.sqrt(np.maximum(var, 0.0))
-            c.halfwidth = Z95 * sd / math.sqrt(N)
+                n_both = np.count_nonzero(al_a & al_b, axis=0).astype(np.float64)
+                n_none = N - n_up - n_dn - n_both
+                c.p_a[k] = np.count_nonzero(al_a, axis=0) / N
+                c.p_b[k] = np.count_nonzero(al_b, axis=0) / N
+                c.diff[k] = (n_up - n_dn) / N
+                phi = paired_phi(n_both, n_up, n_dn, n_none)
+                c.lo[k], c.hi[k] = newcombe(c.p_b[k], N, c.p_a[k], N, phi)
             c.reason = (f"same seed ({a.seed}) and number of paths ({a.paths}), and both files "
                         "hold per-path outcomes: path i of A and path i of B share their "
                         "random numbers, so the difference is taken path by path")
@@ -304,20 +461,21 @@ def compare(a, b):
             # zA_i)^2 / (N (N - 1)).
             N = a.fail_year.shape[0]
             c.p_a, c.p_b, c.diff = (np.empty((L, T)) for _ in range(3))
-            c.halfwidth = np.empty((L, T))
-            c.unpaired_halfwidth = np.empty((L, T))
+            hw, uhw = np.empty((L, T)), np.empty((L, T))
             ua, ub = weight_units(a.weight), weight_units(b.weight)
-            for i in range(L):
-                pa = alive_share(a.fail_year[:, i], T, a.weight, ua)
-                pb = alive_share(b.fail_year[:, i], T, b.weight, ub)
-                za = _influence(_alive(a.fail_year[:, i], T), pa, a.weight)
-                zb = _influence(_alive(b.fail_year[:, i], T), pb, b.weight)
+            for k in range(L):
+                pa = alive_share(a.fail_year[:, ia[k]], T, a.weight, ua)
+                pb = alive_share(b.fail_year[:, ib[k]], T, b.weight, ub)
+                za = _influence(_alive(a.fail_year[:, ia[k]], T), pa, a.weight)
+                zb = _influence(_alive(b.fail_year[:, ib[k]], T), pb, b.weight)
                 z = zb - za
                 var = np.einsum("nt,nt->t", z, z) / (N * max(N - 1, 1))
-                c.p_a[i], c.p_b[i], c.diff[i] = pa, pb, pb - pa
-                c.halfwidth[i] = Z95 * np.sqrt(np.maximum(var, 0.0))
+                c.p_a[k], c.p_b[k], c.diff[k] = pa, pb, pb - pa
+                hw[k] = Z95 * np.sqrt(np.maximum(var, 0.0))
                 vu = (np.einsum("nt,nt->t", za, za) + np.einsum("nt,nt->t", zb, zb)) / N ** 2
-                c.unpaired_halfwidth[i] = Z95 * np.sqrt(np.maximum(vu, 0.0))
+                uhw[k] = Z95 * np.sqrt(np.maximum(vu, 0.0))
+            c.lo, c.hi = c.diff - hw, c.diff + hw
+            c.unpaired_lo, c.unpaired_hi = c.diff - uhw, c.diff + uhw
             which = " and ".join(x for x, r in (("A", a), ("B", b)) if r.conditioned)
             c.reason = (f"same seed ({a.seed}) and number of paths ({a.paths}), and both files "
                         "hold per-path outcomes: path i of A and path i of B share their "
@@ -325,55 +483,117 @@ def compare(a, b):
                         "conditioned, so each survival is the weighted share of its paths and "
                         "the interval is the delta method over the paired paths")
         else:
-            c.p_a = a.ds["survival"].copy()
-            c.p_b = b.ds["survival"].copy()
+            c.p_a = a.ds["survival"][ia].copy()
+            c.p_b = b.ds["survival"][ib].copy()
             c.diff = c.p_b - c.p_a
             c.reason = "; ".join(why_not) + ": the two estimates are treated as independent"
-        if not (c.paired and c.weighted):
-            if c.weighted:
-                va = np.array([_unpaired_var(a, i, c.p_a[i]) for i in range(L)])
-                vb = np.array([_unpaired_var(b, i, c.p_b[i]) for i in range(L)])
-                c.unpaired_halfwidth = Z95 * np.sqrt(np.maximum(va + vb, 0.0))
-            else:
-                c.unpaired_halfwidth = Z95 * np.sqrt(c.p_a * (1 - c.p_a) / na +
-                                                     c.p_b * (1 - c.p_b) / nb)
+        if c.weighted and c.unpaired_lo is None:
+            va = np.array([_unpaired_var(a, i, c.p_a[k]) for k, i in enumerate(ia)])
+            vb = np.array([_unpaired_var(b, i, c.p_b[k]) for k, i in enumerate(ib)])
+            uhw = Z95 * np.sqrt(np.maximum(va + vb, 0.0))
+            c.unpaired_lo, c.unpaired_hi = c.diff - uhw, c.diff + uhw
+        elif not c.weighted:
+            # Newcombe's hybrid score interval for two independent proportions.
+            c.unpaired_lo, c.unpaired_hi = newcombe(c.p_b, nb, c.p_a, na)
+        if c.weighted:
+            # The delta method says nothing where both weighted shares are 0
+            # or 1 (zero variance): there the interval is Newcombe's with
+            # each run's effective sample size, which keeps its width.
+            lo0, hi0 = newcombe(c.p_b, eb, c.p_a, ea)
+            flat = ~(c.unpaired_hi - c.unpaired_lo > 0)
+            c.unpaired_lo = np.where(flat, lo0, c.unpaired_lo)
+            c.unpaired_hi = np.where(flat, hi0, c.unpaired_hi)
+            if c.paired:
+                flat = ~(c.hi - c.lo > 0)
+                c.lo, c.hi = np.where(flat, lo0, c.lo), np.where(flat, hi0, c.hi)
         if not c.paired:
-            c.halfwidth = c.unpaired_halfwidth.copy()
-        c.lo = c.diff - c.halfwidth
-        c.hi = c.diff + c.halfwidth
+            c.lo, c.hi = c.unpaired_lo.copy(), c.unpaired_hi.copy()
+        c.halfwidth = (c.hi - c.lo) / 2
+        c.unpaired_halfwidth = (c.unpaired_hi - c.unpaired_lo) / 2
     c.bayes = bayes_factor(a, b, c.paired) if a.conditioned and b.conditioned else None
     return c
 
 
+def only_rows(r, labs):
+    """[(lab, survival, lo, hi) arrays over years] of the labs one run alone has."""
+    return [(lab, r.ds["survival"][i], r.ds["survival_lo"][i], r.ds["survival_hi"][i])
+            for lab, i in labs]
+
+
+def _changed_lines(c, width=100):
+    if c.changed is None:
+        return ["Inputs: the scenario texts could not be compared (a file without "
+                "scenario_yaml, or PyYAML missing: apt-get install python3-yaml)."]
+    if not c.changed:
+        return ["Inputs: every input of the labs both runs have and of the market is "
+                "specified alike in the two scenarios."]
+    out = [f"Inputs specified differently ({len(c.changed)}), A -> B:"]
+    for k, va, vb in c.changed:
+        out.append(f"  {clean(k, 60)}: {clean(va, 60)} -> {clean(vb, 60)}")
+    return out
+
+
+def _only_lines(c, cols):
+    out = []
+    for tag, r, labs in (("A", c.a, c.only_a), ("B", c.b, c.only_b)):
+        if not labs:
+            continue
+        d = table_decimals(r.ds["survival_lo"], r.ds["survival_hi"], 2)
+        out.append(f"Only in {tag} ({clean(r.name, TEXT_MAX)}), its survival with 95% "
+                   "interval:")
+        w = max(len(clean(x)) for x, _ in labs)
+        for lab, s, lo, hi in only_rows(r, labs):
+            cells = "  ".join(f"{int(c.years[j])} {s[j]:.{d}f} [{lo[j]:.{d}f}, {hi[j]:.{d}f}]"
+                              for j in cols)
+            out.append(f"  {clean(lab):<{w}}  {cells}")
+    return out
+
+
 def format_table(c, cols):
-    """The comparison as fixed-width text, for the years at column indices cols."""
-    out = [f"Survival difference B - A   (A: {c.a.path}, B: {c.b.path})"]
+    """The comparison as fixed-width text, for the years at column indices
+    cols. Every string from the files is cleaned (report_format.clean):
+    one printable line, lab names cut at 40 characters."""
+    out = [f"Survival difference B - A   (A: {clean(c.a.path, TEXT_MAX)}, "
+           f"B: {clean(c.b.path, TEXT_MAX)})"]
     if c.weighted:
-        out += ["  " + conditioning_note(c.a, "A"), "  " + conditioning_note(c.b, "B")]
+        out += ["  " + clean(conditioning_note(c.a, "A"), 1000),
+                "  " + clean(conditioning_note(c.b, "B"), 1000)]
     if c.bayes is not None:
-        out.append(textwrap.fill(c.bayes.text, 100))
-    out += [f"Method: {c.method}: {c.reason}.",
-            "Interval: 95%, " + (("delta method over paired paths: P = sum(w alive) / sum(w), "
-                                  "+- 1.96 sqrt(sum (zB - zA)^2 / (N (N - 1))), "
-                                  "z = w (alive - P) / mean(w)") if c.paired and c.weighted
-                                 else "mean(d) +- 1.96 sd(d)/sqrt(N) over paired paths"
-                                 if c.paired else
-                                 "from two independent proportions" + (
-                                     " (a conditioned run's by the delta method over its "
-                                     "weights, or with n_eff)" if c.weighted else "")), ""]
-    w = max([len("lab")] + [len(x) for x in c.labs])
-    head = f"{'lab':<{w}}  {'year':>4}  {'P_A':>6}  {'P_B':>6}  {'B - A':>8}  {'95% interval':<20}"
+        out.append(textwrap.fill(clean(c.bayes.text, 2000), 100))
+    interval = ("Newcombe's hybrid score interval for paired proportions (the Wilson "
+                "intervals of P_A and P_B combined with their correlation over the paths)"
+                if c.paired and not c.weighted else
+                "delta method over paired paths: P = sum(w alive) / sum(w), "
+                "+- 1.96 sqrt(sum (zB - zA)^2 / (N (N - 1))), z = w (alive - P) / mean(w)"
+                if c.paired else
+                "Newcombe's hybrid score interval for two independent proportions"
+                if not c.weighted else
+                "from two independent proportions (a conditioned run's by the delta method "
+                "over its weights, or with n_eff)")
+    out += [f"Method: {c.method}: {c.reason}.", "Interval: 95%, " + interval + "."]
+    out += _changed_lines(c)
+    out.append("")
+    # P_A and P_B to the digits their own (Wilson) intervals support
+    wa, wb = wilson(c.p_a, c.n_a), wilson(c.p_b, c.n_b)
+    d = table_decimals(np.concatenate([wa[0], wb[0]]), np.concatenate([wa[1], wb[1]]), 2)
+    names = [clean(x) for x in c.labs]
+    w = max([len("lab")] + [len(x) for x in names])
+    head = (f"{'lab':<{w}}  {'year':>4}  {'P_A':>{d + 2}}  {'P_B':>{d + 2}}  {'B - A':>8}  "
+            f"{'95% interval':<20}")
     head += "  unpaired +-" if c.paired else "  +-"
     out.append(head)
-    for i, lab in enumerate(c.labs):
+    for i, lab in enumerate(names):
         for j in cols:
-            d, lo, hi = c.diff[i, j], c.lo[i, j], c.hi[i, j]
-            iv = f"[{_s(lo)}, {_s(hi)}]"
-            line = (f"{lab:<{w}}  {int(c.years[j]):>4}  {_p(c.p_a[i, j]):>6}  "
-                    f"{_p(c.p_b[i, j]):>6}  {_s(d):>8}  {iv:<20}")
+            dd = decimals_for(c.halfwidth[i, j], 2, 5)
+            iv = f"[{_s(c.lo[i, j], dd)}, {_s(c.hi[i, j], dd)}]"
+            line = (f"{lab:<{w}}  {int(c.years[j]):>4}  {_p(c.p_a[i, j], d):>{d + 2}}  "
+                    f"{_p(c.p_b[i, j], d):>{d + 2}}  {_s(c.diff[i, j], dd):>8}  {iv:<20}")
             hw = c.unpaired_halfwidth[i, j] if c.paired else c.halfwidth[i, j]
-            line += f"  {_p(hw, 4):>11}" if c.paired else f"  {_p(hw, 4)}"
+            line += f"  {_p(hw, dd):>11}" if c.paired else f"  {_p(hw, dd)}"
             out.append(line)
+    only = _only_lines(c, cols)
+    if only:
+        out += [""] + only
     return "\n".join(out) + "\n"
 
 
@@ -381,8 +601,8 @@ def _p(x, d=3):
     return f"{x:.{d}f}" if math.isfinite(x) else "n/a"
 
 
-def _s(x):
-    return f"{x:+.4f}" if math.isfinite(x) else "n/a"
+def _s(x, d=4):
+    return f"{x:+.{d}f}" if math.isfinite(x) else "n/a"
 
 
 CSV_COLUMNS = ["lab", "year", "year_index", "p_a", "p_b", "diff", "lo", "hi",
@@ -390,11 +610,27 @@ CSV_COLUMNS = ["lab", "year", "year_index", "p_a", "p_b", "diff", "lo", "hi",
 
 
 def write_csv(c, path):
+    """Every shared lab and year, then the labs one run alone has (method
+    "only in A" / "only in B", their survival in p_a or p_b). Text cells
+    are cleaned and a cell a spreadsheet would read as a formula (=, +,
+    -, @) is neutralised with a leading apostrophe (report_format.csv_cell)."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         w.writeheader()
-        for r in c.rows():
-            w.writerow({k: ("nan" if r[k] is None else r[k]) for k in CSV_COLUMNS})
+        for r in c.rows() + only_csv_rows(c):
+            w.writerow({k: ("nan" if r[k] is None else csv_cell(r[k])) for k in CSV_COLUMNS})
+
+
+def only_csv_rows(c):
+    out = []
+    for tag, r, labs in (("A", c.a, c.only_a), ("B", c.b, c.only_b)):
+        for lab, s, _, _ in only_rows(r, labs):
+            for j, y in enumerate(c.years):
+                row = {k: None for k in CSV_COLUMNS}
+                row.update(lab=lab, year=int(y), year_index=j + 1, method=f"only in {tag}")
+                row["p_a" if tag == "A" else "p_b"] = _num(s[j])
+                out.append(row)
+    return out
 
 
 def _conditioning_json(r):
@@ -407,9 +643,14 @@ def _conditioning_json(r):
 
 
 def to_json(c):
+    """Everything as JSON (strings exact: json escapes control characters)."""
     out = {"a": c.a.path, "b": c.b.path, "method": c.method, "paired": c.paired,
            "reason": c.reason, "seed_a": c.a.seed, "seed_b": c.b.seed,
            "paths_a": c.a.paths, "paths_b": c.b.paths, "labs": c.labs,
+           "labs_only_a": [_only_json(r) for r in only_rows(c.a, c.only_a)],
+           "labs_only_b": [_only_json(r) for r in only_rows(c.b, c.only_b)],
+           "changed_inputs": (None if c.changed is None else
+                              [{"input": k, "a": va, "b": vb} for k, va, vb in c.changed]),
            "years": [int(y) for y in c.years], "weighted": c.weighted,
            "conditioning_a": _conditioning_json(c.a), "conditioning_b": _conditioning_json(c.b),
            "bayes_factor": None, "rows": c.rows()}
@@ -423,6 +664,12 @@ def to_json(c):
     return out
 
 
+def _only_json(row):
+    lab, s, lo, hi = row
+    return {"lab": lab, "survival": [_num(x) for x in s], "lo": [_num(x) for x in lo],
+            "hi": [_num(x) for x in hi]}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog=PROG, description="Difference in survival probability B - A per lab and year, "
@@ -434,6 +681,14 @@ def main(argv=None):
     ap.add_argument("--years", default=None,
                     help="years in the table: calendar years, 1..horizon or H (default 1,3,5,H)")
     args = ap.parse_args(argv)
+    catch_signals()
+    try:
+        return _main(args)
+    except Interrupted as e:
+        return stopped(PROG, e, [args.output] if args.output else [])
+
+
+def _main(args):
     try:
         a = load(args.a)
         b = load(args.b)
@@ -446,7 +701,7 @@ def main(argv=None):
             with AtomicOutputs() as out:
                 write_csv(c, out.add(args.output))
     except ResultError as e:
-        die(PROG, e)
+        die(PROG, clean(str(e), 2000))
     except OSError as e:
         die(PROG, f"{args.output}: cannot write: {e.strerror or e}")
     except Exception as e:  # noqa: BLE001 - never a traceback: one line, nothing left
@@ -460,7 +715,9 @@ def main(argv=None):
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader went away (compare ... | head): stop quietly, as a
-        # shell tool killed by SIGPIPE would; nothing more to say.
+        # shell tool killed by SIGPIPE would; stdout goes to /dev/null so
+        # that the interpreter's own flush at exit finds nothing to
+        # complain about ("Exception ignored ... BrokenPipeError").
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         except OSError:

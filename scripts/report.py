@@ -14,9 +14,12 @@ Usage:
                    both runs share seed and paths: see compare.py)
 
 The HTML page is self-contained (figures are PNGs embedded as data URIs;
-it opens offline). The PDF holds the same content: a title page with the
-headline table and provenance, one page per figure (the comparison adds a
-table page and a figure page), then the scenario text.
+it opens offline). The PDF holds the same content: a summary page (the
+question answered: survival per lab at the headline years, what drives it,
+what changed against the baseline, the survival curves), the headline
+table and provenance, one page per figure (the comparison adds a table
+page and a figure page), then the scenario text. With --baseline, labs are
+matched by name (compare.py).
 
 Contents, in order: headline table; for a run conditioned on
 observations (`runway run --condition`), "Conditioned on" (each
@@ -35,16 +38,21 @@ when both runs are conditioned); provenance and the full scenario text.
 docs/reports.md explains how to read each one. A conditioned run's
 figures are all weighted (shares of the weight, not of the paths).
 
-Speed: the evidence sections cost only when the file has them. The
-failure-worlds comparison runs in a forked child on the first 25000 paths
-while the other figures are drawn, and the PNGs are drawn in another
-child while this process writes the PDF (class Background), so that on a
-machine with two cores the report takes no longer than before them.
+Speed (bench/bench_report.sh): the evidence sections cost only when the
+file has them. The failure-worlds comparison runs in a forked child on the
+first 25000 paths; each figure is drawn once, by Agg, and the image serves
+the HTML and the PDF; the figures that need nothing computed here are made
+and drawn in another child while this process writes the PDF's text pages
+(class Background, render). Figures use fixed margins (tight_layout cost
+as much as drawing).
 
 Exit status: 0 success; 1 the result (or baseline) is missing, not a runway
 result, incomplete, or incompatible with the baseline, or the output cannot
 be written (one line on stderr; nothing is written: outputs are written
-under temporary names and renamed only at the end); 2 bad command line.
+under temporary names and renamed only at the end); 2 bad command line;
+128 + N stopped by signal N (SIGTERM, SIGINT, SIGHUP: one line, the
+temporaries removed). Every string from a file is cleaned before it is
+printed or drawn (report_format.clean).
 
 Runs under Debian's /usr/bin/python3 with python3-h5py, python3-numpy and
 python3-matplotlib (Agg backend; no display needed).
@@ -72,6 +80,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from runway_result import (EXITS, AtomicOutputs, ResultError, die, die_unexpected,  # noqa: E402
                            fmt_interval, fmt_p, lab_colour, load, n_eff_of)
 import compare as comparemod  # noqa: E402
+from report_format import (NAME_MAX, TEXT_MAX, Interrupted, catch_signals, clean,  # noqa: E402
+                           clean_block, decimals_for, fmt_pct, fmt_prob, fmt_signed, stopped,
+                           table_decimals)
 
 PROG = "runway report"
 
@@ -80,7 +91,7 @@ PROG = "runway report"
 # font cache" to stderr, which must not turn a one-line refusal into two.
 matplotlib = FigureCanvasAgg = PdfPages = Figure = Patch = None
 
-PNG_DPI = 100
+PNG_DPI = 120               # the figures' one rendering, for the HTML page and the PDF
 WIDE = (11.0, 6.2)          # single-panel figures, inches (fits A4/letter landscape)
 TORNADO_TOP = 10            # inputs shown per lab
 YAML_LINES_PER_PAGE = 56    # scenario text lines per PDF page
@@ -117,6 +128,9 @@ def _load_matplotlib():
         "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10,
         "legend.fontsize": 9, "axes.grid": True, "grid.alpha": 0.3,
         "pdf.fonttype": 42, "svg.fonttype": "none",
+        # Text from a scenario ("$3.5B (late 2024) -> $8.4B") is drawn as
+        # written: a pair of $ is not mathematics anywhere in the report.
+        "text.parse_math": False,
     })
 
 
@@ -125,7 +139,8 @@ class Section:
     """One part of the report: a heading, a caption (HTML-safe text) and
     either a figure or a note saying why there is none; extra_html follows
     the figure in the page, pdf (blocks for _text_page) is a text page the
-    PDF gets before the figure."""
+    PDF gets before the figure. fig is a Figure or a function that makes
+    one (made by whichever process draws it: see render)."""
 
     def __init__(self, key, title, caption, fig=None, note=None, extra_html="", pdf=None):
         self.key, self.title, self.caption = key, title, caption
@@ -133,23 +148,74 @@ class Section:
         self.pdf = pdf
 
 
-def _grid(n, ncols=3, panel=(3.7, 2.9)):
+def _grid(n, ncols=3, panel=(3.7, 2.9), sharey=False):
+    """n panels in rows of ncols, sharing the year axis; the panels below
+    the first row and right of the first column drop their axis labels
+    (_outer_labels): fewer texts to lay out and draw."""
     ncols = max(1, min(ncols, n))
     nrows = max(1, math.ceil(n / ncols))
     fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows + 0.9))
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True,
+                        sharey=sharey).ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
+    fig._runway_grid = (nrows, ncols, n)
     return fig, axes[:n]
 
 
+def _outer_labels(axes, xlabel, ylabel, fig):
+    """The x label under the lowest panel of each column, the y label left
+    of the first column, x tick labels on every panel's lowest visible row."""
+    nrows, ncols, n = fig._runway_grid
+    for k, ax in enumerate(axes):
+        row, col = divmod(k, ncols)
+        below = k + ncols < n  # another panel under this one
+        ax.tick_params(axis="x", labelbottom=not below)
+        if not below:
+            ax.set_xlabel(xlabel)
+        if col == 0:
+            ax.set_ylabel(ylabel)
+
+
 def _finish_grid(fig, title, handles):
-    """Title on top, a shared legend under it, panels below."""
+    """Title on top, a shared legend under it, panels below, with fixed
+    margins in inches (tight_layout measures every text first: it cost as
+    much as drawing the figure)."""
     fig.suptitle(title, y=0.995, va="top", fontsize=11)
-    top = 1.0 - 0.62 / fig.get_figheight()
+    H, W = fig.get_figheight(), fig.get_figwidth()
     fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False,
-               bbox_to_anchor=(0.5, 1.0 - 0.3 / fig.get_figheight()))
-    fig.tight_layout(rect=(0, 0, 1, top))
+               bbox_to_anchor=(0.5, 1.0 - 0.3 / H))
+    nrows, ncols, _ = getattr(fig, "_runway_grid", (1, 1, 1))
+    left, right, top, bottom = 0.75, 0.15, 0.95, 0.75  # inches
+    gap_w, gap_h = 0.45, 0.5
+    aw = (W - left - right - (ncols - 1) * gap_w) / ncols
+    ah = (H - top - bottom - (nrows - 1) * gap_h) / nrows
+    fig.subplots_adjust(left=left / W, right=1 - right / W, top=1 - top / H,
+                        bottom=bottom / H, wspace=gap_w / aw, hspace=gap_h / ah)
+
+
+def _fixed_margins(fig, left=0.9, right=0.25, top=0.5, bottom=0.65):
+    """One panel's margins in inches (instead of tight_layout)."""
+    H, W = fig.get_figheight(), fig.get_figwidth()
+    fig.subplots_adjust(left=left / W, right=1 - right / W, top=1 - top / H, bottom=bottom / H)
+
+
+# Labs drawn over one another (several at 1.0 in every year: backstopped
+# labs, labs that never fail) stay visible: each lab has its own marker,
+# and lines are drawn widest first, so that a line under another shows
+# as a coloured edge around it.
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "*"]
+
+
+def _line_style(i, n):
+    return dict(marker=MARKERS[i % len(MARKERS)], lw=1.4 + 2.2 * (n - 1 - i) / max(n - 1, 1),
+                ms=4.5, zorder=2 + i)
+
+
+def _name(lab, limit=NAME_MAX):
+    """A lab (or input) name read from a file, fit to draw: one printable
+    line, at most limit characters."""
+    return clean(lab, limit)
 
 
 def _years_ticks(ax, years):
@@ -165,8 +231,27 @@ def _empty_panel(ax, text):
 
 
 def _lab_title(ax, r, i):
-    name = r.labs[i] + (" (parent backstop)" if r.backstopped[i] else "")
-    ax.set_title(name, color=lab_colour(i), fontweight="bold")
+    name = _name(r.labs[i], 28) + (" (backstopped)" if r.backstopped[i] else "")
+    ax.set_title(name, color=lab_colour(i), fontweight="bold", fontsize=10)
+
+
+def _survival_lines(ax, r, legend_out=False):
+    """Each lab's survival curve with its 95% band (the summary's chart)."""
+    x = np.concatenate([[r.base_year], r.years])
+    s, lo, hi = r.ds["survival"], r.ds["survival_lo"], r.ds["survival_hi"]
+    L = len(r.labs)
+    for i, lab in enumerate(r.labs):
+        c = lab_colour(i)
+        ax.fill_between(x, np.concatenate([[1.0], lo[i]]), np.concatenate([[1.0], hi[i]]),
+                        color=c, alpha=0.22, linewidth=0)
+        ax.plot(x, np.concatenate([[1.0], s[i]]), color=c, **_line_style(i, L),
+                label=_name(lab, 28) + (" (backstopped)" if r.backstopped[i] else ""))
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("P(alive at the end of the year)", fontsize=8)
+    ax.tick_params(labelsize=8)
+    _years_ticks(ax, x)
+    if legend_out:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
 
 
 def fig_survival(r):
@@ -174,22 +259,24 @@ def fig_survival(r):
     ax = fig.add_subplot(1, 1, 1)
     x = np.concatenate([[r.base_year], r.years])
     s, lo, hi = r.ds["survival"], r.ds["survival_lo"], r.ds["survival_hi"]
+    L = len(r.labs)
     for i, lab in enumerate(r.labs):
         c = lab_colour(i)
         ax.fill_between(x, np.concatenate([[1.0], lo[i]]), np.concatenate([[1.0], hi[i]]),
                         color=c, alpha=0.22, linewidth=0)
-        ax.plot(x, np.concatenate([[1.0], s[i]]), color=c, lw=2, marker="o", ms=3,
-                label=lab + (" (backstop)" if r.backstopped[i] else ""))
+        ax.plot(x, np.concatenate([[1.0], s[i]]), color=c, **_line_style(i, L),
+                label=_name(lab, 28) + (" (backstopped)" if r.backstopped[i] else ""))
     ax.set_xlabel("year (end of)")
     ax.set_ylabel("probability lab is alive (independent and solvent)")
     ax.set_ylim(-0.02, 1.02)
     _years_ticks(ax, x)
     size = (f"n_eff {r.n_eff:.0f} of {r.paths} weighted paths" if r.conditioned
             else f"{r.paths} paths")
-    ax.set_title(f"Survival by year, {r.attrs.get('scenario_name', r.name)} "
+    ax.set_title(f"Survival by year, {_name(r.attrs.get('scenario_name', r.name), 60)} "
                  f"(shaded: 95% Monte Carlo interval, {size})")
-    ax.legend(loc="lower left", ncol=2, frameon=True)
-    fig.tight_layout()
+    ax.legend(loc="lower left", ncol=2, frameon=True,
+              title="lines at 1.0 are drawn widest first: each shows as an edge")
+    _fixed_margins(fig)
     return fig
 
 
@@ -220,8 +307,8 @@ def fig_failure_years(r):
         c = lab_colour(i)
         bars = exit_year_bars(r, i)
         if not (sum(v.sum() for v in bars.values()) > 0):
-            _empty_panel(ax, "no exits in any path" +
-                         ("\n(parent backstop)" if r.backstopped[i] else ""))
+            _empty_panel(ax, "backstopped: the parent covers its losses,\nit never leaves"
+                         if r.backstopped[i] else "no exits in any path")
             ax.set_ylim(0, 1)
             ax.set_xlim(r.years[0] - 0.6, r.years[-1] + 0.6)
         else:
@@ -236,10 +323,9 @@ def fig_failure_years(r):
                        width=0.8)
                 bottom = bottom + bars[name]
         _lab_title(ax, r, i)
-        ax.set_xlabel("year the lab left")
-        ax.set_ylabel("probability (share of paths)")
         _years_ticks(ax, r.years)
         ax.tick_params(axis="x", labelrotation=45)
+    _outer_labels(axes, "year the lab left", "probability (share of paths)", fig)
     handles = []
     for _, name, label in EXITS:
         st = EXIT_STYLE[name]
@@ -264,6 +350,9 @@ def fig_fan(r, name, what, unit):
         qi = q[i]
         if not np.isfinite(qi).any():
             _empty_panel(ax, "alive in no path")
+        elif r.backstopped[i] and name == "cash_q" and np.nanmax(qi) == np.nanmin(qi):
+            _empty_panel(ax, "backstopped: the parent covers its losses\n"
+                         f"(cash {np.nanmax(qi):g} in every path)")
         elif len(r.years) == 1:  # one year: bands as thick vertical bars
             ax.vlines(r.years, qi[:, k05], qi[:, k95], color=c, alpha=0.18, lw=14)
             ax.vlines(r.years, qi[:, k25], qi[:, k75], color=c, alpha=0.40, lw=14)
@@ -276,14 +365,19 @@ def fig_fan(r, name, what, unit):
             ax.plot(r.years, qi[:, k50], color=c, lw=2, label="median")
         ax.set_xlim(r.years[0] - 0.6, r.years[-1] + 0.6)
         _lab_title(ax, r, i)
-        # Quantiles span orders of magnitude (and may be 0 or negative):
-        # a symmetric log axis keeps the median readable under the 95% band.
+        # Quantiles span orders of magnitude and reach 0: a symmetric log
+        # axis (linear below 0.1) keeps the median readable under the 95%
+        # band. Revenue is never negative, nor is the cash of a lab alive
+        # at the year's end (it would have failed), so the axis starts at
+        # 0 instead of spending half its height on what cannot happen.
         ax.set_yscale("symlog", linthresh=0.1, linscale=0.5)
+        fin = qi[np.isfinite(qi)]
+        if fin.size and fin.min() >= 0:
+            ax.set_ylim(0, max(float(fin.max()) * 1.6, 0.2))
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_plain_number))
-        ax.set_xlabel("year")
-        ax.set_ylabel(f"{what}, {unit}")
         _years_ticks(ax, r.years)
         ax.tick_params(axis="x", labelrotation=45)
+    _outer_labels(axes, "year", f"{what}, {unit}", fig)
     _finish_grid(fig, f"{what[0].upper() + what[1:]} among paths where the lab is alive "
                  "(symmetric log scale: linear below 0.1)",
                  [Patch(facecolor="0.3", alpha=0.18, label="5-95% of alive paths"),
@@ -305,15 +399,16 @@ def fig_profitable(r):
     fig = Figure(figsize=WIDE)
     ax = fig.add_subplot(1, 1, 1)
     p = r.ds["profitable_by"]
+    L = len(r.labs)
     for i, lab in enumerate(r.labs):
-        ax.plot(r.years, p[i], color=lab_colour(i), lw=2, marker="o", ms=3, label=lab)
+        ax.plot(r.years, p[i], color=lab_colour(i), **_line_style(i, L), label=_name(lab, 28))
     ax.set_xlabel("year (end of)")
     ax.set_ylabel("probability of a year with positive\noperating cash flow so far")
     ax.set_ylim(-0.02, 1.02)
     _years_ticks(ax, r.years)
     ax.set_title("Turned profitable (operating cash flow > 0) by each year, alive or not")
     ax.legend(loc="upper left", ncol=2)
-    fig.tight_layout()
+    _fixed_margins(fig)
     return fig
 
 
@@ -347,7 +442,7 @@ def fig_independent_alive(r):
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1[::-1] + h2, l1[::-1] + l2, loc="center left", bbox_to_anchor=(1.08, 0.5))
-    fig.tight_layout()
+    _fixed_margins(fig, right=2.3)
     return fig
 
 
@@ -408,34 +503,38 @@ def fig_tornado(r, have):
     return fig
 
 
+def _colour_in(r, lab):
+    """A lab's colour is its index in this run (the variant of a comparison)."""
+    return lab_colour(r.labs.index(lab)) if lab in r.labs else "0.4"
+
+
 def fig_comparison(c):
-    fig, axes = _grid(len(c.labs))
+    fig, axes = _grid(len(c.labs), sharey=True)
     bounds = [c.lo.ravel(), c.hi.ravel(), [0.01]]
     if c.paired:
-        bounds += [(c.diff - c.unpaired_halfwidth).ravel(), (c.diff + c.unpaired_halfwidth).ravel()]
+        bounds += [c.unpaired_lo.ravel(), c.unpaired_hi.ravel()]
     lim = np.nanmax(np.abs(np.concatenate(bounds)))
     lim = float(lim) * 1.1 if math.isfinite(lim) else 1.0
     for i, ax in enumerate(axes):
-        col = lab_colour(i)
+        col = _colour_in(c.b, c.labs[i])
         ax.axhline(0, color="0.2", lw=0.8)
         if c.paired:
-            ax.plot(c.years, c.diff[i] - c.unpaired_halfwidth[i], color=col, lw=0.9, ls="--")
-            ax.plot(c.years, c.diff[i] + c.unpaired_halfwidth[i], color=col, lw=0.9, ls="--")
+            ax.plot(c.years, c.unpaired_lo[i], color=col, lw=0.9, ls="--")
+            ax.plot(c.years, c.unpaired_hi[i], color=col, lw=0.9, ls="--")
         ax.fill_between(c.years, c.lo[i], c.hi[i], color=col, alpha=0.3, lw=0)
         ax.plot(c.years, c.diff[i], color=col, lw=2, marker="o", ms=3)
         ax.set_ylim(-lim, lim)
-        ax.set_title(c.labs[i], color=col, fontweight="bold")
-        ax.set_xlabel("year (end of)")
-        ax.set_ylabel("change in P(alive), this - baseline")
+        ax.set_title(_name(c.labs[i], 28), color=col, fontweight="bold", fontsize=10)
         _years_ticks(ax, c.years)
         ax.tick_params(axis="x", labelrotation=45)
+    _outer_labels(axes, "year (end of)", "change in P(alive)", fig)
     handles = [matplotlib.lines.Line2D([], [], color="0.3", lw=2, label="difference"),
                Patch(facecolor="0.3", alpha=0.3, label=f"95% interval ({c.method})")]
     if c.paired:
         handles.append(matplotlib.lines.Line2D([], [], color="0.3", lw=0.9, ls="--",
                                                label="unpaired 95% interval, for contrast"))
-    _finish_grid(fig, f"Change in survival probability: {c.b.name} minus baseline {c.a.name}",
-                 handles)
+    _finish_grid(fig, f"Change in survival probability: {_name(c.b.name, 60)} minus baseline "
+                 f"{_name(c.a.name, 60)}", handles)
     return fig
 
 
@@ -627,7 +726,7 @@ def conditioned_sections(r, c):
                f"({esc(c.method)}) are in the table; the comparison section below has every "
                "year.")
         out.append(Section("prior_posterior", "Prior versus posterior survival", cap,
-                           fig_prior_posterior(c), extra_html=_html_table(h, rr, "prior")
+                           lambda: fig_prior_posterior(c), extra_html=_html_table(h, rr, "prior")
                            + note, pdf=[("p", _plain(cap)), ("table", (h, rr))]))
     else:
         how = ("To see prior versus posterior survival, run the same scenario without "
@@ -646,37 +745,45 @@ def conditioned_sections(r, c):
 
 def prior_posterior_rows(c, cols):
     head = ["lab", "year", "prior P(alive)", "posterior P(alive)", "change", "95% interval"]
+    d = _diff_decimals(c)
     rows = []
     for i, lab in enumerate(c.labs):
         for j in cols:
-            rows.append([lab, str(int(c.years[j])), fmt_p(c.p_a[i, j]), fmt_p(c.p_b[i, j]),
-                         _signed(c.diff[i, j]),
-                         f"[{_signed(c.lo[i, j])}, {_signed(c.hi[i, j])}]"])
+            rows.append([_name(lab), str(int(c.years[j])), fmt_prob(c.p_a[i, j], d),
+                         fmt_prob(c.p_b[i, j], d), fmt_signed(c.diff[i, j], d),
+                         f"[{fmt_signed(c.lo[i, j], d)}, {fmt_signed(c.hi[i, j], d)}]"])
     return head, rows
+
+
+def _diff_decimals(c):
+    """Decimals of a comparison's table: from its widest interval (report_format)."""
+    return max(2, table_decimals(c.lo, c.hi))
 
 
 def fig_prior_posterior(c):
     a, b = c.a, c.b
-    fig, axes = _grid(len(c.labs))
+    fig, axes = _grid(len(c.labs), sharey=True)
     x = np.concatenate([[b.base_year], b.years])
-    for i, ax in enumerate(axes):
-        col = lab_colour(i)
-        for r, ls, alpha, lab in ((a, "--", 0.12, "prior"), (b, "-", 0.28, "posterior")):
-            s, lo, hi = (np.concatenate([[1.0], r.ds[k][i]])
-                         for k in ("survival", "survival_lo", "survival_hi"))
+    for k, ax in enumerate(axes):
+        lab = c.labs[k]
+        col = _colour_in(b, lab)
+        for r, ls, alpha, tag in ((a, "--", 0.12, "prior"), (b, "-", 0.28, "posterior")):
+            i = r.labs.index(lab)
+            s, lo, hi = (np.concatenate([[1.0], r.ds[key][i]])
+                         for key in ("survival", "survival_lo", "survival_hi"))
             ax.fill_between(x, lo, hi, color=col, alpha=alpha, lw=0)
-            ax.plot(x, s, color=col, ls=ls, lw=2 if ls == "-" else 1.4, label=lab)
+            ax.plot(x, s, color=col, ls=ls, lw=2 if ls == "-" else 1.4, label=tag)
         ax.set_ylim(-0.02, 1.02)
-        _lab_title(ax, b, i)
-        ax.set_xlabel("year (end of)")
-        ax.set_ylabel("P(alive)")
+        _lab_title(ax, b, b.labs.index(lab))
         _years_ticks(ax, x)
         ax.tick_params(axis="x", labelrotation=45)
+    _outer_labels(axes, "year (end of)", "P(alive)", fig)
     handles = [matplotlib.lines.Line2D([], [], color="0.3", ls="--", lw=1.4,
-                                       label=f"prior: {a.name} (not conditioned)"),
+                                       label=f"prior: {_name(a.name, 60)} (not conditioned)"),
                matplotlib.lines.Line2D([], [], color="0.3", lw=2,
-                                       label=f"posterior: {b.name} (n_eff {b.n_eff:.0f})")]
-    _finish_grid(fig, f"Survival before and after conditioning on {_obs_file(b)} "
+                                       label=f"posterior: {_name(b.name, 60)} "
+                                             f"(n_eff {b.n_eff:.0f})")]
+    _finish_grid(fig, f"Survival before and after conditioning on {_name(_obs_file(b), 60)} "
                  "(bands: 95% Monte Carlo intervals)", handles)
     return fig
 
@@ -746,7 +853,7 @@ def backtest_sections(r):
             "holds its middle 50% (25th to 75th percentile), the whiskers 90% (5th to 95th), "
             "the bar in the box is the median; the diamond is the observed median with the "
             "observation's own 90% interval. A diamond outside the whiskers is a figure the "
-            "scenario put outside its 90% band.", fig_backtest_bands(r, bt, figs)))
+            "scenario put outside its 90% band.", lambda: fig_backtest_bands(r, bt, figs)))
     if int(bt.attrs["figures"]):
         out.append(Section(
             "backtest_pit", "Backtest: calibration",
@@ -755,7 +862,7 @@ def backtest_sections(r):
             "piles them at the ends, a vague one in the middle. Right: the share of figures "
             "inside the 50% and 90% central intervals against those nominal levels, with "
             "95% binomial (Wilson) intervals; the diagonal is perfect calibration. With few "
-            "observations the intervals are wide.", fig_backtest_calibration(bt)))
+            "observations the intervals are wide.", lambda: fig_backtest_calibration(bt)))
     return out
 
 
@@ -843,6 +950,7 @@ def failure_plan(r):
     w = None if r.weight is None else r.weight[:M]
     labs, notes = [], []
     for i, lab in enumerate(r.labs):
+        lab = _name(lab)  # for the notes; the lab is found by index
         if r.backstopped[i]:
             notes.append(f"{lab}: left out: it has a parent backstop and never leaves.")
             continue
@@ -890,7 +998,7 @@ def explain_failures(r, labs, year, max_paths):
     M = min(max_paths, r.paths)
     d = explainmod.PathData()
     d.path, d.name = r.path, r.name
-    d.labs, d.inputs = list(r.labs), list(r.inputs)
+    d.labs, d.inputs = list(r.labs), list(getattr(r, "inputs_raw", r.inputs))
     d.base_year, d.horizon, d.paths = r.base_year, r.horizon, M
     d.per_path = str(r.attrs.get("per_path", ""))
     d.scenario_name = str(r.attrs.get("scenario_name", ""))
@@ -948,7 +1056,7 @@ def failure_worlds_section(r, plan):
         if isinstance(v, dict) and any(x.get("ks_d") is not None for x in v["inputs"]):
             have.append((i, v))
         elif isinstance(v, str):
-            notes.append(f"{r.labs[i]}: {v}")
+            notes.append(f"{_name(r.labs[i])}: {clean(v, 500)}")
     notes_html = "".join(f"<p class=\"note\">{html.escape(n)}</p>" for n in notes)
     sample = (f"the first {M} of the {r.paths} paths (paths are independent draws, so they "
               "are a random sample)" if M < r.paths else f"all {r.paths} paths")
@@ -1000,14 +1108,14 @@ def fig_failure_worlds(r, have, year, M):
                     f"{_sig(x['median_inside'])} vs {_sig(x['median_outside'])}",
                     va="center", ha="left" if vv < 0 else "right", fontsize=7.5, color="0.25")
         ax.set_yticks(y)
-        ax.set_yticklabels([x["input"] for x in rows], fontsize=8)
+        ax.set_yticklabels([_name(x["input"], 36) for x in rows], fontsize=8)
         ax.axvline(0, color="0.2", lw=0.8)
         ax.set_xlim(-lim * 1.6, lim * 1.6)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5, symmetric=True))
         ax.tick_params(axis="x", labelsize=8)
         ax.set_xlabel("KS D (right: higher where it leaves; left: lower)", fontsize=8)
         t = int(np.nonzero(r.years == year)[0][0])
-        ax.set_title(f"{r.labs[i]}: leaves by {year} in {1 - r.ds['survival'][i, t]:.1%} of "
+        ax.set_title(f"{_name(r.labs[i], 28)}: leaves by {year} in {1 - r.ds['survival'][i, t]:.1%} of "
                      f"{'the weight' if r.weight is not None else 'paths'}", color=col,
                      fontweight="bold", fontsize=10)
     fig.suptitle(f"The worlds where each lab has left by {year}: inputs that differ most "
@@ -1027,44 +1135,210 @@ def fig_failure_worlds(r, have, year, M):
 # ---------------------------------------------------------------- content
 def headline_rows(r):
     """Survival at the headline years, then P(left by the horizon) by each
-    way of leaving (EXITS). A file without acquired_solvent (written before
-    exits while solvent existed) shows 0 there; a file without a failure
-    split at all shows n/a."""
+    way of leaving (EXITS), rounded to what the Monte Carlo error supports
+    (report_format.table_decimals: the last digit is the first one the
+    widest interval reaches). A file without acquired_solvent (written
+    before exits while solvent existed) shows 0 there; a file without a
+    failure split at all shows n/a."""
     cols = r.headline_years()
     head = ["lab"] + [f"{r.years[j]} (year {j + 1})" for j in cols] + \
         [f"P({label}) by {r.years[-1]}" for _, _, label in EXITS]
     rows = []
     s, lo, hi = r.ds["survival"], r.ds["survival_lo"], r.ds["survival_hi"]
+    d = survival_decimals(r)
     exits = r.exit_probs()
     for i, lab in enumerate(r.labs):
-        row = [lab + (" (parent backstop)" if r.backstopped[i] else "")]
-        row += [fmt_interval(s[i, j], lo[i, j], hi[i, j]) for j in cols]
+        row = [_name(lab) + (" (backstopped)" if r.backstopped[i] else "")]
+        row += [_interval(s[i, j], lo[i, j], hi[i, j], d) for j in cols]
         for _, name, _ in EXITS:
             v = exits.get(name)
-            row.append(fmt_p(v[i, -1]) if v is not None else "n/a")
+            row.append(fmt_prob(v[i, -1], d) if v is not None else "n/a")
         rows.append(row)
     return head, rows
+
+
+def survival_decimals(r):
+    return table_decimals(r.ds["survival_lo"], r.ds["survival_hi"])
+
+
+def _interval(p, lo, hi, d):
+    return f"{fmt_prob(p, d)} [{fmt_prob(lo, d)}, {fmt_prob(hi, d)}]"
 
 
 def comparison_rows(c, cols):
     head = ["lab", "year", "P(alive) baseline", "P(alive) this run", "change",
             "95% interval"] + (["unpaired +/-", "paired +/-"] if c.paired else ["+/-"])
+    d = _diff_decimals(c)
     rows = []
     for i, lab in enumerate(c.labs):
         for j in cols:
-            row = [lab, str(int(c.years[j])), fmt_p(c.p_a[i, j]), fmt_p(c.p_b[i, j]),
-                   _signed(c.diff[i, j]),
-                   f"[{_signed(c.lo[i, j])}, {_signed(c.hi[i, j])}]"]
+            row = [_name(lab), str(int(c.years[j])), fmt_prob(c.p_a[i, j], d),
+                   fmt_prob(c.p_b[i, j], d), fmt_signed(c.diff[i, j], d),
+                   f"[{fmt_signed(c.lo[i, j], d)}, {fmt_signed(c.hi[i, j], d)}]"]
             if c.paired:
-                row += [fmt_p(c.unpaired_halfwidth[i, j], 4), fmt_p(c.halfwidth[i, j], 4)]
+                row += [fmt_prob(c.unpaired_halfwidth[i, j], d + 1),
+                        fmt_prob(c.halfwidth[i, j], d + 1)]
             else:
-                row += [fmt_p(c.halfwidth[i, j], 4)]
+                row += [fmt_prob(c.halfwidth[i, j], d + 1)]
             rows.append(row)
+    for tag, r, labs in (("this run only", c.b, c.only_b), ("baseline only", c.a, c.only_a)):
+        ds = survival_decimals(r)
+        for lab, i in labs:
+            for j in cols:
+                p = fmt_prob(r.ds["survival"][i, j], ds)
+                row = [_name(lab) + f" ({tag})", str(int(c.years[j])),
+                       p if tag == "baseline only" else "-",
+                       p if tag == "this run only" else "-", "-", "-"]
+                rows.append(row + ["-"] * (2 if c.paired else 1))
     return head, rows
 
 
 def _signed(x):
     return f"{x:+.4f}" if math.isfinite(x) else "n/a"
+
+
+# ---------------------------------------------------------------- summary
+# The first page: the question answered (survival at the headline years),
+# what drives it, and what changed against the baseline.
+DRIVERS_TOP = 3
+
+
+def _read_swing(r):
+    """sensitivity_swing at the horizon ((lab, input) array: P(alive | input
+    high) - P(alive | input low)) when the file has it, else None. Read
+    here (the loader predates it) and checked: numbers in [-1, 1] or NaN
+    on (lab, year, input)."""
+    if h5py is None:
+        return None
+    try:
+        with h5py.File(r.path, "r") as f:
+            if "sensitivity_swing" not in f:
+                return None
+            ds = f["sensitivity_swing"]
+            if ds.dtype.kind != "f" or ds.shape != (len(r.labs), len(r.years), len(r.inputs)):
+                return None
+            v = np.asarray(ds[:, -1, :], dtype=np.float64)
+    except (OSError, KeyError):
+        return None
+    if np.any(np.abs(v[np.isfinite(v)]) > 1):
+        return None
+    return v
+
+
+def _short_input(name, lab):
+    """An input's name without the lab's own prefix ("cash0" for OpenAI's)."""
+    if name.startswith(lab + "."):
+        return name[len(lab) + 1:]
+    return name
+
+
+def drivers(r):
+    """({lab index: [(input, value)] largest |value| first}, kind): kind is
+    "swing" (percentage points of survival to the horizon between the
+    input's top and bottom deciles) or "rank" (Spearman rank correlation),
+    or (None, None) when the file has no drawn inputs."""
+    sw = _read_swing(r)
+    kind = "swing"
+    if sw is None:
+        sw = r.ds.get("sensitivity_survival")
+        kind = "rank"
+        if sw is None or sw.ndim != 2:
+            return None, None
+    if not r.inputs or sw.shape[1] != len(r.inputs):
+        return None, None
+    out = {}
+    for i, lab in enumerate(r.labs):
+        row = sw[i]
+        ok = [(r.inputs[k], float(row[k])) for k in range(len(row)) if math.isfinite(row[k])]
+        ok.sort(key=lambda t: -abs(t[1]))
+        out[i] = [(_short_input(n, lab), v) for n, v in ok[:DRIVERS_TOP] if v != 0]
+    return out, kind
+
+
+def _driver_text(rows, kind):
+    if kind == "swing":
+        return ", ".join(f"{_name(n, 30)} {100 * v:+.0f} pts" for n, v in rows)
+    return ", ".join(f"{_name(n, 30)} ({v:+.2f})" for n, v in rows)
+
+
+def summary_rows(r):
+    """The first page's table: per lab, P(alive) at the headline years as
+    percentages with their 95% intervals, and its top drivers."""
+    cols = r.headline_years()
+    d = survival_decimals(r)
+    s, lo, hi = r.ds["survival"], r.ds["survival_lo"], r.ds["survival_hi"]
+    drv, kind = drivers(r)
+    head = (["lab"] + [f"alive end {r.years[j]}" for j in cols] +
+            ["what moves it most" + (" (survival to the horizon, top vs bottom tenth)"
+                                     if kind == "swing" else
+                                     " (rank correlation with survival)" if kind else "")])
+    rows = []
+    for i, lab in enumerate(r.labs):
+        if r.backstopped[i] and np.all(s[i] == 1.0):
+            rows.append([_name(lab, 30)] + ["backstopped"] * len(cols) +
+                        ["its parent covers its losses: alive in every path"])
+            continue
+        cells = [f"{fmt_pct(s[i, j], d)} ({fmt_pct(lo[i, j], d)}-{fmt_pct(hi[i, j], d)})"
+                 for j in cols]
+        text = _driver_text(drv.get(i, []), kind) if drv else "no drawn inputs"
+        rows.append([_name(lab, 30)] + cells + [text or "-"])
+    return head, rows, d
+
+
+def change_rows(c):
+    """The first page's comparison: each shared lab's survival to the
+    horizon in the baseline and in this run, the change and its 95% interval."""
+    d = _diff_decimals(c)
+    T = len(c.years) - 1
+    head = ["lab", f"baseline {c.years[T]}", f"this run {c.years[T]}", "change (95% interval)"]
+    rows = []
+    for i, lab in enumerate(c.labs):
+        sig = c.lo[i, T] > 0 or c.hi[i, T] < 0
+        # points to the digit this row's own interval supports
+        k = max(decimals_for(c.halfwidth[i, T], 2, 5) - 2, 0)
+        rows.append([_name(lab, 30), fmt_pct(c.p_a[i, T], d), fmt_pct(c.p_b[i, T], d),
+                     f"{fmt_signed(100 * c.diff[i, T], k)} pts "
+                     f"({fmt_signed(100 * c.lo[i, T], k)} to {fmt_signed(100 * c.hi[i, T], k)})"
+                     + ("" if sig else ", not significant")])
+    return head, rows
+
+
+def change_notes(c):
+    """Sentences: labs only one run has, the inputs specified differently."""
+    out = []
+    T = len(c.years) - 1
+    for tag, r, labs in (("New in this run", c.b, c.only_b), ("Only in the baseline", c.a,
+                                                              c.only_a)):
+        if labs:
+            d = survival_decimals(r)
+            out.append(f"{tag}: " + "; ".join(
+                f"{_name(lab, 30)} (alive end {c.years[T]}: "
+                f"{fmt_pct(r.ds['survival'][i, T], d)})" for lab, i in labs) + ".")
+    if c.changed is None:
+        out.append("The two scenario texts could not be compared (python3-yaml missing).")
+    elif c.changed:
+        shown = [f"{_name(k, 40)}: {_name(va, 40)} -> {_name(vb, 40)}"
+                 for k, va, vb in c.changed[:8]]
+        more = len(c.changed) - len(shown)
+        out.append("Inputs specified differently (baseline -> this run): " + "; ".join(shown)
+                   + (f"; and {more} more (runway compare lists them all)" if more else "") + ".")
+    else:
+        out.append("The two scenarios specify every shared input alike"
+                   + (" (the difference is the labs above)." if c.only_a or c.only_b else "."))
+    out.append(f"Method: {c.method}" + (" (the two runs share their random numbers, so the "
+                                        "change is measured path by path)." if c.paired else
+                                        f": {c.reason}."))
+    return out
+
+
+def summary_text(r):
+    name = _name(r.attrs.get("scenario_name", r.stem), 80)
+    size = (f"{r.paths:,} paths conditioned on {_name(_obs_file(r), 60)} (n_eff {r.n_eff:.0f})"
+            if r.conditioned else f"{r.paths:,} paths")
+    return (f"How likely is each lab to be alive (independent and solvent) at the end of each "
+            f"year, in scenario {name}? {size}, seed {r.seed}, base year {r.base_year}. "
+            "Percentages with their 95% Monte Carlo intervals, rounded to what that error "
+            "supports; the figures, the tables by year and the scenario text follow.")
 
 
 PROVENANCE_KEYS = [("scenario_name", "scenario"), ("seed", "seed"), ("paths", "paths"),
@@ -1075,9 +1349,9 @@ PROVENANCE_KEYS = [("scenario_name", "scenario"), ("seed", "seed"), ("paths", "p
 
 
 def provenance_rows(r):
-    rows = [("result file", os.path.abspath(r.path))]
+    rows = [("result file", clean(os.path.abspath(r.path), 1000))]
     for k, label in PROVENANCE_KEYS:
-        rows.append((label, str(r.attrs.get(k, "n/a"))))
+        rows.append((label, clean(str(r.attrs.get(k, "n/a")), 1000)))
     return rows
 
 
@@ -1097,7 +1371,7 @@ def build_sections(r, c=None, failure="start"):
         "Probability that each lab is still alive (independent and solvent) at the end of "
         "each year; the curve starts at 1 in the base year. The shaded band is the 95% "
         "Wilson interval: Monte Carlo error only (it shrinks as 1/&radic;paths), not model "
-        "uncertainty.", fig_survival(r)))
+        "uncertainty.", lambda: fig_survival(r)))
     if r.has_paths:
         s.append(Section(
             "failure_years", "When and how labs leave",
@@ -1107,7 +1381,7 @@ def build_sections(r, c=None, failure="start"):
             "it ran out of cash with too little revenue to sell) and <b>bought while "
             "solvent</b> (dotted, light: acquired before it ran out of cash). The bars of a "
             "lab sum to its probability of having left by the horizon, 1 minus its "
-            "survival.", fig_failure_years(r)))
+            "survival.", lambda: fig_failure_years(r)))
     else:
         s.append(Section(
             "failure_years", "When and how labs leave", "",
@@ -1125,7 +1399,8 @@ def build_sections(r, c=None, failure="start"):
                 "alive that year: the line is the median, the dark band holds the middle 50% "
                 "of those paths, the light band 90%. Labs that fail drop out, so late years "
                 "describe survivors only. The vertical axis is a symmetric log scale (linear "
-                "below 0.1) because the paths spread over orders of magnitude.", fig_fan(r, name, what, "US$ billion")))
+                "below 0.1) because the paths spread over orders of magnitude.",
+                lambda name=name, what=what: fig_fan(r, name, what, "US$ billion")))
         else:
             s.append(Section(key, f"{title} fan chart", "",
                              note=f"The file has no <code>{name}</code> dataset."))
@@ -1135,7 +1410,7 @@ def build_sections(r, c=None, failure="start"):
             "Probability that the lab has had at least one year of positive operating cash "
             "flow (revenue minus serving, training, staff and other costs, before funding) "
             "by the end of each year, counted over all paths whether or not it survived.",
-            fig_profitable(r)))
+            lambda: fig_profitable(r)))
     else:
         s.append(Section("profitable", "Turning profitable", "",
                          note="The file has no <code>profitable_by</code> dataset."))
@@ -1144,7 +1419,7 @@ def build_sections(r, c=None, failure="start"):
             "independent_alive", "How many independent labs survive",
             "Each bar splits the paths of one year by how many labs without a parent "
             "backstop are alive at its end (bars sum to 1); the black line (right axis) is "
-            "the expected number.", fig_independent_alive(r)))
+            "the expected number.", lambda: fig_independent_alive(r)))
     else:
         s.append(Section("independent_alive", "How many independent labs survive", "",
                          note="The file has no <code>independent_alive</code> dataset."))
@@ -1177,16 +1452,44 @@ def build_sections(r, c=None, failure="start"):
             f"<b>{html.escape(c.method)}</b>. {html.escape(c.reason)}. The line is the change "
             "in survival probability, the band its 95% interval"
             + ("; dashed lines: the interval an unpaired comparison of the same two runs "
-               "would give, for contrast." if c.paired else ".") + bf, fig_comparison(c)))
+               "would give, for contrast." if c.paired else ".") + bf, lambda: fig_comparison(c)))
     return s
 
 
 # ---------------------------------------------------------------- writers
-def _png_b64(fig):
-    FigureCanvasAgg(fig)
+def _draw(fig):
+    """(PNG bytes, RGB pixels) of a figure (or of what a function makes),
+    drawn once by Agg at PNG_DPI: the PNG for the HTML page, the pixels for
+    the PDF page (no PNG to decode again)."""
+    if callable(fig):
+        fig = fig()
+    from PIL import Image
+    fig.set_dpi(PNG_DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgb = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., :3])
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PNG_DPI)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    Image.fromarray(rgb).save(buf, format="png", compress_level=6)
+    return buf.getvalue(), rgb
+
+
+def _png_bytes(fig):
+    return _draw(fig)[0]
+
+
+def _png_b64(fig):
+    return base64.b64encode(_png_bytes(fig)).decode("ascii")
+
+
+def _image_page(arr):
+    """A PDF page holding a figure's PNG at the figure's size: each figure
+    is drawn once, by Agg, for the HTML page and the PDF alike (drawing it
+    a second time as vectors doubled the report's time)."""
+    page = Figure(figsize=(arr.shape[1] / PNG_DPI, arr.shape[0] / PNG_DPI))
+    ax = page.add_axes((0, 0, 1, 1))
+    ax.imshow(arr, interpolation="none", aspect="auto")
+    ax.set_axis_off()
+    return page
 
 
 def _html_table(head, rows, cls=""):
@@ -1224,10 +1527,10 @@ def write_html(path, r, sections, pngs, c, pdf_pages, pdf_name):
            "<meta name=\"generator\" content=\"runway report.py\">",
            f"<meta name=\"runway-figures\" content=\"{len(pngs)}\">",
            f"<meta name=\"runway-pdf-pages\" content=\"{pdf_pages}\">",
-           f"<title>runway report: {esc(name)}</title>",
+           f"<title>runway report: {esc(_name(name, 80))}</title>",
            f"<style>{CSS}</style>", "</head>", "<body>"]
-    out.append(f"<h1>runway report: {esc(name)}</h1>")
-    out.append(f"<p class=\"meta\">Result <code>{esc(r.name)}</code>: {r.paths} paths, seed "
+    out.append(f"<h1>runway report: {esc(_name(name, 80))}</h1>")
+    out.append(f"<p class=\"meta\">Result <code>{esc(_name(r.name, TEXT_MAX))}</code>: {r.paths} paths, seed "
                f"{r.seed}, {r.years[0]}&ndash;{r.years[-1]} (horizon {r.horizon} years from "
                f"base year {r.base_year}); created {esc(str(r.attrs.get('created', 'n/a')))} by "
                f"runway {esc(str(r.attrs.get('runway_version', 'n/a')))}. "
@@ -1241,8 +1544,18 @@ def write_html(path, r, sections, pngs, c, pdf_pages, pdf_name):
         out.append(f"<p class=\"note\">Scored against {len(r.backtest)} observations from "
                    f"<code>{esc(_obs_file(r))}</code>: see "
                    "<a href=\"#backtest\">Backtest</a>.</p>")
+    out.append("<h2 id=\"summary\">Summary</h2>")
+    for kind, content in summary_blocks(r, c):
+        if kind == "survival":
+            continue  # the HTML page has the full figure below
+        if kind == "p":
+            out.append(f"<p>{esc(content)}</p>")
+        elif kind == "h":
+            out.append(f"<h3>{esc(content)}</h3>")
+        elif kind == "table":
+            out.append(_html_table(content[0], content[1], "summary"))
     out.append("<p>Labs: " + ", ".join(
-        f"<span class=\"swatch\" style=\"background:{lab_colour(i)}\"></span>{esc(lab)}"
+        f"<span class=\"swatch\" style=\"background:{lab_colour(i)}\"></span>{esc(_name(lab))}"
         for i, lab in enumerate(r.labs)) + ". Each lab keeps its colour in every figure.</p>")
     out.append("<h2 id=\"headline\">Headline</h2>")
     out.append("<p>Probability that each lab is alive (independent and solvent) at the end "
@@ -1281,6 +1594,27 @@ def write_html(path, r, sections, pngs, c, pdf_pages, pdf_name):
         fh.write("\n".join(out) + "\n")
 
 
+def summary_blocks(r, c):
+    """The first page: the question answered, what drives it, what changed."""
+    head, rows, _ = summary_rows(r)
+    blocks = [("p", summary_text(r)), ("table", (head, rows))]
+    if c is not None:
+        h, rr = change_rows(c)
+        blocks += [("h", f"What changed against the baseline {_name(c.a.name, 60)}"),
+                   ("table", (h, rr))]
+        blocks += [("p", t) for t in change_notes(c)]
+    if r.conditioned:
+        blocks.append(("p", f"Conditioned on {_name(_obs_file(r), 60)}: every figure is "
+                            "weighted by the likelihood of what was observed (see 'Conditioned "
+                            "on')."))
+    blocks.append(("p", "Reading: survival is the share of simulated worlds in which the lab "
+                        "is still independent and solvent; the interval is Monte Carlo error "
+                        "only, not model uncertainty. Backstopped labs have a parent that "
+                        "covers their losses, so they never fail in the model."))
+    blocks.append(("survival", r))
+    return blocks
+
+
 def _text_page(title, blocks):
     """A PDF page of text: blocks are (kind, content): 'p' a paragraph,
     'table' (head, rows), 'mono' a list of lines."""
@@ -1289,11 +1623,15 @@ def _text_page(title, blocks):
     y = 0.9
     for kind, content in blocks:
         if kind == "p":
-            txt = textwrap.fill(content, 150)
+            txt = textwrap.fill(clean(content, 3000), 150)
             fig.text(0.04, y, _lit(txt), fontsize=9, va="top")
             y -= 0.022 * (txt.count("\n") + 1) + 0.015
+        elif kind == "h":
+            fig.text(0.04, y, clean(content, 150), fontsize=11.5, fontweight="bold", va="top")
+            y -= 0.04
         elif kind == "table":
-            head, rows = content
+            head = [_lit(x) for x in content[0]]
+            rows = [[_lit(x) for x in row] for row in content[1]]
             h = min(0.035 * (len(rows) + 1), y - 0.03)
             ax = fig.add_axes((0.04, y - h, 0.92, h))
             ax.axis("off")
@@ -1303,8 +1641,7 @@ def _text_page(title, blocks):
             if need > avail:  # shrink the font until the widest row fits
                 size = max(5.5, size * avail / need)
                 widths, need = _column_widths(head, rows, size)
-            tab = ax.table(cellText=[[_lit(x) for x in row] for row in rows],
-                           colLabels=[_lit(x) for x in head], loc="upper left", cellLoc="left",
+            tab = ax.table(cellText=rows, colLabels=head, loc="upper left", cellLoc="left",
                            colLoc="left", bbox=(0, 0, 1, 1), colWidths=widths)
             tab.auto_set_font_size(False)
             tab.set_fontsize(size)
@@ -1315,17 +1652,24 @@ def _text_page(title, blocks):
                     cell.set_facecolor("0.93")
                     cell.set_text_props(fontweight="bold")
             y -= h + 0.03
+        elif kind == "survival" and y > 0.3:
+            # the survival curves under the tables, in whatever height is left
+            ax = fig.add_axes((0.06, 0.06, 0.6, y - 0.09))
+            _survival_lines(ax, content, legend_out=True)
+            y = 0.05
         elif kind == "mono":
-            fig.text(0.04, y, _lit("\n".join(content)), fontsize=7.2, family="monospace", va="top",
+            fig.text(0.04, y, "\n".join(clean(x, 400) for x in content), fontsize=7.2,
+                     family="monospace", va="top",
                      linespacing=1.25)
             y -= 0.0145 * len(content) + 0.02
     return fig
 
 
 def _lit(text):
-    """Text drawn as it is: matplotlib reads a pair of $ as mathematics
-    ("$3.5B at $61.5B" in a source); \\$ is a literal dollar sign."""
-    return str(text).replace("$", r"\$")
+    """Text drawn as it is (rcParams text.parse_math is off: a pair of $ is
+    not mathematics), cleaned of control characters and cut to a length
+    Agg can rasterise."""
+    return "\n".join(clean(line, 400) for line in str(text).split("\n"))
 
 
 def _column_widths(head, rows, size):
@@ -1355,20 +1699,25 @@ def _wrap_lines(text, width):
     return lines
 
 
-def write_pdf(path, r, sections, c):
-    """Write the PDF; returns its page count."""
+def write_pdf(path, r, sections, c, png_of=None):
+    """Write the PDF; returns its page count. png_of(key): a figure's PNG
+    (render() draws them once for both outputs); None: draw them here."""
+    if png_of is None:
+        def png_of(key):
+            return _draw(next(s.fig for s in sections if s.key == key))[1]
     name = r.attrs.get("scenario_name", r.stem)
     meta = {"Title": f"runway report: {name}", "Creator": "runway report.py",
             "Subject": f"{r.paths} paths, seed {r.seed}"}
     with PdfPages(path, metadata=meta) as pdf:
+        pdf.savefig(_text_page(f"runway report: {_name(name, 80)}", summary_blocks(r, c)))
         head, rows = headline_rows(r)
         prov = [(k, textwrap.shorten(v, 140, placeholder=" ...")) for k, v in provenance_rows(r)]
-        fig = _text_page(f"runway report: {name}", [
-            ("p", f"Result {r.name}: {r.paths} paths, seed {r.seed}, {r.years[0]}-"
-                  f"{r.years[-1]}. Survival = P(lab alive, independent and solvent, at the end "
-                  "of the year) with its 95% Monte Carlo interval; P(failed and bought), "
-                  "P(wound down) and P(bought while solvent) are by the horizon (with "
-                  "survival they add up to 1). Money in US$ billion."),
+        fig = _text_page("Headline and provenance", [
+            ("p", f"Result {_name(r.name, TEXT_MAX)}: {r.paths} paths, seed {r.seed}, "
+                  f"{r.years[0]}-{r.years[-1]}. Survival = P(lab alive, independent and "
+                  "solvent, at the end of the year) with its 95% Monte Carlo interval; "
+                  "P(failed and bought), P(wound down) and P(bought while solvent) are by the "
+                  "horizon (with survival they add up to 1). Money in US$ billion."),
             ("table", (head, rows)),
             ("p", "Provenance (the full scenario text is on the last pages):"),
             ("table", (["field", "value"], prov))])
@@ -1383,10 +1732,10 @@ def write_pdf(path, r, sections, c):
                           f"{c.reason}."),
                     ("table", (h, rr))]))
             if s.fig is not None:
-                pdf.savefig(s.fig)
+                pdf.savefig(_image_page(png_of(s.key)))
             elif s.note and not s.pdf:
                 pdf.savefig(_text_page(s.title, [("p", _plain(s.note))]))
-        lines = _wrap_lines(str(r.attrs.get("scenario_yaml", "")), YAML_WRAP)
+        lines = _wrap_lines(clean_block(str(r.attrs.get("scenario_yaml", ""))), YAML_WRAP)
         pages = max(1, math.ceil(len(lines) / YAML_LINES_PER_PAGE))
         for k in range(pages):
             chunk = lines[k * YAML_LINES_PER_PAGE:(k + 1) * YAML_LINES_PER_PAGE]
@@ -1401,23 +1750,39 @@ def _plain(h):
 
 
 def render(sections, write_pdf_fn):
-    """The figures as base64 PNGs ({key: str}) and the PDF (write_pdf_fn()
-    returns its page count): the PNGs are drawn in a Background child while
-    this process draws the PDF, so the two take the time of the longer one
-    on a machine with two cores. Returns (pngs, pages)."""
-    def pngs_fn():
-        return {s.key: _png_b64(s.fig) for s in sections if s.fig is not None}
-    job = Background(pngs_fn)
+    """Draws each figure once, as a PNG, for the HTML page (base64) and the
+    PDF (write_pdf_fn(png_of) returns its page count). The figures given
+    as functions are made and drawn in a Background child, while this
+    process draws the others (made already: they needed results computed
+    here) and writes the PDF's text pages, so that on two cores the two
+    halves take the time of one. Returns ({key: base64 PNG}, pages)."""
+    figs = [s for s in sections if s.fig is not None]
+    theirs = {s.key: s.fig for s in figs if callable(s.fig)}
+    job = Background(lambda: {key: _draw(f) for key, f in theirs.items()})
+    got = {}
+    waited = [False]
+
+    def drawn(key):
+        if key not in got and key in theirs and not waited[0]:
+            waited[0] = True
+            try:
+                got.update(job.result())
+            except BackgroundError:
+                pass  # drawn here instead
+        if key not in got:
+            got[key] = _draw(next(s.fig for s in figs if s.key == key))
+        return got[key]
     try:
-        pages = write_pdf_fn()
+        for s in figs:  # this process's share first, while the child draws its own
+            if s.key not in theirs:
+                drawn(s.key)
+        pages = write_pdf_fn(lambda key: drawn(key)[1])
+        for s in figs:
+            drawn(s.key)
     except BaseException:
         job.cancel()
         raise
-    try:
-        pngs = job.result()
-    except BackgroundError:
-        pngs = pngs_fn()
-    return pngs, pages
+    return {key: base64.b64encode(v[0]).decode("ascii") for key, v in got.items()}, pages
 
 
 def _cancel(plan):
@@ -1452,6 +1817,23 @@ def main(argv=None):
                     help="include a comparison: this result minus A")
     args = ap.parse_args(argv)
     html_path, pdf_path = output_names(args.result, args.output)
+    catch_signals()
+    state = {"failure": None}
+    try:
+        return _main(args, html_path, pdf_path, state)
+    except Interrupted as e:
+        _cancel(state["failure"])
+        return stopped(PROG, e, [html_path, pdf_path])
+
+
+def _display_inputs(r):
+    """The input names as figures and tables show them (cleaned, cut); the
+    names as the file has them stay in r.inputs_raw for reading it."""
+    r.inputs_raw = list(r.inputs)
+    r.inputs = [_name(x, 48) for x in r.inputs]
+
+
+def _main(args, html_path, pdf_path, state):
     failure = None
     try:
         r = load(args.result)
@@ -1459,9 +1841,10 @@ def main(argv=None):
         if args.baseline:
             a = load(args.baseline)
             c = comparemod.compare(a, r)
+        _display_inputs(r)
         # The worlds where labs fail are computed on another core while
         # matplotlib loads and the other figures are drawn.
-        failure = start_failure_worlds(r)
+        failure = state["failure"] = start_failure_worlds(r)
         try:
             _load_matplotlib()
         except ImportError as e:
@@ -1472,11 +1855,12 @@ def main(argv=None):
             tmp_pdf = out.add(pdf_path)
             with np.errstate(all="ignore"):
                 sections = build_sections(r, c, failure)
-                pngs, pages = render(sections, lambda: write_pdf(tmp_pdf, r, sections, c))
+                pngs, pages = render(sections,
+                                     lambda png_of: write_pdf(tmp_pdf, r, sections, c, png_of))
                 write_html(tmp_html, r, sections, pngs, c, pages, os.path.basename(pdf_path))
     except ResultError as e:
         _cancel(failure)
-        die(PROG, e)
+        die(PROG, clean(str(e), 2000))
     except OSError as e:
         _cancel(failure)
         die(PROG, f"{e.filename or html_path}: cannot write: {e.strerror or e}")

@@ -2,18 +2,20 @@
 numbers) or unpaired 95% intervals.
 
   * a run compared with itself (same seed): paired, every difference exactly
-    0 and every paired interval of width exactly 0;
+    0 and every paired interval contains 0 and is far narrower than the
+    unpaired one (Newcombe's paired interval: the two Wilson intervals are
+    perfectly correlated);
   * less starting cash for Mistral (same seed, 5000 paths): Mistral's
     survival at the horizon falls, the paired interval excludes 0, and it is
     narrower than the unpaired one (common random numbers remove the noise
     the two runs share);
   * the paired per-path survival equals the file's own `survival` dataset
     (both count alive paths; MODEL.md section 5);
-  * different seeds: "unpaired", with the interval of two independent
-    proportions, recomputed here from the files;
+  * different seeds: "unpaired", with Newcombe's hybrid score interval of
+    two independent proportions, recomputed here from the files;
   * the CSV output has one row per lab and year;
-  * files with different labs or horizons, or incomplete, are refused with
-    one line and exit 1.
+  * files with different horizons, or incomplete, are refused with one line
+    and exit 1 (different labs are matched by name: test_compare_labs.py).
 
 Usage: test_compare.py RUNWAY SOURCE_DIR
 """
@@ -83,10 +85,21 @@ with tempfile.TemporaryDirectory(prefix="runway-compare-") as d:
     j = compare_json(base, base)
     if j["method"] != "paired (common random numbers)" or not j["paired"]:
         fail(f"self-comparison is {j['method']!r}, expected paired")
-    for k in ("diff", "lo", "hi", "halfwidth"):
-        g = grid(j, k)
-        if not np.all(g == 0.0):
-            fail(f"self-comparison: {k} not exactly 0 (max |.| = {np.nanmax(np.abs(g))})")
+    if not np.all(grid(j, "diff") == 0.0):
+        fail("self-comparison: diff not exactly 0")
+    lo, hi = grid(j, "lo"), grid(j, "hi")
+    if not (np.all(lo <= 0) and np.all(hi >= 0)):
+        fail("self-comparison: an interval does not contain 0")
+    # with phi = 1 what is left is the Wilson intervals' asymmetry, at most
+    # z^2 / N; at 0 or 1 (a backstopped lab) phi is undefined and the
+    # interval is the unpaired one, which keeps its width (item 12)
+    inner = (grid(j, "p_a") > 0) & (grid(j, "p_a") < 1)
+    hw, uhw = grid(j, "halfwidth"), grid(j, "unpaired_halfwidth")
+    if not (np.all(hw[inner] < uhw[inner]) and np.all(hw <= 1.96 ** 2 / N + 1e-12)):
+        fail("self-comparison: paired intervals not narrower than unpaired ones, or wider "
+             "than the Wilson asymmetry z^2/N")
+    if not np.all(hw[~inner] > 0):
+        fail("self-comparison: a zero-width interval at 0 or 1")
     # paired per-path survival == the file's survival dataset (same count / N)
     s_base = survival(base)
     if not np.allclose(grid(j, "p_a"), s_base, rtol=0, atol=1e-12):
@@ -110,9 +123,14 @@ with tempfile.TemporaryDirectory(prefix="runway-compare-") as d:
     s_poor = survival(poor)
     if abs(diff - (s_poor[m, -1] - s_base[m, -1])) > 1e-12:
         fail("paired difference != difference of the two survival datasets")
-    # unpaired half-width recomputed from the formula
-    want = 1.959963984540054 * math.sqrt(s_base[m, -1] * (1 - s_base[m, -1]) / N +
-                                         s_poor[m, -1] * (1 - s_poor[m, -1]) / N)
+    # unpaired half-width recomputed from Newcombe's hybrid score formula
+    def wilson(p, n, z=1.959963984540054):
+        c = p + z * z / (2 * n)
+        r = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return (c - r) / (1 + z * z / n), (c + r) / (1 + z * z / n)
+    pa, pb = s_base[m, -1], s_poor[m, -1]
+    (la, ua), (lb, ub) = wilson(pa, N), wilson(pb, N)
+    want = (math.hypot(ub - pb, pa - la) + math.hypot(pb - lb, ua - pa)) / 2
     if abs(uhw - want) > 1e-12:
         fail(f"unpaired half-width {uhw} != {want}")
     # the table says which case applies and shows the unpaired half-width
@@ -146,13 +164,6 @@ with tempfile.TemporaryDirectory(prefix="runway-compare-") as d:
         if p.returncode != 1 or len(lines) != 1 or what not in lines[0]:
             fail(f"{what}: exit {p.returncode}, stderr {p.stderr!r}")
 
-    bad = os.path.join(d, "renamed.h5")
-    shutil.copy(base, bad)
-    with h5py.File(bad, "a") as f:
-        names = f["lab"][()]
-        names[0] = b"NotOpenAI"
-        f["lab"][...] = names
-    refused(bad, "different labs")
     # A real run over 12 years (editing only the horizon attribute would
     # make a file that contradicts its own year axis, which the loader
     # refuses as malformed before any comparison).

@@ -74,6 +74,17 @@ def alive(fy, T):
     return (fy[:, None] == 0) | (fy[:, None] > np.arange(1, T + 1)[None, :])
 
 
+def close_hw(x, y, rel, what):
+    """Half-widths: the delta method's where it is positive; where it is 0
+    (both shares 0 or 1, e.g. a backstopped lab) compare.py gives
+    Newcombe's interval instead, which must have a positive width."""
+    x, y = np.asarray(x), np.asarray(y)
+    inner = y > 0
+    close(x[inner], y[inner], rel, what)
+    if not np.all(x[~inner] > 0):
+        fail(f"{what}: a zero-width interval where both shares are 0 or 1")
+
+
 def close(x, y, rel, what):
     if not np.all(np.abs(np.asarray(x) - np.asarray(y)) <= rel * np.maximum(1.0, np.abs(y))):
         fail(f"{what}: {x} != {y}")
@@ -116,7 +127,7 @@ with tempfile.TemporaryDirectory(prefix="runway-compare-cond-") as d:
     close(grid(j, "p_b"), pb_w, 1e-12, "P_B != sum(w alive) / sum(w) from the file")
     close(grid(j, "p_b"), C["survival"], 1e-12, "P_B != the conditioned file's survival")
     close(grid(j, "diff"), pb_w - pa_w, 1e-12, "difference != P_B - P_A")
-    close(grid(j, "halfwidth"), hw_w, 1e-9, "paired half-width != the delta method's")
+    close_hw(grid(j, "halfwidth"), hw_w, 1e-9, "paired half-width != the delta method's")
     a_ = j["labs"].index("Anthropic")
     print(f"Anthropic 2026: prior {pa_w[a_, 0]:.4f}, posterior {pb_w[a_, 0]:.4f}, "
           f"+-{hw_w[a_, 0]:.4f}")
@@ -171,14 +182,14 @@ with tempfile.TemporaryDirectory(prefix="runway-compare-cond-") as d:
         for i in range(L):
             z = x["w"][:, None] * (alive(x["fy"][:, i], T) - p[i])
             out[i] = (z ** 2).sum(axis=0) / x["w"].sum() ** 2
-    close(grid(j, "halfwidth"), Z * np.sqrt(va + vb), 1e-9, "unpaired weighted half-width")
+    close_hw(grid(j, "halfwidth"), Z * np.sqrt(va + vb), 1e-9, "unpaired weighted half-width")
     # A conditioned file without per-path data: unpaired, with n_eff.
     j = json.loads(sh(PY, COMPARE, u, cn, "--json").stdout)
     s_u, s_c = U["survival"], CN["survival"]
     want = Z * np.sqrt(s_u * (1 - s_u) / N + s_c * (1 - s_c) / CN["n_eff"])
     if j["paired"]:
         fail("a conditioned file without per-path data compared as paired")
-    close(grid(j, "halfwidth"), want, 1e-12, "unpaired half-width with n_eff")
+    close_hw(grid(j, "halfwidth"), want, 1e-12, "unpaired half-width with n_eff")
 
     # 4. compare | head: the reader is gone before anything is written.
     r, wfd = os.pipe()

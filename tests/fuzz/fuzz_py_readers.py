@@ -416,7 +416,9 @@ def check_result(r, need_paths=False):
 
 
 def check_comparison(c, a, b):
-    L, T = len(a.labs), len(a.years)
+    # labs are matched by name: the rows are the labs both runs have
+    L, T = len(c.labs), len(a.years)
+    need(c.labs == [x for x in a.labs if x in b.labs], "compare shared labs")
     for n in ("p_a", "p_b", "diff", "lo", "hi", "halfwidth", "unpaired_halfwidth"):
         x = getattr(c, n)
         need(x.shape == (L, T), f"compare {n} shape {x.shape}")
@@ -427,10 +429,13 @@ def check_comparison(c, a, b):
     need(np.all(c.lo <= c.diff + 1e-12) and np.all(c.diff <= c.hi + 1e-12) and
          np.all(c.halfwidth >= 0), "compare interval")
     same = (a.seed == b.seed and a.paths == b.paths and a.has_paths and b.has_paths)
-    need(bool(c.paired) == bool(same), "compare paired flag")
+    # paired also needs the shared inputs' draws to agree (compare checks paths/inputs)
+    need(not c.paired or bool(same), "compare paired flag")
     if c.paired:
-        need(np.allclose(c.p_a, a.ds["survival"], atol=1e-9)
-             and np.allclose(c.p_b, b.ds["survival"], atol=1e-9),
+        ia = [a.labs.index(x) for x in c.labs]
+        ib = [b.labs.index(x) for x in c.labs]
+        need(np.allclose(c.p_a, a.ds["survival"][ia], atol=1e-9)
+             and np.allclose(c.p_b, b.ds["survival"][ib], atol=1e-9),
              "paired probabilities differ from the files' survival")
     json.dumps(comparemod.to_json(c), allow_nan=False)
     comparemod.format_table(c, a.headline_years())
