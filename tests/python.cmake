@@ -1,0 +1,5 @@
+# The Python side: the `runway` package (python/runway), the batch index
+# page it helps write, and the worked example of docs/python.md.
+add_test(NAME batch_index_is_one_scenario_by_lab_table_with_links
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_batch_index.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+set_tests_properties(batch_index_is_one_scenario_by_lab_table_with_links PROPERTIES TIMEOUT 300)
