@@ -3,3 +3,6 @@
 add_test(NAME batch_index_is_one_scenario_by_lab_table_with_links
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_batch_index.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
 set_tests_properties(batch_index_is_one_scenario_by_lab_table_with_links PROPERTIES TIMEOUT 300)
+add_test(NAME python_module_loads_labelled_groups_and_tidy_paths
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_python_module.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+set_tests_properties(python_module_loads_labelled_groups_and_tidy_paths PROPERTIES TIMEOUT 300)

@@ -173,29 +173,34 @@ def load(path, validate=True):
         raise ResultError(f"{path}: cannot open as HDF5: {_result._oneline(e)}") from None
     run = Run(path, f)
     try:
-        scales = {}
-        for name, obj in f.items():
-            if isinstance(obj, h5py.Dataset) and h5py.h5ds.is_scale(obj.id) and obj.ndim == 1:
-                scales[name] = xr.Variable((name,), _values(obj), _attrs(obj))
+        root = _scales(f)
         for group in GROUPS:
             g = f if group == "summary" else f.get(group)
             if not isinstance(g, h5py.Group):
                 continue
+            local = _scales(g)  # the backtest's observation axis lives in its group
+            scales = {**root, **local}
             data = {}
             for name, obj in g.items():
-                if (isinstance(obj, h5py.Dataset) and not (group == "summary" and name in scales)
-                        and obj.ndim >= 1):
+                if isinstance(obj, h5py.Dataset) and name not in local and obj.ndim >= 1:
                     data[name] = _variable(obj, group, lazy=group in ("paths", "trajectories"))
             used = {d for v in data.values() for d in v.dims}
             coords = {d: scales[d] for d in used if d in scales and scales[d].size == _size(data, d)}
-            if group == "backtest" and "observation" in data:
-                coords["observation"] = data.pop("observation")
             attrs = run.attrs if group == "summary" else _attrs(g)
             run[group] = xr.Dataset(data, coords=coords, attrs=attrs)
     except Exception:
         run.close()
         raise
     return run
+
+
+def _scales(g):
+    """{name: xarray.Variable} of the dimension scales directly in group g."""
+    out = {}
+    for name, obj in g.items():
+        if isinstance(obj, h5py.Dataset) and obj.ndim == 1 and h5py.h5ds.is_scale(obj.id):
+            out[name] = xr.Variable((name,), _values(obj), _attrs(obj))
+    return out
 
 
 def _size(data, dim):
