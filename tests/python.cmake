@@ -10,3 +10,6 @@ add_test(NAME python_package_installs_where_debian_python_finds_it
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_python_install.py ${CMAKE_COMMAND}
           ${CMAKE_BINARY_DIR} $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
 set_tests_properties(python_package_installs_where_debian_python_finds_it PROPERTIES TIMEOUT 120)
+add_test(NAME docs_python_example_runs
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_docs_python.py $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
+set_tests_properties(docs_python_example_runs PROPERTIES TIMEOUT 300)
