@@ -217,6 +217,17 @@ def load(path, need_paths=False):
     the script; text from the file is quoted in messages (_show), which
     therefore stay on one line. Both are fuzzed by
     tests/fuzz/fuzz_py_readers.py."""
+    return read_checked(path, lambda f, p: _read(f, p, need_paths))
+
+
+def read_checked(path, read, probe=None):
+    """read(f, path) on the result file at path opened with h5py, the one
+    way every reader of result files opens one (load here, explain.py's
+    per-path reader, runway.load): a missing file, a folder, a file that
+    is not HDF5 or that crashes the HDF5 library (read first in a forked
+    child: _probe; probe None follows PROBE), and any error inside read
+    become a one-line ResultError naming the file. Returns what read
+    returns."""
     if h5py is None:
         raise ResultError(f"{path}: cannot read HDF5: python3-h5py is not installed "
                           "(run with /usr/bin/python3; apt-get install python3-h5py)")
@@ -224,9 +235,9 @@ def load(path, need_paths=False):
         raise ResultError(f"{path}: no such file")
     if os.path.isdir(path):
         raise ResultError(f"{path}: is a directory, not a result file")
-    if PROBE and hasattr(os, "fork"):
-        _probe(path, lambda p: _load(p, need_paths))
-    return _load(path, need_paths)
+    if (PROBE if probe is None else probe) and hasattr(os, "fork"):
+        _probe(path, lambda p: _open_read(p, read))
+    return _open_read(path, read)
 
 
 # Read every file first in a forked child (see _probe). The fuzzer turns it
@@ -284,7 +295,7 @@ def _probe(path, loader):
         raise ResultError(b"".join(chunks).decode("utf-8", "replace"))
 
 
-def _load(path, need_paths):
+def _open_read(path, read):
     try:
         ok = h5py.is_hdf5(path)
     except (OSError, ValueError, RuntimeError) as e:
@@ -298,7 +309,7 @@ def _load(path, need_paths):
         raise ResultError(f"{path}: cannot open as HDF5: {_oneline(e)}") from None
     try:
         with f:
-            r = _read(f, path, need_paths)
+            return read(f, path)
     except ResultError:
         raise
     except MemoryError:
@@ -306,7 +317,6 @@ def _load(path, need_paths):
     except (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError,
             AttributeError, OverflowError, UnicodeError) as e:
         raise ResultError(f"{path}: unreadable runway result: {_oneline(e)}") from None
-    return r
 
 
 def _dataset(f, name, path, what="dataset"):
@@ -348,6 +358,11 @@ def _memory_limit():
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
     except (ValueError, OSError, AttributeError):
         return 4 << 30
+
+
+def read_result(f, path, need_paths=False):
+    """The Result of an open h5py File, every rule checked (see load)."""
+    return _read(f, path, need_paths)
 
 
 def _read(f, path, need_paths):
