@@ -15,8 +15,23 @@ docs/python.md is a worked example. Modules:
                    problems (tests/check_output.py is its command line)
 """
 from runway.result import ResultError
-from runway.data import PATHS_FRAME_LIMIT, Run, iter_paths, load, paths
-from runway.contract import check as validate
+
+# xarray and pandas take a second to import: only what uses them imports
+# them, so the report scripts (which import runway.result) start as fast
+# as before.
+_LAZY = {"Run": "runway.data", "load": "runway.data", "paths": "runway.data",
+         "iter_paths": "runway.data", "PATHS_FRAME_LIMIT": "runway.data",
+         "validate": "runway.contract"}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'runway' has no attribute {name!r}")
+    import importlib
+    mod = importlib.import_module(_LAZY[name])
+    value = getattr(mod, "check" if name == "validate" else name)
+    globals()[name] = value
+    return value
 
 __all__ = ["ResultError", "Run", "load", "paths", "iter_paths", "validate",
            "PATHS_FRAME_LIMIT"]
