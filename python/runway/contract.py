@@ -1,16 +1,29 @@
-#!/usr/bin/python3
-"""Check a runway result file against ../shared/OUTPUT.md, using h5py only.
+"""runway.validate: check a result file against the whole file contract
+(docs/output-format.md, which is ../shared/OUTPUT.md, and the additions of
+docs/outputs.md), using h5py only. The one validator of result files:
 
-Command line:
+- the reader every script uses (runway.result.load: report, compare,
+  explain, the sweep and batch-index scripts, runway.load) refuses a file
+  with the first rule it breaks, in one line, having read it in a forked
+  child with a memory limit;
+- check() here adds what a reader can tolerate but the writer must keep
+  (units and long_name, dimension scales attached, exact dtypes, the enum
+  of outcomes, axis values, tolerances of 1e-12, trajectories), reports
+  every problem rather than the first, and then asks the reader: a file
+  check() passes is one the scripts accept. Shared rules (outcome codes,
+  weight quantisation, Wilson intervals, backtest vocabularies) come from
+  runway.result.
+
+Command line (tests/check_output.py is the same):
     /usr/bin/python3 tests/check_output.py FILE.h5 [--expect-paths N]
         [--expect-labs L] [--expect-horizon T] [--expect-inputs I]
         [--expect-kept K] [--per-path | --no-per-path]
         [--allow-incomplete] [--no-cross-check]
 prints one line per failed check and exits 1, or prints "ok" and exits 0.
 
-As a module (other tests use it):
-    import check_output
-    problems = check_output.check("out.h5", expect_paths=1000)
+As a module:
+    import runway
+    problems = runway.validate("out.h5", expect_paths=1000)
     assert not problems, problems
 
 What is checked (tolerances stated where a comparison is not exact):
@@ -41,7 +54,9 @@ What is checked (tolerances stated where a comparison is not exact):
 - cross-checks (complete files, unless cross_check=False): survival,
   failed_acquired, failed_wound_down, acquired_solvent and profitable_by
   equal the fractions of paths computed from group `paths` (1e-12), and
-  trajectories/alive agrees with fail_year of the kept paths.
+  trajectories/alive agrees with fail_year of the kept paths;
+- the reader's verdict (runway.result.load), unless allow_incomplete lets
+  an unfinished file through: "the reader refuses it: ..." otherwise.
 """
 import argparse
 import re
@@ -51,7 +66,7 @@ import h5py
 import numpy as np
 
 from runway.result import (BT_QUANTITIES, BT_STATUSES, ResultError, load as _reader_load,
-                           weight_units, weighted_bincount, wilson)
+                           weight_problem, weight_units, weighted_bincount, wilson)
 
 QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95]
 TOL = 1e-12
@@ -437,27 +452,14 @@ class _Checker:
         if ds is None or ds.shape != (N,):
             return None
         w = ds[()].astype(np.float64)
-        if not np.all(np.isfinite(w)):
-            self.bad("paths/weight has NaN or infinite weights")
-            return None
-        if (w < 0).any() or (w > 1).any():
-            p = int(np.argmax((w < 0) | (w > 1)))
-            self.bad("paths/weight outside [0, 1] (first at path %d: %.17g)" % (p, w[p]))
-            return None
-        units = weight_units(w)
-        if units is None:
+        problem = weight_problem(w, vals.get("evidence"), vals.get("n_eff"))
+        if problem:
+            self.bad(problem)
+            if not np.all(np.isfinite(w)) or not (w >= 0).all() or not (w <= 1).all() \
+                    or not w.sum() > 0:
+                return None  # no weighted cross-check on weights like these
+        if weight_units(w) is None:
             self.bad("paths/weight is not quantised to multiples of 2^-32")
-        total = float(units.sum()) * 2.0 ** -32 if units is not None else float(np.sum(w))
-        if total <= 0:
-            self.bad("paths/weight is 0 on every path")
-            return None
-        mean, neff = total / N, total * total / float(np.dot(w, w))
-        for name, want in (("evidence", mean), ("n_eff", neff)):
-            got = vals.get(name)
-            if got is not None and not abs(got - want) <= 1e-9 * abs(want):
-                self.bad("%s %.17g disagrees with paths/weight (%s: %.17g)"
-                         % (name, got, "mean weight" if name == "evidence"
-                            else "(sum w)^2 / sum w^2", want))
         return w
 
     def backtest(self, length, summ):

@@ -668,23 +668,36 @@ def _read_weight(g, r, path):
         raise ResultError(f"{path}: dataset 'paths/weight' must be {r.paths} numbers, got "
                           f"{wd.shape} {wd.dtype}")
     w = np.asarray(wd[()], dtype=np.float64)
+    problem = weight_problem(w, r.evidence, r.n_eff)
+    if problem:
+        raise ResultError(f"{path}: {problem}")
+    r.weight = w
+
+
+def weight_problem(w, evidence, n_eff):
+    """What is wrong with the weights w of a conditioned run against its
+    attributes evidence (their mean) and n_eff ((sum w)^2 / sum w^2), as
+    one line without the file's name; None when nothing is. The rule both
+    the reader (load) and runway.validate apply: each weight in [0, 1], not
+    all 0, and both attributes within 1e-9 (relative) of the weights'."""
     if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(w > 1):
-        raise ResultError(f"{path}: paths/weight holds weights outside [0, 1] (each is a "
-                          "product of likelihoods scaled to at most 1)")
+        p = int(np.argmax(~np.isfinite(w) | (w < 0) | (w > 1)))
+        return (f"paths/weight holds weights outside [0, 1] (each is a product of "
+                f"likelihoods scaled to at most 1; first at path {p}: {w[p]:.17g})")
     total = float(np.sum(w))
     if not total > 0:
-        raise ResultError(f"{path}: every path has weight 0 (the observations the run was "
-                          "conditioned on ruled out every path)")
+        return ("every path has weight 0 (the observations the run was conditioned on ruled "
+                "out every path)")
     units = weight_units(w)
     mean = (float(weighted_total(w, units)) * WEIGHT_UNIT if units is not None else total) / len(w)
-    if abs(mean - r.evidence) > _REL * r.evidence:
-        raise ResultError(f"{path}: attribute evidence {r.evidence:.10g} is not the mean of "
-                          f"paths/weight ({mean:.10g})")
+    if evidence is not None and not abs(mean - evidence) <= _REL * evidence:
+        return (f"attribute evidence {evidence:.10g} is not the mean of paths/weight "
+                f"({mean:.10g})")
     ne = n_eff_of(w)
-    if abs(ne - r.n_eff) > _REL * ne:
-        raise ResultError(f"{path}: attribute n_eff {r.n_eff:.10g} is not (sum w)^2 / sum w^2 "
-                          f"of paths/weight ({ne:.10g})")
-    r.weight = w
+    if n_eff is not None and not abs(ne - n_eff) <= _REL * ne:
+        return (f"attribute n_eff {n_eff:.10g} is not (sum w)^2 / sum w^2 of paths/weight "
+                f"({ne:.10g})")
+    return None
 
 
 def wilson(k, n, z=1.959963984540054):
