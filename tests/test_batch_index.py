@@ -19,7 +19,7 @@ import sys
 
 import h5py
 
-from h5util import tmpdir
+from h5util import tmpdir, verdict
 
 runway, src = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 PY = "/usr/bin/python3"
@@ -163,10 +163,7 @@ def main():
     if left:
         problems.append(f"unwritable index left {left}")
     shutil.rmtree(d, ignore_errors=True)
-    for m in problems:
-        print("FAIL:", m)
-    print("ok" if not problems else f"{len(problems)} problem(s)")
-    return 1 if problems else 0
+    return verdict(problems)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 site.getsitepackages([PREFIX])), complete enough to load a result file
 from outside the source tree.
 
-Usage: test_python_install.py CMAKE BUILD_DIR RUNWAY SOURCE_DIR
+Usage: test_python_install.py RUNWAY SOURCE_DIR CMAKE BUILD_DIR
 """
 import os
 import shutil
@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 
-cmake, build, runway_bin, src = sys.argv[1:5]
+runway_bin, src, cmake, build = sys.argv[1:5]
 prefix = tempfile.mkdtemp(prefix="runway-install-")
 try:
     p = subprocess.run([cmake, "--install", build, "--prefix", prefix],

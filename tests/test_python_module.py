@@ -21,7 +21,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from h5util import tmpdir
+from h5util import tmpdir, verdict
 
 runway_bin, src = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(src, "python"))
@@ -181,10 +181,7 @@ def main():
     check_conditioned(cond)
     check_backtest(bt)
     check_refusal(plain, d)
-    for m in problems:
-        print("FAIL:", m)
-    print("ok" if not problems else f"{len(problems)} problem(s)")
-    return 1 if problems else 0
+    return verdict(problems)
 
 
 if __name__ == "__main__":

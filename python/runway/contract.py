@@ -826,12 +826,8 @@ def main(argv=None):
     problems = check(o.file, o.expect_paths, o.expect_labs, o.expect_horizon,
                      o.expect_inputs, o.expect_kept, o.per_path,
                      o.allow_incomplete, o.cross_check)
-    for p in problems:
-        print("%s: %s" % (o.file, p))
-    if problems:
-        return 1
-    print("ok")
-    return 0
+    print("\n".join("%s: %s" % (o.file, p) for p in problems) if problems else "ok")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

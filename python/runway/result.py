@@ -271,9 +271,8 @@ def _probe(path, loader):
                 msg = str(e).encode("utf-8", "replace")
             except BaseException:  # noqa: BLE001 - the parent reads it again and reports
                 msg = b""
-            view = memoryview(msg)
-            while view:
-                view = view[os.write(wfd, view):]
+            with os.fdopen(wfd, "wb") as out:  # writes all of it, or raises
+                out.write(msg)
         except BaseException:  # noqa: BLE001
             code = 3
         finally:
