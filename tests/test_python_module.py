@@ -166,6 +166,8 @@ def check_refusal(good, d):
         problems.append("load() accepted a truncated file")
     except runway.ResultError as e:
         need("\n" not in str(e) and "cut.h5" in str(e), f"refusal {e!r} is not one line naming it")
+    found = runway.validate(bad)
+    need(len(found) == 1 and "cut.h5" in found[0], f"validate() on a truncated file: {found}")
 
 
 def main():

@@ -29,7 +29,7 @@ def __getattr__(name):
         raise AttributeError(f"module 'runway' has no attribute {name!r}")
     import importlib
     mod = importlib.import_module(_LAZY[name])
-    value = getattr(mod, "check" if name == "validate" else name)
+    value = getattr(mod, name)
     globals()[name] = value
     return value
 

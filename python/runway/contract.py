@@ -23,7 +23,8 @@ prints one line per failed check and exits 1, or prints "ok" and exits 0.
 
 As a module:
     import runway
-    problems = runway.validate("out.h5", expect_paths=1000)
+    problems = runway.validate("out.h5", expect_paths=1000)   # check() in a
+                                                              # forked child first
     assert not problems, problems
 
 What is checked (tolerances stated where a comparison is not exact):
@@ -65,8 +66,8 @@ import sys
 import h5py
 import numpy as np
 
-from runway.result import (BT_QUANTITIES, BT_STATUSES, ResultError, load as _reader_load,
-                           weight_problem, weight_units, weighted_bincount, wilson)
+from runway.result import (BT_QUANTITIES, BT_STATUSES, ResultError, _probe,
+                           load as _reader_load, weight_problem, weight_units, weighted_bincount, wilson)
 
 QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95]
 TOL = 1e-12
@@ -721,12 +722,26 @@ def _where(mask):
     return s + (" and %d more" % (len(idx) - 5) if len(idx) > 5 else "")
 
 
+def validate(path, **options):
+    """check(path, **options) for files from anywhere (runway.validate):
+    the file is checked first in a forked child (runway.result._probe), so
+    that a file whose damaged metadata crashes the HDF5 library is one
+    problem ("damaged HDF5 file ...") instead of the end of the caller."""
+    try:
+        _probe(path, lambda p: check(p, **options))
+    except ResultError as e:
+        return [str(e)]
+    return check(path, **options)
+
+
 def check(path, expect_paths=None, expect_labs=None, expect_horizon=None,
           expect_inputs=None, expect_kept=None, per_path=None,
           allow_incomplete=False, cross_check=True):
     """Returns the list of problems found in the result file at path
     (empty: the file follows OUTPUT.md). per_path: True requires group
-    `paths`, False requires its absence, None accepts either."""
+    `paths`, False requires its absence, None accepts either. Reads the
+    file in this process (the tests' files, which runway wrote); validate()
+    is the same check guarded against files that crash HDF5."""
     try:
         f = h5py.File(path, "r")
     except OSError as e:
