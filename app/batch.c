@@ -97,130 +97,13 @@ int batch_make_dir(const char *dir, char *err, size_t errlen)
     return rc;
 }
 
-/* ---- the batch and its index ---- */
+/* ---- the batch ---- */
 
-/* The headline of one finished run, for the index. */
-typedef struct {
-    char *name;
-    size_t L;
-    int T, base_year;
-    char **labs;
-    double *surv, *lo, *hi; /* [L][T] */
-    uint64_t paths;
-} headline;
-
-static void headline_free(headline *h)
-{
-    for (size_t l = 0; l < h->L && h->labs; l++)
-        free(h->labs[l]);
-    free(h->labs);
-    free(h->name);
-    free(h->surv); free(h->lo); free(h->hi);
-    memset(h, 0, sizeof *h);
-}
-
-static int headline_take(headline *h, const sc_scenario *s, const sim_result *r)
-{
-    size_t LT = r->L * r->T;
-    h->L = r->L; h->T = (int)r->T; h->base_year = s->base_year; h->paths = r->N;
-    h->name = strdup(s->name);
-    h->labs = calloc(r->L, sizeof *h->labs);
-    h->surv = malloc(LT * 8); h->lo = malloc(LT * 8); h->hi = malloc(LT * 8);
-    if (!h->name || !h->labs || !h->surv || !h->lo || !h->hi)
-        return -1;
-    for (size_t l = 0; l < r->L; l++)
-        if (!(h->labs[l] = strdup(s->labs[l].name)))
-            return -1;
-    memcpy(h->surv, r->survival, LT * 8);
-    memcpy(h->lo, r->survival_lo, LT * 8);
-    memcpy(h->hi, r->survival_hi, LT * 8);
-    return 0;
-}
-
-static void html_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
-/* DIR/index.html: every scenario's headline numbers on one page, written
- * under a temporary name and renamed. */
-static int write_index(const char *dir, char **files, headline *h, size_t n, const run_spec *spec)
-{
-    size_t len = strlen(dir) + 64;
-    char *path = malloc(len), *tmp = malloc(len), msg[1200];
-    if (!path || !tmp) {
-        free(path); free(tmp);
-        return -1;
-    }
-    snprintf(path, len, "%s/index.html", dir);
-    snprintf(tmp, len, "%s/index.html.tmp-%ld", dir, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(msg, sizeof msg, "%s: cannot write: %s", path, strerror(errno));
-        note(spec, msg);
-        free(path); free(tmp);
-        return -1;
-    }
-    fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>runway batch</title>\n"
-          "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
-          "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-          "th:first-child,td:first-child{text-align:left}</style></head><body>\n"
-          "<h1>runway batch: survival at a glance</h1>\n"
-          "<p>P(lab alive at the end of the year) and its 95% Wilson interval. "
-          "<code>runway report FILE</code> gives the full report of one file.</p>\n", f);
-    for (size_t k = 0; k < n; k++) {
-        const headline *x = &h[k];
-        int want[4], ny = 0;
-        const int cand[3] = { 1, 3, 5 };
-        for (int j = 0; j < 3; j++)
-            if (cand[j] < x->T)
-                want[ny++] = cand[j];
-        want[ny++] = x->T;
-        fputs("<h2>", f);
-        html_escape(f, x->name);
-        fputs("</h2>\n<p>file <code>", f);
-        html_escape(f, files[k]);
-        fprintf(f, "</code>, %llu paths</p>\n<table><tr><th>lab</th>", (unsigned long long)x->paths);
-        for (int j = 0; j < ny; j++)
-            fprintf(f, "<th>%d</th>", x->base_year + want[j]);
-        fputs("</tr>\n", f);
-        for (size_t l = 0; l < x->L; l++) {
-            fputs("<tr><td>", f);
-            html_escape(f, x->labs[l]);
-            fputs("</td>", f);
-            for (int j = 0; j < ny; j++) {
-                size_t i = l * (size_t)x->T + (size_t)(want[j] - 1);
-                fprintf(f, "<td>%.3f [%.3f, %.3f]</td>", x->surv[i], x->lo[i], x->hi[i]);
-            }
-            fputs("</tr>\n", f);
-        }
-        fputs("</table>\n", f);
-    }
-    fputs("</body></html>\n", f);
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        snprintf(msg, sizeof msg, "%s: cannot write: %s", path, strerror(errno));
-        note(spec, msg);
-        unlink(tmp);
-        free(path); free(tmp);
-        return -1;
-    }
-    free(path); free(tmp);
-    return 0;
-}
-
-int batch_run(const char *const *scen, size_t n, const char *dir, const run_spec *spec)
+int batch_run(const char *const *scen, size_t n, const char *dir, const run_spec *spec,
+              char ***files_out)
 {
     char err[RUN_ERR_LEN];
+    *files_out = NULL;
     for (size_t i = 0; i < n; i++) {
         sc_scenario *s = NULL;
         if (run_load(&s, scen[i], &spec->so, NULL, 0, err, sizeof err) != 0) {
@@ -233,9 +116,8 @@ int batch_run(const char *const *scen, size_t n, const char *dir, const run_spec
         note(spec, err);
         return 1;
     }
-    headline *h = calloc(n, sizeof *h);
     char **files = calloc(n, sizeof *files);
-    int rc = h && files ? 0 : 1;
+    int rc = files ? 0 : 1;
     for (size_t i = 0; i < n && rc == 0; i++) {
         files[i] = batch_output_in(dir, scen[i], NULL);
         if (!files[i]) {
@@ -245,21 +127,14 @@ int batch_run(const char *const *scen, size_t n, const char *dir, const run_spec
         run_result r;
         rc = run_one(scen[i], NULL, 0, files[i], spec, &r);
         finished(spec, &r);
-        if (rc == 0 && headline_take(&h[i], r.s, &r.res) != 0) {
-            note(spec, "out of memory");
-            rc = 1;
-        }
         run_result_free(&r);
     }
-    if (rc == 0)
-        rc = write_index(dir, files, h, n, spec) ? 1 : 0;
-    for (size_t i = 0; i < n && h && files; i++) {
-        headline_free(&h[i]);
-        free(files[i]);
+    if (rc != 0) {
+        batch_free_labels(files, n);
+        return rc;
     }
-    free(h);
-    free(files);
-    return rc;
+    *files_out = files;
+    return 0;
 }
 
 /* ---- sweeps ---- */

@@ -1,6 +1,6 @@
-/* batch: several runs of one command, a batch of scenario files with
- * their index page, or a sweep of one scenario's variants (prefix
- * batch_).
+/* batch: several runs of one command, a batch of scenario files (whose
+ * index page scripts/batch_index.py writes), or a sweep of one scenario's
+ * variants (prefix batch_).
  *
  * Contract. Every scenario (or variant) is loaded and checked before any
  * runs, so a typo in the last costs nothing; then each runs with run_one
@@ -31,9 +31,12 @@ char *batch_output_in(const char *dir, const char *scenario, const char *suffix)
  * it once every scenario or variant has been checked. */
 int batch_make_dir(const char *dir, char *err, size_t errlen);
 
-/* Runs scen[0..n-1] into dir, one file each named by batch_output_in,
- * then writes dir/index.html: every scenario's survival at a glance. */
-int batch_run(const char *const *scen, size_t n, const char *dir, const run_spec *spec);
+/* Runs scen[0..n-1] into dir, one file each named by batch_output_in.
+ * On success *files (malloc'd, batch_free_labels(files, n)) holds the n
+ * result paths, for the index page that scripts/batch_index.py writes
+ * (the CLI runs it: pandas builds the table, as for a sweep's summary). */
+int batch_run(const char *const *scen, size_t n, const char *dir, const run_spec *spec,
+              char ***files);
 
 /* One --vary NAME=V1,V2,...: the values of one input. */
 typedef struct {

@@ -574,6 +574,9 @@ static int run_print(const char *scenario, const char *out, const run_opts *ro)
     return rc;
 }
 
+/* Runs scripts/NAME ARGS... (defined below, with the other script calls). */
+static int run_script(const char *name, char **args, size_t nargs);
+
 static int cmd_run(int argc, char **argv, const char *cmdline)
 {
     run_opts ro;
@@ -638,9 +641,24 @@ static int cmd_run(int argc, char **argv, const char *cmdline)
         run_opts_free(&ro);
         return rc;
     }
-    /* A batch: one file each in DIR, then DIR/index.html. */
+    /* A batch: one file each in DIR, then DIR/index.html (Python:
+     * scripts/batch_index.py says in one line why it could not). */
     const char *dir = ro.outdir ? ro.outdir : ".";
-    rc = batch_run((const char *const *)argv + first, (size_t)nscen, dir, &ro.spec);
+    char **files = NULL;
+    rc = batch_run((const char *const *)argv + first, (size_t)nscen, dir, &ro.spec, &files);
+    if (rc == 0) {
+        char **args = calloc((size_t)nscen + 1, sizeof *args);
+        rc = args ? 0 : 1;
+        if (args) {
+            args[0] = (char *)dir;
+            memcpy(args + 1, files, (size_t)nscen * sizeof *args);
+            rc = run_script("batch_index.py", args, (size_t)nscen + 1);
+        } else {
+            fprintf(stderr, "runway: out of memory\n");
+        }
+        free(args);
+        batch_free_labels(files, (size_t)nscen);
+    }
     if (rc == 0 && !ro.spec.quiet) {
         char *index = batch_join(dir, "index.html");
         printf("index of %d scenarios: %s\n", nscen, index ? index : dir);

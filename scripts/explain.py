@@ -95,8 +95,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runway_result import (AtomicOutputs, ResultError, _probe, die, die_unexpected,  # noqa: E402
-                           _exact_int, _memory_limit, _oneline, _show, _text)
+from runway_result import (AtomicOutputs, ResultError, die, die_unexpected,  # noqa: E402
+                           _memory_limit, _show, _text, read_checked, read_result)
 
 try:
     import h5py
@@ -477,118 +477,34 @@ NEED_ALL = "--per-path all"
 
 def load_paths(path):
     """PathData of a finished result with per-path inputs; ResultError (one
-    line naming the file) otherwise."""
-    if h5py is None:
-        raise ResultError(f"{path}: cannot read HDF5: python3-h5py is not installed "
-                          "(run with /usr/bin/python3; apt-get install python3-h5py)")
-    if not os.path.exists(path):
-        raise ResultError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise ResultError(f"{path}: is a directory, not a result file")
-    if hasattr(os, "fork"):
-        _probe(path, _load)
-    return _load(path)
-
-
-def _load(path):
-    try:
-        ok = h5py.is_hdf5(path)
-    except (OSError, ValueError, RuntimeError) as e:
-        raise ResultError(f"{path}: cannot read: {getattr(e, 'strerror', None) or _oneline(e)}") \
-            from None
-    if not ok:
-        raise ResultError(f"{path}: not an HDF5 file (expected a runway result .h5)")
-    try:
-        f = h5py.File(path, "r")
-    except (OSError, ValueError, RuntimeError) as e:
-        raise ResultError(f"{path}: cannot open as HDF5: {_oneline(e)}") from None
-    try:
-        with f:
-            return _read(f, path)
-    except ResultError:
-        raise
-    except MemoryError:
-        raise ResultError(f"{path}: too large to load into memory") from None
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError,
-            AttributeError, OverflowError, UnicodeError) as e:
-        raise ResultError(f"{path}: unreadable runway result: {_oneline(e)}") from None
-
-
-def _ds(g, name, path):
-    obj = g.get(name)
-    if obj is None or not isinstance(obj, h5py.Dataset):
-        return None
-    return obj
-
-
-def _int_attr(f, name, path):
-    if name not in f.attrs:
-        raise ResultError(f"{path}: not a runway result (missing attribute {name})")
-    v = _exact_int(f.attrs[name])
-    if v is None:
-        raise ResultError(f"{path}: attribute {name} is not an integer")
-    return v
-
-
-def _names(f, name, path):
-    ds = _ds(f, name, path)
-    if ds is None or ds.dtype.kind not in "SUO" or ds.ndim != 1:
-        raise ResultError(f"{path}: not a runway result (no '{name}' axis of names)")
-    out = [_text(x) for x in ds[()]]
-    if len(set(out)) != len(out) or not all(out):
-        raise ResultError(f"{path}: the {name} axis has empty or repeated names")
-    return out
+    line naming the file) otherwise. The file is opened and checked by the
+    scripts' one reader (runway_result.read_checked and read_result: every
+    rule of the file contract, in a forked child); only what explain needs
+    beyond it (the drawn inputs) is checked here."""
+    return read_checked(path, _read, probe=True)
 
 
 def _read(f, path):
-    if "survival" not in f or "lab" not in f:
-        raise ResultError(f"{path}: not a runway result (no 'survival' dataset or 'lab' "
-                          "axis; expected a file written by runway run)")
-    if _int_attr(f, "complete", path) != 1:
-        raise ResultError(f"{path}: incomplete result (complete = "
-                          f"{_show(_text(f.attrs['complete']))}: the run that wrote it did not "
-                          "finish)")
-    d = PathData()
-    d.path, d.name = path, os.path.basename(path)
-    d.horizon = _int_attr(f, "horizon", path)
-    d.paths = _int_attr(f, "paths", path)
-    if d.horizon < 1 or d.paths < 1:
-        raise ResultError(f"{path}: attributes horizon and paths must be at least 1")
-    if "base_year" in f.attrs:
-        d.base_year = _int_attr(f, "base_year", path)
-    else:
-        yds = _ds(f, "year", path)
-        if yds is None or yds.ndim != 1 or yds.shape[0] < 1 or yds.dtype.kind not in "iuf":
-            raise ResultError(f"{path}: no base_year attribute and no year axis")
-        d.base_year = int(yds[0]) - 1
-    if abs(d.base_year) > 1000000:
-        raise ResultError(f"{path}: attribute base_year is not a year")
-    d.labs = _names(f, "lab", path)
-    L, T = len(d.labs), d.horizon
-    pp = f.attrs.get("per_path")
-    d.per_path = _text(pp) if pp is not None else ""
-    d.scenario_name = _text(f.attrs["scenario_name"]) if "scenario_name" in f.attrs else ""
     g = f.get("paths")
-    if not isinstance(g, h5py.Group) or "fail_year" not in g or "outcome" not in g:
-        how = f" (it was written with --per-path {_show(d.per_path)})" if d.per_path else ""
+    pp = f.attrs.get("per_path")
+    per_path = _text(pp) if pp is not None else ""
+    how = f" (it was written with --per-path {_show(per_path)})" if per_path else ""
+    if "survival" in f and (not isinstance(g, h5py.Group) or "fail_year" not in g
+                            or "outcome" not in g):
         raise ResultError(f"{path}: has no per-path data{how}: explain needs each path's "
                           f"outcomes and drawn inputs; run with {NEED_ALL} (the default)")
-    if "inputs" not in g:
-        how = f" (written with --per-path {_show(d.per_path)})" if d.per_path else ""
+    if "survival" in f and "inputs" not in g:
         raise ResultError(f"{path}: has per-path outcomes but not the drawn inputs{how}: "
                           f"explain needs them; run with {NEED_ALL} (the default)")
-    d.inputs = _names(f, "input", path) if "input" in f else []
-    I = len(d.inputs)
-    fy, oc, xs = _ds(g, "fail_year", path), _ds(g, "outcome", path), _ds(g, "inputs", path)
-    if fy is None or oc is None or xs is None:
-        raise ResultError(f"{path}: paths/fail_year, paths/outcome and paths/inputs must be "
-                          "datasets")
-    N = fy.shape[0] if fy.ndim == 2 else -1
-    if N == 0:
-        raise ResultError(f"{path}: group paths holds no paths; run with {NEED_ALL}")
-    if N != d.paths:
-        raise ResultError(f"{path}: paths/fail_year holds {N} rows, not the {d.paths} paths of "
-                          "the run")
+    r = read_result(f, path, need_paths=True)
+    d = PathData()
+    d.path, d.name = path, r.name
+    d.horizon, d.paths, d.base_year = r.horizon, r.paths, r.base_year
+    d.labs, d.inputs, d.per_path = r.labs, r.inputs, per_path
+    d.scenario_name = r.attrs.get("scenario_name", "")
+    if not isinstance(d.scenario_name, str):
+        d.scenario_name = str(d.scenario_name)
+    N, L, I, T = r.paths, len(r.labs), len(r.inputs), r.horizon
     if I == 0:
         raise ResultError(f"{path}: the run drew no inputs (every input is a constant): there "
                           "is nothing to explain the paths by")
@@ -596,27 +512,17 @@ def _read(f, path):
     if need > _memory_limit():
         raise ResultError(f"{path}: per-path data of {N} paths x {I} inputs is too large to "
                           f"analyse here ({need / 2**30:.1f} GiB)")
-    for n, ds, shape, kinds in (("fail_year", fy, (N, L), "iu"), ("outcome", oc, (N, L), "iu"),
-                                ("inputs", xs, (N, I), "fiu")):
-        if ds.shape != shape or ds.dtype.kind not in kinds:
-            kind = "numbers" if n == "inputs" else "integers"
-            raise ResultError(f"{path}: dataset 'paths/{n}' must be {kind} of shape {shape}, "
-                              f"got {ds.shape} {ds.dtype}")
-    d.fail_year = np.asarray(fy[()], dtype=np.int64)
-    d.outcome = np.asarray(oc[()], dtype=np.int64)
-    if np.any(d.fail_year < 0) or np.any(d.fail_year > T):
-        raise ResultError(f"{path}: paths/fail_year holds years outside 0..{T}")
-    if np.any(~np.isin(d.outcome, (0, 1, 2, 3))):
-        raise ResultError(f"{path}: paths/outcome holds codes other than 0..3")
-    if np.any((d.fail_year == 0) != (d.outcome == 0)):
-        raise ResultError(f"{path}: paths/outcome and paths/fail_year disagree (a path that "
-                          "survived has a failure year, or the reverse)")
+    xs = g["inputs"]
+    if not isinstance(xs, h5py.Dataset) or xs.shape != (N, I) or xs.dtype.kind not in "fiu":
+        raise ResultError(f"{path}: dataset 'paths/inputs' must be numbers of shape {(N, I)}, "
+                          f"got {getattr(xs, 'shape', None)} {getattr(xs, 'dtype', type(xs).__name__)}")
+    d.fail_year, d.outcome, d.weight = r.fail_year, r.outcome, r.weight
     d.X = np.asarray(xs[()], dtype=np.float64)
     if not np.all(np.isfinite(d.X)):
         raise ResultError(f"{path}: paths/inputs holds values that are not finite numbers")
     for n, kinds in (("profit_year", "iu"), ("final_cash", "fiu"), ("raised_total", "fiu")):
-        ds = _ds(g, n, path)
-        if ds is None:
+        ds = g.get(n)
+        if not isinstance(ds, h5py.Dataset):
             continue
         if ds.shape != (N, L) or ds.dtype.kind not in kinds:
             raise ResultError(f"{path}: dataset 'paths/{n}' must have shape ({N}, {L}), got "
@@ -625,18 +531,6 @@ def _read(f, path):
         if n == "profit_year" and (np.any(a < 0) or np.any(a > T)):
             raise ResultError(f"{path}: paths/profit_year holds years outside 0..{T}")
         d.extra[n] = a
-    d.weight = None
-    if "weight" in g:
-        wd = _ds(g, "weight", path)
-        if wd is None or wd.shape != (N,) or wd.dtype.kind not in "fiu":
-            raise ResultError(f"{path}: paths/weight must be {N} numbers")
-        w = np.asarray(wd[()], dtype=np.float64)
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ResultError(f"{path}: paths/weight holds negative or non-finite weights")
-        if not w.sum() > 0:
-            raise ResultError(f"{path}: every path has weight 0 (the observations the run was "
-                              "conditioned on ruled out every path)")
-        d.weight = w
     d.per_year = _per_year_inputs(f, d.inputs)
     return d
 

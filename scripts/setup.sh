@@ -20,7 +20,7 @@ esac
 # Debian packages the build, the tests and the report scripts need.
 pkgs=(gcc make cmake pkg-config libc6-dev
       libgsl-dev libhdf5-dev libyaml-dev zlib1g-dev librandom123-dev librandom123-doc
-      hdf5-tools python3 python3-h5py python3-numpy python3-matplotlib poppler-utils
+      hdf5-tools python3 python3-h5py python3-numpy python3-matplotlib python3-xarray python3-pandas poppler-utils
       libopenmpi-dev openmpi-bin slurm-wlm munge)
 # compare and report read the scenario text of two runs to say which inputs differ.
 pkgs+=(python3-yaml)

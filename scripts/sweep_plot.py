@@ -30,13 +30,13 @@ Exit status: 0 success; 1 the CSV is missing or malformed or a year or lab
 is not in it (one line on stderr, no plot written); 2 bad command line.
 """
 import argparse
-import csv
 import math
 import os
 import sys
 import warnings
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from runway_result import AtomicOutputs, ResultError, die, lab_colour, parse_years  # noqa: E402
@@ -71,49 +71,56 @@ class Summary:
 
 
 def read_summary(path):
+    """The CSV at path (pandas, every cell as text) checked and parsed into
+    a Summary; ResultError (one line naming the file) when it is not a
+    sweep summary."""
     if not os.path.exists(path):
         raise ResultError(f"{path}: no such file")
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
+        t = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
+                        skip_blank_lines=True, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise ResultError(f"{path}: empty file (expected a sweep summary CSV)") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ResultError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-    except csv.Error as e:
-        raise ResultError(f"{path}: not a CSV file: {e}") from None
-    if not rows:
-        raise ResultError(f"{path}: empty file (expected a sweep summary CSV)")
-    head = [h.strip() for h in rows[0]]
+    except (pd.errors.ParserError, ValueError) as e:
+        raise ResultError(f"{path}: not a CSV file: {' '.join(str(e).split())}") from None
+    head = [str(h).strip() for h in t.columns]
+    if len(set(head)) != len(head):
+        raise ResultError(f"{path}: the header names a column twice")
+    t.columns = head
     missing = [c for c in NEEDED if c not in head]
     if missing:
         raise ResultError(f"{path}: not a sweep summary (missing column {', '.join(missing)})")
+    short = t.isna().any(axis=1)
+    if short.any():
+        n = int(np.argmax(short.values)) + 2
+        raise ResultError(f"{path}: line {n} has fewer fields than the header's {len(head)}")
+    t = t[~(t.apply(lambda c: c.str.strip()) == "").all(axis=1)]
+    if t.empty:
+        raise ResultError(f"{path}: no data rows")
+    year_ok = t["year"].str.fullmatch(r"\s*[+-]?\d{1,9}\s*")
+    nums = {}
+    for k in ("survival", "survival_lo", "survival_hi"):
+        nums[k] = pd.to_numeric(t[k].str.strip(), errors="coerce")
+        said_nan = t[k].str.strip().str.lower().isin(("nan", "+nan", "-nan"))
+        year_ok &= nums[k].notna() | said_nan
+    if not year_ok.all():
+        n = int(np.argmax(~year_ok.values))
+        raise ResultError(f"{path}: line {int(t.index[n]) + 2}: year or survival is not a number")
     ifile, ilab = head.index("file"), head.index("lab")
     s = Summary()
     s.names = head[ifile + 1:ilab] if ilab > ifile else []
-    col = {h: k for k, h in enumerate(head)}
-    s.variants, s.labs, years = [], [], set()
-    s.setting = {}   # variant -> tuple of varied values
-    s.values = {}
-    for n, row in enumerate(rows[1:], start=2):
-        if not row or all(not c.strip() for c in row):
-            continue
-        if len(row) != len(head):
-            raise ResultError(f"{path}: line {n} has {len(row)} fields, the header {len(head)}")
-        v, lab = row[col["variant"]], row[col["lab"]]
-        try:
-            y = int(row[col["year"]])
-            vals = tuple(float(row[col[k]]) for k in ("survival", "survival_lo", "survival_hi"))
-        except ValueError:
-            raise ResultError(f"{path}: line {n}: year or survival is not a number") from None
-        if v not in s.setting:
-            s.variants.append(v)
-            s.setting[v] = tuple(row[col[k]] for k in s.names)
-        if lab not in s.labs:
-            s.labs.append(lab)
-        years.add(y)
-        s.values[(v, lab, y)] = vals
-    if not s.variants:
-        raise ResultError(f"{path}: no data rows")
-    s.years = sorted(years)
+    first = t.drop_duplicates("variant")
+    s.variants = list(first["variant"])
+    s.setting = {v: tuple(row) for v, row in zip(first["variant"],
+                                                   first[s.names].itertuples(index=False))}
+    s.labs = list(pd.unique(t["lab"]))
+    years = t["year"].astype(np.int64)
+    s.years = sorted(set(int(y) for y in years))
+    s.values = {(v, lab, int(y)): (float(a), float(b), float(c)) for v, lab, y, a, b, c in zip(
+        t["variant"], t["lab"], years, nums["survival"], nums["survival_lo"],
+        nums["survival_hi"])}
     return s
 
 

@@ -38,7 +38,6 @@ the files disagree in labs or years, or a label lacks a --var value (one
 line on stderr, no CSV written); 2 bad command line.
 """
 import argparse
-import csv
 import os
 import sys
 
@@ -104,7 +103,9 @@ def values_from_label(label, names):
 
 
 def summarise(variants, names, years=None):
-    """[(label, path)] -> (header, rows). Loads and checks every file."""
+    """[(label, path)] -> (header, rows, note): rows of str, int and float
+    (a pandas DataFrame with that header writes the CSV). Loads and checks
+    every file."""
     results = []
     for label, path in variants:
         r = load(path)
@@ -120,8 +121,8 @@ def summarise(variants, names, years=None):
         for i, lab in enumerate(r.labs):
             for j in cols:
                 rows.append([label, path] + vals +
-                            [lab, int(r.years[j]), repr(float(s[i, j])),
-                             repr(float(lo[i, j])), repr(float(hi[i, j]))])
+                            [lab, int(r.years[j]), float(s[i, j]), float(lo[i, j]),
+                             float(hi[i, j])])
     seeds = {(r.seed, r.paths) for _, r, _, _ in results}
     note = None
     if len(seeds) > 1:
@@ -153,12 +154,12 @@ def main(argv=None):
             header, rows, note = summarise(expand(args.variants), args.var, args.years)
         except ValueError as e:
             raise ResultError(f"--years: {e}") from None
+        import pandas as pd  # here: a refused file costs no pandas import (a second)
+        table = pd.DataFrame(rows, columns=header)
         with AtomicOutputs() as out:
             tmp = out.add(args.output)
-            with open(tmp, "w", newline="", encoding="utf-8") as fh:
-                w = csv.writer(fh)
-                w.writerow(header)
-                w.writerows(rows)
+            # floats as Python's shortest round-trip repr (pandas' default)
+            table.to_csv(tmp, index=False, na_rep="nan", encoding="utf-8")
     except ResultError as e:
         die(PROG, e)
     except OSError as e:

@@ -43,3 +43,11 @@ def same_bits(a, b):
 
 def tmpdir():
     return tempfile.mkdtemp(prefix="runway-test-")
+
+
+def verdict(problems):
+    """Print each problem as FAIL and a last line; the exit status."""
+    for m in problems:
+        print("FAIL:", m)
+    print("ok" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0

@@ -298,9 +298,10 @@ def status_probability_off(f):
 
 
 COND_CASES = [
-    (weight_above_one, "paths/weight outside [0, 1]", "paths/weight holds weights outside"),
-    (evidence_off, "evidence", "is not the mean of paths/weight"),
-    (n_eff_off, "n_eff", "is not (sum w)^2 / sum w^2"),
+    (weight_above_one, "paths/weight holds weights outside [0, 1]",
+     "paths/weight holds weights outside"),
+    (evidence_off, "attribute evidence", "is not the mean of paths/weight"),
+    (n_eff_off, "attribute n_eff", "is not (sum w)^2 / sum w^2"),
     (weights_swapped, "disagrees with group paths weighted by paths/weight",
      "weighted by paths/weight disagree with survival"),
     (weight_not_quantised, "paths/weight is not quantised to multiples of 2^-32", None),

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Coverage-guided fuzzer for the Python readers of result files
-(scripts/runway_result.py load and check_compatible, compare.py compare,
+(runway_result, i.e. python/runway/result.py: load and check_compatible, compare.py compare,
 sweep_summary.py summarise, report.py's loading and table building).
 
 Atheris is not packaged in Debian, so this is a small fuzzer of its own:
@@ -497,7 +497,8 @@ def run_target(inp, m, o):
 
 class Coverage:
     def __init__(self):
-        self.prefix = SCRIPTS + os.sep
+        # the scripts and the package whose reader they share (runway.result)
+        self.prefix = (SCRIPTS + os.sep, os.path.join(SRC, "python", "runway") + os.sep)
         self.lines = set()
         self.cur = None
 
@@ -859,7 +860,8 @@ def fuzz(runway, seconds, corpus_dir, seed_dirs, crash_dir, seed):
         r.close()
     mine = {x for x in covered if x in total}
     print(f"fuzz py_readers: {execs} executions in {int(time.time() - t0)} s; covered {len(mine)} of "
-          f"{len(total)} lines in scripts/ (runway_result, compare, sweep_summary, report); "
+          f"{len(total)} lines of runway_result (python/runway/result.py), compare, sweep_summary, "
+          f"report; "
           f"corpus {len(corpus)} inputs; {crashes} crashing execution(s), "
           f"{len(seen_fail)} distinct, in {crash_dir}")
     return 1 if crashes else 0
