@@ -1,0 +1,9 @@
+# Given-data sensitivity indices and swings (engine/sensitivity.h): closed
+# forms, correlated inputs grouped, thread invariance.
+runway_c_test(sensitivity_index_matches_closed_forms test_sensitivity_index.c analytic)
+add_test(NAME sensitivity_groups_correlated_inputs_and_credits_the_set
+  COMMAND sensitivity_index_matches_closed_forms correlated
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+add_test(NAME sensitivity_indices_identical_on_1_2_3_threads
+  COMMAND sensitivity_index_matches_closed_forms threads
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
