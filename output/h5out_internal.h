@@ -68,6 +68,7 @@ struct ho_file {
     uint64_t clock;
     int threads;          /* for compression: meta->threads */
     size_t L, T, I, K;
+    size_t G; /* correlated sets of inputs (the group axis) */
     uint64_t N;
     int per_path;
     int no_inputs; /* HO_PER_PATH_OUTCOMES: no paths/inputs */

@@ -138,7 +138,8 @@ static void fill_summary(summary_buf *b, ho_summary *s, int ninputs, int npaths)
         }
     *s = (ho_summary){b->s, b->lo, b->hi, b->fa, b->fw, b->pb,
                       b->q[0], b->q[1], b->q[2], b->q[3], b->q[4], b->q[5], b->q[6],
-                      b->ia, ninputs ? b->ss : NULL, ninputs ? b->sc : NULL, b->as};
+                      b->ia, ninputs ? b->ss : NULL, ninputs ? b->sc : NULL, b->as,
+                      NULL, NULL, NULL}; /* sensitivity indices: left at NaN */
 }
 
 /* Writes rows [first, first+count). */
@@ -201,6 +202,10 @@ static ho_meta make_meta(int ninputs, int nkept, const char *yaml)
     m.lab_names = lab_names;
     m.ninputs = (size_t)ninputs;
     m.input_names = input_names;
+    static const int input_group[I] = {0, 1}; /* uncorrelated: a set each */
+    m.ngroups = (size_t)ninputs;
+    m.group_names = input_names;
+    m.input_group = input_group;
     m.nkept = (size_t)nkept;
     m.kept_paths = kept;
     m.per_path = 1;
