@@ -172,6 +172,13 @@ int hs_load(sim_state *st, hr_file *f, char *err, size_t errlen)
             rc = get(f, name, HO_F64, st->traj[m], st->K, LT, err, errlen);
         }
     rc = rc || get(f, "traj_alive", HO_U8, st->traj_alive, st->K, LT, err, errlen);
+    /* the sample's fail years came with the sensitivity indices: a part
+     * written before them cannot give them */
+    if (!rc && st->I && !hr_exists(f, "state/col_fail_year")) {
+        snprintf(err, errlen, "%s: state/col_fail_year is missing: the checkpoint or shard was "
+                 "written by an older runway; run it again with this one", fn);
+        rc = 1;
+    }
     if (!rc && st->I)
         rc = get(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
           || get(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)

@@ -7,3 +7,7 @@ add_test(NAME sensitivity_groups_correlated_inputs_and_credits_the_set
 add_test(NAME sensitivity_indices_identical_on_1_2_3_threads
   COMMAND sensitivity_index_matches_closed_forms threads
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+add_test(NAME sensitivity_datasets_match_numpy_and_merge_exactly
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_sensitivity_datasets.py $<TARGET_FILE:runway>
+          ${CMAKE_SOURCE_DIR})
+set_tests_properties(sensitivity_datasets_match_numpy_and_merge_exactly PROPERTIES TIMEOUT 600)
