@@ -11,3 +11,7 @@ add_test(NAME sensitivity_datasets_match_numpy_and_merge_exactly
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_sensitivity_datasets.py $<TARGET_FILE:runway>
           ${CMAKE_SOURCE_DIR})
 set_tests_properties(sensitivity_datasets_match_numpy_and_merge_exactly PROPERTIES TIMEOUT 600)
+add_test(NAME report_sensitivity_section_groups_correlated_inputs_by_year
+  COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_report_sensitivity.py $<TARGET_FILE:runway>
+          ${CMAKE_SOURCE_DIR})
+set_tests_properties(report_sensitivity_section_groups_correlated_inputs_by_year PROPERTIES TIMEOUT 900)
