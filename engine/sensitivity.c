@@ -45,11 +45,21 @@ typedef struct {
     double *q;     /* [N] rank positions in [0, 1) */
     uint32_t *cell;/* [N] bin (or joint cell) of each path */
     uint8_t *band; /* [N] 0 none, 1 low band, 2 high band */
+    /* bucketed binning (bin_codes) */
+    uint16_t *bk;  /* [N] each path's bucket */
+    uint32_t *bin; /* [N] each path's bin */
+    double *bw;    /* [NBUCKET + 1] weight (count) of each bucket, then below it */
+    int64_t *bcode;/* [NBUCKET] the bucket's bin | band << 32, or -1: split */
+    struct keyed { uint64_t key; uint64_t idx; } *split; /* [N] */
 } scratch;
+
+/* Buckets of the binning's first pass (bin_codes). */
+enum { NBUCKET = 1 << 16 };
 
 static void scratch_free(scratch *sc)
 {
     free(sc->idx); free(sc->r); free(sc->acc); free(sc->q); free(sc->cell); free(sc->band);
+    free(sc->bk); free(sc->bin); free(sc->bw); free(sc->bcode); free(sc->split);
     memset(sc, 0, sizeof *sc);
 }
 
@@ -62,7 +72,13 @@ static int scratch_alloc(scratch *sc, size_t N)
     sc->q = malloc(n * sizeof *sc->q);
     sc->cell = malloc(n * sizeof *sc->cell);
     sc->band = malloc(n * sizeof *sc->band);
-    return sc->idx && sc->r && sc->acc && sc->q && sc->cell && sc->band ? 0 : -1;
+    sc->bk = malloc(n * sizeof *sc->bk);
+    sc->bin = malloc(n * sizeof *sc->bin);
+    sc->bw = malloc((NBUCKET + 1) * sizeof *sc->bw);
+    sc->bcode = malloc(NBUCKET * sizeof *sc->bcode);
+    sc->split = malloc(n * sizeof *sc->split);
+    return sc->idx && sc->r && sc->acc && sc->q && sc->cell && sc->band && sc->bk && sc->bin
+        && sc->bw && sc->bcode && sc->split ? 0 : -1;
 }
 
 /* q[p] = the position of path p in x's distribution, in [0, 1): its
@@ -116,6 +132,120 @@ static size_t bin_of(double q, size_t m)
 {
     size_t b = q > 0.0 ? (size_t)(q * (double)m) : 0;
     return b < m ? b : m - 1;
+}
+
+static int band_of(double q)
+{
+    return q >= SN_BAND_LO0 && q < SN_BAND_LO1 ? 1 : q >= SN_BAND_HI0 && q < SN_BAND_HI1 ? 2 : 0;
+}
+
+/* A double's bits as an unsigned key in the same order (-0 as +0, so that
+ * they tie, as st_ranks has them). */
+static uint64_t order_key(double v)
+{
+    uint64_t u;
+    v = v == 0.0 ? 0.0 : v;
+    memcpy(&u, &v, sizeof u);
+    return u >> 63 ? ~u : u | ((uint64_t)1 << 63);
+}
+
+static int by_key(const void *a, const void *b)
+{
+    const struct keyed *x = a, *y = b;
+    return x->key != y->key ? (x->key < y->key ? -1 : 1) : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* sc->bin[p] = bin_of(q_p, m) and, when bands, sc->band[p] = band_of(q_p),
+ * for q_p the position that positions() gives, without ranking every
+ * path: a sort costs several times the rest of the estimate, and only
+ * the ~m + 4 places where a bin or band starts need exact ranks. The
+ * values go to NBUCKET buckets of equal width in key order (one pass);
+ * a bucket whose paths' positions all lie in one bin and one band
+ * (known from the weight of the buckets below it and its own) gives its
+ * paths their codes at once; the paths of the few others are sorted and
+ * ranked exactly. Unweighted, the codes are positions()'s, bit for bit
+ * (the mid-ranks are the same half-integers); weighted, the sums of
+ * weights below a path are added in another order, which can move a path
+ * lying exactly on a bin's edge. 0, or -1 when a value is NaN. */
+static int bin_codes(size_t N, const double *x, size_t xs, const double *w, double wsum,
+                     size_t m, int bands, scratch *sc)
+{
+    uint64_t kmin = UINT64_MAX, kmax = 0;
+    for (size_t p = 0; p < N; p++) {
+        double v = x[p * xs];
+        if (v != v)
+            return -1;
+        uint64_t k = order_key(v);
+        kmin = k < kmin ? k : kmin;
+        kmax = k > kmax ? k : kmax;
+    }
+    unsigned shift = 0;
+    while (((kmax - kmin) >> shift) >= NBUCKET)
+        shift++;
+    memset(sc->bw, 0, (NBUCKET + 1) * sizeof *sc->bw);
+    for (size_t p = 0; p < N; p++) {
+        size_t b = (size_t)((order_key(x[p * xs]) - kmin) >> shift);
+        sc->bk[p] = (uint16_t)b;
+        sc->bw[b] += w ? w[p] : 1.0;
+    }
+    const double W = w ? wsum : (double)N;
+    double below = 0.0;
+    for (size_t b = 0; b < NBUCKET; b++) {
+        double in = sc->bw[b];
+        sc->bw[b] = below; /* now the weight below the bucket */
+        /* the positions its paths can take: mid-ranks lo+1 .. hi, or
+         * weights below from `below` to below + in */
+        double qlo = w ? below / W : (below + 0.5) / W;
+        double qhi = w ? (below + in) / W : (below + in - 0.5) / W;
+        below += in;
+        size_t blo = bin_of(qlo, m), bhi = bin_of(qhi, m);
+        int one = blo == bhi;
+        static const double edges[4] = {SN_BAND_LO0, SN_BAND_LO1, SN_BAND_HI0, SN_BAND_HI1};
+        for (int e = 0; bands && e < 4; e++)
+            one &= !(qlo < edges[e] && edges[e] <= qhi);
+        sc->bcode[b] = one ? (int64_t)blo | ((int64_t)(bands ? band_of(qlo) : 0) << 32) : -1;
+    }
+    sc->bw[NBUCKET] = below;
+    size_t ns = 0;
+    for (size_t p = 0; p < N; p++) {
+        int64_t c = sc->bcode[sc->bk[p]];
+        if (c >= 0) {
+            sc->bin[p] = (uint32_t)(c & 0xffffffff);
+            sc->band[p] = (uint8_t)(c >> 32);
+        } else {
+            sc->split[ns].key = order_key(x[p * xs]);
+            sc->split[ns++].idx = p;
+        }
+    }
+    /* the split buckets' paths in key order: each bucket's together */
+    qsort(sc->split, ns, sizeof *sc->split, by_key);
+    size_t a = 0;
+    while (a < ns) {
+        size_t bucket = (size_t)((sc->split[a].key - kmin) >> shift), e = a;
+        while (e < ns && (size_t)((sc->split[e].key - kmin) >> shift) == bucket)
+            e++;
+        /* [a, e): one bucket; its ties, exactly ranked */
+        double wb = sc->bw[bucket];
+        for (size_t t0 = a; t0 < e;) {
+            size_t t1 = t0;
+            double tw = 0.0;
+            while (t1 < e && sc->split[t1].key == sc->split[t0].key) {
+                tw += w ? w[sc->split[t1].idx] : 1.0;
+                t1++;
+            }
+            double q = w ? (wb + 0.5 * tw) / W
+                         : (sc->bw[bucket] + 0.5 * (double)(t0 - a + 1 + t1 - a) - 0.5) / W;
+            for (size_t t = t0; t < t1; t++) {
+                size_t p = (size_t)sc->split[t].idx;
+                sc->bin[p] = (uint32_t)bin_of(q, m);
+                sc->band[p] = (uint8_t)(bands ? band_of(q) : 0);
+            }
+            wb += tw;
+            t0 = t1;
+        }
+        a = e;
+    }
+    return 0;
 }
 
 int sn_first_order(size_t N, const double *x, size_t xs, const double *y, double *S)
@@ -195,17 +325,44 @@ char *sn_group_name(const sc_scenario *s, const int *group, int g)
 /* The figures of one input or set whose paths' cells (0..C-1) and bands
  * are in sc: a histogram of fail years per cell and lab, in path order,
  * then every year's index (and swing, when swing is not NULL) from it.
- * h holds (C + 2) L (T + 1) doubles, wc and rc C + 2 each. out[(l T + t)
- * stride] receives the index, sw[...] the swing. */
+ * h holds (C + 2) L (T + 1) doubles, wc and rc C + 2 each, hn (an
+ * unweighted run's integer counts) (C + 2) (L (T + 1) + 1) uint32.
+ * out[(l T + t) stride] receives the index, sw[...] the swing. */
 static void figures(const sn_data *d, const scratch *sc, size_t C, double *h, double *wc,
-                    double *rc, double *ay, double *out, double *sw, size_t stride)
+                    double *rc, uint32_t *hn, double *ay, double *out, double *sw, size_t stride)
 {
-    const size_t N = d->N, L = d->L, T = d->T, V = T + 1;
-    memset(h, 0, (C + 2) * L * V * sizeof *h);
+    const size_t N = d->N, L = d->L, T = d->T, V = T + 1, LV = L * V;
+    memset(h, 0, (C + 2) * LV * sizeof *h);
     memset(wc, 0, (C + 2) * sizeof *wc);
     memset(rc, 0, (C + 2) * sizeof *rc);
-    for (size_t p = 0; p < N; p++) {
-        double w = d->w ? d->w[p] : 1.0;
+    if (!d->w) {
+        /* unweighted: integer counts (exact; an add to a double in memory
+         * waits on the add before it, an integer add does not wait as
+         * long), each cell's count after its L (T + 1) fail-year counts;
+         * N < 2^32 (st_ranks' bound) */
+        const size_t R = LV + 1;
+        memset(hn, 0, (C + 2) * R * sizeof *hn);
+        for (size_t p = 0; p < N; p++) {
+            const int32_t *fy = d->fail_year + p * L;
+            uint32_t *hc = hn + (size_t)sc->cell[p] * R;
+            hc[LV]++;
+            for (size_t l = 0; l < L; l++)
+                hc[l * V + (size_t)fy[l]]++;
+            if (sw && sc->band[p]) {
+                uint32_t *hb = hn + (C + sc->band[p] - 1) * R;
+                hb[LV]++;
+                for (size_t l = 0; l < L; l++)
+                    hb[l * V + (size_t)fy[l]]++;
+            }
+        }
+        for (size_t c = 0; c < C + 2; c++) {
+            for (size_t k = 0; k < LV; k++)
+                h[c * LV + k] = (double)hn[c * R + k];
+            wc[c] = rc[c] = (double)hn[c * R + LV];
+        }
+    }
+    for (size_t p = 0; d->w && p < N; p++) {
+        double w = d->w[p];
         const int32_t *fy = d->fail_year + p * L;
         size_t c = sc->cell[p];
         double *hc = h + c * L * V;
@@ -282,32 +439,52 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
         free(first); free(size); free(multi); free(mset);
         return -1;
     }
+    /* The inputs are read COLS at a time, copied (a block of rows at a
+     * time) into columns: read straight from the [N][I] table, every value
+     * of a column is a cache miss of its own, which cost more than the
+     * whole estimate (twice the time at 10^5 paths). */
+    enum { COLS = 16, ROWS = 64 };
+    double *col = malloc((I < COLS ? I : COLS) * N * sizeof *col);
+    if (!col) {
+        free(first); free(size); free(multi); free(mset);
+        return -1;
+    }
 #pragma omp parallel num_threads(threads) reduction(| : bad)
     {
         scratch sc = {0};
         size_t hn = (maxcells + 2) * L * (T + 1);
         double *h = malloc(hn * sizeof *h), *wc = malloc((maxcells + 2) * sizeof *wc);
         double *rc = malloc((maxcells + 2) * sizeof *rc), *ay = malloc((maxcells + 2) * sizeof *ay);
-        int mine = scratch_alloc(&sc, N) != 0 || !h || !wc || !rc || !ay;
+        uint32_t *hcount = malloc((maxcells + 2) * (L * (T + 1) + 1) * sizeof *hcount);
+        int mine = scratch_alloc(&sc, N) != 0 || !h || !wc || !rc || !ay || !hcount;
         bad |= mine;
+        /* every thread meets every loop below (work-sharing), even one
+         * without scratch: it then skips its share, and bad says so */
+        for (size_t c0 = 0; c0 < I; c0 += COLS) {
+            size_t cn = I - c0 < COLS ? I - c0 : COLS;
+#pragma omp for schedule(static)
+            for (size_t r0 = 0; r0 < N; r0 += ROWS) {
+                size_t r1 = r0 + ROWS < N ? r0 + ROWS : N;
+                for (size_t k = 0; k < cn; k++)
+                    for (size_t p = r0; p < r1; p++)
+                        col[k * N + p] = d->inputs[p * I + c0 + k];
+            }
 #pragma omp for schedule(dynamic, 1)
-        for (size_t job = 0; job < I + nmulti; job++) {
-            if (mine)
-                continue;
-            if (job < I) {
-                size_t i = job;
-                if (positions(N, d->inputs + i, I, d->w, wsum, &sc) != 0) {
+            for (size_t k = 0; k < cn; k++) {
+                size_t i = c0 + k;
+                if (mine || bin_codes(N, col + k * N, 1, d->w, wsum, M, 1, &sc) != 0) {
                     mine = 1;
                     continue;
                 }
-                for (size_t p = 0; p < N; p++) {
-                    double q = sc.q[p];
-                    sc.cell[p] = (uint32_t)bin_of(q, M);
-                    sc.band[p] = q >= SN_BAND_LO0 && q < SN_BAND_LO1 ? 1
-                               : q >= SN_BAND_HI0 && q < SN_BAND_HI1 ? 2 : 0;
-                }
-                figures(d, &sc, C, h, wc, rc, ay, index + i, swing + i, I);
-            } else {
+                memcpy(sc.cell, sc.bin, N * sizeof *sc.cell);
+                figures(d, &sc, C, h, wc, rc, hcount, ay, index + i, swing + i, I);
+            }
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t job = I; job < I + nmulti; job++) {
+            if (mine)
+                continue;
+            {
                 /* a set of k inputs: m bins on each, m^k joint cells */
                 size_t g = multi[job - I], m = mset[g], cells = 1;
                 if (m == 0) {
@@ -321,21 +498,24 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
                 for (size_t i = first[g]; i < I; i++) {
                     if ((size_t)d->group[i] != g)
                         continue;
-                    if (positions(N, d->inputs + i, I, d->w, wsum, &sc) != 0) {
+                    for (size_t p = 0; p < N; p++) /* one strided pass, not two */
+                        sc.q[p] = d->inputs[p * I + i];
+                    if (bin_codes(N, sc.q, 1, d->w, wsum, m, 0, &sc) != 0) {
                         mine = 1;
                         break;
                     }
                     for (size_t p = 0; p < N; p++)
-                        sc.cell[p] = sc.cell[p] * (uint32_t)m + (uint32_t)bin_of(sc.q[p], m);
+                        sc.cell[p] = sc.cell[p] * (uint32_t)m + sc.bin[p];
                 }
                 if (!mine)
-                    figures(d, &sc, cells, h, wc, rc, ay, gindex + g, NULL, G);
+                    figures(d, &sc, cells, h, wc, rc, hcount, ay, gindex + g, NULL, G);
             }
         }
         bad |= mine;
         scratch_free(&sc);
-        free(h); free(wc); free(rc); free(ay);
+        free(h); free(wc); free(rc); free(ay); free(hcount);
     }
+    free(col);
     /* a set of one input: that input's index */
     for (size_t g = 0; !bad && g < G; g++)
         if (size[g] == 1)

@@ -766,7 +766,7 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
     if (rc != 0) {
         sim_result_free(r);
         snprintf(err, errlen, rc == -2 ? "the sensitivity sample holds a fail year outside "
-                                         "1..horizon (a damaged state)"
+                                         "0..horizon (a damaged state)"
                                        : "out of memory for the sensitivity indices");
         return -1;
     }

@@ -15,3 +15,6 @@ add_test(NAME report_sensitivity_section_groups_correlated_inputs_by_year
   COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/test_report_sensitivity.py $<TARGET_FILE:runway>
           ${CMAKE_SOURCE_DIR})
 set_tests_properties(report_sensitivity_section_groups_correlated_inputs_by_year PROPERTIES TIMEOUT 900)
+add_test(NAME sensitivity_bucketed_binning_equals_full_ranking
+  COMMAND sensitivity_index_matches_closed_forms binning
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})

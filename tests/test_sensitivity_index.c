@@ -36,6 +36,7 @@
 
 #include "engine/scenario.h"
 #include "engine/sensitivity.h"
+#include "engine/stats.h"
 #include "rng/rng_stream.h"
 #include "test_util.h"
 
@@ -217,6 +218,59 @@ static void correlated(void)
     sc_free(s);
 }
 
+/* sn_survival bins the paths through buckets and ranks only the paths of
+ * buckets that straddle a bin or band edge (sensitivity.c, bin_codes);
+ * sn_first_order ranks every path (st_ranks). On columns built to make
+ * the buckets awkward (ties in long runs, -0.0 beside +0.0, a constant, an
+ * outlier that squeezes every other value into one bucket, negatives,
+ * subnormals) both must give the same index bits, and the swing must be
+ * the one computed here from st_ranks' mid-ranks. */
+static void binning(void)
+{
+    const size_t N = 30011;
+    const int NCOL = 7;
+    rs_key key = rs_key_make(14, rs_stream_id("test", "sensitivity"));
+    double *x = malloc(N * NCOL * sizeof *x), *y = malloc(N * sizeof *y), *r = malloc(N * sizeof *r);
+    int32_t *fy = malloc(N * sizeof *fy);
+    size_t *idx = malloc(2 * N * sizeof *idx);
+    ASSERT_TRUE(x && y && fy && r && idx);
+    for (size_t p = 0; p < N; p++) {
+        double u = rs_uniform(key, p, 0, 0), v = rs_uniform(key, p, 0, 1);
+        double *row = x + p * NCOL;
+        row[0] = floor(3 * u);                              /* three values */
+        row[1] = u < 0.3 ? -0.0 : u < 0.6 ? 0.0 : v;        /* signed zeros tie */
+        row[2] = 4.0;                                       /* constant */
+        row[3] = p == 17 ? 1e300 : u;                       /* an outlier */
+        row[4] = -u * 1e6;                                  /* negatives */
+        row[5] = u * 1e-310;                                /* subnormals */
+        row[6] = u < 0.12 ? 0.5 : u;                        /* a run across a band edge */
+        fy[p] = u + 0.5 * v > 0.7 ? 0 : 1;
+        y[p] = fy[p] == 0;
+    }
+    int group[7] = {0, 1, 2, 3, 4, 5, 6};
+    sn_data d = {N, NCOL, 1, 1, x, fy, NULL, group, 7};
+    double idx_[7], sw[7], gi[7];
+    ASSERT_TRUE(sn_survival(&d, 2, idx_, sw, gi) == 0);
+    for (int i = 0; i < NCOL; i++) {
+        double S = NAN;
+        ASSERT_TRUE(sn_first_order(N, x + i, NCOL, y, &S) == 0);
+        ASSERT_SAME(idx_[i], S);
+        ASSERT_TRUE(st_ranks(N, x + i, NCOL, r, idx) == 0);
+        double a[2] = {0, 0}, n[2] = {0, 0};
+        for (size_t p = 0; p < N; p++) {
+            double q = (r[p] - 0.5) / (double)N;
+            int band = q >= SN_BAND_LO0 && q < SN_BAND_LO1 ? 0 : q >= SN_BAND_HI0 && q < SN_BAND_HI1 ? 1 : -1;
+            if (band >= 0) {
+                a[band] += y[p];
+                n[band] += 1;
+            }
+        }
+        double want = (n[1] > 0 ? a[1] / n[1] : NAN) - (n[0] > 0 ? a[0] / n[0] : NAN);
+        ASSERT_SAME(sw[i], want);
+    }
+    free(x); free(y); free(r); free(fy); free(idx);
+}
+
 static void threads(void)
 {
     const size_t N = 20011, I = 5, L = 2, T = 3;
@@ -269,5 +323,7 @@ int main(int argc, char **argv)
         correlated();
     if (all || !strcmp(what, "threads"))
         threads();
+    if (all || !strcmp(what, "binning"))
+        binning();
     TU_DONE();
 }
