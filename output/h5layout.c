@@ -262,7 +262,10 @@ static void make_axes(ho_ctx *c, hid_t fid, const ho_meta *m, hid_t *ax)
     ho_write_path_axis(c, ax[AX_PATH], npath, m->first_path, prow, m->threads);
     ax[AX_KEPT] = make_axis(c, fid, "kept_path", H5T_STD_I64LE, H5T_NATIVE_UINT64, m->nkept,
                             m->kept_paths, NULL, "1", "index of a path whose whole trajectory is kept");
-    ax[AX_GROUP] = make_axis(c, fid, "group", vstr, vstr, m->ngroups, m->group_names, NULL, "1",
+    /* no sets given: each input its own, named after it */
+    int own = m->input_group == NULL;
+    ax[AX_GROUP] = make_axis(c, fid, "group", vstr, vstr, own ? m->ninputs : m->ngroups,
+                             own ? m->input_names : m->group_names, NULL, "1",
                              "set of inputs the scenario correlates with each other (a chain of "
                              "nonzero correlations), named by its inputs joined with '+'; an "
                              "input correlated with nothing is a set of its own");
@@ -296,9 +299,16 @@ static void make_summaries(ho_ctx *c, hid_t fid, const ho_meta *m, const hid_t *
                        &nogroup, H5P_DEFAULT, "1",
                        "index on the group axis of the set of correlated inputs each input "
                        "belongs to");
+    int *own = m->input_group ? NULL : malloc((ni ? ni : 1) * sizeof *own);
+    for (size_t i = 0; own && i < ni; i++)
+        own[i] = (int)i;
+    if (!m->input_group && !own)
+        ho_fail(c, 0, "out of memory");
     if (ds >= 0 && ni > 0 && !c->failed
-        && H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, m->input_group) < 0)
+        && H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                    m->input_group ? m->input_group : own) < 0)
         ho_fail(c, 1, "cannot write input_group");
+    free(own);
     attach(c, ds, "input_group", 1, &ax[AX_INPUT]);
     ho_close_hid(&ds, H5Dclose);
 }

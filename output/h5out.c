@@ -268,8 +268,8 @@ static int check_meta(ho_ctx *c, const char *final_path, const ho_meta *m)
             ho_fail(c, 0, "set %zu of correlated inputs has no name", g);
             return -1;
         }
-    for (size_t i = 0; i < m->ninputs; i++)
-        if (!m->input_group || m->input_group[i] < 0 || (size_t)m->input_group[i] >= m->ngroups) {
+    for (size_t i = 0; m->input_group && i < m->ninputs; i++)
+        if (m->input_group[i] < 0 || (size_t)m->input_group[i] >= m->ngroups) {
             ho_fail(c, 0, "input %zu is in no set of the group axis", i);
             return -1;
         }
@@ -371,7 +371,7 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     f->L = meta->nlabs;
     f->T = (size_t)meta->horizon;
     f->I = meta->ninputs;
-    f->G = meta->ngroups;
+    f->G = meta->input_group ? meta->ngroups : meta->ninputs;
     f->K = meta->nkept;
     f->N = meta->paths;
     f->per_path = meta->per_path != HO_PER_PATH_NONE;

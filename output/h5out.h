@@ -57,8 +57,8 @@ typedef struct {
     size_t ninputs;           /* I (may be 0) */
     const char *const *input_names;
     /* The correlated sets of inputs (engine/sensitivity.h, sn_groups):
-     * the `group` axis and dataset input_group. ngroups is 0 exactly when
-     * ninputs is. */
+     * the `group` axis and dataset input_group. input_group NULL (and
+     * ngroups 0): every input a set of its own, named after it. */
     size_t ngroups;           /* G */
     const char *const *group_names;
     const int *input_group;   /* [ninputs], each in 0..G-1 */

@@ -202,10 +202,7 @@ static ho_meta make_meta(int ninputs, int nkept, const char *yaml)
     m.lab_names = lab_names;
     m.ninputs = (size_t)ninputs;
     m.input_names = input_names;
-    static const int input_group[I] = {0, 1}; /* uncorrelated: a set each */
-    m.ngroups = (size_t)ninputs;
-    m.group_names = input_names;
-    m.input_group = input_group;
+    /* no correlated sets given (input_group NULL): a set each */
     m.nkept = (size_t)nkept;
     m.kept_paths = kept;
     m.per_path = 1;

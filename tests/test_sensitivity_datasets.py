@@ -100,9 +100,10 @@ def components(f):
     names = [v.decode() if isinstance(v, bytes) else v for v in f["input"][()]]
     text = f.attrs["scenario_yaml"]
     text = text.decode() if isinstance(text, bytes) else text
-    # the correlations: entries as the scenario writes them, one a line
+    # the correlations: entries one a line, indented or not (a run with
+    # overrides stores the document re-emitted)
     # (python3-yaml is not among scripts/setup.sh's packages)
-    block = re.search(r"^correlations:\n((?:[ #].*\n|\n)*)", text, re.M)
+    block = re.search(r"^correlations:\n((?:[- #].*\n|\n)*)", text, re.M)
     pairs = re.findall(r"^\s*-\s*\[\s*([^,\]]+?)\s*,\s*([^,\]]+?)\s*,\s*([-+.\deE]+)\s*\]",
                        block.group(1) if block else "", re.M)
     if block is None or not pairs:
