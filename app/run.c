@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include "engine/stats.h"
+#include "engine/sensitivity.h"
 #include "output/h5evidence.h"
 #include "output/h5read.h"
 #include "output/h5state.h"
@@ -253,8 +254,16 @@ ho_file *run_open_file(const run_file *fp, char *err, size_t errlen)
     const char **labn = calloc(s->nlabs, sizeof *labn);
     const char **inn = calloc(s->ninputs ? s->ninputs : 1, sizeof *inn);
     uint64_t *kept = calloc(fp->K ? fp->K : 1, sizeof *kept);
+    int *grp = calloc(s->ninputs ? s->ninputs : 1, sizeof *grp);
+    size_t G = 0;
+    if (grp)
+        sn_groups(s, grp, &G);
+    char **grpn = calloc(G ? G : 1, sizeof *grpn);
+    int named = grpn != NULL;
+    for (size_t g = 0; named && g < G; g++)
+        named = (grpn[g] = sn_group_name(s, grp, (int)g)) != NULL;
     ho_file *h5 = NULL;
-    if (!labn || !inn || !kept) {
+    if (!labn || !inn || !kept || !grp || !named) {
         snprintf(err, errlen, "out of memory");
     } else {
         for (size_t l = 0; l < s->nlabs; l++)
@@ -270,6 +279,7 @@ ho_file *run_open_file(const run_file *fp, char *err, size_t errlen)
             .base_year = s->base_year, .threads = fp->threads, .processes = fp->processes,
             .nlabs = s->nlabs, .lab_names = labn, .ninputs = s->ninputs,
             .input_names = inn, .nkept = fp->K, .kept_paths = kept, .per_path = fp->per_path,
+            .ngroups = G, .group_names = (const char *const *)grpn, .input_group = grp,
             .first_path = fp->first_path, .weighted = fp->cond != NULL,
         };
         h5 = ho_create(fp->out, &meta, err, errlen);
@@ -297,6 +307,10 @@ ho_file *run_open_file(const run_file *fp, char *err, size_t errlen)
     free(labn);
     free(inn);
     free(kept);
+    for (size_t g = 0; grpn && g < G; g++)
+        free(grpn[g]);
+    free(grpn);
+    free(grp);
     return h5;
 }
 

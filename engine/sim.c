@@ -12,6 +12,7 @@
 #include "engine/model.h"
 #include "engine/sketch.h"
 #include "engine/stats.h"
+#include "engine/sensitivity.h"
 #include "engine/tornado.h"
 #include "rng/rng_math.h"
 
@@ -115,6 +116,11 @@ void sim_result_free(sim_result *r)
     }
     free(r->independent_alive);
     free(r->sensitivity_survival); free(r->sensitivity_cash);
+    free(r->sensitivity_index); free(r->sensitivity_swing); free(r->sensitivity_group_index);
+    free(r->input_group);
+    for (size_t g = 0; r->group_names && g < r->G; g++)
+        free(r->group_names[g]);
+    free(r->group_names);
     free(r->kept_paths);
     free(r->traj_alive);
     memset(r, 0, sizeof *r);
@@ -135,6 +141,9 @@ static int result_alloc(sim_result *r)
     }
     ALLOC(r->independent_alive, r->T * (r->L + 1));
     ALLOC(r->sensitivity_survival, r->L * r->I); ALLOC(r->sensitivity_cash, r->L * r->I);
+    ALLOC(r->sensitivity_index, LT * r->I); ALLOC(r->sensitivity_swing, LT * r->I);
+    ALLOC(r->sensitivity_group_index, LT * r->G);
+    ALLOC(r->input_group, r->I); ALLOC(r->group_names, r->G);
     ALLOC(r->kept_paths, r->K);
     ALLOC(r->traj_alive, KLT);
 #undef ALLOC
@@ -576,6 +585,7 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                     continue;
                 for (size_t l = 0; l < L; l++) {
                     st->col_surv[path * L + l] = a.fail_year[j * L + l] == 0;
+                    st->col_fy[path * L + l] = a.fail_year[j * L + l];
                     st->col_cash[path * L + l] = a.final_cash[j * L + l];
                 }
                 memcpy(st->col_in + path * I, a.inputs + j * I, I * sizeof *st->col_in);
@@ -666,11 +676,23 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
     r->threads_used = st->threads_used;
     if (threads <= 0)
         threads = omp_get_max_threads();
-    if (result_alloc(r) != 0) {
+    int *grp = malloc((r->I ? r->I : 1) * sizeof *grp);
+    if (grp)
+        sn_groups(s, grp, &r->G);
+    if (!grp || result_alloc(r) != 0) {
+        free(grp);
         sim_result_free(r);
         snprintf(err, errlen, "out of memory for the summaries");
         return -1;
     }
+    memcpy(r->input_group, grp, r->I * sizeof *grp);
+    free(grp);
+    for (size_t g = 0; g < r->G; g++)
+        if (!(r->group_names[g] = sn_group_name(s, r->input_group, (int)g))) {
+            sim_result_free(r);
+            snprintf(err, errlen, "out of memory for the summaries");
+            return -1;
+        }
     for (size_t k = 0; k < r->K; k++)
         r->kept_paths[k] = k;
     size_t KLT = r->K * LT;
@@ -735,6 +757,17 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
                                     threads, r->sensitivity_survival, r->sensitivity_cash)) != 0) {
         sim_result_free(r);
         snprintf(err, errlen, "out of memory for the rank correlations");
+        return -1;
+    }
+    sn_data sd = { st->NS, r->I, L, T, st->col_in, st->col_fy, st->weighted ? st->col_w : NULL,
+                   r->input_group, r->G };
+    int rc = sn_survival(&sd, threads, r->sensitivity_index, r->sensitivity_swing,
+                         r->sensitivity_group_index);
+    if (rc != 0) {
+        sim_result_free(r);
+        snprintf(err, errlen, rc == -2 ? "the sensitivity sample holds a fail year outside "
+                                         "0..horizon (a damaged state)"
+                                       : "out of memory for the sensitivity indices");
         return -1;
     }
     return 0;

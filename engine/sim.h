@@ -106,6 +106,14 @@ typedef struct {
     double *q[MT_N];                                  /* [L][T][SIM_NQUANT], by metric */
     double *independent_alive;                        /* [T][L+1] */
     double *sensitivity_survival, *sensitivity_cash;  /* [L][I] */
+    /* engine/sensitivity.h over the same sample: first-order indices and
+     * swings of survival to each year, and the index of each correlated
+     * set; input_group[i] is input i's set, group_names[g] set g's name */
+    size_t G;
+    double *sensitivity_index, *sensitivity_swing;    /* [L][T][I] */
+    double *sensitivity_group_index;                  /* [L][T][G] */
+    int *input_group;                                 /* [I] */
+    char **group_names;                               /* [G] */
     uint64_t *kept_paths;                             /* [K] */
     double *traj[MT_N];   /* [K][L][T] for metrics with trajectories, else NULL */
     uint8_t *traj_alive;                              /* [K][L][T] */

@@ -12,7 +12,7 @@ void sim_state_free(sim_state *st)
     free(st->indep);
     if (st->sk.count)
         sk_set_free(&st->sk);
-    free(st->col_in); free(st->col_surv); free(st->col_cash);
+    free(st->col_in); free(st->col_surv); free(st->col_cash); free(st->col_fy);
     for (int m = 0; m < MT_N; m++)
         free(st->traj[m]);
     free(st->traj_alive);
@@ -50,6 +50,7 @@ int sim_state_init(sim_state *st, const sc_scenario *s, uint64_t N, size_t keep)
     A(st->indep, st->T * (st->L + 1));
     if (st->I) {
         A(st->col_in, NS * st->I); A(st->col_surv, NS * st->L); A(st->col_cash, NS * st->L);
+        A(st->col_fy, NS * st->L);
     }
     for (int m = 0; m < MT_N; m++)
         if (mt_defs[m].traj)
@@ -83,6 +84,7 @@ static void copy_rows(sim_state *d, const sim_state *s, uint64_t p0, uint64_t p1
         memcpy(d->col_in + p0 * d->I, s->col_in + p0 * d->I, (size_t)(e - p0) * d->I * 8);
         memcpy(d->col_surv + p0 * d->L, s->col_surv + p0 * d->L, (size_t)(e - p0) * d->L * 8);
         memcpy(d->col_cash + p0 * d->L, s->col_cash + p0 * d->L, (size_t)(e - p0) * d->L * 8);
+        memcpy(d->col_fy + p0 * d->L, s->col_fy + p0 * d->L, (size_t)(e - p0) * d->L * 4);
     }
     if (d->weighted && p0 < (p1 < d->NS ? p1 : d->NS))
         memcpy(d->col_w + p0, s->col_w + p0, (size_t)((p1 < d->NS ? p1 : d->NS) - p0) * 8);
@@ -287,9 +289,11 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
             for (size_t t = 0; t < T; t++) {
                 uint8_t a = st->traj_alive[p * LT + l * T + t];
                 if (a > 1 || (t > 0 && a > st->traj_alive[p * LT + l * T + t - 1])
-                    || (I && p < st->NS && t == T - 1 && (double)a != st->col_surv[p * L + l])) {
+                    || (I && p < st->NS && t == T - 1 && (double)a != st->col_surv[p * L + l])
+                    || (I && p < st->NS
+                        && a != (st->col_fy[p * L + l] == 0 || st->col_fy[p * L + l] > (int32_t)t + 1))) {
                     snprintf(err, errlen, "state/traj_alive of path %llu, lab %zu is not a "
-                             "lab's life (or disagrees with state/col_survived)",
+                             "lab's life (or disagrees with state/col_survived or col_fail_year)",
                              (unsigned long long)p, l + 1);
                     return -1;
                 }
@@ -297,7 +301,7 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
     }
     if (I && !st->weighted) {
         uint64_t in_sample = 0;
-        uint64_t *surv = calloc(L, sizeof *surv);
+        uint64_t *surv = calloc(L * T, sizeof *surv); /* the sample's alive, [L][T] */
         if (!surv) {
             snprintf(err, errlen, "out of memory");
             return -1;
@@ -309,22 +313,24 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
             in_sample++;
             for (size_t l = 0; l < L; l++) {
                 double v = st->col_surv[p * L + l];
-                bad |= v != 0.0 && v != 1.0;
-                surv[l] += v == 1.0;
+                int32_t fy = st->col_fy[p * L + l];
+                bad |= (v != 0.0 && v != 1.0) || fy < 0 || (size_t)fy > T || (v == 1.0) != (fy == 0);
+                for (size_t t = 0; t < T; t++)
+                    surv[l * T + t] += fy == 0 || fy > (int32_t)t + 1;
             }
             for (size_t i = 0; i < I; i++)
                 bad |= !isfinite(st->col_in[p * I + i]);
         }
         /* the sample's survivors are survivors: all of them when every
          * path done is in the sample */
-        for (size_t l = 0; l < L && !bad; l++) {
-            uint64_t alive = st->alive[l * T + T - 1];
-            bad = surv[l] > alive || alive - surv[l] > P - in_sample;
+        for (size_t lt = 0; lt < L * T && !bad; lt++) {
+            uint64_t alive = st->alive[lt];
+            bad = surv[lt] > alive || alive - surv[lt] > P - in_sample;
         }
         free(surv);
         if (bad) {
-            snprintf(err, errlen, "state/col_survived or col_inputs are not survival flags and "
-                     "finite inputs matching state/alive");
+            snprintf(err, errlen, "state/col_survived, col_fail_year or col_inputs are not "
+                     "survival flags, fail years and finite inputs matching state/alive");
             return -1;
         }
     }

@@ -25,10 +25,11 @@
  * checkpoints. */
 #define SIM_BLOCK 1024
 
-/* Rank correlations (the tornado) are computed over the first
- * SIM_SENS_PATHS paths (all of them when N is smaller): exact Spearman on
- * that sample, with a sampling error of about 1/sqrt(2^18) = 0.002, and
- * memory that does not grow with N. */
+/* Rank correlations (the tornado) and the sensitivity indices and swings
+ * (engine/sensitivity.h) are computed over the first SIM_SENS_PATHS paths
+ * (all of them when N is smaller): exact Spearman on that sample, with a
+ * sampling error of about 1/sqrt(2^18) = 0.002, and memory that does not
+ * grow with N. */
 #define SIM_SENS_PATHS ((size_t)1 << 18)
 
 /* Kept trajectories: at most this many paths (--keep-paths). */
@@ -47,6 +48,8 @@ typedef struct {
     uint64_t *indep;                                  /* [T][L+1] */
     sk_set sk;                                        /* [MT_N][L][T] */
     double *col_in, *col_surv, *col_cash;             /* [NS][I], [NS][L], [NS][L] */
+    int32_t *col_fy;  /* [NS][L] the sample's fail years (0: alive at the horizon):
+                         survival to every year, for the sensitivity indices */
     double *traj[MT_N];   /* [K][L][T] for metrics with trajectories, else NULL */
     uint8_t *traj_alive;                              /* [K][L][T] */
     uint8_t *done;                                    /* [nblocks] */
@@ -89,8 +92,9 @@ int sim_state_merge(sim_state *dst, const sim_state *src, char *err, size_t errl
  * NaNs, aside), and the header's overflow count is the count of the edge
  * buckets; kept trajectories of paths done are lives
  * (alive 0 or 1, never alive again once dead); the rank-correlation rows
- * of paths done hold finite inputs and survival flags that agree with the
- * trajectories and with `alive` at the horizon. Returns 0, or -1 with a
+ * of paths done hold finite inputs, survival flags and fail years (0..T,
+ * 0 exactly when the flag is 1) that agree with the trajectories and with
+ * `alive` in every year. Returns 0, or -1 with a
  * one-line message. */
 int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, uint64_t b_hi,
                     char *err, size_t errlen);

@@ -147,7 +147,7 @@ static void write_whole(ho_ctx *c, hid_t loc, const char *name, hid_t mtype,
 /* ------------------------------------------------------------------ */
 /* Layout tables */
 
-enum { AX_YEAR, AX_LAB, AX_QUANT, AX_INPUT, AX_NALIVE, AX_PATH, AX_KEPT, AX_N };
+enum { AX_YEAR, AX_LAB, AX_QUANT, AX_INPUT, AX_NALIVE, AX_PATH, AX_KEPT, AX_GROUP, AX_N };
 
 typedef struct {
     const char *name;
@@ -174,6 +174,10 @@ static const ho_dsdef summary_defs[] = {
     {"sensitivity_survival", 2, {AX_LAB, AX_INPUT, 0}, "1", "Spearman rank correlation of each drawn input with the lab's survival to the horizon"},
     {"sensitivity_cash", 2, {AX_LAB, AX_INPUT, 0}, "1", "Spearman rank correlation of each drawn input with the lab's final cash"},
     {"acquired_solvent", 2, LY, "1", "probability that the lab has been bought while solvent by the end of the year (MODEL.md step 7)"},
+    /* engine/sensitivity.h: additions to OUTPUT.md (docs/outputs.md) */
+    {"sensitivity_index", 3, {AX_LAB, AX_YEAR, AX_INPUT}, "1", "first-order sensitivity index Var(E[alive at the end of the year | input]) / Var(alive), given-data estimate (binned ranks, bias-corrected) over the sensitivity sample"},
+    {"sensitivity_swing", 3, {AX_LAB, AX_YEAR, AX_INPUT}, "1", "P(alive at the end of the year | input in its 85-95% rank band) minus P(alive | input in its 5-15% band), in probability (x100: percentage points)"},
+    {"sensitivity_group_index", 3, {AX_LAB, AX_YEAR, AX_GROUP}, "1", "first-order sensitivity index of survival to the end of the year with respect to each set of correlated inputs jointly (a set of one: that input's sensitivity_index)"},
 };
 #define N_SUMMARY (sizeof summary_defs / sizeof summary_defs[0])
 
@@ -267,6 +271,13 @@ static void make_axes(ho_ctx *c, hid_t fid, const ho_meta *m, hid_t *ax)
     ho_write_path_axis(c, ax[AX_PATH], npath, m->first_path, prow, m->threads);
     ax[AX_KEPT] = make_axis(c, fid, "kept_path", H5T_STD_I64LE, H5T_NATIVE_UINT64, m->nkept,
                             m->kept_paths, NULL, "1", "index of a path whose whole trajectory is kept");
+    /* no sets given: each input its own, named after it */
+    int own = m->input_group == NULL;
+    ax[AX_GROUP] = make_axis(c, fid, "group", vstr, vstr, own ? m->ninputs : m->ngroups,
+                             own ? m->input_names : m->group_names, NULL, "1",
+                             "set of inputs the scenario correlates with each other (a chain of "
+                             "nonzero correlations), named by its inputs joined with '+'; an "
+                             "input correlated with nothing is a set of its own");
     ho_close_hid(&vstr, H5Tclose);
     free(years);
     free(nalive);
@@ -289,7 +300,26 @@ static void make_summaries(ho_ctx *c, hid_t fid, const ho_meta *m, const hid_t *
         attach(c, ds, d->name, d->rank, sc);
         ho_close_hid(&ds, H5Dclose);
     }
-    (void)m;
+    /* input_group: the scenario's, known now (merged and resumed files
+     * get it from the same scenario) */
+    hsize_t ni = len[AX_INPUT];
+    const int32_t nogroup = -1;
+    hid_t ds = make_ds(c, fid, "input_group", H5T_STD_I32LE, 1, &ni, NULL, 0, H5T_NATIVE_INT32,
+                       &nogroup, H5P_DEFAULT, "1",
+                       "index on the group axis of the set of correlated inputs each input "
+                       "belongs to");
+    int *own = m->input_group ? NULL : malloc((ni ? ni : 1) * sizeof *own);
+    for (size_t i = 0; own && i < ni; i++)
+        own[i] = (int)i;
+    if (!m->input_group && !own)
+        ho_fail(c, 0, "out of memory");
+    if (ds >= 0 && ni > 0 && !c->failed
+        && H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                    m->input_group ? m->input_group : own) < 0)
+        ho_fail(c, 1, "cannot write input_group");
+    free(own);
+    attach(c, ds, "input_group", 1, &ax[AX_INPUT]);
+    ho_close_hid(&ds, H5Dclose);
 }
 
 static hid_t make_outcome_type(ho_ctx *c, hid_t fid)
@@ -398,6 +428,7 @@ void ho_layout_create(ho_ctx *c, ho_file *f, const ho_meta *meta)
     len[AX_NALIVE] = f->L + 1;
     len[AX_PATH] = f->per_path ? f->N : 0;
     len[AX_KEPT] = f->K;
+    len[AX_GROUP] = f->G;
     make_axes(c, f->fid, meta, ax);
     make_summaries(c, f->fid, meta, ax, len);
     if (f->per_path)
@@ -458,13 +489,15 @@ int ho_write_summary(ho_file *f, const ho_summary *s, char *err, size_t errlen)
         MT_METRICS(SUMMARY_SRC_)
 #undef SUMMARY_SRC_
         s->independent_alive, s->sensitivity_survival,
-        s->sensitivity_cash, s->acquired_solvent};
+        s->sensitivity_cash, s->acquired_solvent,
+        s->sensitivity_index, s->sensitivity_swing, s->sensitivity_group_index};
     size_t len[AX_N];
     len[AX_YEAR] = f->T;
     len[AX_LAB] = f->L;
     len[AX_QUANT] = HO_NQUANT;
     len[AX_INPUT] = f->I;
     len[AX_NALIVE] = f->L + 1;
+    len[AX_GROUP] = f->G;
     for (size_t i = 0; i < N_SUMMARY && !c.failed; i++) {
         const ho_dsdef *d = &summary_defs[i];
         size_t nelem = 1;

@@ -260,6 +260,16 @@ static int check_meta(ho_ctx *c, const char *final_path, const ho_meta *m)
             ho_fail(c, 0, "input %zu has no name", i);
             return -1;
         }
+    for (size_t g = 0; g < m->ngroups; g++)
+        if (!m->group_names || !m->group_names[g]) {
+            ho_fail(c, 0, "set %zu of correlated inputs has no name", g);
+            return -1;
+        }
+    for (size_t i = 0; m->input_group && i < m->ninputs; i++)
+        if (m->input_group[i] < 0 || (size_t)m->input_group[i] >= m->ngroups) {
+            ho_fail(c, 0, "input %zu is in no set of the group axis", i);
+            return -1;
+        }
     for (size_t k = 0; k < m->nkept; k++)
         if (!m->kept_paths || m->kept_paths[k] >= m->paths) {
             ho_fail(c, 0, "kept path %zu is not below the path count %llu", k,
@@ -350,6 +360,7 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     f->L = meta->nlabs;
     f->T = (size_t)meta->horizon;
     f->I = meta->ninputs;
+    f->G = meta->input_group ? meta->ngroups : meta->ninputs;
     f->K = meta->nkept;
     f->N = meta->paths;
     f->per_path = meta->per_path != HO_PER_PATH_NONE;
@@ -622,6 +633,7 @@ void ho_summary_view(const sim_result *r, ho_summary *o)
         r->independent_alive,
         r->sensitivity_survival, r->sensitivity_cash,
         r->acquired_solvent,
+        r->sensitivity_index, r->sensitivity_swing, r->sensitivity_group_index,
     };
 }
 

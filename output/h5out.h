@@ -56,6 +56,12 @@ typedef struct {
     const char *const *lab_names;
     size_t ninputs;           /* I (may be 0) */
     const char *const *input_names;
+    /* The correlated sets of inputs (engine/sensitivity.h, sn_groups):
+     * the `group` axis and dataset input_group. input_group NULL (and
+     * ngroups 0): every input a set of its own, named after it. */
+    size_t ngroups;           /* G */
+    const char *const *group_names;
+    const int *input_group;   /* [ninputs], each in 0..G-1 */
     size_t nkept;             /* K (may be 0) */
     const uint64_t *kept_paths;
     int per_path;             /* HO_PER_PATH_*: what group `paths` holds */
@@ -78,6 +84,8 @@ typedef struct {
     const double *independent_alive;                        /* [T][L+1] */
     const double *sensitivity_survival, *sensitivity_cash;  /* [L][I] */
     const double *acquired_solvent;                         /* [L][T] */
+    const double *sensitivity_index, *sensitivity_swing;    /* [L][T][I] */
+    const double *sensitivity_group_index;                  /* [L][T][G] */
 } ho_summary;
 
 /* Per-path outcomes of `count` consecutive paths starting at `first`:

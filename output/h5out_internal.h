@@ -55,6 +55,7 @@ struct ho_file {
     unsigned char *written; /* bit b: block b of group `paths` written */
     int threads;          /* for compression: meta->threads */
     size_t L, T, I, K;
+    size_t G; /* correlated sets of inputs (the group axis) */
     uint64_t N;
     int per_path;
     int no_inputs; /* HO_PER_PATH_OUTCOMES: no paths/inputs */

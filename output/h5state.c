@@ -47,7 +47,8 @@ int hs_save(const sim_state *st, ho_file *f, char *err, size_t errlen)
     if (!rc && st->I)
         rc = ho_put_state(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
           || ho_put_state(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)
-          || ho_put_state(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen);
+          || ho_put_state(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen)
+          || ho_put_state(f, "col_fail_year", HO_I32, st->col_fy, st->NS, st->L, err, errlen);
     if (!rc && st->weighted) {
         uint64_t w[3] = { st->wsum, st->wsq_hi, st->wsq_lo };
         rc = ho_put_state(f, "weights", HO_U64, w, 1, 3, err, errlen)
@@ -171,10 +172,18 @@ int hs_load(sim_state *st, hr_file *f, char *err, size_t errlen)
             rc = get(f, name, HO_F64, st->traj[m], st->K, LT, err, errlen);
         }
     rc = rc || get(f, "traj_alive", HO_U8, st->traj_alive, st->K, LT, err, errlen);
+    /* the sample's fail years came with the sensitivity indices: a part
+     * written before them cannot give them */
+    if (!rc && st->I && !hr_exists(f, "state/col_fail_year")) {
+        snprintf(err, errlen, "%s: state/col_fail_year is missing: the checkpoint or shard was "
+                 "written by an older runway; run it again with this one", fn);
+        rc = 1;
+    }
     if (!rc && st->I)
         rc = get(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
           || get(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)
-          || get(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen);
+          || get(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen)
+          || get(f, "col_fail_year", HO_I32, st->col_fy, st->NS, st->L, err, errlen);
     for (uint64_t b = 0; !rc && b < st->nblocks; b++)
         if (st->done[b] > 1) {
             snprintf(err, errlen, "%s: state/done holds %d, not 0 or 1", fn, st->done[b]);

@@ -12,6 +12,8 @@ Usage:
                    writes its result in the current folder).
   --baseline A.h5  add a comparison with A (this result minus A; paired when
                    both runs share seed and paths: see compare.py)
+  --years Y1,Y2    calendar years of the sensitivity section (default: the
+                   headline years)
 
 The HTML page is self-contained (figures are PNGs embedded as data URIs;
 it opens offline). The PDF holds the same content: a summary page (the
@@ -31,7 +33,8 @@ histogram with the coverage plot; survival curves with 95% bands;
 exit-year histograms by outcome: failed and bought, wound down, bought
 while solvent (needs the per-path group `paths`);
 cash and revenue fan charts; P(profitable by year); number of independent
-labs alive; tornado charts of rank correlations with survival; what the
+labs alive; what drives survival (first-order sensitivity indices and
+swings by year, correlated inputs grouped; rank correlations as a table); what the
 worlds where each lab fails by year 5 look like (scripts/explain.py, needs
 the per-path inputs); the comparison (with --baseline; the Bayes factor
 when both runs are conditioned); provenance and the full scenario text.
@@ -506,6 +509,205 @@ def fig_tornado(r, have):
 def _colour_in(r, lab):
     """A lab's colour is its index in this run (the variant of a comparison)."""
     return lab_colour(r.labs.index(lab)) if lab in r.labs else "0.4"
+SENS_TOP = 8                # factors (inputs or correlated sets) shown per lab
+_SENS_NEW = ("sensitivity_index", "sensitivity_swing", "sensitivity_group_index",
+             "input_group", "group")
+
+
+class SensitivityData:
+    """The file's first-order indices and swings (docs/outputs.md), checked:
+    index and swing [lab, year, input], gindex [lab, year, group],
+    input_group [input], groups (names), cols (year indices to show)."""
+
+
+def _short_market(name):
+    return name[len("market."):] if name.startswith("market.") else name
+
+
+def sensitivity_data(r):
+    """SensitivityData, or None when the file predates the datasets (then
+    the section falls back to the rank-correlation tornado). ResultError
+    when they are there but malformed, or --years names a year the result
+    does not have."""
+    with h5py.File(r.path, "r") as f:
+        if not all(n in f for n in _SENS_NEW):
+            return None
+        sd = SensitivityData()
+        try:
+            sd.index = np.asarray(f["sensitivity_index"][()], dtype=np.float64)
+            sd.swing = np.asarray(f["sensitivity_swing"][()], dtype=np.float64)
+            sd.gindex = np.asarray(f["sensitivity_group_index"][()], dtype=np.float64)
+            sd.input_group = np.asarray(f["input_group"][()], dtype=np.int64)
+            sd.groups = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                         for v in f["group"][()]]
+        except (TypeError, ValueError, OSError) as e:
+            raise ResultError(f"{r.path}: the sensitivity datasets cannot be read ({e})") from None
+    L, T, I, G = len(r.labs), len(r.years), len(r.inputs), len(sd.groups)
+    if (sd.index.shape != (L, T, I) or sd.swing.shape != (L, T, I)
+            or sd.gindex.shape != (L, T, G) or sd.input_group.shape != (I,)
+            or (I and (sd.input_group.min() < 0 or sd.input_group.max() >= G))):
+        raise ResultError(f"{r.path}: the sensitivity datasets do not match the lab, year, "
+                          "input and group axes")
+    if np.any(np.abs(sd.swing[np.isfinite(sd.swing)]) > 1 + 1e-12) or np.any(
+            np.isinf(sd.index)) or np.any(np.isinf(sd.gindex)):
+        raise ResultError(f"{r.path}: sensitivity_swing or an index holds impossible values")
+    want = getattr(r, "sensitivity_years", None)
+    if want:
+        bad = [y for y in want if y not in set(int(v) for v in r.years)]
+        if bad:
+            raise ResultError(f"--years {bad[0]}: not a year of {r.path} "
+                              f"({int(r.years[0])}..{int(r.years[-1])})")
+        sd.cols = [int(np.nonzero(r.years == y)[0][0]) for y in want]
+    else:
+        sd.cols = r.headline_years()
+    sd.members = [[k for k in range(I) if sd.input_group[k] == g] for g in range(G)]
+    sd.correlated = [g for g in range(G) if len(sd.members[g]) > 1]
+    return sd
+
+
+def _set_label(sd, r, g):
+    names = [_short_market(r.inputs[k]) for k in sd.members[g]]
+    if len(names) == 1:
+        return names[0]
+    return "correlated set: " + " + ".join(names)
+
+
+def sensitivity_rows(r, sd, i):
+    """Lab i's factors, largest first: (label, [index per shown year],
+    is a set). A correlated set is one factor (its joint index), never
+    its members one by one."""
+    rows = []
+    for g in range(len(sd.groups)):
+        v = [float(sd.gindex[i, t, g]) for t in sd.cols]
+        if any(math.isfinite(x) for x in v):
+            rows.append((_set_label(sd, r, g), v, len(sd.members[g]) > 1))
+    rows.sort(key=lambda row: -max((x for x in row[1] if math.isfinite(x)), default=0.0))
+    return rows[:SENS_TOP]
+
+
+def swing_rows(r, sd, i):
+    """Lab i's inputs by the largest |swing| over the shown years: (label,
+    [swing in points per year], in a correlated set)."""
+    rows = []
+    for k, name in enumerate(r.inputs):
+        v = [100.0 * float(sd.swing[i, t, k]) for t in sd.cols]
+        if any(math.isfinite(x) for x in v):
+            rows.append((_short_market(name) + (" *" if len(sd.members[sd.input_group[k]]) > 1
+                                               else ""), v, False))
+    rows.sort(key=lambda row: -max((abs(x) for x in row[1] if math.isfinite(x)), default=0.0))
+    return rows[:SENS_TOP]
+
+
+def _grouped_barh(ax, rows, years, colour, fmt):
+    """One group of bars per row (top row first), one bar per year."""
+    nyr = len(years)
+    h = 0.8 / max(1, nyr)
+    shades = np.linspace(1.0, 0.35, nyr) if nyr > 1 else [1.0]
+    for j, (yr, a) in enumerate(zip(years, shades)):
+        ys = [len(rows) - 1 - k + (nyr - 1 - 2 * j) * h / 2 for k in range(len(rows))]
+        vals = [row[1][j] if math.isfinite(row[1][j]) else 0.0 for row in rows]
+        ax.barh(ys, vals, height=h * 0.95, color=colour, alpha=float(a), label=str(yr),
+                hatch=["///" if row[2] else None for row in rows], edgecolor="0.25", lw=0.4)
+    for k, row in enumerate(rows):
+        best = max((x for x in row[1] if math.isfinite(x)), key=abs, default=float("nan"))
+        if math.isfinite(best):
+            ax.text(best, len(rows) - 1 - k, " " + fmt(best), va="center",
+                    ha="left" if best >= 0 else "right", fontsize=7)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([textwrap.fill(row[0], 42) for row in rows][::-1], fontsize=7)
+    ax.axvline(0, color="0.2", lw=0.8)
+
+
+def fig_sensitivity(r, sd, labs):
+    """Per lab: first-order indices (a correlated set is one hatched bar)
+    and swings in probability points, one bar per year shown."""
+    years = [int(r.years[t]) for t in sd.cols]
+    n = len(labs)
+    fig = Figure(figsize=(12.0, 3.1 * n + 1.0))
+    axes = fig.subplots(n, 2, squeeze=False)
+    for (ax_i, ax_s), i in zip(axes, labs):
+        c = lab_colour(i)
+        rows = sensitivity_rows(r, sd, i)
+        if rows:
+            _grouped_barh(ax_i, rows, years, c, lambda v: f"{v:.3f}")
+            top = max(max((x for x in row[1] if math.isfinite(x)), default=0) for row in rows)
+            ax_i.set_xlim(min(0.0, min(min(x for x in row[1] if math.isfinite(x))
+                                       for row in rows)) - 0.01, max(0.05, top * 1.3))
+        else:
+            _empty_panel(ax_i, "survival is the same in every path")
+        ax_i.set_xlabel("first-order index (share of the variance of survival)", fontsize=8)
+        _lab_title(ax_i, r, i)
+        srows = swing_rows(r, sd, i)
+        if srows:
+            _grouped_barh(ax_s, srows, years, c, lambda v: f"{v:+.1f}")
+            lim = max(abs(x) for row in srows for x in row[1] if math.isfinite(x))
+            lim = max(1.0, lim * 1.35)
+            ax_s.set_xlim(-lim, lim)
+        else:
+            _empty_panel(ax_s, "no swing to show")
+        ax_s.set_xlabel("swing: P(alive | input high) - P(alive | input low), points",
+                        fontsize=8)
+        ax_s.legend(title="year", fontsize=7, title_fontsize=7, loc="lower right")
+    note = ""
+    if sd.correlated:
+        note = ("\nInputs are correlated in this scenario: a correlated set is one hatched bar "
+                "(its joint index); * marks an input whose swing includes its set's")
+    fig.suptitle(f"What drives survival in {', '.join(map(str, years))}: first-order "
+                 f"indices (left) and swings (right), top {SENS_TOP} per lab" + note,
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1.0 - (0.75 if note else 0.45) / fig.get_figheight()))
+    return fig
+
+
+def sensitivity_section(r):
+    """The sensitivity section: indices and swings by year when the file has
+    them (the rank correlations then follow as a table), else the
+    horizon-only rank-correlation tornado of older files."""
+    have, notes = tornado_data(r)
+    notes_html = "".join(f"<p class=\"note\">{html.escape(n)}</p>" for n in notes)
+    sd = sensitivity_data(r) if r.inputs else None
+    title = "What drives survival (sensitivity)"
+    if sd is None:
+        cap = ("Spearman rank correlation, over paths, between each drawn input and whether "
+               f"the lab is alive in {r.years[-1]}; the {TORNADO_TOP} inputs with the largest "
+               "magnitude are shown, largest on top. A bar to the right (solid) means higher "
+               "values of that input go with survival; to the left (hatched), with failure. "
+               "Correlation is not causation, and two inputs that are correlated in the "
+               "scenario share credit. (This file has no sensitivity indices: it was written "
+               "before them.)")
+        if have:
+            return Section("tornado", title, cap, lambda: fig_tornado(r, have),
+                           extra_html=notes_html)
+        return Section("tornado", title, cap, note=" ".join(notes))
+    years = ", ".join(str(int(r.years[t])) for t in sd.cols)
+    labs = [i for i in range(len(r.labs)) if np.any(np.isfinite(sd.index[i][sd.cols]))]
+    cap = (f"For each lab and each of the years {html.escape(years)} (choose them with "
+           "<code>--years</code>): left, the <b>first-order sensitivity index</b> of each "
+           "input, the share of the variance of &quot;alive at the end of the year&quot; that "
+           "knowing that input alone removes (0: none, 1: all), estimated from the paths "
+           "already run; right, the <b>swing</b>: how many percentage points survival changes "
+           "between paths with the input around its 90th percentile (85-95%) and around its "
+           "10th (5-15%); positive means a higher value helps. Lighter bars are later years. "
+           f"The {SENS_TOP} largest are shown. docs/reports.md explains the estimator.")
+    if sd.correlated:
+        sets = "; ".join(html.escape(_set_label(sd, r, g)) for g in sd.correlated)
+        cap += (" <b>Inputs are correlated in this scenario</b> (" + sets + "): an input of "
+                "a correlated set also carries what its partners do, so the set is shown as "
+                "one hatched bar with its joint index, and its members' indices are not "
+                "credited one by one; in the swings, * marks a member of a set.")
+    extra = [notes_html]
+    if have:
+        head = ["lab"] + [f"rank correlation #{k + 1}" for k in range(3)]
+        rows = [[r.labs[i]] + [f"{_short_market(nm)} {v:+.2f}" for nm, v in rr[:3]]
+                + [""] * (3 - len(rr[:3])) for i, rr in have]
+        extra.append(f"<p>Rank correlations with survival to {int(r.years[-1])} "
+                     "(Spearman; the older tornado), largest magnitude first:</p>")
+        extra.append(_html_table(head, rows))
+    if not labs:
+        return Section("tornado", title, cap, note="Survival is the same in every path for "
+                       "every lab in these years: no input changes it.")
+    return Section("tornado", title, cap, lambda: fig_sensitivity(r, sd, labs),
+                   extra_html="\n".join(extra))
 
 
 def fig_comparison(c):
@@ -1423,20 +1625,7 @@ def build_sections(r, c=None, failure="start"):
     else:
         s.append(Section("independent_alive", "How many independent labs survive", "",
                          note="The file has no <code>independent_alive</code> dataset."))
-    have, notes = tornado_data(r)
-    notes_html = "".join(f"<p class=\"note\">{html.escape(n)}</p>" for n in notes)
-    cap = ("Spearman rank correlation, over paths, between each drawn input and whether the "
-           f"lab is alive in {r.years[-1]}; the {TORNADO_TOP} inputs with the largest "
-           "magnitude are shown, largest on top. A bar to the right (solid) means higher "
-           "values of that input go with survival; to the left (hatched), with failure. "
-           "Longer bars matter more. Correlation is not causation, and two inputs that are "
-           "correlated in the scenario share credit.")
-    if have:
-        s.append(Section("tornado", "What drives survival (tornado charts)", cap,
-                         fig_tornado(r, have), extra_html=notes_html))
-    else:
-        s.append(Section("tornado", "What drives survival (tornado charts)", cap,
-                         note=" ".join(notes)))
+    s.append(sensitivity_section(r))
     if r.has_paths or failure is not None:
         s.append(failure_worlds_section(r, failure))
     if c is not None:
@@ -1807,6 +1996,17 @@ def output_names(result_path, name):
     return name + ".html", name + ".pdf"
 
 
+def _year_list(text):
+    """--years: comma-separated calendar years."""
+    try:
+        years = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of years")
+    if not years:
+        raise argparse.ArgumentTypeError("no year given")
+    return years
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog=PROG, description="Write an HTML and a PDF report of a runway result file.")
@@ -1815,6 +2015,9 @@ def main(argv=None):
                     help="write NAME.html and NAME.pdf (default: RESULT's stem + _report)")
     ap.add_argument("--baseline", metavar="A.h5",
                     help="include a comparison: this result minus A")
+    ap.add_argument("--years", metavar="Y1,Y2,...", type=_year_list,
+                    help="calendar years of the sensitivity section (default: the headline "
+                         "years, simulated years 1, 3, 5 and the horizon)")
     args = ap.parse_args(argv)
     html_path, pdf_path = output_names(args.result, args.output)
     catch_signals()
@@ -1837,6 +2040,7 @@ def _main(args, html_path, pdf_path, state):
     failure = None
     try:
         r = load(args.result)
+        r.sensitivity_years = args.years
         c = None
         if args.baseline:
             a = load(args.baseline)

@@ -137,7 +137,8 @@ static void fill_summary(summary_buf *b, ho_summary *s, int ninputs, int npaths)
         }
     *s = (ho_summary){b->s, b->lo, b->hi, b->fa, b->fw, b->pb,
                       b->q[0], b->q[1], b->q[2], b->q[3], b->q[4], b->q[5], b->q[6],
-                      b->ia, ninputs ? b->ss : NULL, ninputs ? b->sc : NULL, b->as};
+                      b->ia, ninputs ? b->ss : NULL, ninputs ? b->sc : NULL, b->as,
+                      NULL, NULL, NULL}; /* sensitivity indices: left at NaN */
 }
 
 /* Writes rows [first, first+count). */
@@ -200,6 +201,7 @@ static ho_meta make_meta(int ninputs, int nkept, const char *yaml)
     m.lab_names = lab_names;
     m.ninputs = (size_t)ninputs;
     m.input_names = input_names;
+    /* no correlated sets given (input_group NULL): a set each */
     m.nkept = (size_t)nkept;
     m.kept_paths = kept;
     m.per_path = 1;
