@@ -521,7 +521,9 @@ class SensitivityData:
 
 
 def _short_market(name):
-    return name[len("market."):] if name.startswith("market.") else name
+    """An input's name to show (read from a file: cleaned and cut), without
+    the "market." prefix."""
+    return _name(name[len("market."):] if name.startswith("market.") else name)
 
 
 def sensitivity_data(r):
@@ -698,7 +700,7 @@ def sensitivity_section(r):
     extra = [notes_html]
     if have:
         head = ["lab"] + [f"rank correlation #{k + 1}" for k in range(3)]
-        rows = [[r.labs[i]] + [f"{_short_market(nm)} {v:+.2f}" for nm, v in rr[:3]]
+        rows = [[_name(r.labs[i])] + [f"{_short_market(nm)} {v:+.2f}" for nm, v in rr[:3]]
                 + [""] * (3 - len(rr[:3])) for i, rr in have]
         extra.append(f"<p>Rank correlations with survival to {int(r.years[-1])} "
                      "(Spearman; the older tornado), largest magnitude first:</p>")
