@@ -60,8 +60,14 @@ int pt_open(pt_part *p, const char *path, char *err, size_t errlen)
         return -1;
     char name[4200];
     snprintf(name, sizeof name, "%s (scenario_yaml)", path);
-    if (sc_load_text(&p->s, p->yaml, strlen(p->yaml), name, NULL, err, errlen) != 0)
+    if (sc_load_text(&p->s, p->yaml, strlen(p->yaml), name, NULL, err, errlen) != 0) {
+        /* A damaged file, not a scenario to edit: its first error says
+         * so, in one line (the loader lists every error, one per line). */
+        char *nl = strchr(err, '\n');
+        if (nl)
+            *nl = 0;
         return -1;
+    }
     /* The text as written and the overrides travel on to the resumed or
      * merged file (a file written before they were recorded has none:
      * the scenario as run stands for both). */
