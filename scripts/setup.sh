@@ -23,6 +23,10 @@ pkgs=(gcc make cmake pkg-config libc6-dev
       hdf5-tools python3 python3-h5py python3-numpy python3-matplotlib poppler-utils
       libopenmpi-dev openmpi-bin slurm-wlm munge)
 
+# bench/numpy_peer.py, the benchmarks' NumPy peer, reads the scenario YAML
+# and draws through SciPy's distributions (its test is in the suite).
+pkgs+=(python3-yaml python3-scipy)
+
 # The test suite also runs valgrind's memcheck (tests/valgrind.cmake).
 if [ "$what" = test ]; then
   pkgs+=(valgrind)
