@@ -5,6 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__AVX2__) && !defined(__AVX512F__)
+int32_t sk_pack8[256][8];
+
+/* Filled before main: the table is read-only from then on, so threads
+ * share it without a lock. */
+__attribute__((constructor)) static void sk_pack8_fill(void)
+{
+    for (int m = 0; m < 256; m++) {
+        int k = 0;
+        for (int j = 0; j < 8; j++)
+            if (m >> j & 1)
+                sk_pack8[m][k++] = j;
+    }
+}
+#endif
+
 double sk_value(int b)
 {
     if (b == SK_NPOS)
