@@ -7,6 +7,9 @@
  *  2. the vectorised model (kn_run: the draws plus every lab-year);
  *  3. the whole sampler (sim_run: kn_run, the sketches and counts, the
  *     rank correlations, per-path outcomes handed to a sink);
+ *  4. the whole sampler with summaries only (no sink, as `runway run
+ *     --per-path none`), and its ratio to stage 1 (issue 19's target:
+ *     at most 2.5);
  * and prints each in ns per lab-year, with the difference between
  * successive stages, so an optimisation can be aimed at the stage that
  * dominates. bench_runway gives the issue's headline figures.
@@ -62,7 +65,7 @@ int main(int argc, char **argv)
     }
     double ly = (double)N * (double)s->nlabs * s->horizon;
     const int repeat = bench_repeat();
-    double draw = 0, kern = 0, full = 0;
+    double draw = 0, kern = 0, full = 0, none = 0;
     for (int k = 0; k < repeat; k++) {
         double d = time_kernel(p, kn_draw_only, N);
         double kr = time_kernel(p, kn_run, N);
@@ -77,6 +80,15 @@ int main(int argc, char **argv)
         }
         double f = omp_get_wtime() - t0;
         sim_result_free(&r);
+        sim_options on = { .paths = N, .seed = s->seed, .threads = 1 };
+        t0 = omp_get_wtime();
+        if (sim_run(s, &on, &r, err, sizeof err) != 0) {
+            fprintf(stderr, "bench_stages: %s\n", err);
+            return 1;
+        }
+        double fn = omp_get_wtime() - t0;
+        sim_result_free(&r);
+        none = k == 0 || fn < none ? fn : none;
         draw = k == 0 || d < draw ? d : draw;
         kern = k == 0 || kr < kern ? kr : kern;
         full = k == 0 || f < full ? f : full;
@@ -91,6 +103,9 @@ int main(int argc, char **argv)
     printf("%-44s %9.3f %12.2f\n", "  summaries on top (sim_run - kn_run)", full - kern,
            1e9 * (full - kern) / ly);
     printf("%-44s %9.3f %12.2f\n", "whole sampler (sim_run)", full, 1e9 * full / ly);
+    printf("%-44s %9.3f %12.2f\n", "summaries only, no sink (--per-path none)", none,
+           1e9 * none / ly);
+    printf("%-44s %9.2f\n", "  that / random numbers alone (target <= 2.5)", none / draw);
     md_plan_free(p);
     sc_free(s);
     return 0;
