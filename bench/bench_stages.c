@@ -10,6 +10,10 @@
  *  4. the whole sampler with summaries only (no sink, as `runway run
  *     --per-path none`), and its ratio to stage 1 (issue 19's target:
  *     at most 2.5);
+ *  5. of that run, the fixed costs: sim_finalize (the quantiles read off
+ *     the sketches, the rank correlations of the sample) against the
+ *     paths' simulation and summaries (issue 19: at most 10% of a
+ *     10^5-path run);
  * and prints each in ns per lab-year, with the difference between
  * successive stages, so an optimisation can be aimed at the stage that
  * dominates. bench_runway gives the issue's headline figures.
@@ -29,6 +33,7 @@
 #include "engine/model.h"
 #include "engine/scenario.h"
 #include "engine/sim.h"
+#include "engine/state.h"
 
 #include "bench_common.h"
 
@@ -65,7 +70,7 @@ int main(int argc, char **argv)
     }
     double ly = (double)N * (double)s->nlabs * s->horizon;
     const int repeat = bench_repeat();
-    double draw = 0, kern = 0, full = 0, none = 0;
+    double draw = 0, kern = 0, full = 0, none = 0, part = 0, fin = 0;
     for (int k = 0; k < repeat; k++) {
         double d = time_kernel(p, kn_draw_only, N);
         double kr = time_kernel(p, kn_run, N);
@@ -89,6 +94,24 @@ int main(int argc, char **argv)
         double fn = omp_get_wtime() - t0;
         sim_result_free(&r);
         none = k == 0 || fn < none ? fn : none;
+        /* the same run in its two parts */
+        sim_state st;
+        t0 = omp_get_wtime();
+        if (sim_state_init(&st, s, N, 0) != 0
+            || sim_accumulate(&st, s, &on, 0, st.nblocks, err, sizeof err) != 0) {
+            fprintf(stderr, "bench_stages: %s\n", err);
+            return 1;
+        }
+        double t1 = omp_get_wtime();
+        if (sim_finalize(&st, s, 1, &r, err, sizeof err) != 0) {
+            fprintf(stderr, "bench_stages: %s\n", err);
+            return 1;
+        }
+        double t2 = omp_get_wtime();
+        sim_result_free(&r);
+        sim_state_free(&st);
+        part = k == 0 || t1 - t0 < part ? t1 - t0 : part;
+        fin = k == 0 || t2 - t1 < fin ? t2 - t1 : fin;
         draw = k == 0 || d < draw ? d : draw;
         kern = k == 0 || kr < kern ? kr : kern;
         full = k == 0 || f < full ? f : full;
@@ -106,6 +129,9 @@ int main(int argc, char **argv)
     printf("%-44s %9.3f %12.2f\n", "summaries only, no sink (--per-path none)", none,
            1e9 * none / ly);
     printf("%-44s %9.2f\n", "  that / random numbers alone (target <= 2.5)", none / draw);
+    printf("%-44s %9.3f %12.2f\n", "  its paths (sim_accumulate)", part, 1e9 * part / ly);
+    printf("%-44s %9.3f %12.2f\n", "  its fixed costs (sim_finalize)", fin, 1e9 * fin / ly);
+    printf("%-44s %8.1f%%\n", "  fixed costs' share (target <= 10% at 10^5)", 100.0 * fin / (part + fin));
     md_plan_free(p);
     sc_free(s);
     return 0;
