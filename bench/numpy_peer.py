@@ -8,7 +8,10 @@ python3-yaml), one core. It computes the summaries that runway computes
 with --per-path none: survival, failures by outcome, profitability, and
 quantiles of each lab-year's cash, revenue, operating cash flow, raised,
 ownership, market share and parent subsidy (from log-bucketed histograms,
-so that chunks of paths merge: 0.4% relative error, as runway's).
+so that chunks of paths merge: 0.4% relative error, as runway's), and the
+rank correlations of every drawn input with each lab's survival to the
+horizon and its final cash, over the first min(paths, 2^18) paths, as
+runway's sensitivity_survival and sensitivity_cash.
 
 Its random numbers are NumPy's own (PCG64), not runway's Philox streams,
 so its results agree with runway's within Monte Carlo error, not to the
@@ -142,19 +145,20 @@ class Scenario:
         self.corr = y.get("correlations", []) or []
 
 
+def input_names(sc):
+    """The drawn inputs, market first, then each lab's."""
+    names = ["market." + k for k, d in sc.market.items() if d.const is None]
+    for lab in sc.labs:
+        names += [f"{lab['name']}.{k}" for k, d in lab["in"].items() if d.const is None]
+    return names
+
+
 def draw_inputs(sc, rng, n):
     """Every input's path draw: market[key] -> (n,) or scalar; labs[key] ->
     (n, L) or (L,). Correlated inputs through a Gaussian copula (MODEL.md
     section 4)."""
     u = {}
-    names = []
-    for k, d in sc.market.items():
-        if d.const is None:
-            names.append("market." + k)
-    for lab in sc.labs:
-        for k, d in lab["in"].items():
-            if d.const is None:
-                names.append(f"{lab['name']}.{k}")
+    names = input_names(sc)
     for nm in names:
         u[nm] = rng.random(n)
     if sc.corr:
@@ -171,6 +175,7 @@ def draw_inputs(sc, rng, n):
     market = {}
     for k, d in sc.market.items():
         market[k] = d.const if d.const is not None else d.ppf(u["market." + k])
+    drawn = [market[k[7:]] if k.startswith("market.") else None for k in names]
     labs = {}
     for k in sc.labs[0]["in"]:
         cols = []
@@ -179,7 +184,12 @@ def draw_inputs(sc, rng, n):
             cols.append(np.full(n, d.const) if d.const is not None
                         else d.ppf(u[f"{lab['name']}.{k}"]))
         labs[k] = np.stack(cols, axis=1)
-    return market, labs
+    li = {lab["name"]: i for i, lab in enumerate(sc.labs)}
+    for j, nm in enumerate(names):
+        if drawn[j] is None:
+            lab, key = nm.rsplit(".", 1)
+            drawn[j] = labs[key][:, li[lab]]
+    return market, labs, np.stack(drawn, axis=1) if drawn else np.zeros((n, 0))
 
 
 def buckets(x):
@@ -195,7 +205,7 @@ def buckets(x):
 def simulate(sc, rng, n, acc):
     """n paths of MODEL.md section 3, added to the accumulators acc."""
     T, L = sc.horizon, len(sc.labs)
-    mk, lb = draw_inputs(sc, rng, n)
+    mk, lb, drawn = draw_inputs(sc, rng, n)
     parent = np.array([lab["parent"] for lab in sc.labs])
     seg0 = [lb["subs0"], lb["api0"], lb["ent0"]]
     M = [np.maximum(np.broadcast_to(mk[k], (n,)), s0.sum(axis=1)).astype(float)
@@ -314,6 +324,11 @@ def simulate(sc, rng, n, acc):
                     continue
                 acc["hist"][k][t - 1] += np.bincount((buckets(y) + lab_of)[sel], minlength=L * NB)
             mpow = mpow * m
+    room = acc["ns"] - acc["kept"]
+    if room > 0:
+        k = min(room, n)
+        acc["cols"].append((drawn[:k], alive[:k], cash[:k]))
+        acc["kept"] += k
     for t in range(T):
         gone = (fail_year > 0) & (fail_year <= t + 1)
         acc["acq"][:, t] += (gone & (outcome == 1)).sum(axis=0)
@@ -344,12 +359,14 @@ def run(sc, paths, seed, chunk):
     T, L = sc.horizon, len(sc.labs)
     acc = {k: np.zeros((L, T), dtype=np.int64) for k in ("alive", "acq", "wd", "sol", "prof")}
     acc["hist"] = np.zeros((len(METRICS), T, L * NB), dtype=np.int64)
+    acc["ns"], acc["kept"], acc["cols"] = min(paths, 1 << 18), 0, []
     rng = np.random.default_rng(seed)
     done = 0
     while done < paths:
         n = min(chunk, paths - done)
         simulate(sc, rng, n, acc)
         done += n
+    sens = spearman(acc["cols"])
     q = {METRICS[k]: [[quantiles(acc["hist"][k, t, l * NB:(l + 1) * NB]) for t in range(T)]
                       for l in range(L)] for k in range(len(METRICS))}
     return {"labs": [lab["name"] for lab in sc.labs], "paths": paths,
@@ -357,7 +374,26 @@ def run(sc, paths, seed, chunk):
             "failed_acquired": (acc["acq"] / paths).tolist(),
             "failed_wound_down": (acc["wd"] / paths).tolist(),
             "acquired_solvent": (acc["sol"] / paths).tolist(),
-            "profitable_by": (acc["prof"] / paths).tolist(), "quantiles": q}
+            "profitable_by": (acc["prof"] / paths).tolist(), "quantiles": q,
+            "inputs": input_names(sc),
+            "sensitivity_survival": sens[0], "sensitivity_cash": sens[1]}
+
+
+def spearman(cols):
+    """Rank correlations [lab][input] of the inputs with survival to the
+    horizon and with final cash (ties averaged; NaN for a constant side)."""
+    x = np.concatenate([c[0] for c in cols])
+    out = []
+    for y in (np.concatenate([c[1] for c in cols]).astype(float),
+              np.concatenate([c[2] for c in cols])):
+        rx = stats.rankdata(x, axis=0)
+        ry = stats.rankdata(y, axis=0)
+        rx -= rx.mean(axis=0)
+        ry -= ry.mean(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = (ry.T @ rx) / np.sqrt(np.outer((ry * ry).sum(axis=0), (rx * rx).sum(axis=0)))
+        out.append(c.tolist())
+    return out
 
 
 def main(argv):

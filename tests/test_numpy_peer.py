@@ -1,7 +1,7 @@
 """bench/numpy_peer.py, the benchmarks' NumPy peer, is the same model as
 runway: on the shipped baseline and on the 2024 backtest scenario (other
-base-year figures, the same trends), its survival curves, failures by outcome and
-profitability agree with runway's within Monte Carlo error. The two draw
+base-year figures, the same trends), its survival curves, failures by
+outcome, profitability and rank correlations of the inputs agree with runway's within Monte Carlo error. The two draw
 different random numbers (NumPy's PCG64, runway's Philox), so they agree
 as two samples of one distribution: every lab-year's difference within
 4.5 standard errors of a difference of two proportions, plus 0.002 for
@@ -45,6 +45,23 @@ for scen in ("baseline.yaml", "backtest_2024.yaml"):
             if not np.all(np.abs(a - b) <= 4.5 * se + 0.002):
                 bad.append(f"{scen} {ds}{list(worst)}: runway {a[worst]:.4f}, "
                            f"numpy peer {b[worst]:.4f}")
+        # rank correlations, input by input (by name: the two list them
+        # in different orders): a correlation's standard error is about
+        # 1/sqrt(N), so two samples' differ by 4.5 sqrt(2/N) at most
+        names = [x.decode() for x in f["input"][()]]
+        col = [peer["inputs"].index(nm) for nm in names]
+        for ds in ("sensitivity_survival", "sensitivity_cash"):
+            a = f[ds][()]
+            b = np.array(peer[ds], dtype=float)[:, col]
+            both = np.isfinite(a) & np.isfinite(b)
+            if not np.array_equal(np.isfinite(a), np.isfinite(b)):
+                bad.append(f"{scen} {ds}: NaN in one and not the other")
+            dif = np.where(both, np.abs(a - b), 0.0)
+            print(f"{scen} {ds}: largest difference {dif.max():.4f}")
+            if dif.max() > 4.5 * np.sqrt(2.0 / N):
+                w = np.unravel_index(np.argmax(dif), dif.shape)
+                bad.append(f"{scen} {ds}[{w[0]}, {names[w[1]]}]: runway {a[w]:.4f}, "
+                           f"numpy peer {b[w]:.4f}")
 if bad:
     print("the NumPy peer disagrees with runway beyond Monte Carlo error:\n  " + "\n  ".join(bad))
     sys.exit(1)
