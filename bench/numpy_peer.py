@@ -382,13 +382,12 @@ def run(sc, paths, seed, chunk):
 def spearman(cols):
     """Rank correlations [lab][input] of the inputs with survival to the
     horizon and with final cash (ties averaged; NaN for a constant side)."""
-    x = np.concatenate([c[0] for c in cols])
+    rx = stats.rankdata(np.concatenate([c[0] for c in cols]), axis=0)
+    rx -= rx.mean(axis=0)
     out = []
     for y in (np.concatenate([c[1] for c in cols]).astype(float),
               np.concatenate([c[2] for c in cols])):
-        rx = stats.rankdata(x, axis=0)
         ry = stats.rankdata(y, axis=0)
-        rx -= rx.mean(axis=0)
         ry -= ry.mean(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             c = (ry.T @ rx) / np.sqrt(np.outer((ry * ry).sum(axis=0), (rx * rx).sum(axis=0)))
