@@ -39,12 +39,6 @@ static ob_status status_of(double code)
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Type-7 quantile of sorted v[0..n-1], n >= 1. */
 static double quantile7(const double *v, size_t n, double p)
 {
@@ -81,9 +75,10 @@ int ev_score(const ob_set *obs, const double *x, uint64_t N, ev_scores *out,
     memset(out, 0, sizeof *out);
     out->nobs = obs->n;
     out->rows = calloc(obs->n, sizeof *out->rows);
-    double *v = malloc((N ? N : 1) * sizeof *v);
-    if (!out->rows || !v) {
+    double *v = malloc((N ? N : 1) * sizeof *v), *tmp = malloc((N ? N : 1) * sizeof *tmp);
+    if (!out->rows || !v || !tmp) {
         free(v);
+        free(tmp);
         ev_scores_free(out);
         snprintf(err, errlen, "out of memory for the backtest of %llu paths",
                  (unsigned long long)N);
@@ -123,7 +118,7 @@ int ev_score(const ob_set *obs, const double *x, uint64_t N, ev_scores *out,
         r->p_exists = N ? (double)n / (double)N : NAN;
         if (n == 0)
             continue;
-        qsort(v, n, sizeof *v, cmp_double);
+        st_sort_doubles(n, v, tmp); /* qsort's order, by a radix sort */
         for (int i = 0; i < EV_NQ; i++)
             r->q[i] = quantile7(v, n, ev_levels[i]);
         r->pit = (double)below / (double)n;
@@ -135,6 +130,7 @@ int ev_score(const ob_set *obs, const double *x, uint64_t N, ev_scores *out,
         out->in90 += (size_t)r->inside90;
     }
     free(v);
+    free(tmp);
     out->cov50 = out->cov90 = out->cov50_lo = out->cov50_hi = NAN;
     out->cov90_lo = out->cov90_hi = NAN;
     if (out->nfig) {

@@ -57,6 +57,52 @@ static inline uint64_t order_key(double x)
     return (b >> 63) ? ~b : b | 0x8000000000000000ull;
 }
 
+static int cmp_double_asc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void st_sort_doubles(size_t n, double *v, double *tmp)
+{
+    enum { BITS = 11, NDIG = 6 }; /* 6 x 11 bits cover the 64-bit key */
+    if (n < 2)
+        return;
+    /* every digit's counts in one read; the values themselves move (a
+     * key would lose the sign of a zero, which order_key drops so that
+     * the two zeros tie) */
+    static const size_t M = (1u << BITS) - 1;
+    size_t (*count)[1u << BITS] = calloc(NDIG, sizeof *count);
+    if (!count) { /* out of memory: the comparison sort, as before */
+        qsort(v, n, sizeof *v, cmp_double_asc);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = order_key(v[i]);
+        for (int p = 0; p < NDIG; p++)
+            count[p][(k >> (BITS * p)) & M]++;
+    }
+    double *a = v, *b = tmp;
+    for (int p = 0; p < NDIG; p++) {
+        size_t *c = count[p];
+        const int sh = BITS * p;
+        if (c[(order_key(a[0]) >> sh) & M] == n) /* one digit for all */
+            continue;
+        size_t sum = 0;
+        for (size_t d = 0; d <= M; d++) {
+            size_t x = c[d];
+            c[d] = sum;
+            sum += x;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[c[(order_key(a[i]) >> sh) & M]++] = a[i];
+        double *t = a; a = b; b = t;
+    }
+    if (a != v)
+        memcpy(v, a, n * sizeof *v);
+    free(count);
+}
+
 /* Ranks by a radix sort on the top 32 bits of each key (less the
  * column's smallest: see st_ranks), packed with the value's index into
  * one 64-bit word (key << 32 | index), so each pass

@@ -30,6 +30,14 @@ double st_spearman(size_t n, const double *x, size_t xs, const double *y,
  * n >= 2^32 or out of memory (r is then unset). x may be r (in place). */
 int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *idx);
 
+/* Sorts v[0..n-1] (no NaN) ascending, stably, with -0.0 and +0.0 equal:
+ * the order qsort with a (x > y) - (x < y) comparison gives when it is
+ * stable, as glibc's merge sort is. A radix sort on the double's bits
+ * (six passes, any pass whose digit is the same for all skipped): a
+ * backtest sorts every path's value of every observed figure. tmp holds
+ * n doubles. */
+void st_sort_doubles(size_t n, double *v, double *tmp);
+
 /* Weighted mid-ranks, for a weighted Spearman correlation (a weighted
  * Pearson correlation of these): from r, the plain average ranks of n
  * values (1-based, ties averaged, as st_ranks gives), and weights w >= 0,

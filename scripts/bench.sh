@@ -9,6 +9,11 @@
 #    BENCH_BIG=1): wall time and peak resident memory, to show that memory
 #    does not grow with the path count.
 # 3. runway run --per-path all at 10^6 paths: the file written end to end.
+# 4. issue 19's ratios, each within this run (bench/bench_ratios.py):
+#    runway against bench/numpy_peer.py (MODEL.md in NumPy) on the same
+#    scenario and paths (BENCH_PEER_PATHS, default PATHS); a conditioned
+#    run and a backtest against the same run plain (BENCH_COND_PATHS,
+#    default 300000); the fixed costs' share of a 10^5-path run.
 # Run on an otherwise idle machine; it builds first if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,4 +53,21 @@ dt = time.time() - t
 rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 mb = os.path.getsize(out) / 1e6
 print(f"   1,000,000 paths: {dt:7.2f} s, peak RSS {rss:7.1f} MiB, file {mb:.0f} MB")
+PY
+echo "== runway against the NumPy peer (bench/numpy_peer.py), 1 core, --per-path none"
+/usr/bin/python3 bench/bench_ratios.py peer "$BUILD_DIR/runway" "${BENCH_PEER_PATHS:-$N}"
+echo "== a conditioned run and a backtest against the same run plain, 1 thread"
+/usr/bin/python3 bench/bench_ratios.py overheads "$BUILD_DIR/runway" "${BENCH_COND_PATHS:-300000}"
+echo "== fixed costs at 10^5 paths (bench_stages), and a run of 1024 paths end to end"
+"$BUILD_DIR/bench/bench_stages" scenarios/baseline.yaml 100000 | grep -E "its |fixed"
+/usr/bin/python3 - "$BUILD_DIR/runway" "$tmp/s.h5" <<'PY'
+import subprocess, sys, time
+runway, out = sys.argv[1:]
+best = float("inf")
+for _ in range(3):
+    t = time.perf_counter()
+    subprocess.run([runway, "run", "scenarios/baseline.yaml", "--paths", "1024", "-t", "1",
+                    "--per-path", "none", "-q", "-o", out], check=True)
+    best = min(best, time.perf_counter() - t)
+print(f"runway run, 1024 paths (load, file creation, one block): {best:.3f} s")
 PY

@@ -25,6 +25,10 @@ pkgs=(gcc make cmake pkg-config libc6-dev
 # compare and report read the scenario text of two runs to say which inputs differ.
 pkgs+=(python3-yaml)
 
+# bench/numpy_peer.py, the benchmarks' NumPy peer, reads the scenario YAML
+# and draws through SciPy's distributions (its test is in the suite).
+pkgs+=(python3-yaml python3-scipy)
+
 # The test suite also runs valgrind's memcheck (tests/valgrind.cmake).
 if [ "$what" = test ]; then
   pkgs+=(valgrind)
