@@ -22,11 +22,10 @@ pkgs=(gcc make cmake pkg-config libc6-dev
       libgsl-dev libhdf5-dev libyaml-dev zlib1g-dev librandom123-dev librandom123-doc
       hdf5-tools python3 python3-h5py python3-numpy python3-matplotlib python3-xarray python3-pandas poppler-utils
       libopenmpi-dev openmpi-bin slurm-wlm munge)
-# compare and report read the scenario text of two runs to say which inputs differ.
-pkgs+=(python3-yaml)
-
-# bench/numpy_peer.py, the benchmarks' NumPy peer, reads the scenario YAML
-# and draws through SciPy's distributions (its test is in the suite).
+# python3-yaml: compare and report read the scenario text of two runs to say
+# which inputs differ, and bench/numpy_peer.py (the benchmarks' NumPy peer)
+# reads the scenario; python3-scipy: the peer draws through SciPy's
+# distributions (its test is in the suite).
 pkgs+=(python3-yaml python3-scipy)
 
 # The test suite also runs valgrind's memcheck (tests/valgrind.cmake).
