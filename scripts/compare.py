@@ -90,6 +90,7 @@ import textwrap
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runway_result  # noqa: E402
 from runway_result import (AtomicOutputs, ResultError, _show, alive_share,  # noqa: E402
                            die, die_unexpected, load, parse_years, weight_units)
 from report_format import (TEXT_MAX, Interrupted, catch_signals, clean, csv_cell,  # noqa: E402
@@ -352,13 +353,22 @@ def _input_draws(r, M):
     """{input name: its first M drawn values} from paths/inputs, or None."""
     if h5py is None or not (r.has_paths and r.has_inputs):
         return None
-    try:
-        with h5py.File(r.path, "r") as f:
+
+    def read(path):
+        with h5py.File(path, "r") as f:
             ds = f["paths/inputs"]
             if ds.dtype.kind not in "fiu" or ds.shape != (r.paths, len(r.inputs)):
                 return None
-            X = np.asarray(ds[:M], dtype=np.float64)
-    except (OSError, KeyError):
+            return np.asarray(ds[:M], dtype=np.float64)
+    try:
+        # load() did not read paths/inputs: read it in a forked child first,
+        # as load() does, so that damage that crashes HDF5 only skips the check
+        if runway_result.PROBE and hasattr(os, "fork"):
+            runway_result._probe(r.path, read)
+        X = read(r.path)
+    except (OSError, KeyError, ValueError, ResultError):
+        return None
+    if X is None:
         return None
     return {name: X[:, k] for k, name in enumerate(r.inputs)}
 
