@@ -32,9 +32,11 @@
 #define RUNWAY_SCRIPTS_DIR "scripts"
 #endif
 
-/* SIGINT (and SIGTERM during a sweep): abandon the run, no file. */
+/* SIGINT (and every signal during a merge, a sweep or a batch): abandon
+ * the run, no file. */
 static volatile sig_atomic_t g_interrupted = 0;
-/* SIGTERM, SIGUSR1: stop between blocks and leave a checkpoint. */
+/* SIGTERM, SIGUSR1, SIGHUP, SIGQUIT during a run: stop between blocks and
+ * leave a checkpoint. */
 static volatile sig_atomic_t g_stop = 0;
 
 static void on_signal(int sig)
@@ -45,6 +47,24 @@ static void on_signal(int sig)
 static void on_stop_signal(int sig)
 {
     g_stop = sig;
+}
+
+/* The signals a cluster (SIGTERM, SIGUSR1 before a time limit) or a
+ * terminal (SIGINT, SIGHUP on hang-up, SIGQUIT) sends. stop handles every
+ * one but SIGINT, which intr handles. sigaction without SA_RESETHAND: a
+ * second signal must not kill the process half-way through its cleanup
+ * (glibc's signal() under strict POSIX resets the handler). */
+static void catch_signals(void (*stop)(int), void (*intr)(int))
+{
+    static const int stops[] = { SIGTERM, SIGUSR1, SIGHUP, SIGQUIT };
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = stop;
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++)
+        sigaction(stops[i], &sa, NULL);
+    sa.sa_handler = intr;
+    sigaction(SIGINT, &sa, NULL);
 }
 
 static void usage(FILE *f)
@@ -291,6 +311,7 @@ typedef struct {
     char **owned;         /* strings owned by sets */
     size_t nowned;
     const char *resume;   /* --resume FILE */
+    char others[200];     /* the options given besides -t, -q and --resume */
 } run_opts;
 
 static void run_opts_free(run_opts *o)
@@ -329,6 +350,16 @@ static int add_set(run_opts *o, const char *arg)
     o->sets[so->nset].value = value;
     so->nset++;
     so->set = o->sets;
+    return 0;
+}
+
+/* Is name one of the comma-separated items of list? */
+static int listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == 0))
+            return 1;
     return 0;
 }
 
@@ -444,6 +475,15 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
             fprintf(stderr, "runway: %s (got '%s')\n", what, optarg);
             return EXIT_USAGE;
         }
+        const char *name = c == 'o' ? "-o" : c == 'O' ? "-O" : c == 'n' ? "-n" : c == 's' ? "-s"
+                         : c == 'k' ? "-k" : c == OPT_SET ? "--set"
+                         : c == OPT_PER_PATH ? "--per-path" : c == OPT_TARGET ? "--target-halfwidth"
+                         : c == OPT_VARY ? "--vary" : c == OPT_SHARD ? "--shard"
+                         : c == OPT_CONDITION ? "--condition" : NULL;
+        if (name && !listed(o->others, name)) {
+            size_t at = strlen(o->others);
+            snprintf(o->others + at, sizeof o->others - at, "%s%s", at ? ", " : "", name);
+        }
     }
     sp->keep = (size_t)keep;
     *first = optind;
@@ -470,9 +510,19 @@ static int cmd_run(int argc, char **argv, const char *cmdline)
         run_opts_free(&ro);
         return rc < 0 ? 0 : rc;
     }
-    signal(SIGTERM, on_stop_signal);
-    signal(SIGUSR1, on_stop_signal);
-    signal(SIGINT, on_signal);
+    if (ro.resume && ro.others[0]) {
+        fprintf(stderr, "runway: --resume continues a checkpoint exactly as it was started, "
+                        "into the same file; it takes only -t and -q (got %s)\n", ro.others);
+        run_opts_free(&ro);
+        return EXIT_USAGE;
+    }
+    int batch = !ro.resume && (ro.outdir || argc - first > 1);
+    /* A single run stops with a checkpoint on a cluster's or a terminal's
+     * signals; a batch abandons the scenario it is running (with no file)
+     * and says which scenarios are complete. */
+    catch_signals(batch ? on_signal : on_stop_signal, on_signal);
+    if (batch)
+        ro.spec.stop = &g_interrupted;
 #ifdef RUNWAY_MPI
     int nranks = 1;
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
@@ -580,6 +630,8 @@ static int cmd_merge(int argc, char **argv, const char *cmdline)
         run_opts_free(&ro);
         return EXIT_USAGE;
     }
+    /* Every signal abandons the merge: its temporary file is removed. */
+    catch_signals(on_signal, on_signal);
     run_result r;
     rc = mg_merge((const char *const *)argv + first, (size_t)n, ro.out, &ro.spec, &r);
     print_result(&r);
@@ -620,9 +672,7 @@ static int cmd_backtest(int argc, char **argv, const char *cmdline)
         return EXIT_USAGE;
     }
 #endif
-    signal(SIGTERM, on_stop_signal);
-    signal(SIGUSR1, on_stop_signal);
-    signal(SIGINT, on_signal);
+    catch_signals(on_stop_signal, on_signal);
     ro.spec.observations = argv[first + 1];
     char *out = ro.out ? NULL : batch_default_output(argv[first]);
     rc = run_print(argv[first], ro.out ? ro.out : out, &ro);
@@ -787,8 +837,10 @@ static int cmd_sweep(int argc, char **argv, const char *cmdline)
         run_opts_free(&ro);
         return EXIT_USAGE;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* Every signal abandons the variant running (no file) and the sweep
+     * says which variants are complete. */
+    catch_signals(on_signal, on_signal);
+    ro.spec.stop = &g_interrupted;
     char **labels = NULL;
     size_t nlabels = 0;
     rc = batch_sweep(scen, vs.v, vs.n, dir, &ro.spec, &labels, &nlabels);

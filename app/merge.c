@@ -50,6 +50,11 @@ int mg_merge(const char *const *names, size_t n, const char *out, const run_spec
             if (pt_copy_paths(&parts[i], fp.per_path == HO_PER_PATH_ALL, run_sink_paths, &sink,
                               err, errlen) != 0)
                 rc = 1;
+        if (rc == 0 && spec->interrupt && *spec->interrupt) {
+            snprintf(err, errlen, "interrupted by signal %d; no result written",
+                     (int)*spec->interrupt);
+            rc = 1;
+        }
         if (rc == 0) {
             ho_file *f = h5;
             h5 = NULL;

@@ -16,6 +16,7 @@
 #define RUNWAY_H5OUT_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +61,9 @@ typedef struct {
 struct ho_file {
     char *final_path;
     char *tmp_path;
+    int tmp_fd;           /* the temporary file as created (-1 once closed) */
+    dev_t tmp_dev;        /* its identity, checked before the rename */
+    ino_t tmp_ino;
     hid_t fid;
     hid_t otype;         /* outcome's enum type */
     ho_pdset pd[PD_N];
