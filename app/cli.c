@@ -131,16 +131,55 @@ typedef struct {
     double last;
 } cli_ctx;
 
+/* Writes s to f with every control character (C0, DEL, and C1, which is
+ * two bytes in UTF-8) shown as \xNN: names and messages may come from a
+ * result, a checkpoint or a shard made elsewhere, and an escape sequence
+ * in them must not reach the terminal, nor a newline break a table.
+ * width > 0: padded or cut to that many bytes (a table's column). */
+static void put_clean(FILE *f, const char *s, int width)
+{
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && (width <= 0 || n < width); p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            n += fprintf(f, "\\x%02x", *p);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) {
+            n += fprintf(f, "\\u%04x", p[1]);
+            p++;
+        } else {
+            fputc(*p, f);
+            n++;
+        }
+    }
+    for (; n < width; n++)
+        fputc(' ', f);
+}
+
+/* s as put_clean writes it, in buf (cut to fit). */
+static const char *cln(const char *s, char *buf, size_t n)
+{
+    FILE *f = fmemopen(buf, n, "w");
+    if (!f)
+        return "?";
+    setbuf(f, NULL);
+    put_clean(f, s ? s : "", 0);
+    fclose(f);
+    buf[n - 1] = 0;
+    return buf;
+}
+
 static void note(void *ctx, const char *line)
 {
     (void)ctx;
-    fprintf(stderr, "runway: %s\n", line);
+    fputs("runway: ", stderr);
+    put_clean(stderr, line, 0);
+    fputc('\n', stderr);
 }
 
 static void say(void *ctx, const char *line)
 {
     (void)ctx;
-    printf("%s\n", line);
+    put_clean(stdout, line, 0);
+    fputc('\n', stdout);
 }
 
 /* Progress on stderr (a terminal only: the hook is set only then), at
@@ -170,7 +209,8 @@ static void print_table(const sc_scenario *s, const sim_result *r, double secs,
             years[ny++] = want[i];
     if (years[ny - 1] != s->horizon)
         years[ny++] = s->horizon;
-    printf("%s: %llu paths, seed %llu, %d thread%s, %.2f s -> %s\n", s->name,
+    char nb[1024];
+    printf("%s: %llu paths, seed %llu, %d thread%s, %.2f s -> %s\n", cln(s->name, nb, sizeof nb),
            (unsigned long long)r->N, (unsigned long long)s->seed, r->threads_used,
            r->threads_used == 1 ? "" : "s", secs, out);
     printf("P(alive at end of year) [95%% Wilson interval]\n%-18s", "lab");
@@ -178,7 +218,7 @@ static void print_table(const sc_scenario *s, const sim_result *r, double secs,
         printf("  %-21d", s->base_year + years[j]);
     printf("\n");
     for (size_t l = 0; l < r->L; l++) {
-        printf("%-18.18s", s->labs[l].name);
+        put_clean(stdout, s->labs[l].name, 18);
         for (int j = 0; j < ny; j++) {
             size_t i = l * r->T + (size_t)(years[j] - 1);
             printf("  %5.3f [%5.3f,%5.3f]  ", r->survival[i], r->survival_lo[i], r->survival_hi[i]);
@@ -192,9 +232,10 @@ static void print_table(const sc_scenario *s, const sim_result *r, double secs,
  * (naming the observation it finds least likely). */
 static void report_conditioning(const ob_set *obs, const sim_result *r, int quiet)
 {
+    char fb[1024], lb[512];
     if (!quiet)
         printf("conditioned on %zu observations (%s): effective sample size %.0f of %llu paths, "
-               "evidence (mean weight) %.3g\n", obs->n, obs->file, r->n_eff,
+               "evidence (mean weight) %.3g\n", obs->n, cln(obs->file, fb, sizeof fb), r->n_eff,
                (unsigned long long)r->N, r->evidence);
     if (r->n_eff < 100.0) {
         size_t worst = 0;
@@ -203,7 +244,8 @@ static void report_conditioning(const ob_set *obs, const sim_result *r, int quie
                 worst = k;
         fprintf(stderr, "runway: warning: effective sample size %.1f < 100: the scenario can hardly "
                         "produce what was observed; least likely: %s (%s:%d, mean likelihood %.3g)\n",
-                r->n_eff, obs->obs[worst].label, obs->file, obs->obs[worst].line,
+                r->n_eff, cln(obs->obs[worst].label, lb, sizeof lb), cln(obs->file, fb, sizeof fb),
+                obs->obs[worst].line,
                 r->obs_evidence[worst]);
     }
 }
@@ -211,10 +253,11 @@ static void report_conditioning(const ob_set *obs, const sim_result *r, int quie
 /* What `runway run` prints after a run, whatever its end. */
 static void print_result(const run_result *r)
 {
+    char nb[1024], fb[1024];
     switch (r->end) {
     case RUN_FAILED:
         if (r->err[0])
-            fprintf(stderr, "runway: %s\n", r->err);
+            note(NULL, r->err);
         break;
     case RUN_CHECKPOINT:
         fprintf(stderr, "runway: stopped by signal %d after %llu paths; checkpoint %s "
@@ -223,7 +266,7 @@ static void print_result(const run_result *r)
         break;
     case RUN_SHARD:
         if (!r->quiet)
-            printf("%s: shard %llu/%llu, paths %llu..%llu -> %s\n", r->s->name,
+            printf("%s: shard %llu/%llu, paths %llu..%llu -> %s\n", cln(r->s->name, nb, sizeof nb),
                    (unsigned long long)r->shard_index, (unsigned long long)r->shard_count,
                    (unsigned long long)r->first_path,
                    (unsigned long long)(r->first_path + r->rows - 1), r->out);
@@ -237,7 +280,8 @@ static void print_result(const run_result *r)
         if (r->res.weighted)
             report_conditioning(r->cond, &r->res, r->quiet);
         if (r->obs) { /* the backtest's table, even with -q: it is what was asked */
-            printf("\nbacktest of %s on %s (%llu paths)\n", r->s->name, r->obs->file,
+            printf("\nbacktest of %s on %s (%llu paths)\n", cln(r->s->name, nb, sizeof nb),
+                   cln(r->obs->file, fb, sizeof fb),
                    (unsigned long long)r->s->paths);
             ev_print(stdout, r->obs, &r->sc);
         }
