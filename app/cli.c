@@ -452,8 +452,9 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
         case 'o': o->out = optarg; break;
         case 'O': o->outdir = optarg; break;
         case 'n':
-            if (parse_u64(optarg, &sp->so.paths) || sp->so.paths == 0)
-                what = "--paths: must be a positive integer";
+            if (parse_u64(optarg, &sp->so.paths) || sp->so.paths == 0
+                || sp->so.paths > ((uint64_t)1 << 40))
+                what = "--paths: must be an integer from 1 to 2^40 (1099511627776)";
             sp->so.has_paths = 1;
             break;
         case 's':

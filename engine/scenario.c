@@ -225,7 +225,7 @@ static int parse_market(yt_ctx *c, int root, sc_scenario *s)
                             "(sentiment parameters are not drawn)");
             if (yt_num_node(c, vn, nm, "value", &x)) return -1;
             if (j == 0 && !(x > -1 && x < 1))
-                return yt_fail(c, vn, nm, "must be in (-1, 1) (got %g)", x);
+                return yt_fail(c, vn, nm, "must be in (-1, 1) (got %.10g)", x);
             if (j == 1 && !(x >= 0))
                 return yt_fail(c, vn, nm, "must be >= 0 (got %g)", x);
             if (j == 1 && !(x <= SC_LIMIT_OTHER))
@@ -568,7 +568,7 @@ static int parse_correlations(yt_ctx *c, int root, sc_scenario *s)
         double r;
         if (yt_num_node(c, nr, where, "rho", &r)) goto done;
         if (!(r >= -1 && r <= 1)) {
-            yt_fail(c, nr, where, "rho must be in [-1, 1] (got %g)", r);
+            yt_fail(c, nr, where, "rho must be in [-1, 1] (got %.10g)", r);
             goto done;
         }
         for (size_t f = 0; f < e; f++) {

@@ -22,6 +22,7 @@
 #ifndef RUNWAY_H5OUT_H
 #define RUNWAY_H5OUT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +61,9 @@ typedef struct {
     const uint64_t *kept_paths;
     int per_path;             /* HO_PER_PATH_*: what group `paths` holds */
     int weighted;             /* a conditioned run: paths/weight too */
+    /* Either turning non-zero (a signal's number) abandons the creation
+     * of a large file between chunks of its path axis; NULL: never. */
+    const volatile sig_atomic_t *stop, *interrupt;
     uint64_t first_path;      /* a shard's first path: the `path` axis is
                                  first_path .. first_path + paths - 1 */
 } ho_meta;

@@ -131,7 +131,7 @@ int ho_check_filters(ho_ctx *c);
 void ho_pd_setup(ho_ctx *c, ho_pdset *d, const char *name, hid_t ds, hid_t mtype, hid_t ftype,
                  size_t cols, hsize_t rows, const void *fill);
 /* The path axis first_path .. first_path + n - 1, chunks of `rows`. */
-void ho_write_path_axis(ho_ctx *c, hid_t ds, uint64_t n, uint64_t first_path, hsize_t rows,
+void ho_write_path_axis(ho_ctx *c, const ho_meta *m, hid_t ds, uint64_t n, uint64_t first_path, hsize_t rows,
                         int threads);
 /* Stores the partly filled chunks: all of them, keeping them in memory
  * (keep = 1, a progress mark), or the least recently written until at
