@@ -318,8 +318,9 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
                     snprintf(err, errlen, "state/traj_%s of path %llu, lab %zu, year %zu is %g, "
                              "not a value the model gives a living lab (%s)", mt_defs[m].field,
                              (unsigned long long)p, i / T + 1, i % T + 1, x,
-                             !isfinite(x) ? "not finite" : x < mn || x > mx
-                             ? "outside the extremes its sketch saw" : "out of its domain");
+                             !isfinite(x) ? "not finite"
+                             : (nonneg && x < 0.0) || (m == MT_SHARE && x > 1.0)
+                             ? "out of its domain" : "outside the extremes its sketch saw");
                     return -1;
                 }
             }
