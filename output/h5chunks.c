@@ -356,8 +356,8 @@ void ho_write_path_axis(ho_ctx *c, const ho_meta *m, hid_t ds, uint64_t n, uint6
         int sig = m->interrupt && *m->interrupt ? (int)*m->interrupt
                 : m->stop && *m->stop ? (int)*m->stop : 0;
         if (sig) {
-            ho_fail(c, 0, "stopped by signal %d while creating the file, before any path ran; "
-                          "no file written", sig);
+            ho_fail(c, 0, "stopped by signal %d while creating the file; "
+                          "no result written", sig);
             return;
         }
         size_t nj = 0;

@@ -251,7 +251,7 @@ def signals_leave_a_checkpoint_or_nothing_and_say_so():
     shards = []
     for i in range(2):
         sh = os.path.join(d, f"part{i}.h5")
-        p = run("run", S, "-n", "400000", "--shard", f"{i}/2", "-q", "-o", sh)
+        p = run("run", S, "-n", "250000", "--shard", f"{i}/2", "-q", "-o", sh)
         check(p.returncode == 0, f"shard {i}: {p.stderr}")
         shards.append(sh)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
