@@ -928,7 +928,7 @@ static int dispatch(int argc, char **argv);
 static volatile int g_returned = 0;
 
 /* HDF5 calls exit() when some of its own allocations fail, and its exit
- * handler can then crash. This guard is registered after HDF5's, so it
+ * handler can then crash; libgomp exits when it cannot start a thread. This guard is registered after HDF5's, so it
  * runs first: it removes any half-written result, says so in one line,
  * and ends the process before HDF5's handler. */
 static void exit_guard(void)
@@ -936,8 +936,9 @@ static void exit_guard(void)
     if (g_returned)
         return;
     ho_remove_temporaries();
-    fputs("runway: a library ended the process (out of memory inside HDF5?); "
-          "no result written\n", stderr);
+    fputs("runway: a library ended the process (its message is above: OpenMP could not "
+          "start threads (use fewer with -t), or HDF5 ran out of memory); no result written\n",
+          stderr);
     fflush(stderr);
     _exit(1);
 }
