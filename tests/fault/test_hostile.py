@@ -50,7 +50,9 @@ def leftovers(where=None):
 
 def checkpoint(out, n="2000000", sig=signal.SIGTERM):
     """A run stopped by sig after its first blocks: a checkpoint at out."""
-    p = subprocess.Popen([runway, "run", S, "-n", n, "-t", "1", "-q", "-k", "20", "-o", out],
+    # --per-path outcomes: light on disk (raised_total and final_cash kept)
+    p = subprocess.Popen([runway, "run", S, "-n", n, "-t", "1", "-q", "-k", "20",
+                          "--per-path", "outcomes", "-o", out],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
     p.send_signal(sig)
@@ -182,7 +184,8 @@ def rename_failure_keeps_the_result_and_says_where():
     for f in kept:
         os.remove(f)
     os.remove(out)
-    proc = subprocess.Popen(as_user + ["run", scen, "-n", "3000000", "-t", "1", "-q", "-o", out],
+    proc = subprocess.Popen(as_user + ["run", scen, "-n", "3000000", "-t", "1", "--per-path", "none",
+                                       "-q", "-o", out],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
     with open(out, "w") as f:
@@ -251,7 +254,7 @@ def signals_leave_a_checkpoint_or_nothing_and_say_so():
     shards = []
     for i in range(2):
         sh = os.path.join(d, f"part{i}.h5")
-        p = run("run", S, "-n", "250000", "--shard", f"{i}/2", "-q", "-o", sh)
+        p = run("run", S, "-n", "250000", "--shard", f"{i}/2", "--per-path", "outcomes", "-q", "-o", sh)
         check(p.returncode == 0, f"shard {i}: {p.stderr}")
         shards.append(sh)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
