@@ -32,4 +32,7 @@ foreach(case
     COMMAND ${RUNWAY_PY} ${CMAKE_CURRENT_SOURCE_DIR}/fault/test_hostile.py $<TARGET_FILE:runway>
             ${CMAKE_SOURCE_DIR} ${case})
   set_tests_properties(${case} PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77)
+  if(RUNWAY_ASAN OR RUNWAY_TSAN)
+    set_tests_properties(${case} PROPERTIES ENVIRONMENT RUNWAY_TIME_FACTOR=5)
+  endif()
 endforeach()
