@@ -99,6 +99,21 @@ int batch_make_dir(const char *dir, char *err, size_t errlen)
 
 /* ---- the batch ---- */
 
+/* After a signal: which of the files are complete, in one line. */
+static void say_complete(const run_spec *spec, const char *what, int sig,
+                         const char *const *files, size_t ndone, size_t n)
+{
+    char line[2048];
+    int at = snprintf(line, sizeof line, "%s stopped by signal %d: %zu of %zu complete%s", what,
+                      sig, ndone, n, ndone ? " (" : "");
+    for (size_t i = 0; i < ndone && at > 0 && (size_t)at < sizeof line; i++)
+        at += snprintf(line + at, sizeof line - (size_t)at, "%s%s", i ? ", " : "", files[i]);
+    if (at > 0 && (size_t)at < sizeof line)
+        snprintf(line + at, sizeof line - (size_t)at, "%s; the one running was abandoned and "
+                 "left no file", ndone ? ")" : "");
+    note(spec, line);
+}
+
 int batch_run(const char *const *scen, size_t n, const char *dir, const run_spec *spec,
               char ***files_out)
 {
@@ -112,25 +127,39 @@ int batch_run(const char *const *scen, size_t n, const char *dir, const run_spec
         }
         sc_free(s);
     }
-    if (batch_make_dir(dir, err, sizeof err) != 0) {
-        note(spec, err);
-        return 1;
-    }
     char **files = calloc(n, sizeof *files);
     int rc = files ? 0 : 1;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        files[i] = batch_output_in(dir, scen[i], NULL);
-        if (!files[i]) {
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (!(files[i] = batch_output_in(dir, scen[i], NULL)))
             rc = 1;
-            break;
-        }
+    /* Two scenarios with one file name (a/s.yaml, b/s.yaml) would write
+     * one file, the second over the first: refuse before running any. */
+    for (size_t i = 0; i < n && rc == 0; i++)
+        for (size_t j = 0; j < i && rc == 0; j++)
+            if (!strcmp(files[i], files[j])) {
+                snprintf(err, sizeof err, "%s and %s would both be written to %s: a batch "
+                         "needs scenario files with different names (copy or rename one)",
+                         scen[j], scen[i], files[i]);
+                note(spec, err);
+                rc = 1;
+            }
+    if (rc == 0 && batch_make_dir(dir, err, sizeof err) != 0) {
+        note(spec, err);
+        rc = 1;
+    }
+    size_t ndone = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         run_result r;
         rc = run_one(scen[i], NULL, 0, files[i], spec, &r);
         finished(spec, &r);
         run_result_free(&r);
+        ndone += rc == 0;
     }
+    if (rc != 0 && spec->interrupt && *spec->interrupt)
+        say_complete(spec, "batch", (int)*spec->interrupt, (const char *const *)files, ndone, n);
     if (rc != 0) {
-        batch_free_labels(files, n);
+        if (files)
+            batch_free_labels(files, n);
         return rc;
     }
     *files_out = files;
@@ -216,6 +245,9 @@ int batch_sweep(const char *scen, const batch_vary *v, size_t nv, const char *di
             rc = run_one(scen, ov, nv, files[c], spec, &r);
             finished(spec, &r);
             run_result_free(&r);
+            if (rc != 0 && spec->interrupt && *spec->interrupt)
+                say_complete(spec, "sweep", (int)*spec->interrupt, (const char *const *)files,
+                             c, ncomb);
         }
     }
     for (size_t c = 0; c < ncomb && files; c++)

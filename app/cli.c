@@ -33,9 +33,11 @@
 #define RUNWAY_SCRIPTS_DIR "scripts"
 #endif
 
-/* SIGINT (and SIGTERM during a sweep): abandon the run, no file. */
+/* SIGINT (and every signal during a merge, a sweep or a batch): abandon
+ * the run, no file. */
 static volatile sig_atomic_t g_interrupted = 0;
-/* SIGTERM, SIGUSR1: stop between blocks and leave a checkpoint. */
+/* SIGTERM, SIGUSR1, SIGHUP, SIGQUIT during a run: stop between blocks and
+ * leave a checkpoint. */
 static volatile sig_atomic_t g_stop = 0;
 
 static void on_signal(int sig)
@@ -46,6 +48,24 @@ static void on_signal(int sig)
 static void on_stop_signal(int sig)
 {
     g_stop = sig;
+}
+
+/* The signals a cluster (SIGTERM, SIGUSR1 before a time limit) or a
+ * terminal (SIGINT, SIGHUP on hang-up, SIGQUIT) sends. stop handles every
+ * one but SIGINT, which intr handles. sigaction without SA_RESETHAND: a
+ * second signal must not kill the process half-way through its cleanup
+ * (glibc's signal() under strict POSIX resets the handler). */
+static void catch_signals(void (*stop)(int), void (*intr)(int))
+{
+    static const int stops[] = { SIGTERM, SIGUSR1, SIGHUP, SIGQUIT };
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = stop;
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++)
+        sigaction(stops[i], &sa, NULL);
+    sa.sa_handler = intr;
+    sigaction(SIGINT, &sa, NULL);
 }
 
 static void usage(FILE *f)
@@ -118,13 +138,54 @@ typedef struct {
     double last;
 } cli_ctx;
 
+/* Writes s to f with every control character (C0, DEL, and C1, which is
+ * two bytes in UTF-8) shown as \xNN: names and messages may come from a
+ * result, a checkpoint or a shard made elsewhere, and an escape sequence
+ * in them must not reach the terminal, nor a newline break a table.
+ * width > 0: padded or cut to that many bytes (a table's column). */
+static void put_clean(FILE *f, const char *s, int width)
+{
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && (width <= 0 || n < width); p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            n += fprintf(f, "\\x%02x", *p);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) {
+            n += fprintf(f, "\\u%04x", p[1]);
+            p++;
+        } else {
+            fputc(*p, f);
+            n++;
+        }
+    }
+    for (; n < width; n++)
+        fputc(' ', f);
+}
+
+/* s as put_clean writes it, in buf (cut to fit). */
+static const char *cln(const char *s, char *buf, size_t n)
+{
+    FILE *f = fmemopen(buf, n, "w");
+    if (!f)
+        return "?";
+    setbuf(f, NULL);
+    put_clean(f, s ? s : "", 0);
+    fclose(f);
+    buf[n - 1] = 0;
+    return buf;
+}
+
 /* A message on stderr, each of its lines (a scenario's load reports
- * every error, one per line) prefixed "runway: ". */
+ * every error, one per line) prefixed "runway: ", cleaned (put_clean). */
 static void print_error(const char *msg)
 {
     for (;;) {
         const char *nl = strchr(msg, '\n');
-        fprintf(stderr, "runway: %.*s\n", (int)(nl ? nl - msg : (ptrdiff_t)strlen(msg)), msg);
+        size_t len = nl ? (size_t)(nl - msg) : strlen(msg);
+        char *line = strndup(msg, len);
+        fputs("runway: ", stderr);
+        put_clean(stderr, line ? line : "(out of memory)", 0);
+        fputc('\n', stderr);
+        free(line);
         if (!nl)
             break;
         msg = nl + 1;
@@ -140,7 +201,8 @@ static void note(void *ctx, const char *line)
 static void say(void *ctx, const char *line)
 {
     (void)ctx;
-    printf("%s\n", line);
+    put_clean(stdout, line, 0);
+    fputc('\n', stdout);
 }
 
 /* Progress on stderr (a terminal only: the hook is set only then), at
@@ -170,7 +232,8 @@ static void print_table(const sc_scenario *s, const sim_result *r, double secs,
             years[ny++] = want[i];
     if (years[ny - 1] != s->horizon)
         years[ny++] = s->horizon;
-    printf("%s: %llu paths, seed %llu, %d thread%s, %.2f s -> %s\n", s->name,
+    char nb[1024];
+    printf("%s: %llu paths, seed %llu, %d thread%s, %.2f s -> %s\n", cln(s->name, nb, sizeof nb),
            (unsigned long long)r->N, (unsigned long long)s->seed, r->threads_used,
            r->threads_used == 1 ? "" : "s", secs, out);
     /* the lab column as wide as the longest name: never cut */
@@ -183,7 +246,7 @@ static void print_table(const sc_scenario *s, const sim_result *r, double secs,
         printf("  %-21d", s->base_year + years[j]);
     printf("\n");
     for (size_t l = 0; l < r->L; l++) {
-        printf("%-*s", w, s->labs[l].name);
+        put_clean(stdout, s->labs[l].name, w);
         for (int j = 0; j < ny; j++) {
             size_t i = l * r->T + (size_t)(years[j] - 1);
             printf("  %5.3f [%5.3f,%5.3f]  ", r->survival[i], r->survival_lo[i], r->survival_hi[i]);
@@ -197,9 +260,10 @@ static void print_table(const sc_scenario *s, const sim_result *r, double secs,
  * (naming the observation it finds least likely). */
 static void report_conditioning(const ob_set *obs, const sim_result *r, int quiet)
 {
+    char fb[1024], lb[512];
     if (!quiet)
         printf("conditioned on %zu observations (%s): effective sample size %.0f of %llu paths, "
-               "evidence (mean weight) %.3g\n", obs->n, obs->file, r->n_eff,
+               "evidence (mean weight) %.3g\n", obs->n, cln(obs->file, fb, sizeof fb), r->n_eff,
                (unsigned long long)r->N, r->evidence);
     if (r->n_eff < 100.0) {
         size_t worst = 0;
@@ -208,7 +272,8 @@ static void report_conditioning(const ob_set *obs, const sim_result *r, int quie
                 worst = k;
         fprintf(stderr, "runway: warning: effective sample size %.1f < 100: the scenario can hardly "
                         "produce what was observed; least likely: %s (%s:%d, mean likelihood %.3g)\n",
-                r->n_eff, obs->obs[worst].label, obs->file, obs->obs[worst].line,
+                r->n_eff, cln(obs->obs[worst].label, lb, sizeof lb), cln(obs->file, fb, sizeof fb),
+                obs->obs[worst].line,
                 r->obs_evidence[worst]);
     }
 }
@@ -216,6 +281,7 @@ static void report_conditioning(const ob_set *obs, const sim_result *r, int quie
 /* What `runway run` prints after a run, whatever its end. */
 static void print_result(const run_result *r)
 {
+    char nb[1024], fb[1024];
     switch (r->end) {
     case RUN_FAILED:
         if (r->err[0])
@@ -228,7 +294,7 @@ static void print_result(const run_result *r)
         break;
     case RUN_SHARD:
         if (!r->quiet)
-            printf("%s: shard %llu/%llu, paths %llu..%llu -> %s\n", r->s->name,
+            printf("%s: shard %llu/%llu, paths %llu..%llu -> %s\n", cln(r->s->name, nb, sizeof nb),
                    (unsigned long long)r->shard_index, (unsigned long long)r->shard_count,
                    (unsigned long long)r->first_path,
                    (unsigned long long)(r->first_path + r->rows - 1), r->out);
@@ -247,7 +313,8 @@ static void print_result(const run_result *r)
         if (r->res.weighted)
             report_conditioning(r->cond, &r->res, r->quiet);
         if (r->obs) { /* the backtest's table, even with -q: it is what was asked */
-            printf("\nbacktest of %s on %s (%llu paths)\n", r->s->name, r->obs->file,
+            printf("\nbacktest of %s on %s (%llu paths)\n", cln(r->s->name, nb, sizeof nb),
+                   cln(r->obs->file, fb, sizeof fb),
                    (unsigned long long)r->s->paths);
             ev_print(stdout, r->obs, &r->sc);
         }
@@ -322,6 +389,7 @@ typedef struct {
     size_t nowned;
     const char *resume;   /* --resume FILE */
     int *years;           /* --years (owned) */
+    char others[200];     /* the options given besides -t, -q and --resume */
 } run_opts;
 
 static void run_opts_free(run_opts *o)
@@ -393,6 +461,16 @@ static void bad_option(const struct option *lo, int c, const char *arg)
         fprintf(stderr, "runway: unrecognized option '-%c'\n", optopt ? optopt : '?');
     }
     fprintf(stderr, "Try 'runway --help' for more information.\n");
+}
+
+/* Is name one of the comma-separated items of list? */
+static int listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == 0))
+            return 1;
+    return 0;
 }
 
 typedef int (*extra_opt_fn)(void *ctx, const char *arg);
@@ -470,8 +548,9 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
         case 'o': o->out = optarg; break;
         case 'O': o->outdir = optarg; break;
         case 'n':
-            if (parse_u64(optarg, &sp->so.paths) || sp->so.paths == 0)
-                what = "--paths: must be a positive integer";
+            if (parse_u64(optarg, &sp->so.paths) || sp->so.paths == 0
+                || sp->so.paths > ((uint64_t)1 << 40))
+                what = "--paths: must be an integer from 1 to 2^40 (1099511627776)";
             sp->so.has_paths = 1;
             break;
         case 's':
@@ -546,6 +625,15 @@ static int parse_run_opts(int argc, char **argv, const char *cmdline, run_opts *
             fprintf(stderr, "runway: %s (got '%s')\n", what, optarg);
             return EXIT_USAGE;
         }
+        const char *name = c == 'o' ? "-o" : c == 'O' ? "-O" : c == 'n' ? "-n" : c == 's' ? "-s"
+                         : c == 'k' ? "-k" : c == OPT_SET ? "--set"
+                         : c == OPT_PER_PATH ? "--per-path" : c == OPT_TARGET ? "--target-halfwidth"
+                         : c == OPT_VARY ? "--vary" : c == OPT_SHARD ? "--shard"
+                         : c == OPT_CONDITION ? "--condition" : NULL;
+        if (name && !listed(o->others, name)) {
+            size_t at = strlen(o->others);
+            snprintf(o->others + at, sizeof o->others - at, "%s%s", at ? ", " : "", name);
+        }
     }
     sp->keep = (size_t)keep;
     *first = optind;
@@ -585,9 +673,19 @@ static int cmd_run(int argc, char **argv, const char *cmdline)
         run_opts_free(&ro);
         return rc < 0 ? 0 : rc;
     }
-    signal(SIGTERM, on_stop_signal);
-    signal(SIGUSR1, on_stop_signal);
-    signal(SIGINT, on_signal);
+    if (ro.resume && ro.others[0]) {
+        fprintf(stderr, "runway: --resume continues a checkpoint exactly as it was started, "
+                        "into the same file; it takes only -t and -q (got %s)\n", ro.others);
+        run_opts_free(&ro);
+        return EXIT_USAGE;
+    }
+    int batch = !ro.resume && (ro.outdir || argc - first > 1);
+    /* A single run stops with a checkpoint on a cluster's or a terminal's
+     * signals; a batch abandons the scenario it is running (with no file)
+     * and says which scenarios are complete. */
+    catch_signals(batch ? on_signal : on_stop_signal, on_signal);
+    if (batch)
+        ro.spec.stop = &g_interrupted;
 #ifdef RUNWAY_MPI
     int nranks = 1;
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
@@ -749,6 +847,8 @@ static int cmd_merge(int argc, char **argv, const char *cmdline)
         run_opts_free(&ro);
         return EXIT_USAGE;
     }
+    /* Every signal abandons the merge: its temporary file is removed. */
+    catch_signals(on_signal, on_signal);
     run_result r;
     rc = mg_merge((const char *const *)argv + first, (size_t)n, ro.out, &ro.spec, &r);
     print_result(&r);
@@ -789,9 +889,7 @@ static int cmd_backtest(int argc, char **argv, const char *cmdline)
         return EXIT_USAGE;
     }
 #endif
-    signal(SIGTERM, on_stop_signal);
-    signal(SIGUSR1, on_stop_signal);
-    signal(SIGINT, on_signal);
+    catch_signals(on_stop_signal, on_signal);
     ro.spec.observations = argv[first + 1];
     char *out = ro.out ? NULL : batch_default_output(argv[first]);
     rc = run_print(argv[first], ro.out ? ro.out : out, &ro);
@@ -956,8 +1054,10 @@ static int cmd_sweep(int argc, char **argv, const char *cmdline)
         run_opts_free(&ro);
         return EXIT_USAGE;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* Every signal abandons the variant running (no file) and the sweep
+     * says which variants are complete. */
+    catch_signals(on_signal, on_signal);
+    ro.spec.stop = &g_interrupted;
     char **labels = NULL;
     size_t nlabels = 0;
     rc = batch_sweep(scen, vs.v, vs.n, dir, &ro.spec, &labels, &nlabels);
@@ -1000,7 +1100,7 @@ static int dispatch(int argc, char **argv);
 static volatile int g_returned = 0;
 
 /* HDF5 calls exit() when some of its own allocations fail, and its exit
- * handler can then crash. This guard is registered after HDF5's, so it
+ * handler can then crash; libgomp exits when it cannot start a thread. This guard is registered after HDF5's, so it
  * runs first: it removes any half-written result, says so in one line,
  * and ends the process before HDF5's handler. */
 static void exit_guard(void)
@@ -1008,8 +1108,9 @@ static void exit_guard(void)
     if (g_returned)
         return;
     ho_remove_temporaries();
-    fputs("runway: a library ended the process (out of memory inside HDF5?); "
-          "no result written\n", stderr);
+    fputs("runway: a library ended the process (its message is above: OpenMP could not "
+          "start threads (use fewer with -t), or HDF5 ran out of memory); no result written\n",
+          stderr);
     fflush(stderr);
     _exit(1);
 }

@@ -42,7 +42,8 @@ int mg_merge(const char *const *names, size_t n, const char *out, const run_spec
         const sc_scenario *s = parts[0].s;
         run_file fp = { .s = s, .out = out, .cmdline = spec->cmdline, .threads = nthreads,
                         .processes = (int)m.count, .per_path = parts[0].per_path,
-                        .K = parts[0].st.K, .rows = s->paths, .cond = parts[0].cond };
+                        .K = parts[0].st.K, .rows = s->paths, .cond = parts[0].cond,
+                        .stop = spec->stop, .interrupt = spec->interrupt };
         h5 = run_open_file(&fp, err, errlen);
         rc = h5 ? 0 : 1;
         run_sink sink = { h5, 0, spec->interrupt };
@@ -50,6 +51,11 @@ int mg_merge(const char *const *names, size_t n, const char *out, const run_spec
             if (pt_copy_paths(&parts[i], fp.per_path == HO_PER_PATH_ALL, run_sink_paths, &sink,
                               err, errlen) != 0)
                 rc = 1;
+        if (rc == 0 && spec->interrupt && *spec->interrupt) {
+            snprintf(err, errlen, "interrupted by signal %d; no result written",
+                     (int)*spec->interrupt);
+            rc = 1;
+        }
         if (rc == 0) {
             ho_file *f = h5;
             h5 = NULL;

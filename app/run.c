@@ -281,6 +281,7 @@ ho_file *run_open_file(const run_file *fp, char *err, size_t errlen)
             .input_names = inn, .nkept = fp->K, .kept_paths = kept, .per_path = fp->per_path,
             .ngroups = G, .group_names = (const char *const *)grpn, .input_group = grp,
             .first_path = fp->first_path, .weighted = fp->cond != NULL,
+            .stop = fp->stop, .interrupt = fp->interrupt,
         };
         h5 = ho_create(fp->out, &meta, err, errlen);
         if (h5 && fp->cond
@@ -506,7 +507,8 @@ int run_one(const char *scenario, const sc_override *extra, size_t nextra, const
                     .processes = 1, .per_path = spec->per_path, .K = st.K,
                     .rows = end_path - first_path, .first_path = first_path,
                     .shard = spec->shard_n > 0, .shard_index = spec->shard_i,
-                    .shard_count = spec->shard_n };
+                    .shard_count = spec->shard_n, .stop = spec->stop,
+                    .interrupt = spec->interrupt };
     backtest bt = { 0 };
     int rc = 1;
     if (spec->observations && backtest_open(&bt, r, spec->observations, s, err, errlen) != 0)
@@ -554,7 +556,7 @@ int run_resume(const char *path, const run_spec *spec, run_result *r)
                     .processes = 1, .per_path = p.per_path, .K = p.st.K,
                     .rows = p.rows, .first_path = p.first_path, .shard = p.is_shard,
                     .shard_index = p.shard_index, .shard_count = p.shard_count,
-                    .cond = p.cond };
+                    .cond = p.cond, .stop = spec->stop, .interrupt = spec->interrupt };
     h5 = run_open_file(&fp, err, errlen);
     if (!h5)
         goto done;

@@ -155,6 +155,7 @@ typedef struct {
     int shard;                   /* 1: a shard file */
     uint64_t shard_index, shard_count;
     const ob_set *cond;          /* a conditioned run's observations, or NULL */
+    const volatile sig_atomic_t *stop, *interrupt; /* the run_spec's */
 } run_file;
 
 /* Creates the file with every attribute of fp (ho_create and the

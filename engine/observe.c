@@ -470,34 +470,15 @@ static int too_large(yt_ctx *c)
 static int load(yt_ctx *c, const sc_scenario *s, ob_set *set, const char *text,
                 size_t len)
 {
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) return yt_fail_oom(c);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &c->doc)) {
-        yt_syntax_error(c, &parser, text, len); /* libyaml freed the doc */
-        yaml_parser_delete(&parser);
-        return -1;
+    yt_load_err le;
+    if (yt_load(&c->doc, text, len, &le) != 0) {
+        if (!le.line) return yt_fail_raw(c, "%s: %s", c->file, le.msg);
+        return yt_fail_raw(c, "%s:%d: %s", c->file, le.line, le.msg);
     }
     c->have_doc = 1;
-    if (!yaml_document_get_root_node(&c->doc)) {
-        yaml_parser_delete(&parser);
+    if (!yaml_document_get_root_node(&c->doc))
         return yt_fail_raw(c, "%s:1: the observations file is empty (expected "
                            "observations: and a list)", c->file);
-    }
-    yaml_document_t extra;
-    if (!yaml_parser_load(&parser, &extra)) {
-        yt_syntax_error(c, &parser, text, len);
-        yaml_parser_delete(&parser);
-        return -1;
-    }
-    yaml_parser_delete(&parser);
-    int xline = yaml_document_get_root_node(&extra)
-                    ? (int)extra.start_mark.line + 1
-                    : 0;
-    yaml_document_delete(&extra);
-    if (xline)
-        return yt_fail_raw(c, "%s:%d: only one YAML document is allowed",
-                           c->file, xline);
 
     int root = 1; /* the first node of a loaded document is its root */
     if (!YT_IS_MAP(c, root))

@@ -6,6 +6,9 @@
  * instead of "FILE:LINE: ...". */
 #include "engine/scenario_internal.h"
 
+/* The longest --set value, in bytes (a distribution is a line). */
+#define OV_MAX_VALUE 65536
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,18 +167,16 @@ static int apply_set(yt_ctx *c, int root, const sc_override *o)
     }
 
     /* The value, as a YAML snippet. */
-    yaml_parser_t parser;
     yaml_document_t snip;
-    if (!yaml_parser_initialize(&parser)) return yt_fail_oom(c);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)value,
-                                 strlen(value));
-    if (!yaml_parser_load(&parser, &snip)) {
-        yt_fail_raw(c, "--set %s: value \"%s\" is not valid YAML: %s", name,
-                 value, parser.problem ? parser.problem : "parse error");
-        yaml_parser_delete(&parser);
-        return -1;
+    size_t vlen = strlen(value);
+    if (vlen > OV_MAX_VALUE)
+        return yt_fail_raw(c, "--set %s: value longer than %d bytes", name, OV_MAX_VALUE);
+    yt_load_err le;
+    if (yt_load(&snip, value, vlen, &le) != 0) {
+        if (le.oom) return yt_fail_raw(c, "--set %s: %s", name, le.msg);
+        return yt_fail_raw(c, "--set %s: value \"%.200s\" is not valid YAML: %s", name, value,
+                           le.msg);
     }
-    yaml_parser_delete(&parser);
     if (!yaml_document_get_root_node(&snip)) {
         yaml_document_delete(&snip);
         return yt_fail_raw(c, "--set %s: value is empty", name);

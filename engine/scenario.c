@@ -129,6 +129,35 @@ static int text_value(yt_ctx *c, int v, const char *key, int allow_empty,
     return *out ? 0 : yt_fail_oom(c);
 }
 
+/* The rule for names runway prints and stores (lab and scenario names;
+ * input names are LAB.KEY): at most max characters of printable UTF-8,
+ * with no control characters (C0, DEL, C1: a terminal would obey an
+ * escape sequence in them, and a newline breaks every table) and no
+ * bidirectional overrides (U+202A..U+202E, U+2066..U+2069: they make a
+ * printed name read as another). The text is valid UTF-8 already
+ * (libyaml checks its input). */
+static int check_name(yt_ctx *c, int v, const char *key, const char *what, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)yt_str(c, v);
+    size_t nchar = 0;
+    for (size_t i = 0; p[i];) {
+        unsigned cp = p[i];
+        size_t n = cp < 0x80 ? 1 : cp < 0xe0 ? 2 : cp < 0xf0 ? 3 : 4;
+        if (n == 2) cp = (cp & 0x1fu) << 6 | (p[i + 1] & 0x3fu);
+        else if (n == 3) cp = (cp & 0x0fu) << 12 | (p[i + 1] & 0x3fu) << 6 | (p[i + 2] & 0x3fu);
+        else if (n == 4) cp = 0x10000; /* beyond the BMP: nothing to refuse */
+        nchar++;
+        if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
+            (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029)
+            return yt_fail(c, v, key, "%s must be printable text: character %zu is the control "
+                           "character U+%04X", what, nchar, cp);
+        i += n;
+    }
+    if (nchar > max)
+        return yt_fail(c, v, key, "%s must be at most %zu characters (got %zu)", what, max, nchar);
+    return 0;
+}
+
 static int parse_root(yt_ctx *c, int root, sc_scenario *s)
 {
     /* Each key is checked whatever became of the others (bad: -1 once
@@ -136,7 +165,8 @@ static int parse_root(yt_ctx *c, int root, sc_scenario *s)
     int bad = yt_check_keys(c, root, NULL, root_keys, NROOT, NULL, NULL);
     int v;
     if ((v = root_get(c, root, "name", 1)) < 0) bad = -1;
-    else if (text_value(c, v, "name", 0, &s->name)) bad = -1;
+    else if (text_value(c, v, "name", 0, &s->name) ||
+             check_name(c, v, "name", "a scenario name", SC_SCENARIO_NAME_MAX)) bad = -1;
     if ((v = root_get(c, root, "description", 0)) < 0) return -1;
     if (v) {
         if (text_value(c, v, "description", 1, &s->description)) bad = -1;
@@ -249,7 +279,7 @@ static int parse_market(yt_ctx *c, int root, sc_scenario *s)
                 continue;
             }
             if (j == 0 && !(x > -1 && x < 1))
-                bad = yt_fail(c, vn, nm, "must be in (-1, 1) (got %g)", x);
+                bad = yt_fail(c, vn, nm, "must be in (-1, 1) (got %.10g)", x);
             if (j == 1 && !(x >= 0))
                 bad = yt_fail(c, vn, nm, "must be >= 0 (got %g)", x);
             else if (j == 1 && !(x <= SC_LIMIT_OTHER))
@@ -371,14 +401,14 @@ static int parse_labs(yt_ctx *c, int root, const lab_defaults *df,
             continue;
         }
         const char *nm = yt_str(c, nv);
-        int named = 0;
-        if (strchr(nm, '.'))
+        int named = check_name(c, nv, nkey, "a lab name", SC_LAB_NAME_MAX);
+        if (named == 0 && strchr(nm, '.'))
             named = yt_fail(c, nv, nkey, "must not contain '.' (inputs are "
                         "named LAB.KEY): \"%s\"", nm);
-        else if (strchr(nm, '='))
+        else if (named == 0 && strchr(nm, '='))
             named = yt_fail(c, nv, nkey, "must not contain '=' (overrides are "
                         "written --set LAB.KEY=VALUE): \"%s\"", nm);
-        else if (!strcmp(nm, "market") || !strcmp(nm, "defaults"))
+        else if (named == 0 && (!strcmp(nm, "market") || !strcmp(nm, "defaults")))
             named = yt_fail(c, nv, nkey, "\"%s\" is reserved (market.KEY and "
                         "defaults.KEY name other inputs)", nm);
         for (size_t j = 0; j < i && named == 0; j++)
@@ -632,7 +662,7 @@ static int parse_correlations(yt_ctx *c, int root, sc_scenario *s)
         double r;
         if (yt_num_node(c, nr, where, "rho", &r)) goto done;
         if (!(r >= -1 && r <= 1)) {
-            yt_fail(c, nr, where, "rho must be in [-1, 1] (got %g)", r);
+            yt_fail(c, nr, where, "rho must be in [-1, 1] (got %.10g)", r);
             goto done;
         }
         for (size_t f = 0; f < e; f++) {
@@ -851,40 +881,29 @@ int sc_parse_overrides(const char *text, sc_options *o, sc_override **set, char 
     return 0;
 }
 
+/* A scenario is a few hundred lines; reading stops past SC_MAX_FILE, so
+ * /dev/zero or a wrong file name is refused at once, not read until
+ * memory runs out. */
+static int too_large(yt_ctx *c, size_t len)
+{
+    (void)len;
+    return yt_fail_raw(c, "%s: the file is larger than %d MiB, the most a scenario may hold "
+                       "(a scenario is a few hundred lines: is it the right file?)", c->file,
+                       SC_MAX_FILE >> 20);
+}
+
 static int load(yt_ctx *c, sc_scenario *s, const char *text, size_t len,
                 const sc_options *opts)
 {
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) return yt_fail_oom(c);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &c->doc)) {
-        /* libyaml has freed the partial document. */
-        yt_syntax_error(c, &parser, text, len);
-        yaml_parser_delete(&parser);
-        return -1;
+    if (len > SC_MAX_FILE) return too_large(c, len);
+    yt_load_err le;
+    if (yt_load(&c->doc, text, len, &le) != 0) {
+        if (!le.line) return yt_fail_raw(c, "%s: %s", c->file, le.msg);
+        return yt_fail_raw(c, "%s:%d: %s", c->file, le.line, le.msg);
     }
     c->have_doc = 1;
-    yaml_node_t *rootn = yaml_document_get_root_node(&c->doc);
-    if (!rootn) {
-        yaml_parser_delete(&parser);
+    if (!yaml_document_get_root_node(&c->doc))
         return yt_fail_raw(c, "%s:1: the scenario is empty", c->file);
-    }
-    /* One document only: a second one would be silently ignored. */
-    yaml_document_t extra;
-    if (!yaml_parser_load(&parser, &extra)) {
-        yt_syntax_error(c, &parser, text, len);
-        yaml_parser_delete(&parser);
-        return -1;
-    }
-    yaml_parser_delete(&parser);
-    /* The document's start mark is its "---" line. */
-    int xline = yaml_document_get_root_node(&extra)
-                    ? (int)extra.start_mark.line + 1
-                    : 0;
-    yaml_document_delete(&extra);
-    if (xline)
-        return yt_fail_raw(c, "%s:%d: only one YAML document is allowed",
-                        c->file, xline);
 
     int root = 1; /* the first node of a loaded document is its root */
     if (!YT_IS_MAP(c, root))
@@ -974,8 +993,10 @@ int sc_load(sc_scenario **out, const char *path, const sc_options *opts,
     char *buf = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
+        if (len > SC_MAX_FILE) break; /* refused below, by its size */
         if (len + 4096 > cap) {
             size_t ncap = cap ? cap * 2 : 65536;
+            if (ncap > (size_t)SC_MAX_FILE + 1 + 4096) ncap = (size_t)SC_MAX_FILE + 1 + 4096;
             char *p = realloc(buf, ncap);
             if (!p) {
                 free(buf);

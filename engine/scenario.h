@@ -24,6 +24,12 @@
 
 /* The longest horizon a scenario may ask for, in years. */
 #define SC_HORIZON_MAX 100
+/* The largest scenario file (or text) runway reads, in bytes. */
+#define SC_MAX_FILE (4 << 20)
+/* The longest lab name and scenario name, in characters (docs/scenarios.md,
+ * "Names"): printable UTF-8, no control characters. */
+#define SC_LAB_NAME_MAX 64
+#define SC_SCENARIO_NAME_MAX 200
 
 /* The inputs: one table each, one line per input (an X-macro): adding an
  * input is adding a line here, then using its enum in the model (step.h).

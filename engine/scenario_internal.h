@@ -41,6 +41,9 @@
  * bomb); they keep every walk over the tree bounded. */
 #define YT_MAX_DEPTH 64
 #define YT_MAX_VISITS 1000000L
+/* The most values (scalars, lists, mappings; aliases not counted) one
+ * document may hold; the parse stops at the next. */
+#define YT_MAX_NODES 200000L
 
 /* ---- the loading context (yamltree.c) ---- */
 
@@ -128,6 +131,19 @@ int yt_copy_node(yaml_document_t *dst, yaml_document_t *src, int i, int depth, l
                  int *why);
 /* The tree from root as YAML text (malloc'd into *out). */
 int yt_emit(yt_ctx *c, int root, char **out);
+/* The one YAML document of text (len bytes) into *doc, through libyaml's
+ * event API, refusing as the events arrive: nesting deeper than
+ * YT_MAX_DEPTH, more than YT_MAX_NODES values, a second document with
+ * anything in it, an undefined or duplicate anchor, and syntax errors.
+ * Returns 0 (*doc holds the document, without a root node if it was
+ * empty; the caller deletes it) or -1 (*doc deleted; *e says why: line
+ * 0 when no line applies, oom set when memory ran out). */
+typedef struct {
+    int line;
+    int oom;
+    char msg[512];
+} yt_load_err;
+int yt_load(yaml_document_t *doc, const char *text, size_t len, yt_load_err *e);
 /* The message of a libyaml parser error, at its line. */
 int yt_syntax_error(yt_ctx *c, yaml_parser_t *p, const char *text, size_t len);
 

@@ -299,6 +299,37 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
                 }
             }
     }
+    /* The values of the kept trajectories: where a lab is alive they went
+     * into the sketches too, so they are finite and lie within the
+     * sketch's extremes (a checkpoint with NaN or 1e300 of cash for a
+     * living lab is not one runway wrote), and revenue, funding raised
+     * and share are what the model makes them: not negative, a share at
+     * most 1. */
+    for (uint64_t p = 0; p < st->K; p++) {
+        if (!st->done[p / SIM_BLOCK])
+            continue;
+        for (int m = 0; m < MT_N; m++) {
+            if (!st->traj[m])
+                continue;
+            for (size_t i = 0; i < LT; i++) {
+                if (!st->traj_alive[p * LT + i])
+                    continue;
+                double x = st->traj[m][p * LT + i], mn = st->sk.mn[(size_t)m * LT + i],
+                       mx = st->sk.mx[(size_t)m * LT + i];
+                int nonneg = m == MT_REVENUE || m == MT_RAISED || m == MT_SHARE;
+                if (!isfinite(x) || x < mn || x > mx || (nonneg && x < 0.0)
+                    || (m == MT_SHARE && x > 1.0)) {
+                    snprintf(err, errlen, "state/traj_%s of path %llu, lab %zu, year %zu is %g, "
+                             "not a value the model gives a living lab (%s)", mt_defs[m].field,
+                             (unsigned long long)p, i / T + 1, i % T + 1, x,
+                             !isfinite(x) ? "not finite"
+                             : (nonneg && x < 0.0) || (m == MT_SHARE && x > 1.0)
+                             ? "out of its domain" : "outside the extremes its sketch saw");
+                    return -1;
+                }
+            }
+        }
+    }
     if (I && !st->weighted) {
         uint64_t in_sample = 0;
         uint64_t *surv = calloc(L * T, sizeof *surv); /* the sample's alive, [L][T] */

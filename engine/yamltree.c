@@ -394,6 +394,48 @@ int yt_value_loc(yt_ctx *c, int keynode, int value)
 /* ------------------------------------------------------------------ */
 /* Duplicate keys, checked over the whole tree (libyaml accepts them). */
 
+typedef struct {
+    const char *key;
+    size_t j;
+} key_at;
+
+static int key_at_cmp(const void *a, const void *b)
+{
+    const key_at *x = a, *y = b;
+    int d = strcmp(x->key, y->key);
+    return d ? d : x->j < y->j ? -1 : x->j > y->j;
+}
+
+/* For each pair j of mapping i: the index of the first earlier pair with
+ * the same (scalar) key, or -1. Sorting makes this n log n: comparing
+ * each key with every earlier one took minutes on a mapping of 300,000
+ * keys. NULL when memory runs out (or np is 0). */
+static long *first_occurrences(yt_ctx *c, int i, size_t np)
+{
+    if (!np) return NULL;
+    long *first = malloc(np * sizeof *first);
+    key_at *ka = malloc(np * sizeof *ka);
+    if (!first || !ka) {
+        free(first);
+        free(ka);
+        return NULL;
+    }
+    size_t nk = 0;
+    yaml_node_pair_t *p0 = yt_node(c, i)->data.mapping.pairs.start;
+    for (size_t j = 0; j < np; j++) {
+        first[j] = -1;
+        if (YT_IS_SCALAR(c, p0[j].key)) ka[nk++] = (key_at){yt_str(c, p0[j].key), j};
+    }
+    qsort(ka, nk, sizeof *ka, key_at_cmp);
+    for (size_t a = 1; a < nk; a++) {
+        size_t g = a - 1;
+        if (!strcmp(ka[a].key, ka[g].key))
+            first[ka[a].j] = first[ka[g].j] >= 0 ? first[ka[g].j] : (long)ka[g].j;
+    }
+    free(ka);
+    return first;
+}
+
 int yt_walk_dups(yt_ctx *c, int i, const char *path, int depth)
 {
     yaml_node_t *n = yt_node(c, i);
@@ -411,28 +453,36 @@ int yt_walk_dups(yt_ctx *c, int i, const char *path, int depth)
     if (n->type == YAML_MAPPING_NODE) {
         yaml_node_pair_t *p0 = n->data.mapping.pairs.start;
         size_t np = (size_t)(n->data.mapping.pairs.top - p0);
+        long *first = first_occurrences(c, i, np);
+        if (!first && np) return yt_fail_oom(c);
         for (size_t j = 0; j < np; j++) {
             /* Re-read: recursion does not add nodes, but stay safe. */
             yaml_node_pair_t *p = yt_node(c, i)->data.mapping.pairs.start + j;
-            if (!YT_IS_SCALAR(c, p->key))
+            if (!YT_IS_SCALAR(c, p->key)) {
+                free(first);
                 return yt_fail(c, p->key, path, "keys must be names, not lists "
                             "or mappings");
+            }
             const char *k = yt_str(c, p->key);
             if (path)
                 snprintf(sub, sizeof sub, "%s.%s", path, k);
             else
                 snprintf(sub, sizeof sub, "%s", k);
-            for (size_t q = 0; q < j; q++) {
-                yaml_node_pair_t *pq = yt_node(c, i)->data.mapping.pairs.start + q;
-                if (YT_IS_SCALAR(c, pq->key) && !strcmp(yt_str(c, pq->key), k)) {
-                    if (yt_find_ovr(c, pq->key))
-                        return yt_fail(c, p->key, sub, "duplicate key");
-                    return yt_fail(c, p->key, sub, "duplicate key (first at "
-                                "line %d)", yt_line_of(c, pq->key));
-                }
+            if (first[j] >= 0) {
+                yaml_node_pair_t *pq = yt_node(c, i)->data.mapping.pairs.start + first[j];
+                int from_ovr = yt_find_ovr(c, pq->key) != NULL, line = yt_line_of(c, pq->key);
+                free(first);
+                if (from_ovr)
+                    return yt_fail(c, p->key, sub, "duplicate key");
+                return yt_fail(c, p->key, sub, "duplicate key (first at "
+                            "line %d)", line);
             }
-            if (yt_walk_dups(c, p->value, sub, depth + 1)) return -1;
+            if (yt_walk_dups(c, p->value, sub, depth + 1)) {
+                free(first);
+                return -1;
+            }
         }
+        free(first);
     } else if (n->type == YAML_SEQUENCE_NODE) {
         size_t ni = (size_t)(n->data.sequence.items.top -
                              n->data.sequence.items.start);
@@ -594,4 +644,222 @@ int yt_syntax_error(yt_ctx *c, yaml_parser_t *p, const char *text,
                         c->file, line, problem, p->context,
                         (int)p->context_mark.line + 1);
     return yt_fail_raw(c, "%s:%d: syntax error: %s", c->file, line, problem);
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading: libyaml's event API, with the limits enforced as events
+ * arrive. libyaml's own loader (yaml_parser_load) builds the whole
+ * document before anything can look at it, and its scanner spends time
+ * that grows with the square of the nesting depth: a 200 KB line of
+ * 100,000 '[' took 46 s before a depth check could refuse it. Here the
+ * 65th level, the node past YT_MAX_NODES or a second document stops the
+ * parse at once. The tree is the same libyaml document the rest of the
+ * loader reads, with each node's marks (its line) set from its events. */
+
+typedef struct {
+    char *name;
+    int node;
+    int line;
+} yt_anchor;
+
+static void load_fail(yt_load_err *e, int line, int oom, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void load_fail(yt_load_err *e, int line, int oom, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    yt_one_line(e->msg);
+    e->line = line;
+    e->oom = oom;
+}
+
+static int line_at(const char *text, size_t len, size_t off);
+
+/* A libyaml parser error into e. */
+static void parser_fail(yt_load_err *e, yaml_parser_t *p, const char *text, size_t len)
+{
+    if (p->error == YAML_MEMORY_ERROR) {
+        load_fail(e, 0, 1, "out of memory while parsing a %zu-byte document", len);
+        return;
+    }
+    int line = p->error == YAML_READER_ERROR ? line_at(text, len, p->problem_offset)
+                                              : (int)p->problem_mark.line + 1;
+    const char *problem = p->problem ? p->problem : "cannot parse";
+    if (p->context && p->error != YAML_READER_ERROR)
+        load_fail(e, line, 0, "syntax error: %s (%s at line %d)", problem, p->context,
+                  (int)p->context_mark.line + 1);
+    else
+        load_fail(e, line, 0, "syntax error: %s", problem);
+}
+
+int yt_load(yaml_document_t *doc, const char *text, size_t len, yt_load_err *e)
+{
+    memset(e, 0, sizeof *e);
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        load_fail(e, 0, 1, "out of memory while parsing a %zu-byte document", len);
+        return -1;
+    }
+    if (!yaml_document_initialize(doc, NULL, NULL, NULL, 1, 1)) {
+        yaml_parser_delete(&p);
+        load_fail(e, 0, 1, "out of memory while parsing a %zu-byte document", len);
+        return -1;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    struct {
+        int node, key;
+    } open[YT_MAX_DEPTH + 1];
+    int depth = 0, ndocs = 0, second_line = 0, done = 0, rc = -1;
+    long nodes = 0;
+    yt_anchor *anchors = NULL;
+    size_t nanchors = 0, capanchors = 0;
+    while (!done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) {
+            parser_fail(e, &p, text, len);
+            break;
+        }
+        int line = (int)ev.start_mark.line + 1, node = 0, ok = 1;
+        const yaml_char_t *anchor = NULL, *tag = NULL;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            rc = 0;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++ndocs == 1)
+                doc->start_mark = ev.start_mark;
+            else if (!second_line)
+                second_line = line;
+            break;
+        case YAML_DOCUMENT_END_EVENT:
+            if (ndocs == 1)
+                doc->end_mark = ev.end_mark;
+            break;
+        case YAML_ALIAS_EVENT: {
+            const char *a = (const char *)ev.data.alias.anchor;
+            for (size_t i = nanchors; i-- > 0 && !node;)
+                if (!strcmp(anchors[i].name, a))
+                    node = anchors[i].node;
+            if (!node) {
+                load_fail(e, line, 0, "syntax error: found undefined alias *%.100s", a);
+                ok = 0;
+            }
+            break;
+        }
+        case YAML_SCALAR_EVENT:
+            tag = ev.data.scalar.tag;
+            anchor = ev.data.scalar.anchor;
+            if (ev.data.scalar.length > (size_t)INT32_MAX)
+                ok = 0, load_fail(e, line, 0, "a value longer than 2 GiB");
+            else
+                node = yaml_document_add_scalar(doc, tag && strcmp((const char *)tag, "!") ? tag : NULL,
+                                                ev.data.scalar.value, (int)ev.data.scalar.length,
+                                                ev.data.scalar.style);
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+            tag = ev.data.sequence_start.tag;
+            anchor = ev.data.sequence_start.anchor;
+            node = yaml_document_add_sequence(doc, tag && strcmp((const char *)tag, "!") ? tag : NULL,
+                                              ev.data.sequence_start.style);
+            break;
+        case YAML_MAPPING_START_EVENT:
+            tag = ev.data.mapping_start.tag;
+            anchor = ev.data.mapping_start.anchor;
+            node = yaml_document_add_mapping(doc, tag && strcmp((const char *)tag, "!") ? tag : NULL,
+                                             ev.data.mapping_start.style);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            if (depth > 0) {
+                yaml_node_t *n = yaml_document_get_node(doc, open[depth - 1].node);
+                if (n)
+                    n->end_mark = ev.end_mark;
+                depth--;
+            }
+            break;
+        default:
+            break;
+        }
+        int is_node = ev.type == YAML_ALIAS_EVENT || ev.type == YAML_SCALAR_EVENT ||
+                      ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT;
+        if (ok && is_node && ndocs > 1) {
+            load_fail(e, second_line, 0, "only one YAML document is allowed");
+            ok = 0;
+        } else if (ok && is_node && !node) {
+            load_fail(e, line, 1, "out of memory while parsing a %zu-byte document", len);
+            ok = 0;
+        }
+        if (ok && is_node && ev.type != YAML_ALIAS_EVENT) {
+            yaml_node_t *n = yaml_document_get_node(doc, node);
+            n->start_mark = ev.start_mark;
+            n->end_mark = ev.end_mark;
+            if (++nodes > YT_MAX_NODES) {
+                load_fail(e, line, 0, "document too large (more than %ld values)", YT_MAX_NODES);
+                ok = 0;
+            }
+        }
+        if (ok && anchor) {
+            for (size_t i = 0; i < nanchors && ok; i++)
+                if (!strcmp(anchors[i].name, (const char *)anchor)) {
+                    load_fail(e, line, 0, "syntax error: found duplicate anchor &%.100s (first "
+                              "at line %d)", (const char *)anchor, anchors[i].line);
+                    ok = 0;
+                }
+            if (ok && nanchors == capanchors) {
+                size_t nc = capanchors ? 2 * capanchors : 16;
+                yt_anchor *na = realloc(anchors, nc * sizeof *na);
+                if (na) {
+                    anchors = na;
+                    capanchors = nc;
+                }
+            }
+            char *name = ok && nanchors < capanchors ? yt_strdup((const char *)anchor) : NULL;
+            if (ok && !name) {
+                load_fail(e, line, 1, "out of memory while parsing a %zu-byte document", len);
+                ok = 0;
+            } else if (ok) {
+                anchors[nanchors++] = (yt_anchor){ name, node, line };
+            }
+        }
+        /* Attach the node to its parent: an item, a key, or a key's value. */
+        if (ok && is_node && depth > 0) {
+            yaml_node_t *parent = yaml_document_get_node(doc, open[depth - 1].node);
+            if (parent->type == YAML_SEQUENCE_NODE)
+                ok = yaml_document_append_sequence_item(doc, open[depth - 1].node, node);
+            else if (!open[depth - 1].key)
+                open[depth - 1].key = node;
+            else {
+                ok = yaml_document_append_mapping_pair(doc, open[depth - 1].node,
+                                                       open[depth - 1].key, node);
+                open[depth - 1].key = 0;
+            }
+            if (!ok)
+                load_fail(e, line, 1, "out of memory while parsing a %zu-byte document", len);
+        }
+        if (ok && (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)) {
+            if (depth >= YT_MAX_DEPTH) {
+                load_fail(e, line, 0, "nested more than %d levels deep", YT_MAX_DEPTH);
+                ok = 0;
+            } else {
+                open[depth].node = node;
+                open[depth].key = 0;
+                depth++;
+            }
+        }
+        yaml_event_delete(&ev);
+        if (!ok) {
+            rc = -1;
+            break;
+        }
+    }
+    for (size_t i = 0; i < nanchors; i++)
+        free(anchors[i].name);
+    free(anchors);
+    yaml_parser_delete(&p);
+    if (rc != 0)
+        yaml_document_delete(doc);
+    return rc;
 }

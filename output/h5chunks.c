@@ -213,7 +213,7 @@ void ho_pd_setup(ho_ctx *c, ho_pdset *d, const char *name, hid_t ds, hid_t mtype
 /* The path axis, 0..n-1, written directly in batches of chunks (n may be
  * 10^8; memory stays at HO_PATH_BATCH chunks). */
 #define HO_PATH_BATCH 16
-void ho_write_path_axis(ho_ctx *c, hid_t ds, uint64_t n, uint64_t first_path,
+void ho_write_path_axis(ho_ctx *c, const ho_meta *m, hid_t ds, uint64_t n, uint64_t first_path,
                             hsize_t rows, int threads)
 {
     if (c->failed || n == 0)
@@ -228,6 +228,14 @@ void ho_write_path_axis(ho_ctx *c, hid_t ds, uint64_t n, uint64_t first_path,
     size_t nbytes = (size_t)rows * sizeof(int64_t);
     ho_job jobs[HO_PATH_BATCH];
     for (uint64_t c0 = 0; c0 < nchunks && !c->failed; c0 += HO_PATH_BATCH) {
+        /* a large axis takes minutes: a signal must not wait for it */
+        int sig = m->interrupt && *m->interrupt ? (int)*m->interrupt
+                : m->stop && *m->stop ? (int)*m->stop : 0;
+        if (sig) {
+            ho_fail(c, 0, "stopped by signal %d while creating the file; "
+                          "no result written", sig);
+            return;
+        }
         size_t nj = 0;
         for (uint64_t k = c0; k < nchunks && k < c0 + HO_PATH_BATCH; k++) {
             int64_t *v = calloc((size_t)rows, sizeof *v); /* edge chunk: padded with 0 */

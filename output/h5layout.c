@@ -268,7 +268,7 @@ static void make_axes(ho_ctx *c, hid_t fid, const ho_meta *m, hid_t *ax)
     hsize_t prow = chunk_rows(sizeof(int64_t), npath);
     ax[AX_PATH] = make_axis(c, fid, "path", H5T_STD_I64LE, H5T_NATIVE_INT64, npath,
                             NULL, &prow, "1", "path index (the random streams are keyed by it)");
-    ho_write_path_axis(c, ax[AX_PATH], npath, m->first_path, prow, m->threads);
+    ho_write_path_axis(c, m, ax[AX_PATH], npath, m->first_path, prow, m->threads);
     ax[AX_KEPT] = make_axis(c, fid, "kept_path", H5T_STD_I64LE, H5T_NATIVE_UINT64, m->nkept,
                             m->kept_paths, NULL, "1", "index of a path whose whole trajectory is kept");
     /* no sets given: each input its own, named after it */

@@ -81,6 +81,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <hdf5.h>
@@ -94,6 +95,11 @@
  * ends the process (HDF5 calls exit() when some of its own allocations
  * fail), the program's exit guard can still remove them. */
 #define HO_MAX_OPEN 64
+/* The longest file name (one path component) of Linux file systems. */
+#define HO_NAME_MAX 255
+#ifndef S_ISVTX /* POSIX XSI; the sticky bit of a directory */
+#define S_ISVTX 01000
+#endif
 static char *g_open_tmp[HO_MAX_OPEN];
 static pthread_mutex_t g_open_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -225,6 +231,8 @@ static void close_file(ho_file *f)
 /* Frees f and its chunk buffers (the handles must be closed). */
 static void free_file(ho_file *f)
 {
+    if (f->tmp_fd >= 0)
+        close(f->tmp_fd);
     if (f->tmp_path)
         register_tmp(f->tmp_path, 0); /* renamed or removed by now */
     for (int i = 0; i < PD_N; i++)
@@ -279,26 +287,120 @@ static int check_meta(ho_ctx *c, const char *final_path, const ho_meta *m)
     return 0;
 }
 
-/* Creates the temporary file itself, so that a missing or unwritable
- * directory is reported with the system's reason (HDF5's is poor). */
-static int create_tmp(ho_ctx *c, ho_file *f)
+/* The temporary file's name: DIR/STEM.tmp-XXXXXX beside the final path,
+ * where STEM is the final name cut short enough that the whole name fits
+ * NAME_MAX (a valid 250-byte output name must not fail because of the
+ * suffix). The X's are for mkstemp. NULL when memory runs out. */
+static char *tmp_template(const char *final_path)
 {
-    struct stat st;
-    if (stat(f->final_path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        ho_fail(c, 0, "cannot create file: %s", strerror(EISDIR));
+    static const char suffix[] = ".tmp-XXXXXX";
+    const char *slash = strrchr(final_path, '/');
+    size_t dirlen = slash ? (size_t)(slash - final_path) + 1 : 0;
+    size_t stem = strlen(final_path) - dirlen;
+    if (stem > HO_NAME_MAX - (sizeof suffix - 1))
+        stem = HO_NAME_MAX - (sizeof suffix - 1);
+    char *t = malloc(dirlen + stem + sizeof suffix);
+    if (!t)
+        return NULL;
+    memcpy(t, final_path, dirlen + stem);
+    memcpy(t + dirlen + stem, suffix, sizeof suffix);
+    return t;
+}
+
+/* What a rename onto final_path will meet, checked before any work: the
+ * final path must be absent or a regular file (a device node such as
+ * /dev/null would be replaced by a regular file when run as root), and in
+ * a sticky directory (/tmp) a file of another user cannot be replaced, so
+ * a run that would compute everything and then fail on the rename is
+ * refused up front. */
+static int check_final(ho_ctx *c, const char *final_path)
+{
+    struct stat st, lst, dst;
+    if (stat(final_path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            ho_fail(c, 0, "cannot create file: %s", strerror(EISDIR));
+            return -1;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            ho_fail(c, 0, "exists and is not a regular file (a device, pipe or socket); "
+                          "runway replaces only regular files: choose another output name");
+            return -1;
+        }
+    }
+    if (lstat(final_path, &lst) != 0)
+        return 0;
+    const char *slash = strrchr(final_path, '/');
+    char *dir = slash ? strndup(final_path, slash == final_path ? 1 : (size_t)(slash - final_path))
+                      : strdup(".");
+    int sticky = dir && stat(dir, &dst) == 0 && (dst.st_mode & S_ISVTX);
+    uid_t me = geteuid();
+    if (sticky && me != 0 && lst.st_uid != me && dst.st_uid != me) {
+        ho_fail(c, 0, "belongs to another user (uid %ld) in the sticky directory %s, so it "
+                      "cannot be replaced: remove it or choose another output name",
+                (long)lst.st_uid, dir);
+        free(dir);
         return -1;
     }
-    int fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    free(dir);
+    return 0;
+}
+
+/* Creates the temporary file itself, at an unpredictable name with
+ * O_EXCL (mkstemp), so that no planted file or symbolic link can stand
+ * in for it (a predictable OUT.h5.tmp-PID could be planted as a link to
+ * another file, which the create would then have overwritten), and two
+ * runs in different PID namespaces never share one. It also reports a
+ * missing or unwritable directory with the system's reason (HDF5's is
+ * poor). The mode is what open(0666) would give under the umask. */
+static int create_tmp(ho_ctx *c, ho_file *f)
+{
+    if (check_final(c, f->final_path) < 0)
+        return -1;
+    int fd = mkstemp(f->tmp_path);
+    if (fd >= 0)
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
     if (fd < 0) {
         ho_fail(c, 0, "cannot create file: %s", strerror(errno));
         return -1;
     }
-    close(fd);
+    mode_t mask = umask(0);
+    umask(mask);
+    struct stat st;
+    if (fchmod(fd, 0666 & ~mask) != 0 || fstat(fd, &st) != 0) {
+        ho_fail(c, 0, "cannot create file: %s", strerror(errno));
+        close(fd);
+        unlink(f->tmp_path);
+        return -1;
+    }
+    f->tmp_fd = fd;
+    f->tmp_dev = st.st_dev;
+    f->tmp_ino = st.st_ino;
     return 0;
 }
 
-static hid_t open_hdf5(ho_ctx *c, const char *tmp)
+/* Is the temporary name still the file we created (not removed, renamed
+ * or replaced by a link in between)? */
+static int tmp_is_ours(const ho_file *f)
 {
+    struct stat st;
+    return lstat(f->tmp_path, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == f->tmp_dev &&
+           st.st_ino == f->tmp_ino;
+}
+
+/* HDF5 opens files by name. It is given /proc/self/fd/N, the file we
+ * created itself, wherever a name might now point; without /proc, the
+ * name, checked against the file before and after. */
+static hid_t open_hdf5(ho_ctx *c, ho_file *f)
+{
+    char byfd[64];
+    snprintf(byfd, sizeof byfd, "/proc/self/fd/%d", f->tmp_fd);
+    struct stat st;
+    const char *name = stat(byfd, &st) == 0 && st.st_dev == f->tmp_dev && st.st_ino == f->tmp_ino
+                           ? byfd : f->tmp_path;
+    if (name == f->tmp_path && !tmp_is_ours(f)) {
+        ho_fail(c, 0, "the temporary file %s was replaced while being created", f->tmp_path);
+        return -1;
+    }
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     hid_t fid = -1;
@@ -307,12 +409,41 @@ static hid_t open_hdf5(ho_ctx *c, const char *tmp)
         H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) >= 0 &&
         H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) >= 0 &&
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
-        fid = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
+        fid = H5Fcreate(name, H5F_ACC_TRUNC, fcpl, fapl);
     if (fid < 0)
         ho_fail(c, 1, "cannot create HDF5 file");
     ho_close_hid(&fcpl, H5Pclose);
     ho_close_hid(&fapl, H5Pclose);
+    if (fid >= 0 && !tmp_is_ours(f)) {
+        ho_fail(c, 0, "the temporary file %s was replaced while being created", f->tmp_path);
+        H5Fclose(fid);
+        return -1;
+    }
     return fid;
+}
+
+/* Per-path data that cannot fit the file system is refused before any
+ * work (a 2^40-path run would otherwise write its path axis for minutes
+ * and fail hours later). The bound is one compression cannot beat: 4 of
+ * the 8 bytes of each lab's final cash and of each drawn input are
+ * noise (measured: files take 1.9 to 3.4 times this). */
+static int check_room(ho_ctx *c, const ho_file *f)
+{
+    if (!f->per_path)
+        return 0;
+    double need = (double)f->N * 4.0 * (double)(f->L + (f->no_inputs ? 0 : f->I));
+    struct statvfs sv;
+    if (fstatvfs(f->tmp_fd, &sv) != 0)
+        return 0;
+    double room = (double)sv.f_bavail * (double)sv.f_frsize;
+    if (need <= room)
+        return 0;
+    ho_fail(c, 0, "the per-path data of %llu paths needs at least %.3g GB (4 bytes a path for "
+                  "each of %zu labs and %zu inputs, which compression cannot go below), and the "
+                  "file system has %.3g GB free: use --per-path outcomes or none, or fewer paths",
+            (unsigned long long)f->N, need * 1e-9, f->L, f->no_inputs ? (size_t)0 : f->I,
+            room * 1e-9);
+    return -1;
 }
 
 static void write_root_attrs(ho_ctx *c, hid_t fid, const ho_meta *m)
@@ -378,14 +509,14 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     }
     size_t n = strlen(final_path);
     f->final_path = malloc(n + 1);
-    f->tmp_path = malloc(n + 32);
+    f->tmp_fd = -1;
+    f->tmp_path = tmp_template(final_path);
     if (!f->final_path || !f->tmp_path) {
         ho_fail(&c, 0, "out of memory");
         free_file(f);
         return NULL;
     }
     memcpy(f->final_path, final_path, n + 1);
-    snprintf(f->tmp_path, n + 32, "%s.tmp-%ld", final_path, (long)getpid());
     c.path = f->final_path;
     if (create_tmp(&c, f) < 0) {
         free_file(f);
@@ -393,7 +524,12 @@ ho_file *ho_create(const char *final_path, const ho_meta *meta,
     }
 
     register_tmp(f->tmp_path, 1);
-    f->fid = open_hdf5(&c, f->tmp_path);
+    if (check_room(&c, f) < 0) {
+        unlink(f->tmp_path);
+        free_file(f);
+        return NULL;
+    }
+    f->fid = open_hdf5(&c, f);
     if (!c.failed)
         write_root_attrs(&c, f->fid, meta);
     if (!c.failed)
@@ -512,8 +648,20 @@ static int commit_impl(ho_file *f, int complete, uint64_t paths_done, char *err,
     }
     if (!c.failed && sync_path(f->tmp_path, 0) < 0)
         ho_fail(&c, 0, "cannot sync the file: %s", strerror(errno));
-    if (!c.failed && rename(f->tmp_path, f->final_path) < 0)
-        ho_fail(&c, 0, "cannot rename the temporary file onto it: %s", strerror(errno));
+    if (!c.failed && !tmp_is_ours(f))
+        ho_fail(&c, 0, "the temporary file %s was removed or replaced by someone else; "
+                       "nothing renamed", f->tmp_path);
+    else if (!c.failed && rename(f->tmp_path, f->final_path) < 0) {
+        /* Everything is written: keep it, and say where, rather than lose
+         * a whole run (or a checkpoint) to a late rename failure. */
+        ho_fail(&c, 0, "cannot rename the temporary file onto it: %s; the %s is kept at %s",
+                strerror(errno), complete ? "complete result" : "checkpoint", f->tmp_path);
+        register_tmp(f->tmp_path, 0);
+        free(f->tmp_path);
+        f->tmp_path = NULL;
+        free_file(f);
+        return -1;
+    }
     if (c.failed) {
         close_file(f);
         unlink(f->tmp_path);

@@ -1,10 +1,16 @@
 /* h5out: the result file of ../shared/OUTPUT.md (prefix ho_).
  *
  * Contract. A result file is written under a temporary name beside the
- * requested one ("OUT.h5.tmp-PID") and renamed onto the requested path only
- * by ho_commit, after every dataset has been written and flushed. A run
- * that fails or is abandoned calls ho_discard, which removes the temporary
- * file, so no failed run ever leaves a file at the requested path.
+ * requested one ("OUT.h5.tmp-XXXXXX": random, created exclusively, so no
+ * planted file or link can stand in for it) and renamed onto the
+ * requested path only by ho_commit, after every dataset has been written
+ * and flushed. A run that fails or is abandoned calls ho_discard, which
+ * removes the temporary file, so no failed run ever leaves a file at the
+ * requested path. ho_create refuses a requested path that exists and is
+ * not a regular file, or that a rename could not replace (another user's
+ * file in a sticky directory), and per-path data that cannot fit the file
+ * system. When everything was written but the rename fails, ho_commit
+ * keeps the temporary file and its message says where it is.
  *
  * The layout follows the netCDF-4 data model: every axis is an HDF5
  * dimension scale (H5DS) attached to the datasets that use it, every
@@ -22,6 +28,7 @@
 #ifndef RUNWAY_H5OUT_H
 #define RUNWAY_H5OUT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +73,9 @@ typedef struct {
     const uint64_t *kept_paths;
     int per_path;             /* HO_PER_PATH_*: what group `paths` holds */
     int weighted;             /* a conditioned run: paths/weight too */
+    /* Either turning non-zero (a signal's number) abandons the creation
+     * of a large file between chunks of its path axis; NULL: never. */
+    const volatile sig_atomic_t *stop, *interrupt;
     uint64_t first_path;      /* a shard's first path: the `path` axis is
                                  first_path .. first_path + paths - 1 */
 } ho_meta;
@@ -141,7 +151,8 @@ int ho_mark_progress(ho_file *f, uint64_t paths_done, char *err, size_t errlen);
 
 /* Sets `complete` = 1 and `paths_done` = N, closes, and renames the
  * temporary file onto the final path. Frees f whatever happens; on
- * failure the temporary file is removed. */
+ * failure the temporary file is removed, except when only the rename
+ * failed: then it is kept, and err names it. */
 int ho_commit(ho_file *f, char *err, size_t errlen);
 
 /* As ho_commit, but for a checkpoint or a shard: `complete` stays 0 and

@@ -16,6 +16,7 @@
 #define RUNWAY_H5OUT_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,9 @@ typedef struct {
 struct ho_file {
     char *final_path;
     char *tmp_path;
+    int tmp_fd;           /* the temporary file as created (-1 once closed) */
+    dev_t tmp_dev;        /* its identity, checked before the rename */
+    ino_t tmp_ino;
     hid_t fid;
     hid_t otype;         /* outcome's enum type */
     ho_pdset pd[PD_N];
@@ -107,6 +111,6 @@ int ho_check_filters(ho_ctx *c);
 void ho_pd_setup(ho_ctx *c, ho_pdset *d, const char *name, hid_t ds, hid_t mtype, hid_t ftype,
                  size_t cols, hsize_t rows, const void *fill);
 /* The path axis first_path .. first_path + n - 1, chunks of `rows`. */
-void ho_write_path_axis(ho_ctx *c, hid_t ds, uint64_t n, uint64_t first_path, hsize_t rows,
+void ho_write_path_axis(ho_ctx *c, const ho_meta *m, hid_t ds, uint64_t n, uint64_t first_path, hsize_t rows,
                         int threads);
 #endif

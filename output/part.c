@@ -212,8 +212,32 @@ static int check_own(pt_part *p, char *err, size_t errlen)
     return 0;
 }
 
+/* A checkpoint or a shard continues only in the runway that wrote it: its
+ * state's format and its results are promised within one version. */
+static int same_version(pt_part *p, char *err, size_t errlen)
+{
+    char *ver = hr_attr_str(p->hf, "runway_version", err, errlen);
+    if (!ver)
+        return -1;
+    int same = !strcmp(ver, RUNWAY_VERSION);
+    if (!same) {
+        char shown[40];
+        size_t k = 0;
+        for (const char *c = ver; *c && k + 1 < sizeof shown; c++)
+            shown[k++] = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+        shown[k] = 0;
+        fail(err, errlen, "%s: written by runway %s%s; this is runway %s, which continues only "
+             "its own checkpoints and shards (use runway %s)", p->path, shown,
+             strlen(ver) >= sizeof shown ? "..." : "", RUNWAY_VERSION, shown);
+    }
+    free(ver);
+    return same ? 0 : -1;
+}
+
 int pt_check_resume(pt_part *p, char *err, size_t errlen)
 {
+    if (same_version(p, err, errlen) != 0)
+        return -1;
     uint64_t complete;
     if (hr_attr_u64(p->hf, "complete", &complete, err, errlen) != 0)
         return -1;
@@ -234,6 +258,10 @@ int pt_merge_add(pt_merge *m, pt_part *p, char *err, size_t errlen)
         || !(ver = hr_attr_str(p->hf, "runway_version", err, errlen)))
         return -1;
     if (!m->first) {
+        if (same_version(p, err, errlen) != 0) {
+            free(ver);
+            return -1;
+        }
         m->seen = calloc(p->shard_count, 1);
         if (!m->seen) {
             free(ver);
@@ -328,6 +356,27 @@ static int rows_ok(const pt_part *p, tally *ty, uint64_t first, uint64_t count,
                 nind++;
                 if (fy > 0)
                     ty->down[fy - 1]++;
+            }
+            /* final cash is finite, funding raised finite and not
+             * negative; on a kept path both are what its trajectory
+             * adds up to (the engine sums funding year by year) */
+            double fc = b->final_cash[jl], rt = b->raised_total[jl];
+            if (!isfinite(fc) || !isfinite(rt) || rt < 0.0)
+                return fail(err, errlen, "%s: paths/%s of path %llu, lab %zu is %g, not a value "
+                            "the model gives", p->path, !isfinite(fc) ? "final_cash" : "raised_total",
+                            (unsigned long long)path, l + 1, !isfinite(fc) ? fc : rt);
+            if (path < st->K && st->traj[MT_RAISED] && st->traj[MT_CASH]) {
+                const double *tr = st->traj[MT_RAISED] + (size_t)path * LT + l * T;
+                const double *tc = st->traj[MT_CASH] + (size_t)path * LT + l * T;
+                double sum = 0.0;
+                for (size_t t = 0; t < T; t++)
+                    if (!isnan(tr[t]))
+                        sum += tr[t];
+                double c = fy == 0 ? tc[T - 1] : tc[fy - 1];
+                if (memcmp(&sum, &rt, sizeof sum) != 0 || memcmp(&c, &fc, sizeof c) != 0)
+                    return fail(err, errlen, "%s: paths/%s of path %llu, lab %zu disagrees with "
+                                "its kept trajectory", p->path, memcmp(&sum, &rt, sizeof sum)
+                                ? "raised_total" : "final_cash", (unsigned long long)path, l + 1);
             }
             /* rows the state keeps of the same path */
             int bad = 0;

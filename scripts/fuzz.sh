@@ -3,7 +3,8 @@
 #
 #   scripts/fuzz.sh TARGET SECONDS [LIBFUZZER_OPTION...]
 #
-# TARGET is scenario (the scenario parser and validator), set (the --set
+# TARGET is scenario (the scenario parser and validator), yaml_events (the
+# event-level YAML loader, against libyaml's own), set (the --set
 # parser), results (the readers of checkpoints and shards behind
 # `runway run --resume` and `runway merge`, on edited result files) or
 # py_readers (the Python readers of result files in scripts/: load,
@@ -27,11 +28,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: scripts/fuzz.sh scenario|set|results|py_readers SECONDS [libFuzzer options | --seed N]" >&2; exit 2; }
+usage() { echo "usage: scripts/fuzz.sh scenario|yaml_events|set|results|py_readers SECONDS [libFuzzer options | --seed N]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 target=$1 secs=$2
 shift 2
-case "$target" in scenario|set|results|py_readers) ;; *) usage;; esac
+case "$target" in scenario|yaml_events|set|results|py_readers) ;; *) usage;; esac
 [[ "$secs" =~ ^[0-9]+$ ]] && [ "$secs" -ge 1 ] || usage
 
 if [ "$target" = py_readers ]; then
@@ -82,20 +83,21 @@ work="$B/corpus-$target"
 crashes="$B/crashes-$target"
 mkdir -p "$work" "$crashes"
 seeds=("tests/fuzz/corpus/$target" "tests/fuzz/regressions/$target")
-[ "$target" = scenario ] && seeds+=(scenarios tests/invalid)
+[ "$target" = scenario ] || [ "$target" = yaml_events ] && seeds+=(scenarios tests/invalid)
 
 log="$B/fuzz-$target.log"
 # The first folder receives new inputs; the others are only read.
 # -max_len: the baseline is 14 kB; room to grow, not so much that
 # mutations get lost in the middle of huge inputs. A results input is a
 # program of edits, a few bytes each: 4 kB is 64 edits with room to spare.
-maxlen=32768 lenctl=()
+maxlen=32768 lenctl=() dict="tests/fuzz/$target.dict"
+[ "$target" = yaml_events ] && dict=tests/fuzz/scenario.dict
 [ "$target" = results ] && maxlen=4096 lenctl=(-len_control=20)
 set +e
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 "$bin" "$work" "${seeds[@]}" -max_total_time="$secs" -print_final_stats=1 \
-  -dict="tests/fuzz/$target.dict" -max_len=$maxlen "${lenctl[@]}" -timeout=10 -rss_limit_mb=2048 \
+  -dict="$dict" -max_len=$maxlen "${lenctl[@]}" -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$crashes/" "$@" >"$log" 2>&1
 rc=$?
 set -e

@@ -4,7 +4,7 @@
 # normal build and under ASan+UBSan alike. A property failure
 # (tests/fuzz/fuzz_check.h) or a sanitizer report fails the test.
 set(RUNWAY_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
-foreach(t scenario set results)
+foreach(t scenario set results yaml_events)
   add_executable(fuzz_replay_${t} fuzz/replay.c fuzz/fuzz_${t}.c fuzz/fuzz_check.h)
   if(t STREQUAL "results") # reads and writes result files: HDF5
     target_link_libraries(fuzz_replay_${t} PRIVATE runway_output)
@@ -29,6 +29,14 @@ add_test(NAME fuzz_results_corpus_and_regressions_replay_cleanly
   COMMAND fuzz_replay_results
           ${RUNWAY_FUZZ_DIR}/corpus/results
           ${RUNWAY_FUZZ_DIR}/regressions/results)
+add_test(NAME fuzz_yaml_events_corpus_and_regressions_replay_cleanly
+  COMMAND fuzz_replay_yaml_events
+          ${CMAKE_SOURCE_DIR}/scenarios
+          ${CMAKE_CURRENT_SOURCE_DIR}/invalid
+          ${RUNWAY_FUZZ_DIR}/corpus/scenario
+          ${RUNWAY_FUZZ_DIR}/corpus/yaml_events
+          ${RUNWAY_FUZZ_DIR}/regressions/yaml_events)
+set_tests_properties(fuzz_yaml_events_corpus_and_regressions_replay_cleanly PROPERTIES TIMEOUT 120)
 set_tests_properties(fuzz_scenario_corpus_and_regressions_replay_cleanly
   fuzz_set_corpus_and_regressions_replay_cleanly
   fuzz_results_corpus_and_regressions_replay_cleanly PROPERTIES TIMEOUT 120)

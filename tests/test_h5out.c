@@ -27,6 +27,7 @@
 #include "output/h5out.h"
 #include "tests/test_util.h"
 
+#include <dirent.h>
 #include <hdf5.h>
 #include <hdf5_hl.h>
 #include <pthread.h>
@@ -297,9 +298,31 @@ static int file_exists(const char *p)
     return stat(p, &st) == 0;
 }
 
-static void tmp_name(char *buf, size_t n, const char *final)
+/* The temporary file of final (FINAL.tmp-XXXXXX, a random suffix) into
+ * buf: 1 when there is one. */
+static int find_tmp(const char *final, char *buf, size_t n)
 {
-    snprintf(buf, n, "%s.tmp-%ld", final, (long)getpid());
+    const char *slash = strrchr(final, '/');
+    char dir[4096], stem[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - final) : 1, slash ? final : ".");
+    snprintf(stem, sizeof stem, "%s.tmp-", slash ? slash + 1 : final);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d)))
+        if (!strncmp(e->d_name, stem, strlen(stem)) && strlen(e->d_name) == strlen(stem) + 6) {
+            snprintf(buf, n, "%s/%s", dir, e->d_name);
+            found = 1;
+        }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+static int tmp_exists(const char *final)
+{
+    char buf[4200];
+    return find_tmp(final, buf, sizeof buf);
 }
 
 /* ---- case 1 and 2 ---- */
@@ -494,7 +517,7 @@ static void check_file(const char *path, int ninputs, int nkept, const char *yam
 
 static int write_file(const char *path, int ninputs, int nkept, const char *yaml)
 {
-    char err[512] = "", tmp[4096];
+    char err[512] = "";
     ho_meta m = make_meta(ninputs, nkept, yaml);
     unlink(path);
     ho_file *f = ho_create(path, &m, err, sizeof err);
@@ -503,8 +526,7 @@ static int write_file(const char *path, int ninputs, int nkept, const char *yaml
         fprintf(stderr, "  %s\n", err);
         return -1;
     }
-    tmp_name(tmp, sizeof tmp, path);
-    ASSERT_TRUE(file_exists(tmp));
+    ASSERT_TRUE(tmp_exists(path));
     ASSERT_TRUE(!file_exists(path));
     /* Rows that are not whole blocks are refused, in one line naming
      * them; N = 1000 is one block, cut by the axis end. */
@@ -540,7 +562,7 @@ static int write_file(const char *path, int ninputs, int nkept, const char *yaml
     if (rc)
         fprintf(stderr, "  %s\n", err);
     ASSERT_TRUE(file_exists(path));
-    ASSERT_TRUE(!file_exists(tmp));
+    ASSERT_TRUE(!tmp_exists(path));
     return rc;
 }
 
@@ -575,17 +597,16 @@ static void check_no_per_path(const char *dir)
 
 static void check_discard(const char *dir)
 {
-    char path[4096], tmp[4200], err[512] = "";
+    char path[4096], err[512] = "";
     snprintf(path, sizeof path, "%s/discarded.h5", dir);
-    tmp_name(tmp, sizeof tmp, path);
     ho_meta m = make_meta(I, K, "name: x\n");
     ho_file *f = ho_create(path, &m, err, sizeof err);
     ASSERT_TRUE(f != NULL);
-    ASSERT_TRUE(file_exists(tmp));
+    ASSERT_TRUE(tmp_exists(path));
     ASSERT_EQ_INT(write_block(f, 0, 1000, I, err, sizeof err), 0);
     ho_discard(f);
     ASSERT_TRUE(!file_exists(path));
-    ASSERT_TRUE(!file_exists(tmp));
+    ASSERT_TRUE(!tmp_exists(path));
     ho_discard(NULL);
 
     /* Committing a file with a block missing fails and leaves nothing. */
@@ -601,7 +622,7 @@ static void check_discard(const char *dir)
     ASSERT_EQ_INT(ho_commit(f, err, sizeof err), -1);
     ASSERT_TRUE(strstr(err, path) == err && strstr(err, "1476 of 2500") != NULL);
     ASSERT_TRUE(!file_exists(path));
-    ASSERT_TRUE(!file_exists(tmp));
+    ASSERT_TRUE(!tmp_exists(path));
 
     /* A block written twice is refused, alone or inside a longer call,
      * and the call writes nothing: one missing block is still missing. */
@@ -617,49 +638,46 @@ static void check_discard(const char *dir)
     ASSERT_EQ_INT(ho_commit(f, err, sizeof err), -1);
     ASSERT_TRUE(strstr(err, "1476 of 2500") != NULL);
     ASSERT_TRUE(!file_exists(path));
-    ASSERT_TRUE(!file_exists(tmp));
+    ASSERT_TRUE(!tmp_exists(path));
 }
 
 static void check_create_fails(const char *dir)
 {
-    char path[4096], tmp[4200], err[512];
+    char path[4096], err[512];
     ho_meta m = make_meta(I, K, "name: x\n");
 
     /* A directory that does not exist. */
     snprintf(path, sizeof path, "%s/no-such-dir/out.h5", dir);
-    tmp_name(tmp, sizeof tmp, path);
     err[0] = '\0';
     ho_file *f = ho_create(path, &m, err, sizeof err);
     ASSERT_TRUE(f == NULL);
     ASSERT_TRUE(strncmp(err, path, strlen(path)) == 0);
     ASSERT_TRUE(strstr(err, "No such file or directory") != NULL);
     ASSERT_TRUE(strchr(err, '\n') == NULL);
-    ASSERT_TRUE(!file_exists(path) && !file_exists(tmp));
+    ASSERT_TRUE(!file_exists(path) && !tmp_exists(path));
     printf("missing directory: %s\n", err);
 
     /* The final path is an existing directory. */
     snprintf(path, sizeof path, "%s/adir", dir);
     ASSERT_EQ_INT(mkdir(path, 0755), 0);
-    tmp_name(tmp, sizeof tmp, path);
     err[0] = '\0';
     f = ho_create(path, &m, err, sizeof err);
     ASSERT_TRUE(f == NULL);
     ASSERT_TRUE(strncmp(err, path, strlen(path)) == 0);
     ASSERT_TRUE(strstr(err, "Is a directory") != NULL);
-    ASSERT_TRUE(!file_exists(tmp));
+    ASSERT_TRUE(!tmp_exists(path));
     printf("directory as file: %s\n", err);
     rmdir(path);
 
     /* A kept path beyond the path count is refused before anything is made. */
     static const uint64_t bad[1] = {N};
     snprintf(path, sizeof path, "%s/bad.h5", dir);
-    tmp_name(tmp, sizeof tmp, path);
     m.nkept = 1;
     m.kept_paths = bad;
     f = ho_create(path, &m, err, sizeof err);
     ASSERT_TRUE(f == NULL);
     ASSERT_TRUE(strstr(err, "kept path") != NULL);
-    ASSERT_TRUE(!file_exists(path) && !file_exists(tmp));
+    ASSERT_TRUE(!file_exists(path) && !tmp_exists(path));
 }
 
 /* ---- case 5: many chunks, an edge chunk, out of order ----
@@ -692,9 +710,8 @@ static void *writer(void *p)
 
 static void check_many_chunks(const char *dir, int writers)
 {
-    char path[4096], tmp[4200], err[512] = "";
+    char path[4096], err[512] = "";
     snprintf(path, sizeof path, "%s/many%d%d.h5", dir, g_noise, writers);
-    tmp_name(tmp, sizeof tmp, path);
     ho_meta m = make_meta(I, K, "name: many\n");
     m.paths = NBIG;
     ho_file *f = ho_create(path, &m, err, sizeof err);
@@ -738,7 +755,7 @@ static void check_many_chunks(const char *dir, int writers)
         fprintf(stderr, "  %s\n", err);
         return;
     }
-    ASSERT_TRUE(!file_exists(tmp));
+    ASSERT_TRUE(!tmp_exists(path));
 
     hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     ASSERT_TRUE(fid >= 0);
@@ -821,8 +838,7 @@ static void check_interrupted(const char *dir)
     int status = -1;
     waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)pid);
-    ASSERT_TRUE(file_exists(tmp));
+    ASSERT_TRUE(find_tmp(path, tmp, sizeof tmp));
     ASSERT_TRUE(!file_exists(path));
     hid_t fid = H5Fopen(tmp, H5F_ACC_RDONLY, H5P_DEFAULT);
     ASSERT_TRUE(fid >= 0);
