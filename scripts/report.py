@@ -238,8 +238,9 @@ def _lab_title(ax, r, i):
     ax.set_title(name, color=lab_colour(i), fontweight="bold", fontsize=10)
 
 
-def _survival_lines(ax, r, legend_out=False):
-    """Each lab's survival curve with its 95% band (the summary's chart)."""
+def _survival_curves(ax, r):
+    """Each lab's survival curve with its 95% band, from 1.0 at the base
+    year; returns the x values (years)."""
     x = np.concatenate([[r.base_year], r.years])
     s, lo, hi = r.ds["survival"], r.ds["survival_lo"], r.ds["survival_hi"]
     L = len(r.labs)
@@ -249,6 +250,12 @@ def _survival_lines(ax, r, legend_out=False):
                         color=c, alpha=0.22, linewidth=0)
         ax.plot(x, np.concatenate([[1.0], s[i]]), color=c, **_line_style(i, L),
                 label=_name(lab, 28) + (" (backstopped)" if r.backstopped[i] else ""))
+    return x
+
+
+def _survival_lines(ax, r, legend_out=False):
+    """The summary's chart: the survival curves, compact."""
+    x = _survival_curves(ax, r)
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("P(alive at the end of the year)", fontsize=8)
     ax.tick_params(labelsize=8)
@@ -260,15 +267,7 @@ def _survival_lines(ax, r, legend_out=False):
 def fig_survival(r):
     fig = Figure(figsize=WIDE)
     ax = fig.add_subplot(1, 1, 1)
-    x = np.concatenate([[r.base_year], r.years])
-    s, lo, hi = r.ds["survival"], r.ds["survival_lo"], r.ds["survival_hi"]
-    L = len(r.labs)
-    for i, lab in enumerate(r.labs):
-        c = lab_colour(i)
-        ax.fill_between(x, np.concatenate([[1.0], lo[i]]), np.concatenate([[1.0], hi[i]]),
-                        color=c, alpha=0.22, linewidth=0)
-        ax.plot(x, np.concatenate([[1.0], s[i]]), color=c, **_line_style(i, L),
-                label=_name(lab, 28) + (" (backstopped)" if r.backstopped[i] else ""))
+    x = _survival_curves(ax, r)
     ax.set_xlabel("year (end of)")
     ax.set_ylabel("probability lab is alive (independent and solvent)")
     ax.set_ylim(-0.02, 1.02)

@@ -102,24 +102,24 @@ def table_decimals(lo, hi, floor=1):
     return max(floor, decimals_for(float(w.max()) / 2))
 
 
-def fmt_prob(p, d):
-    """p with d decimals; exact 0 and 1 as "0" and "1"."""
+def _fmt_p(p, scale, d, unit):
+    """p * scale with d decimals and unit; exact 0 and 1 without decimals."""
     p = float(p)
     if not math.isfinite(p):
         return "n/a"
     if p == 0.0 or p == 1.0:
-        return f"{p:.0f}"
-    return f"{p:.{d}f}"
+        return f"{scale * p:.0f}{unit}"
+    return f"{scale * p:.{max(d, 0)}f}{unit}"
+
+
+def fmt_prob(p, d):
+    """p with d decimals; exact 0 and 1 as "0" and "1"."""
+    return _fmt_p(p, 1, d, "")
 
 
 def fmt_pct(p, d):
     """p as a percentage with d - 2 decimals (d decimals of the fraction)."""
-    p = float(p)
-    if not math.isfinite(p):
-        return "n/a"
-    if p == 0.0 or p == 1.0:
-        return f"{100 * p:.0f}%"
-    return f"{100 * p:.{max(d - 2, 0)}f}%"
+    return _fmt_p(p, 100, d - 2, "%")
 
 
 def fmt_signed(x, d):
