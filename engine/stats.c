@@ -63,6 +63,18 @@ static int cmp_double_asc(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* A radix pass's digit counts c[0..m] turned into each digit's first
+ * slot (an exclusive prefix sum). */
+static void counts_to_offsets(size_t *c, size_t m)
+{
+    size_t sum = 0;
+    for (size_t d = 0; d <= m; d++) {
+        size_t x = c[d];
+        c[d] = sum;
+        sum += x;
+    }
+}
+
 void st_sort_doubles(size_t n, double *v, double *tmp)
 {
     enum { BITS = 11, NDIG = 6 }; /* 6 x 11 bits cover the 64-bit key */
@@ -88,12 +100,7 @@ void st_sort_doubles(size_t n, double *v, double *tmp)
         const int sh = BITS * p;
         if (c[(order_key(a[0]) >> sh) & M] == n) /* one digit for all */
             continue;
-        size_t sum = 0;
-        for (size_t d = 0; d <= M; d++) {
-            size_t x = c[d];
-            c[d] = sum;
-            sum += x;
-        }
+        counts_to_offsets(c, M);
         for (size_t i = 0; i < n; i++)
             b[c[(order_key(a[i]) >> sh) & M]++] = a[i];
         double *t = a; a = b; b = t;
@@ -142,12 +149,7 @@ static void radix_hi32(size_t n, uint64_t *a, uint64_t *tmp)
         size_t *cp = count[p];
         if (cp[(a[0] >> sh) & m] == n) /* one digit for all: nothing to do */
             continue;
-        size_t sum = 0;
-        for (size_t d = 0; d <= m; d++) {
-            size_t c = cp[d];
-            cp[d] = sum;
-            sum += c;
-        }
+        counts_to_offsets(cp, (size_t)m);
         for (size_t i = 0; i < n; i++)
             tmp[cp[(a[i] >> sh) & m]++] = a[i];
         uint64_t *t = a; a = tmp; tmp = t;
