@@ -3,7 +3,7 @@
 #
 #   scripts/setup.sh run    install what is missing, build, run scenarios/baseline.yaml
 #   scripts/setup.sh test   install what is missing, build, run every test (CTest),
-#                           then build again with ASan+UBSan and run every test there
+#                           then build again with ASan+UBSan and run every C test there
 #   scripts/setup.sh build  install what is missing, build
 #
 # Works on a fresh Debian 12 machine as root (or with sudo). Environment:
