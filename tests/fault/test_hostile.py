@@ -57,9 +57,14 @@ def checkpoint(out, n="2000000", sig=signal.SIGTERM):
     p = subprocess.Popen([runway, "run", S, "-n", n, "-t", "1", "-q", "-k", "20",
                           "--per-path", "outcomes", "-o", out],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    # signal once it simulates (its temporary file exists: the handlers
+    # are in place), not after a fixed time a sanitised build may need
+    deadline = time.time() + 120
+    while not glob.glob(out + ".tmp-*") and p.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(1.0)
     p.send_signal(sig)
-    _, err = p.communicate(timeout=120)
+    _, err = p.communicate(timeout=600)
     return p.returncode, err
 
 
@@ -376,7 +381,7 @@ def resume_and_merge_refuse_states_the_engine_cannot_produce():
 # ---------------------------------------------------------------- 10
 def resume_refuses_options_it_would_ignore():
     ck = os.path.join(d, "ck.h5")
-    rc, err = checkpoint(ck)
+    rc, err = checkpoint(ck, n="1000000")
     check(rc == 75, f"checkpoint: {err}")
     other = os.path.join(d, "other.h5")
     for opts in (["-n", "10"], ["-s", "3"], ["--set", "OpenAI.cash0=5"], ["--per-path", "none"],
