@@ -138,8 +138,8 @@ elif mode == "output_dir":
         fail(f"a sweep's printed path has //: {p.stdout}")
     # a DIR that cannot be one: one line, exit 1
     blocker = write("plainfile", "x")
-    p = run(runway, "run", baseline, baseline, "-O", os.path.join(blocker, "sub"), "-n", "100",
-            check=False)
+    p = run(runway, "run", baseline, os.path.join(src, "scenarios", "price_war.yaml"),
+            "-O", os.path.join(blocker, "sub"), "-n", "100", check=False)
     if p.returncode != 1 or len(p.stderr.strip().splitlines()) != 1 or "-O" not in p.stderr:
         fail(f"-O under a file: exit {p.returncode}, {p.stderr!r}")
 
