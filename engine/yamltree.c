@@ -677,6 +677,13 @@ static void load_fail(yt_load_err *e, int line, int oom, const char *fmt, ...)
 
 static int line_at(const char *text, size_t len, size_t off);
 
+/* The tag a node keeps: none for the non-specific "!" (a quoted scalar's
+ * plain string), as libyaml's own loader does. */
+static const yaml_char_t *node_tag(const yaml_char_t *tag)
+{
+    return tag && strcmp((const char *)tag, "!") ? tag : NULL;
+}
+
 /* A libyaml parser error into e. */
 static void parser_fail(yt_load_err *e, yaml_parser_t *p, const char *text, size_t len)
 {
@@ -755,20 +762,20 @@ int yt_load(yaml_document_t *doc, const char *text, size_t len, yt_load_err *e)
             if (ev.data.scalar.length > (size_t)INT32_MAX)
                 ok = 0, load_fail(e, line, 0, "a value longer than 2 GiB");
             else
-                node = yaml_document_add_scalar(doc, tag && strcmp((const char *)tag, "!") ? tag : NULL,
+                node = yaml_document_add_scalar(doc, node_tag(tag),
                                                 ev.data.scalar.value, (int)ev.data.scalar.length,
                                                 ev.data.scalar.style);
             break;
         case YAML_SEQUENCE_START_EVENT:
             tag = ev.data.sequence_start.tag;
             anchor = ev.data.sequence_start.anchor;
-            node = yaml_document_add_sequence(doc, tag && strcmp((const char *)tag, "!") ? tag : NULL,
+            node = yaml_document_add_sequence(doc, node_tag(tag),
                                               ev.data.sequence_start.style);
             break;
         case YAML_MAPPING_START_EVENT:
             tag = ev.data.mapping_start.tag;
             anchor = ev.data.mapping_start.anchor;
-            node = yaml_document_add_mapping(doc, tag && strcmp((const char *)tag, "!") ? tag : NULL,
+            node = yaml_document_add_mapping(doc, node_tag(tag),
                                              ev.data.mapping_start.style);
             break;
         case YAML_SEQUENCE_END_EVENT:
