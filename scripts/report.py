@@ -1947,30 +1947,37 @@ def render(sections, write_pdf_fn):
     here) and writes the PDF's text pages, so that on two cores the two
     halves take the time of one. Returns ({key: base64 PNG}, pages)."""
     figs = [s for s in sections if s.fig is not None]
-    theirs = {s.key: s.fig for s in figs if callable(s.fig)}
-    job = Background(lambda: {key: _draw(f) for key, f in theirs.items()})
+    theirs = [(s.key, s.fig) for s in figs if callable(s.fig)]
+    # two children, the figures dealt alternately (in report order, so the
+    # large ones spread): with this process's share, two cores stay busy
+    shares = [dict(theirs[0::2]), dict(theirs[1::2])]
+    jobs = [Background(lambda share=share: {key: _draw(f) for key, f in share.items()})
+            for share in shares if share]
+    owner = {key: j for j, share in zip(jobs, [x for x in shares if x]) for key in share}
     got = {}
-    waited = [False]
+    waited = set()
 
     def drawn(key):
-        if key not in got and key in theirs and not waited[0]:
-            waited[0] = True
+        j = owner.get(key)
+        if key not in got and j is not None and id(j) not in waited:
+            waited.add(id(j))
             try:
-                got.update(job.result())
+                got.update(j.result())
             except BackgroundError:
                 pass  # drawn here instead
         if key not in got:
             got[key] = _draw(next(s.fig for s in figs if s.key == key))
         return got[key]
     try:
-        for s in figs:  # this process's share first, while the child draws its own
-            if s.key not in theirs:
+        for s in figs:  # this process's share first, while the children draw theirs
+            if s.key not in owner:
                 drawn(s.key)
         pages = write_pdf_fn(lambda key: drawn(key)[1])
         for s in figs:
             drawn(s.key)
     except BaseException:
-        job.cancel()
+        for j in jobs:
+            j.cancel()
         raise
     return {key: base64.b64encode(v[0]).decode("ascii") for key, v in got.items()}, pages
 
