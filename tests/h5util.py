@@ -51,3 +51,19 @@ def verdict(problems):
         print("FAIL:", m)
     print("ok" if not problems else f"{len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+def sh(*cmd, ok=True, **kw):
+    """Runs cmd, capturing text output; a failure raises unless ok=False."""
+    p = subprocess.run(list(cmd), capture_output=True, text=True, **kw)
+    if ok and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()}")
+    return p
+
+
+def failer(problems):
+    """fail(msg): records msg in problems and prints it."""
+    def fail(msg):
+        problems.append(msg)
+        print("FAIL:", msg)
+    return fail

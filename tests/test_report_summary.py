@@ -44,6 +44,8 @@ import numpy as np
 
 runway, src, mode = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
 sys.path.insert(0, os.path.join(src, "scripts"))
+sys.path.insert(0, os.path.join(src, "tests"))
+from h5util import failer, sh  # noqa: E402
 PY = "/usr/bin/python3"
 REPORT = os.path.join(src, "scripts", "report.py")
 SCEN = os.path.join(src, "scenarios", "baseline.yaml")
@@ -51,16 +53,7 @@ DOLLARS = "$3.5B (late 2024) -> $8.4B"
 problems = []
 
 
-def fail(msg):
-    problems.append(msg)
-    print("FAIL:", msg)
-
-
-def sh(*cmd, ok=True, **kw):
-    p = subprocess.run(list(cmd), capture_output=True, text=True, **kw)
-    if ok and p.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()}")
-    return p
+fail = failer(problems)
 
 
 def scenario(d, entrant):
