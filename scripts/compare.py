@@ -269,12 +269,7 @@ def bayes_factor(a, b, paired):
 
 def check_years(a, b):
     """ResultError unless a and b cover the same years (labs may differ)."""
-    if a.horizon != b.horizon or len(a.years) != len(b.years):
-        raise ResultError(f"{clean(a.path, TEXT_MAX)} and {clean(b.path, TEXT_MAX)}: different "
-                          f"horizons ({a.horizon} vs {b.horizon} years)")
-    if not np.array_equal(a.years, b.years):
-        raise ResultError(f"{clean(a.path, TEXT_MAX)} and {clean(b.path, TEXT_MAX)}: different "
-                          f"years ({a.years[0]}-{a.years[-1]} vs {b.years[0]}-{b.years[-1]})")
+    runway_result.check_years(a, b, show=lambda p: clean(p, TEXT_MAX))
 
 
 YAML_MAX = 4 << 20  # a scenario text longer than this is not parsed here

@@ -21,7 +21,8 @@ esac
 pkgs=(gcc make cmake pkg-config libc6-dev
       libgsl-dev libhdf5-dev libyaml-dev zlib1g-dev librandom123-dev librandom123-doc
       hdf5-tools python3 python3-h5py python3-numpy python3-matplotlib python3-xarray python3-pandas poppler-utils
-      libopenmpi-dev openmpi-bin slurm-wlm munge)
+      libopenmpi-dev openmpi-bin slurm-wlm munge
+      util-linux passwd)   # unshare, setpriv and useradd: the hostile-input tests
 # python3-yaml: compare and report read the scenario text of two runs to say
 # which inputs differ, and bench/numpy_peer.py (the benchmarks' NumPy peer)
 # reads the scenario; python3-scipy: the peer draws through SciPy's

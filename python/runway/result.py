@@ -856,11 +856,17 @@ def check_compatible(a, b):
         raise ResultError(f"{a.path} and {b.path}: different labs "
                           f"({', '.join(map(_show, a.labs))} vs "
                           f"{', '.join(map(_show, b.labs))})")
+    check_years(a, b)
+
+
+def check_years(a, b, show=str):
+    """ResultError unless a and b cover the same years (labs may differ);
+    show(path) is how a file is named in the message."""
     if a.horizon != b.horizon or len(a.years) != len(b.years):
-        raise ResultError(f"{a.path} and {b.path}: different horizons "
+        raise ResultError(f"{show(a.path)} and {show(b.path)}: different horizons "
                           f"({a.horizon} vs {b.horizon} years)")
     if not np.array_equal(a.years, b.years):
-        raise ResultError(f"{a.path} and {b.path}: different years "
+        raise ResultError(f"{show(a.path)} and {show(b.path)}: different years "
                           f"({a.years[0]}-{a.years[-1]} vs {b.years[0]}-{b.years[-1]})")
 
 
