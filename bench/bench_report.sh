@@ -3,7 +3,7 @@
 #   bench/bench_report.sh [PATHS] [RUNS]     default 100000 paths, 3 runs
 # Runs scenarios/baseline.yaml once (per-path data kept, as by default),
 # then `runway report` on it RUNS times, and prints each run's wall time
-# and CPU time (this process and its forked children: the PNG renderer and
+# and CPU time (this process and its forked children: the two figure workers and
 # the failure-worlds comparison), the median wall time and whether it is
 # under the 5 s target. Set REPORT_PROFILE=1 for a cProfile of one run
 # (the 25 most expensive functions). Run on an otherwise idle machine:

@@ -62,12 +62,14 @@ python3-matplotlib (Agg backend; no display needed).
 """
 import argparse
 import base64
+import hashlib
 import html
 import io
 import math
 import os
 import pickle
 import re
+import struct
 import sys
 import textwrap
 import warnings
@@ -130,7 +132,10 @@ def _load_matplotlib():
     matplotlib.rcParams.update({
         "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10,
         "legend.fontsize": 9, "axes.grid": True, "grid.alpha": 0.3,
-        "pdf.fonttype": 42, "svg.fonttype": "none",
+        # Type 3: the PDF's fonts embedded in 0.1 s, where Type 42's subsetting
+        # took 0.65 s of the report's 5 (_pdf_fonttype switches to 42 when
+        # a name needs a fallback font, which only Type 42 embeds here).
+        "pdf.fonttype": 3, "svg.fonttype": "none",
         # Text from a scenario ("$3.5B (late 2024) -> $8.4B") is drawn as
         # written: a pair of $ is not mathematics anywhere in the report.
         "text.parse_math": False,
@@ -145,10 +150,12 @@ class Section:
     PDF gets before the figure. fig is a Figure or a function that makes
     one (made by whichever process draws it: see render)."""
 
-    def __init__(self, key, title, caption, fig=None, note=None, extra_html="", pdf=None):
+    def __init__(self, key, title, caption, fig=None, note=None, extra_html="", pdf=None,
+                 weight=1.0):
         self.key, self.title, self.caption = key, title, caption
         self.fig, self.note, self.extra_html = fig, note, extra_html
         self.pdf = pdf
+        self.weight = weight  # its drawing time, relative: the heaviest are drawn first
 
 
 def _grid(n, ncols=3, panel=(3.7, 2.9), sharey=False):
@@ -317,12 +324,12 @@ def fig_failure_years(r):
             bottom = np.zeros(len(r.years))
             for _, name, _ in EXITS:
                 st = EXIT_STYLE[name]
+                x0, x1, top = r.years - 0.4, r.years + 0.4, bottom + bars[name]
                 if st.get("alpha"):  # a light fill of the lab's colour under the hatch
-                    ax.bar(r.years, bars[name], bottom=bottom, color=c, alpha=st["alpha"],
-                           edgecolor="none", width=0.8)
-                ax.bar(r.years, bars[name], bottom=bottom,
-                       color=c if st["solid"] else "none", edgecolor=c, hatch=st["hatch"],
-                       width=0.8)
+                    _rects(ax, x0, x1, bottom, top, facecolors=c, alpha=st["alpha"],
+                           edgecolors="none")
+                _rects(ax, x0, x1, bottom, top, facecolors=c if st["solid"] else "none",
+                       edgecolors=c, hatch=st["hatch"])
                 bottom = bottom + bars[name]
         _lab_title(ax, r, i)
         _years_ticks(ax, r.years)
@@ -599,24 +606,67 @@ def swing_rows(r, sd, i):
     return rows[:SENS_TOP]
 
 
+SENS_WRAP = 42              # characters per line of a sensitivity factor's label
+SENS_LABEL_PT = 7           # its font size
+
+
+def _rects(ax, x0, x1, y0, y1, sticky="y", **style):
+    """Bars as one PolyCollection (rectangles from x0..x1 by y0..y1, arrays
+    or scalars), not a patch per bar as ax.bar makes: a patch each was the
+    slowest part of the bar figures. The axis sticks at 0 on the bars'
+    base (sticky "y": vertical bars; "x": horizontal), as with ax.bar."""
+    from matplotlib.collections import PolyCollection
+    x0, x1, y0, y1 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x0, x1, y0, y1)))
+    verts = np.stack([np.stack([x0, y0], -1), np.stack([x1, y0], -1),
+                      np.stack([x1, y1], -1), np.stack([x0, y1], -1)], axis=-2)
+    coll = PolyCollection(verts.reshape(-1, 4, 2), **style)
+    getattr(coll.sticky_edges, sticky).append(0.0)
+    ax.add_collection(coll)
+    ax.autoscale_view()
+    return coll
+
+
 def _grouped_barh(ax, rows, years, colour, fmt):
-    """One group of bars per row (top row first), one bar per year."""
+    """One group of bars per row (top row first), one bar per year; returns
+    the legend's handles (one per year). The bars of a year are one or two
+    PolyCollections (plain, and hatched for correlated sets), not a patch
+    per bar: a patch each made this figure the report's slowest."""
     nyr = len(years)
     h = 0.8 / max(1, nyr)
     shades = np.linspace(1.0, 0.35, nyr) if nyr > 1 else [1.0]
+    handles = []
     for j, (yr, a) in enumerate(zip(years, shades)):
-        ys = [len(rows) - 1 - k + (nyr - 1 - 2 * j) * h / 2 for k in range(len(rows))]
-        vals = [row[1][j] if math.isfinite(row[1][j]) else 0.0 for row in rows]
-        ax.barh(ys, vals, height=h * 0.95, color=colour, alpha=float(a), label=str(yr),
-                hatch=["///" if row[2] else None for row in rows], edgecolor="0.25", lw=0.4)
+        y = len(rows) - 1 - np.arange(len(rows)) + (nyr - 1 - 2 * j) * h / 2
+        v = np.array([row[1][j] if math.isfinite(row[1][j]) else 0.0 for row in rows])
+        hatched = np.array([bool(row[2]) for row in rows])
+        for hatch in (False, True):
+            sel = hatched == hatch
+            if sel.any():
+                _rects(ax, 0.0, v[sel], y[sel] - h * 0.475, y[sel] + h * 0.475, sticky="x",
+                       facecolors=colour, edgecolors="0.25", linewidths=0.4,
+                       alpha=float(a), hatch="///" if hatch else None)
+        handles.append(Patch(facecolor=colour, edgecolor="0.25", lw=0.4, alpha=float(a),
+                             label=str(yr)))
     for k, row in enumerate(rows):
         best = max((x for x in row[1] if math.isfinite(x)), key=abs, default=float("nan"))
         if math.isfinite(best):
             ax.text(best, len(rows) - 1 - k, " " + fmt(best), va="center",
                     ha="left" if best >= 0 else "right", fontsize=7)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([textwrap.fill(row[0], 42) for row in rows][::-1], fontsize=7)
+    ax.set_yticklabels([textwrap.fill(row[0], SENS_WRAP) for row in rows][::-1],
+                       fontsize=SENS_LABEL_PT)
     ax.axvline(0, color="0.2", lw=0.8)
+    return handles
+
+
+def _label_inches(labels, pt=SENS_LABEL_PT):
+    """A generous width of the widest tick label, from its longest line
+    (DejaVu Sans averages under 0.62 em a character): the layout is set
+    from this instead of measuring every text (tight_layout), which took
+    half the figure's time."""
+    chars = max((len(line) for lab in labels for line in lab.split("\n")), default=0)
+    return chars * 0.62 * pt / 72.0
 
 
 def fig_sensitivity(r, sd, labs):
@@ -624,11 +674,27 @@ def fig_sensitivity(r, sd, labs):
     and swings in probability points, one bar per year shown."""
     years = [int(r.years[t]) for t in sd.cols]
     n = len(labs)
-    fig = Figure(figsize=(12.0, 3.1 * n + 1.0))
+    rows_i = [sensitivity_rows(r, sd, i) for i in labs]
+    rows_s = [swing_rows(r, sd, i) for i in labs]
+    width, row_h = 12.0, 3.1
+    note = ""
+    if sd.correlated:
+        note = ("\nInputs are correlated in this scenario: a correlated set is one hatched bar "
+                "(its joint index); * marks an input whose swing includes its set's")
+    top_in = (0.75 if note else 0.45) + 0.35   # the title, then the first lab's name
+    fig = Figure(figsize=(width, row_h * n + 1.0))
+    height = fig.get_figheight()
+    wrap = [[textwrap.fill(row[0], SENS_WRAP) for row in rr] for rr in rows_i]
+    left_in = _label_inches([x for w in wrap for x in w]) + 0.2
+    gap_in = _label_inches([row[0] for rr in rows_s for row in rr]) + 0.45
+    panel_w = (width - left_in - gap_in - 0.25) / 2
+    fig.subplots_adjust(left=left_in / width, right=1 - 0.25 / width,
+                        top=1 - top_in / height, bottom=0.55 / height,
+                        wspace=gap_in / panel_w,
+                        hspace=0.95 / ((height - top_in - 0.55 - 0.95 * (n - 1)) / n))
     axes = fig.subplots(n, 2, squeeze=False)
-    for (ax_i, ax_s), i in zip(axes, labs):
+    for (ax_i, ax_s), i, rows, srows in zip(axes, labs, rows_i, rows_s):
         c = lab_colour(i)
-        rows = sensitivity_rows(r, sd, i)
         if rows:
             _grouped_barh(ax_i, rows, years, c, lambda v: f"{v:.3f}")
             top = max(max((x for x in row[1] if math.isfinite(x)), default=0) for row in rows)
@@ -638,25 +704,20 @@ def fig_sensitivity(r, sd, labs):
             _empty_panel(ax_i, "survival is the same in every path")
         ax_i.set_xlabel("first-order index (share of the variance of survival)", fontsize=8)
         _lab_title(ax_i, r, i)
-        srows = swing_rows(r, sd, i)
         if srows:
-            _grouped_barh(ax_s, srows, years, c, lambda v: f"{v:+.1f}")
+            handles = _grouped_barh(ax_s, srows, years, c, lambda v: f"{v:+.1f}")
             lim = max(abs(x) for row in srows for x in row[1] if math.isfinite(x))
             lim = max(1.0, lim * 1.35)
             ax_s.set_xlim(-lim, lim)
+            ax_s.legend(handles=handles, title="year", fontsize=7, title_fontsize=7,
+                        loc="lower right")
         else:
             _empty_panel(ax_s, "no swing to show")
         ax_s.set_xlabel("swing: P(alive | input high) - P(alive | input low), points",
                         fontsize=8)
-        ax_s.legend(title="year", fontsize=7, title_fontsize=7, loc="lower right")
-    note = ""
-    if sd.correlated:
-        note = ("\nInputs are correlated in this scenario: a correlated set is one hatched bar "
-                "(its joint index); * marks an input whose swing includes its set's")
     fig.suptitle(f"What drives survival in {', '.join(map(str, years))}: first-order "
                  f"indices (left) and swings (right), top {SENS_TOP} per lab" + note,
-                 fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1.0 - (0.75 if note else 0.45) / fig.get_figheight()))
+                 fontsize=10, y=1 - 0.12 / height, va="top")
     return fig
 
 
@@ -708,7 +769,7 @@ def sensitivity_section(r):
         return Section("tornado", title, cap, note="Survival is the same in every path for "
                        "every lab in these years: no input changes it.")
     return Section("tornado", title, cap, lambda: fig_sensitivity(r, sd, labs),
-                   extra_html="\n".join(extra))
+                   extra_html="\n".join(extra), weight=0.6 * len(labs))
 
 
 def fig_comparison(c):
@@ -751,15 +812,36 @@ EXPLAIN_MAX_PATHS = 25000  # the comparison uses the first paths (a random sampl
 N_EFF_WARN = 100        # the engine warns below this effective sample size
 
 
+def _send_frame(fd, obj):
+    """One pickled object on a pipe, after its 8-byte length."""
+    data = pickle.dumps(obj)
+    view = memoryview(len(data).to_bytes(8, "little") + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exact(fh, n):
+    out = bytearray()
+    while len(out) < n:
+        b = fh.read(n - len(out))
+        if not b:
+            return None
+        out += b
+    return bytes(out)
+
+
 class Background:
     """fn() computed in a forked child, on another core, while the parent
-    goes on drawing; result() waits for it and returns its value. Without
-    fork (or when fork fails) fn() runs in result(). A child that raises
-    or dies gives BackgroundError (the parent never runs fn itself then:
-    what crashed a child must not crash the report)."""
+    goes on drawing; result() waits for it and returns its value. With
+    stream=True, fn() is a generator whose items the parent takes one at a
+    time as the child makes them (next_item()), so it need not wait for
+    the last. Without fork (or when fork fails) fn() runs in the parent,
+    when asked. A child that raises or dies gives BackgroundError (the
+    parent never runs fn itself then: what crashed a child must not crash
+    the report)."""
 
-    def __init__(self, fn):
-        self.fn, self.pid, self.fd = fn, None, None
+    def __init__(self, fn, stream=False):
+        self.fn, self.stream, self.pid, self.fh, self.local = fn, stream, None, None, None
         if not hasattr(os, "fork"):
             return
         for st in (sys.stdout, sys.stderr):
@@ -777,18 +859,24 @@ class Background:
             try:
                 os.close(rfd)
                 try:
-                    data = pickle.dumps(("ok", fn()))
+                    if stream:
+                        for item in fn():
+                            _send_frame(wfd, ("item", item))
+                        _send_frame(wfd, ("end", None))
+                    else:
+                        _send_frame(wfd, ("ok", fn()))
                 except BaseException as e:  # noqa: BLE001 - reported by the parent
-                    data = pickle.dumps(("error", f"{type(e).__name__}: {e}"))
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(wfd, view):]
+                    _send_frame(wfd, ("error", f"{type(e).__name__}: {e}"))
             except BaseException:  # noqa: BLE001
                 code = 3
             finally:
                 os._exit(code)
         os.close(wfd)
-        self.pid, self.fd = pid, rfd
+        self.pid, self.fh = pid, os.fdopen(rfd, "rb", buffering=0)  # select sees all
+
+    def fileno(self):
+        """The pipe to wait on with select (None: no child)."""
+        return self.fh.fileno() if self.fh is not None else None
 
     def cancel(self):
         """Stops the child (its result is not wanted)."""
@@ -797,31 +885,53 @@ class Background:
         try:
             os.kill(self.pid, 9)
             os.waitpid(self.pid, 0)
-            os.close(self.fd)
+            self.fh.close()
         except OSError:
             pass
         self.pid = None
 
+    def _frame(self):
+        """The child's next (kind, value); at its end, reaps it and raises
+        BackgroundError if it died without a word."""
+        head = _read_exact(self.fh, 8)
+        body = _read_exact(self.fh, int.from_bytes(head, "little")) if head else None
+        if body is not None:
+            return pickle.loads(body)
+        self.fh.close()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        raise BackgroundError("the computation died"
+                              + (f" (signal {os.WTERMSIG(status)})"
+                                 if os.WIFSIGNALED(status) else ""))
+
     def result(self):
         if self.pid is None:
             return self.fn()
-        chunks = []
-        with os.fdopen(self.fd, "rb") as fh:
-            while True:
-                b = fh.read(1 << 20)
-                if not b:
-                    break
-                chunks.append(b)
-        _, status = os.waitpid(self.pid, 0)
+        kind, value = self._frame()
+        self.fh.close()
+        os.waitpid(self.pid, 0)
         self.pid = None
-        if os.WIFSIGNALED(status) or not chunks:
-            raise BackgroundError("the computation died"
-                                  + (f" (signal {os.WTERMSIG(status)})"
-                                     if os.WIFSIGNALED(status) else ""))
-        kind, value = pickle.loads(b"".join(chunks))
         if kind != "ok":
             raise BackgroundError(value)
         return value
+
+    def next_item(self):
+        """A stream's next item; StopIteration at its end."""
+        if self.pid is None:
+            if self.fh is not None:
+                raise StopIteration
+            if self.local is None:
+                self.local = iter(self.fn())
+            return next(self.local)
+        kind, value = self._frame()
+        if kind == "item":
+            return value
+        self.fh.close()
+        os.waitpid(self.pid, 0)
+        self.pid = None
+        if kind == "error":
+            raise BackgroundError(value)
+        raise StopIteration
 
 
 class BackgroundError(Exception):
@@ -1584,7 +1694,7 @@ def build_sections(r, c=None, failure="start"):
             "it ran out of cash with too little revenue to sell) and <b>bought while "
             "solvent</b> (dotted, light: acquired before it ran out of cash). The bars of a "
             "lab sum to its probability of having left by the horizon, 1 minus its "
-            "survival.", lambda: fig_failure_years(r)))
+            "survival.", lambda: fig_failure_years(r), weight=2.0))
     else:
         s.append(Section(
             "failure_years", "When and how labs leave", "",
@@ -1603,7 +1713,8 @@ def build_sections(r, c=None, failure="start"):
                 "of those paths, the light band 90%. Labs that fail drop out, so late years "
                 "describe survivors only. The vertical axis is a symmetric log scale (linear "
                 "below 0.1) because the paths spread over orders of magnitude.",
-                lambda name=name, what=what: fig_fan(r, name, what, "US$ billion")))
+                lambda name=name, what=what: fig_fan(r, name, what, "US$ billion"),
+                weight=1.5))
         else:
             s.append(Section(key, f"{title} fan chart", "",
                              note=f"The file has no <code>{name}</code> dataset."))
@@ -1671,15 +1782,81 @@ def _png_b64(fig):
     return base64.b64encode(_png_bytes(fig)).decode("ascii")
 
 
-def _image_page(arr):
+def _image_page(drawn):
     """A PDF page holding a figure's PNG at the figure's size: each figure
     is drawn once, by Agg, for the HTML page and the PDF alike (drawing it
-    a second time as vectors doubled the report's time)."""
+    a second time as vectors doubled the report's time). drawn: _draw's
+    (PNG bytes, RGB pixels); the PNG's compressed data is kept for the PDF
+    (_reuse_pngs), which then need not compress the pixels again."""
+    png, arr = drawn
+    idat = _png_idat(png)
+    if idat is not None:
+        _PDF_PNGS[_pixels_key(arr)] = idat
     page = Figure(figsize=(arr.shape[1] / PNG_DPI, arr.shape[0] / PNG_DPI))
     ax = page.add_axes((0, 0, 1, 1))
-    ax.imshow(arr, interpolation="none", aspect="auto")
+    # drawn from the bottom row up (origin "lower"): the PDF backend then
+    # gets the rows in the PNG's order, top first, and the PNG's data fits
+    ax.imshow(arr[::-1], origin="lower", interpolation="none", aspect="auto")
     ax.set_axis_off()
     return page
+
+
+_PDF_PNGS = {}  # _pixels_key(RGB pixels) -> their PNG's IDAT data (zlib, PNG-filtered rows)
+
+
+def _pixels_key(arr):
+    return arr.shape, hashlib.blake2b(np.ascontiguousarray(arr).data, digest_size=16).digest()
+
+
+def _png_idat(png):
+    """The concatenated IDAT data of an 8-bit RGB, non-interlaced PNG (what
+    PIL writes from _draw), or None for any other PNG. That data is what a
+    PDF image stream holds with /FlateDecode and PNG predictors."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    pos, idat = 8, []
+    while pos + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        data = png[pos + 8:pos + 8 + length]
+        if kind == b"IHDR" and (data[8], data[9], data[12]) != (8, 2, 0):
+            return None  # not 8 bits, RGB, non-interlaced
+        if kind == b"IDAT":
+            idat.append(data)
+        if kind == b"IEND":
+            return b"".join(idat) or None
+        pos += 12 + length
+    return None
+
+
+def _reuse_pngs(pdf):
+    """Lets pdf (a PdfPages) store a figure's pixels as the PNG data _draw
+    already compressed (_PDF_PNGS) instead of compressing them again when
+    it closes: that took 0.7 s of the report's 5. It overrides one method
+    of matplotlib's PdfFile (3.6) on this object only; where the internals
+    differ, or the pixels are not a figure's, matplotlib writes the image
+    as it always does. tests/test_report.py checks that the PDF's images
+    are the HTML page's figures, pixel for pixel."""
+    from matplotlib.backends.backend_pdf import Name
+    f = getattr(pdf, "_file", None)
+    needed = ("_writeImg", "beginStream", "reserveObject", "endStream")
+    if f is None or not all(hasattr(f, a) for a in needed):
+        return
+    default = f._writeImg
+
+    def write_img(data, id, smask=None):
+        idat = None
+        if smask is None and data.ndim == 3 and data.shape[2] == 3 and data.dtype == np.uint8:
+            idat = _PDF_PNGS.get(_pixels_key(data))
+        if idat is None:
+            return default(data, id, smask)
+        height, width = data.shape[:2]
+        obj = {"Type": Name("XObject"), "Subtype": Name("Image"), "Width": width,
+               "Height": height, "ColorSpace": Name("DeviceRGB"), "BitsPerComponent": 8}
+        f.beginStream(id, f.reserveObject("length of image stream"), obj,
+                      png={"Predictor": 10, "Colors": 3, "Columns": width})
+        f.currentstream.write(idat)
+        f.endStream()
+    f._writeImg = write_img
 
 
 def _html_table(head, rows, cls=""):
@@ -1890,15 +2067,17 @@ def _wrap_lines(text, width):
 
 
 def write_pdf(path, r, sections, c, png_of=None):
-    """Write the PDF; returns its page count. png_of(key): a figure's PNG
-    (render() draws them once for both outputs); None: draw them here."""
+    """Write the PDF; returns its page count. png_of(key): a figure's
+    _draw() pair, (PNG bytes, RGB pixels) (render() draws them once for
+    both outputs); None: draw them here."""
     if png_of is None:
         def png_of(key):
-            return _draw(next(s.fig for s in sections if s.key == key))[1]
+            return _draw(next(s.fig for s in sections if s.key == key))
     name = r.attrs.get("scenario_name", r.stem)
     meta = {"Title": f"runway report: {name}", "Creator": "runway report.py",
             "Subject": f"{r.paths} paths, seed {r.seed}"}
     with PdfPages(path, metadata=meta) as pdf:
+        _reuse_pngs(pdf)
         pdf.savefig(_text_page(f"runway report: {_name(name, 80)}", summary_blocks(r, c)))
         head, rows = headline_rows(r)
         prov = [(k, textwrap.shorten(v, 140, placeholder=" ...")) for k, v in provenance_rows(r)]
@@ -1939,40 +2118,62 @@ def _plain(h):
     return html.unescape(re.sub(r"<[^>]+>", "", h))
 
 
+FIGURE_WORKERS = 2          # forked children drawing figures beside this process
+
+
 def render(sections, write_pdf_fn):
     """Draws each figure once, as a PNG, for the HTML page (base64) and the
     PDF (write_pdf_fn(png_of) returns its page count). The figures given
-    as functions are made and drawn in a Background child, while this
-    process draws the others (made already: they needed results computed
-    here) and writes the PDF's text pages, so that on two cores the two
-    halves take the time of one. Returns ({key: base64 PNG}, pages)."""
+    as functions are made and drawn by FIGURE_WORKERS forked children,
+    which take them one at a time from a shared queue (a pipe of figure
+    numbers, the heaviest first: Section.weight) and send each back as
+    soon as it is drawn; this process meanwhile draws the others (made
+    already: they needed results computed here) and writes the PDF's text
+    pages, each page as soon as its figure has come. Returns
+    ({key: base64 PNG}, pages)."""
+    import select
     figs = [s for s in sections if s.fig is not None]
-    theirs = [(s.key, s.fig) for s in figs if callable(s.fig)]
-    # two children, the figures dealt alternately (in report order, so the
-    # large ones spread): with this process's share, two cores stay busy
-    shares = [dict(theirs[0::2]), dict(theirs[1::2])]
-    jobs = [Background(lambda share=share: {key: _draw(f) for key, f in share.items()})
-            for share in shares if share]
-    owner = {key: j for j, share in zip(jobs, [x for x in shares if x]) for key in share}
+    queued = sorted((k for k, s in enumerate(figs) if callable(s.fig)),
+                    key=lambda k: -figs[k].weight)
+    jobs = []
+    if queued and hasattr(os, "fork"):
+        task_r, task_w = os.pipe()
+        # every task is in the pipe before a child starts: a read of one
+        # byte is atomic, so each figure goes to exactly one child
+        os.write(task_w, bytes(queued))
+        os.close(task_w)
+
+        def worker():
+            while True:
+                b = os.read(task_r, 1)
+                if not b:
+                    return
+                yield figs[b[0]].key, _draw(figs[b[0]].fig)
+        try:
+            jobs = [Background(worker, stream=True) for _ in range(FIGURE_WORKERS)]
+        finally:
+            os.close(task_r)
+        jobs = [j for j in jobs if j.pid is not None]
     got = {}
-    waited = set()
+    theirs = {figs[k].key for k in queued}
 
     def drawn(key):
-        j = owner.get(key)
-        if key not in got and j is not None and id(j) not in waited:
-            waited.add(id(j))
-            try:
-                got.update(j.result())
-            except BackgroundError:
-                pass  # drawn here instead
+        while key not in got and key in theirs and jobs:
+            ready, _, _ = select.select(jobs, [], [])
+            for j in ready:
+                try:
+                    k, v = j.next_item()
+                    got[k] = v
+                except (StopIteration, BackgroundError):
+                    jobs.remove(j)  # what it did not send is drawn here
         if key not in got:
             got[key] = _draw(next(s.fig for s in figs if s.key == key))
         return got[key]
     try:
         for s in figs:  # this process's share first, while the children draw theirs
-            if s.key not in owner:
+            if not callable(s.fig):
                 drawn(s.key)
-        pages = write_pdf_fn(lambda key: drawn(key)[1])
+        pages = write_pdf_fn(drawn)
         for s in figs:
             drawn(s.key)
     except BaseException:
@@ -2037,6 +2238,17 @@ def main(argv=None):
         return stopped(PROG, e, [html_path, pdf_path])
 
 
+def _pdf_fonttype(r, installed_fallback):
+    """42 when the text the PDF prints has a CJK (or later) character and a
+    fallback font for it is installed: matplotlib 3.6 falls back from
+    DejaVu Sans per glyph in Type 42 fonts only. Else 3 (see _load_matplotlib)."""
+    if not installed_fallback:
+        return 3
+    texts = [str(v) for v in r.attrs.values() if isinstance(v, str)]
+    texts += [str(x) for x in list(r.labs) + list(r.inputs) + [r.name]]
+    return 42 if any(ord(ch) >= 0x2E80 for t in texts for ch in t) else 3
+
+
 def _display_inputs(r):
     """The input names as figures and tables show them (cleaned, cut); the
     names as the file has them stay in r.inputs_raw for reading it."""
@@ -2062,6 +2274,8 @@ def _main(args, html_path, pdf_path, state):
         except ImportError as e:
             raise ResultError(f"cannot import {e.name}: run with /usr/bin/python3 and install "
                               "python3-matplotlib") from None
+        fallback = [f for f in matplotlib.rcParams["font.sans-serif"] if f in FONT_FALLBACK]
+        matplotlib.rcParams["pdf.fonttype"] = _pdf_fonttype(r, fallback)
         with AtomicOutputs() as out:
             tmp_html = out.add(html_path)
             tmp_pdf = out.add(pdf_path)

@@ -18,6 +18,7 @@ pdftoppm, from Debian's poppler-utils, is not installed).
 import base64
 import html
 import html.parser
+import io
 import math
 import os
 import re
@@ -296,6 +297,50 @@ with tempfile.TemporaryDirectory(prefix="runway-report-") as d:
                 data = fh.read()
             if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 2000:
                 fail("pdftoppm's PNG of page 2 is not a real image")
+
+    # 6. The PDF's figure pages hold the HTML page's figures pixel for pixel
+    # (report.py stores the PNG it drew once, not a second compression of
+    # it: _reuse_pngs), in report order, and shown upright.
+    pdfimages = shutil.which("pdfimages")
+    if pdfimages is None or pdftoppm is None:
+        skipped = True
+    elif os.path.exists(pdf1):
+        from PIL import Image
+        _, doc1 = check_html(h1, labs, yaml_text, FIGURES)
+        html_figs = [np.asarray(Image.open(io.BytesIO(base64.b64decode(m))).convert("RGB"))
+                     for m in re.findall(r'src="data:image/png;base64,([^"]+)"', doc1)]
+        imgdir = os.path.join(d, "pdfimg")
+        os.mkdir(imgdir)
+        sh(pdfimages, "-png", pdf1, os.path.join(imgdir, "im"))
+        listing = sh(pdfimages, "-list", pdf1).stdout.splitlines()[2:]
+        pdf_figs = [np.asarray(Image.open(os.path.join(imgdir, n)).convert("RGB"))
+                    for n in sorted(os.listdir(imgdir))]
+        same = [a.shape == b.shape and np.array_equal(a, b)
+                for a, b in zip(html_figs, pdf_figs)]
+        if len(pdf_figs) != len(html_figs) or not all(same):
+            fail(f"the PDF's {len(pdf_figs)} images are not the HTML page's "
+                 f"{len(html_figs)} figures pixel for pixel (equal: {same})")
+        else:
+            # the survival figure's page rendered at the figures' 120 dpi is
+            # that figure, not its mirror image
+            page_no = listing[0].split()[0]
+            sh(pdftoppm, "-f", page_no, "-l", page_no, "-r", "120", "-png", pdf1,
+               os.path.join(d, "upright"))
+            shot = next(n for n in os.listdir(d) if n.startswith("upright"))
+            got = np.asarray(Image.open(os.path.join(d, shot)).convert("L")).astype(float)
+            want = np.asarray(Image.fromarray(html_figs[0]).convert("L")).astype(float)
+            h, w = (min(got.shape[0], want.shape[0]) // 8 * 8,
+                    min(got.shape[1], want.shape[1]) // 8 * 8)
+
+            def blocks(a):  # 8x8 means: resampling by a pixel does not count
+                return a[:h, :w].reshape(h // 8, 8, w // 8, 8).mean(axis=(1, 3))
+            err = np.abs(blocks(got) - blocks(want)).mean()
+            err_flipped = np.abs(blocks(got) - blocks(want[::-1])).mean()
+            if not err < 0.2 * err_flipped:
+                fail(f"the PDF's survival figure page differs from the figure by {err:.1f} "
+                     f"(mean per channel), its mirror image by {err_flipped:.1f}: not upright")
+            print(f"PDF figures: {len(pdf_figs)} equal to the HTML's; the page renders "
+                  f"upright (mean difference {err:.2f} against {err_flipped:.1f} mirrored)")
 
 print("ok" if not problems else f"{len(problems)} problem(s)")
 if problems:
