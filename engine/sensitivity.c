@@ -139,6 +139,19 @@ static int band_of(double q)
     return q >= SN_BAND_LO0 && q < SN_BAND_LO1 ? 1 : q >= SN_BAND_HI0 && q < SN_BAND_HI1 ? 2 : 0;
 }
 
+_Static_assert(SN_MAX_BINS <= 64, "a bin fits the 6 low bits of a code");
+
+void sn_codes_from_ranks(size_t N, const double *centred, uint8_t *codes)
+{
+    const size_t M = sn_bins(N);
+    const double mean = 0.5 * (double)(N + 1);
+    for (size_t p = 0; p < N; p++) {
+        /* positions()'s q, bit for bit: the rank is exact again */
+        double q = (centred[p] + mean - 0.5) / (double)N;
+        codes[p] = (uint8_t)(bin_of(q, M) | (size_t)band_of(q) << 6);
+    }
+}
+
 /* A double's bits as an unsigned key in the same order (-0 as +0, so that
  * they tie, as st_ranks has them). */
 static uint64_t order_key(double v)
@@ -322,20 +335,107 @@ char *sn_group_name(const sc_scenario *s, const int *group, int g)
     return out;
 }
 
+/* The labs' fail years, g labs to a tuple (code = fy[l0] + V fy[l0+1] +
+ * V^2 ...), for the unweighted histograms: one count per tuple instead of
+ * one per lab, so the histogram of an input costs P = ceil(L / g)
+ * scattered increments a path, not L + 1 (the histograms were half of
+ * the estimate's time). Counts are integers, so the sums are the same. */
+typedef struct {
+    size_t g, P, K;        /* labs a tuple, tuples, codes a tuple (V^g) */
+    uint16_t *code;        /* [N][P] */
+} tuples;
+
+/* The largest K a tuple's table may have: (SN_MAX_BINS + 2) P K counts
+ * stay in the L2 cache (66 x 3 x 121 x 4 bytes = 96 KiB for 6 labs and
+ * 10 years). */
+enum { TUPLE_MAX_CODES = 256 };
+
+static int tuples_make(const sn_data *d, tuples *tp)
+{
+    const size_t V = d->T + 1;
+    memset(tp, 0, sizeof *tp);
+    size_t g = 1, K = V;
+    while (K * V <= TUPLE_MAX_CODES && g < d->L) {
+        K *= V;
+        g++;
+    }
+    if (g < 2)
+        return 0; /* no gain: the per-lab histograms */
+    tp->g = g; tp->K = K; tp->P = (d->L + g - 1) / g;
+    tp->code = malloc(d->N * tp->P * sizeof *tp->code);
+    if (!tp->code)
+        return -1;
+    for (size_t p = 0; p < d->N; p++) {
+        const int32_t *fy = d->fail_year + p * d->L;
+        for (size_t j = 0; j < tp->P; j++) {
+            size_t c = 0, mult = 1;
+            for (size_t l = j * g; l < (j + 1) * g && l < d->L; l++) {
+                c += (size_t)fy[l] * mult;
+                mult *= V;
+            }
+            tp->code[p * tp->P + j] = (uint16_t)c;
+        }
+    }
+    return 0;
+}
+
+/* The unweighted histograms of C cells (and the two bands) by tuple:
+ * h[c L V + l V + v] = paths of cell c with lab l's fail year v, wc[c] =
+ * rc[c] = paths of cell c. hn holds (C + 2) P K counts. */
+static void tuple_counts(const sn_data *d, const scratch *sc, const tuples *tp, size_t C,
+                         int bands, uint32_t *hn, double *h, double *wc, double *rc)
+{
+    const size_t N = d->N, L = d->L, V = d->T + 1, LV = L * V, P = tp->P, K = tp->K;
+    const size_t RT = P * K;
+    memset(hn, 0, (C + 2) * RT * sizeof *hn);
+    for (size_t p = 0; p < N; p++) {
+        const uint16_t *pc = tp->code + p * P;
+        uint32_t *hc = hn + (size_t)sc->cell[p] * RT;
+        for (size_t j = 0; j < P; j++)
+            hc[j * K + pc[j]]++;
+        if (bands && sc->band[p]) {
+            uint32_t *hb = hn + (C + sc->band[p] - 1) * RT;
+            for (size_t j = 0; j < P; j++)
+                hb[j * K + pc[j]]++;
+        }
+    }
+    for (size_t c = 0; c < C + 2; c++) {
+        const uint32_t *hc = hn + c * RT;
+        uint64_t n = 0;
+        for (size_t k = 0; k < K; k++)
+            n += hc[k]; /* tuple 0 holds every path of the cell once */
+        wc[c] = rc[c] = (double)n;
+        for (size_t j = 0; j < P; j++)
+            for (size_t k = 0; k < K; k++) {
+                uint32_t cnt = hc[j * K + k];
+                if (!cnt)
+                    continue;
+                size_t code = k;
+                for (size_t l = j * tp->g; l < (j + 1) * tp->g && l < L; l++) {
+                    h[c * LV + l * V + code % V] += (double)cnt;
+                    code /= V;
+                }
+            }
+    }
+}
+
 /* The figures of one input or set whose paths' cells (0..C-1) and bands
  * are in sc: a histogram of fail years per cell and lab, in path order,
  * then every year's index (and swing, when swing is not NULL) from it.
  * h holds (C + 2) L (T + 1) doubles, wc and rc C + 2 each, hn (an
  * unweighted run's integer counts) (C + 2) (L (T + 1) + 1) uint32.
  * out[(l T + t) stride] receives the index, sw[...] the swing. */
-static void figures(const sn_data *d, const scratch *sc, size_t C, double *h, double *wc,
-                    double *rc, uint32_t *hn, double *ay, double *out, double *sw, size_t stride)
+static void figures(const sn_data *d, const scratch *sc, const tuples *tp, size_t C,
+                    double *h, double *wc, double *rc, uint32_t *hn, double *ay, double *out,
+                    double *sw, size_t stride)
 {
     const size_t N = d->N, L = d->L, T = d->T, V = T + 1, LV = L * V;
     memset(h, 0, (C + 2) * LV * sizeof *h);
     memset(wc, 0, (C + 2) * sizeof *wc);
     memset(rc, 0, (C + 2) * sizeof *rc);
-    if (!d->w) {
+    if (!d->w && tp && tp->code)
+        tuple_counts(d, sc, tp, C, sw != NULL, hn, h, wc, rc);
+    else if (!d->w) {
         /* unweighted: integer counts (exact; an add to a double in memory
          * waits on the add before it, an integer add does not wait as
          * long), each cell's count after its L (T + 1) fail-year counts;
@@ -444,18 +544,26 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
      * of a column is a cache miss of its own, which cost more than the
      * whole estimate (twice the time at 10^5 paths). */
     enum { COLS = 16, ROWS = 64 };
-    double *col = malloc((I < COLS ? I : COLS) * N * sizeof *col);
-    if (!col) {
+    const uint8_t *codes = d->w ? NULL : d->codes; /* bins from the tornado's ranks */
+    double *col = codes ? NULL : malloc((I < COLS ? I : COLS) * N * sizeof *col);
+    tuples tp;
+    if ((!codes && !col) || tuples_make(d, &tp) != 0) {
+        free(col);
         free(first); free(size); free(multi); free(mset);
         return -1;
     }
+    /* the tuples' table of an input (sets, with up to SN_MAX_SET_CELLS
+     * cells, keep the per-lab histograms: see figures) */
+    size_t hwords = (maxcells + 2) * (L * (T + 1) + 1);
+    if (tp.code && (C + 2) * tp.P * tp.K > hwords)
+        hwords = (C + 2) * tp.P * tp.K;
 #pragma omp parallel num_threads(threads) reduction(| : bad)
     {
         scratch sc = {0};
         size_t hn = (maxcells + 2) * L * (T + 1);
         double *h = malloc(hn * sizeof *h), *wc = malloc((maxcells + 2) * sizeof *wc);
         double *rc = malloc((maxcells + 2) * sizeof *rc), *ay = malloc((maxcells + 2) * sizeof *ay);
-        uint32_t *hcount = malloc((maxcells + 2) * (L * (T + 1) + 1) * sizeof *hcount);
+        uint32_t *hcount = malloc(hwords * sizeof *hcount);
         int mine = scratch_alloc(&sc, N) != 0 || !h || !wc || !rc || !ay || !hcount;
         bad |= mine;
         /* every thread meets every loop below (work-sharing), even one
@@ -463,7 +571,7 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
         for (size_t c0 = 0; c0 < I; c0 += COLS) {
             size_t cn = I - c0 < COLS ? I - c0 : COLS;
 #pragma omp for schedule(static)
-            for (size_t r0 = 0; r0 < N; r0 += ROWS) {
+            for (size_t r0 = 0; r0 < (codes ? 0 : N); r0 += ROWS) {
                 size_t r1 = r0 + ROWS < N ? r0 + ROWS : N;
                 for (size_t k = 0; k < cn; k++)
                     for (size_t p = r0; p < r1; p++)
@@ -472,12 +580,21 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
 #pragma omp for schedule(dynamic, 1)
             for (size_t k = 0; k < cn; k++) {
                 size_t i = c0 + k;
-                if (mine || bin_codes(N, col + k * N, 1, d->w, wsum, M, 1, &sc) != 0) {
+                if (mine) {
+                    continue;
+                } else if (codes) {
+                    const uint8_t *ci = codes + i * N;
+                    for (size_t p = 0; p < N; p++) {
+                        sc.cell[p] = ci[p] & 63u;
+                        sc.band[p] = (uint8_t)(ci[p] >> 6);
+                    }
+                } else if (bin_codes(N, col + k * N, 1, d->w, wsum, M, 1, &sc) != 0) {
                     mine = 1;
                     continue;
+                } else {
+                    memcpy(sc.cell, sc.bin, N * sizeof *sc.cell);
                 }
-                memcpy(sc.cell, sc.bin, N * sizeof *sc.cell);
-                figures(d, &sc, C, h, wc, rc, hcount, ay, index + i, swing + i, I);
+                figures(d, &sc, &tp, C, h, wc, rc, hcount, ay, index + i, swing + i, I);
             }
         }
 #pragma omp for schedule(dynamic, 1)
@@ -508,7 +625,7 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
                         sc.cell[p] = sc.cell[p] * (uint32_t)m + sc.bin[p];
                 }
                 if (!mine)
-                    figures(d, &sc, cells, h, wc, rc, hcount, ay, gindex + g, NULL, G);
+                    figures(d, &sc, NULL, cells, h, wc, rc, hcount, ay, gindex + g, NULL, G);
             }
         }
         bad |= mine;
@@ -516,6 +633,7 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
         free(h); free(wc); free(rc); free(ay); free(hcount);
     }
     free(col);
+    free(tp.code);
     /* a set of one input: that input's index */
     for (size_t g = 0; !bad && g < G; g++)
         if (size[g] == 1)

@@ -101,7 +101,19 @@ typedef struct {
     const double *w;           /* [N] weights >= 0 (a conditioned run), or NULL */
     const int *group;          /* [I] sn_groups' */
     size_t G;                  /* number of sets */
+    const uint8_t *codes;      /* [I][N] each input's bins and bands from its
+                                  ranks (sn_codes_from_ranks), or NULL: the
+                                  inputs are binned here. Unweighted only
+                                  (ignored when w is not NULL). */
 } sn_data;
+
+/* Input i's bins and bands, as sn_survival makes them for an unweighted
+ * run, from its centred ranks (tornado.h's tn_ranks_fn gives them):
+ * codes[p] = bin | band << 6, the bin of path p among sn_bins(N) (at most
+ * SN_MAX_BINS = 64) and its band (0 none, 1 low, 2 high). With them
+ * (sn_data.codes), the inputs are ranked once for both the rank
+ * correlations and the indices; the results are the same, bit for bit. */
+void sn_codes_from_ranks(size_t N, const double *centred, uint8_t *codes);
 
 /* For every lab l, year t (0-based, year t+1) and input i:
  * index[(l T + t) I + i] (first-order index), swing[(l T + t) I + i]

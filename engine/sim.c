@@ -659,6 +659,12 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
     return 0;
 }
 
+/* tn_ranks_fn: input i's sensitivity bins from its ranks (codes [I][N]). */
+static void put_codes(void *codes, size_t i, const double *centred, size_t N)
+{
+    sn_codes_from_ranks(N, centred, (uint8_t *)codes + i * N);
+}
+
 int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_result *r,
                  char *err, size_t errlen)
 {
@@ -750,19 +756,28 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
             }
     /* a conditioned run counts weights: the clamped values' weight, in paths */
     r->overflow = st->weighted ? st->sk.overflow >> SIM_WBITS : st->sk.overflow;
+    /* Unweighted, each input is ranked once: the rank correlations hand
+     * its ranks to the sensitivity indices' bins (codes), which would
+     * otherwise bin it again. Without memory for the codes, the indices
+     * bin the inputs themselves: the same results, later. */
+    uint8_t *codes = st->weighted || !r->I ? NULL : malloc(st->NS * r->I);
     if ((st->weighted ? tn_spearman_w(st->NS, r->I, L, st->col_in, st->col_surv, st->col_cash,
                                       st->col_w, threads, r->sensitivity_survival,
                                       r->sensitivity_cash)
-                      : tn_spearman(st->NS, r->I, L, st->col_in, st->col_surv, st->col_cash,
-                                    threads, r->sensitivity_survival, r->sensitivity_cash)) != 0) {
+                      : tn_spearman_each(st->NS, r->I, L, st->col_in, st->col_surv,
+                                         st->col_cash, threads, r->sensitivity_survival,
+                                         r->sensitivity_cash, codes ? put_codes : NULL,
+                                         codes)) != 0) {
+        free(codes);
         sim_result_free(r);
         snprintf(err, errlen, "out of memory for the rank correlations");
         return -1;
     }
     sn_data sd = { st->NS, r->I, L, T, st->col_in, st->col_fy, st->weighted ? st->col_w : NULL,
-                   r->input_group, r->G };
+                   r->input_group, r->G, codes };
     int rc = sn_survival(&sd, threads, r->sensitivity_index, r->sensitivity_swing,
                          r->sensitivity_group_index);
+    free(codes);
     if (rc != 0) {
         sim_result_free(r);
         snprintf(err, errlen, rc == -2 ? "the sensitivity sample holds a fail year outside "

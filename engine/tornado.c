@@ -34,8 +34,11 @@ static void to_columns(double *dst, const double *src, size_t stride, size_t c0,
 }
 
 /* Replaces each of the nc columns of col (N rows each) by its centred
- * ranks, and sets ss[c] to their sum of squares. 0, or -1 out of memory. */
-static int rank_columns(double *col, double *ss, size_t nc, size_t N, int threads)
+ * ranks, and sets ss[c] to their sum of squares; then, when fn is not
+ * NULL, hands column c to fn as input c0 + c (tn_spearman_each). 0, or
+ * -1 out of memory. */
+static int rank_columns(double *col, double *ss, size_t nc, size_t N, int threads,
+                        tn_ranks_fn fn, void *ctx, size_t c0)
 {
     int bad = 0;
     const double mean = 0.5 * (double)(N + 1);
@@ -54,6 +57,8 @@ static int rank_columns(double *col, double *ss, size_t nc, size_t N, int thread
                 sxx += x[i] * x[i];
             }
             ss[c] = sxx;
+            if (fn)
+                fn(ctx, c0 + c, x, N);
         }
         free(idx);
     }
@@ -129,6 +134,14 @@ int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const doub
 int tn_spearman(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
                 const double *fcash, int threads, double *rho_surv, double *rho_cash)
 {
+    return tn_spearman_each(N, I, L, inputs, surv, fcash, threads, rho_surv, rho_cash,
+                            NULL, NULL);
+}
+
+int tn_spearman_each(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
+                     const double *fcash, int threads, double *rho_surv, double *rho_cash,
+                     tn_ranks_fn fn, void *ctx)
+{
     if (I == 0 || N == 0)
         return 0;
     /* Eight interleaved partial sums per product (path i goes to sum
@@ -145,12 +158,12 @@ int tn_spearman(size_t N, size_t I, size_t L, const double *inputs, const double
     if (!bad) {
         to_columns(out, surv, L, 0, L, N, threads);
         to_columns(out + L * N, fcash, L, 0, L, N, threads);
-        bad = rank_columns(out, ss + I, 2 * L, N, threads);
+        bad = rank_columns(out, ss + I, 2 * L, N, threads, NULL, NULL, 0);
     }
     for (size_t g0 = 0; g0 < I && !bad; g0 += G) {
         size_t gn = I - g0 < G ? I - g0 : G;
         to_columns(in, inputs, I, g0, gn, N, threads);
-        bad = rank_columns(in, ss + g0, gn, N, threads);
+        bad = rank_columns(in, ss + g0, gn, N, threads, fn, ctx, g0);
         if (bad)
             break;
         /* The group's 2 L gn cross products, paths taken in chunks so a

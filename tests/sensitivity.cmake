@@ -18,3 +18,6 @@ set_tests_properties(report_sensitivity_section_groups_correlated_inputs_by_year
 add_test(NAME sensitivity_bucketed_binning_equals_full_ranking
   COMMAND sensitivity_index_matches_closed_forms binning
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+add_test(NAME sensitivity_from_shared_ranks_and_lab_tuples_is_bit_identical
+  COMMAND sensitivity_index_matches_closed_forms shared
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})

@@ -37,6 +37,7 @@
 #include "engine/scenario.h"
 #include "engine/sensitivity.h"
 #include "engine/stats.h"
+#include "engine/tornado.h"
 #include "rng/rng_stream.h"
 #include "test_util.h"
 
@@ -107,7 +108,7 @@ static void analytic(void)
         fy[p * 2 + 1] = u[3] < 0.3 ? 1 : 0;
     }
     int group[4] = {0, 1, 2, 3};
-    sn_data d = {N, 4, 2, 2, x, fy, NULL, group, 4};
+    sn_data d = {N, 4, 2, 2, x, fy, NULL, group, 4, NULL};
     double idx[2 * 2 * 4], sw[2 * 2 * 4], gi[2 * 2 * 4];
     ASSERT_TRUE(sn_survival(&d, 2, idx, sw, gi) == 0);
     const double pi_[2][3] = {{a, b, 1.0}, {a, b, c}};
@@ -153,7 +154,7 @@ static void correlated(void)
         fy[p] = z1 > 0 ? 0 : 1;
     }
     int group[3] = {0, 0, 1};
-    sn_data d = {N, 3, 1, 1, x, fy, NULL, group, 2};
+    sn_data d = {N, 3, 1, 1, x, fy, NULL, group, 2, NULL};
     double idx[3], sw[3], gi[2];
     ASSERT_TRUE(sn_survival(&d, 2, idx, sw, gi) == 0);
     const double S2 = asin(0.64) / (2 * 3.14159265358979323846) / 0.25;
@@ -248,7 +249,7 @@ static void binning(void)
         y[p] = fy[p] == 0;
     }
     int group[7] = {0, 1, 2, 3, 4, 5, 6};
-    sn_data d = {N, NCOL, 1, 1, x, fy, NULL, group, 7};
+    sn_data d = {N, NCOL, 1, 1, x, fy, NULL, group, 7, NULL};
     double idx_[7], sw[7], gi[7];
     ASSERT_TRUE(sn_survival(&d, 2, idx_, sw, gi) == 0);
     for (int i = 0; i < NCOL; i++) {
@@ -293,7 +294,7 @@ static void threads(void)
     double out[3][2][3][L * T * I];
     for (int weighted = 0; weighted < 2; weighted++)
         for (int th = 1; th <= 3; th++) {
-            sn_data d = {N, I, L, T, x, fy, weighted ? w : NULL, group, 4};
+            sn_data d = {N, I, L, T, x, fy, weighted ? w : NULL, group, 4, NULL};
             ASSERT_TRUE(sn_survival(&d, th, out[th - 1][weighted][0], out[th - 1][weighted][1],
                                     out[th - 1][weighted][2]) == 0);
         }
@@ -306,11 +307,78 @@ static void threads(void)
     ASSERT_TRUE(memcmp(out[0][0][0], out[0][1][0], n * sizeof(double)) != 0);
     /* a fail year outside 0..T is refused, not read out of bounds */
     fy[7] = (int32_t)T + 1;
-    sn_data d = {N, I, L, T, x, fy, NULL, group, 4};
+    sn_data d = {N, I, L, T, x, fy, NULL, group, 4, NULL};
     ASSERT_EQ_INT(sn_survival(&d, 2, out[0][0][0], out[0][0][1], out[0][0][2]), -2);
     free(x);
     free(w);
     free(fy);
+}
+
+static void put_codes(void *codes, size_t i, const double *centred, size_t N)
+{
+    sn_codes_from_ranks(N, centred, (uint8_t *)codes + i * N);
+}
+
+/* sim.c ranks each input once: tn_spearman_each hands the ranks to
+ * sn_codes_from_ranks, and sn_survival reads those bins instead of binning
+ * the inputs itself; unweighted, it counts fail years by tuples of labs.
+ * Both must leave every figure as it was, bit for bit: against its own
+ * binning (codes NULL), and against the per-lab histograms of the
+ * weighted code with every weight 1 (whose sums are then the same
+ * integers). Columns with ties across bin and band edges; labs in
+ * tuples of 2 with one left over (L = 5, T = 9: 100 codes a tuple), of 3
+ * (L = 3, T = 4: 125), and none (T = 20: 21 x 21 > 256). */
+static void shared(void)
+{
+    static const size_t cases[][3] = {{30011, 5, 9}, {4099, 3, 4}, {20000, 2, 20}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const size_t N = cases[c][0], L = cases[c][1], T = cases[c][2], I = 5;
+        rs_key key = rs_key_make(15 + c, rs_stream_id("test", "sensitivity"));
+        double *x = malloc(N * I * sizeof *x), *w = malloc(N * sizeof *w);
+        double *surv = malloc(N * L * sizeof *surv), *cash = malloc(N * L * sizeof *cash);
+        double *rs = malloc(L * I * sizeof *rs), *rc = malloc(L * I * sizeof *rc);
+        int32_t *fy = malloc(N * L * sizeof *fy);
+        uint8_t *codes = malloc(N * I);
+        ASSERT_TRUE(x && w && surv && cash && rs && rc && fy && codes);
+        for (size_t p = 0; p < N; p++) {
+            double u = rs_uniform(key, p, 0, 0);
+            double *row = x + p * I;
+            row[0] = floor(7 * u);                       /* ties across bins */
+            row[1] = u < 0.12 ? 0.5 : u;                 /* a run across a band edge */
+            row[2] = rs_normal(key, p, 0, 1);
+            row[3] = row[2] + rs_normal(key, p, 0, 2);   /* a correlated pair */
+            row[4] = rs_uniform(key, p, 0, 3) < 0.5 ? -0.0 : 0.0; /* one value, two zeros */
+            w[p] = 1.0;
+            for (size_t l = 0; l < L; l++) {
+                double v = row[l % 4] + rs_normal(key, p, 1, (uint32_t)l);
+                int32_t y = v > 1.0 ? 0 : 1 + (int32_t)((size_t)(fabs(v) * 3) % T);
+                fy[p * L + l] = y;
+                surv[p * L + l] = y == 0;
+                cash[p * L + l] = v;
+            }
+        }
+        ASSERT_TRUE(tn_spearman_each(N, I, L, x, surv, cash, 2, rs, rc, put_codes, codes) == 0);
+        int group[5] = {0, 1, 2, 2, 3};
+        const size_t n = L * T * I, ng = L * T * 4;
+        double *out = malloc(3 * (2 * n + ng) * sizeof *out);
+        ASSERT_TRUE(out != NULL);
+        for (int k = 0; k < 3; k++) {
+            /* k = 0: the shared codes; 1: binned here; 2: weights of 1 */
+            sn_data d = {N, I, L, T, x, fy, k == 2 ? w : NULL, group, 4, k == 0 ? codes : NULL};
+            double *o = out + (size_t)k * (2 * n + ng);
+            ASSERT_TRUE(sn_survival(&d, 2, o, o + n, o + 2 * n) == 0);
+        }
+        for (int k = 1; k < 3; k++)
+            ASSERT_TRUE(memcmp(out, out + (size_t)k * (2 * n + ng),
+                               (2 * n + ng) * sizeof *out) == 0);
+        /* and the figures are not all NaN or 0: a real comparison */
+        int finite = 0;
+        for (size_t k = 0; k < n; k++)
+            finite += isfinite(out[k]) && out[k] != 0.0;
+        ASSERT_TRUE(finite > (int)(n / 2));
+        free(x); free(w); free(surv); free(cash); free(rs); free(rc); free(fy); free(codes);
+        free(out);
+    }
 }
 
 int main(int argc, char **argv)
@@ -325,5 +393,7 @@ int main(int argc, char **argv)
         threads();
     if (all || !strcmp(what, "binning"))
         binning();
+    if (all || !strcmp(what, "shared"))
+        shared();
     TU_DONE();
 }
