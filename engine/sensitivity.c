@@ -141,15 +141,23 @@ static int band_of(double q)
 
 _Static_assert(SN_MAX_BINS <= 64, "a bin fits the 6 low bits of a code");
 
-void sn_codes_from_ranks(size_t N, const double *centred, uint8_t *codes)
+void sn_code_table(size_t N, uint8_t *table)
 {
     const size_t M = sn_bins(N);
-    const double mean = 0.5 * (double)(N + 1);
-    for (size_t p = 0; p < N; p++) {
-        /* positions()'s q, bit for bit: the rank is exact again */
-        double q = (centred[p] + mean - 0.5) / (double)N;
-        codes[p] = (uint8_t)(bin_of(q, M) | (size_t)band_of(q) << 6);
+    for (size_t k = 0; k <= 2 * N; k++) {
+        /* positions()'s q, bit for bit, for the rank k / 2 */
+        double q = (0.5 * (double)k - 0.5) / (double)N;
+        table[k] = (uint8_t)(bin_of(q, M) | (size_t)band_of(q) << 6);
     }
+}
+
+void sn_codes_from_ranks(size_t N, const uint8_t *table, const double *centred,
+                         uint8_t *codes)
+{
+    /* 2 (rank) is an integer from 2 to 2 N, exactly: the table's index */
+    const double twice_mean = (double)(N + 1);
+    for (size_t p = 0; p < N; p++)
+        codes[p] = table[(size_t)(2.0 * centred[p] + twice_mean)];
 }
 
 /* A double's bits as an unsigned key in the same order (-0 as +0, so that

@@ -112,8 +112,13 @@ typedef struct {
  * codes[p] = bin | band << 6, the bin of path p among sn_bins(N) (at most
  * SN_MAX_BINS = 64) and its band (0 none, 1 low, 2 high). With them
  * (sn_data.codes), the inputs are ranked once for both the rank
- * correlations and the indices; the results are the same, bit for bit. */
-void sn_codes_from_ranks(size_t N, const double *centred, uint8_t *codes);
+ * correlations and the indices; the results are the same, bit for bit.
+ * table: sn_code_table(N)'s, the code of every rank (2 N + 1 bytes, by
+ * twice the rank, which is a whole number: ranks are whole or halves),
+ * made once for all inputs. */
+void sn_code_table(size_t N, uint8_t *table);
+void sn_codes_from_ranks(size_t N, const uint8_t *table, const double *centred,
+                         uint8_t *codes);
 
 /* For every lab l, year t (0-based, year t+1) and input i:
  * index[(l T + t) I + i] (first-order index), swing[(l T + t) I + i]

@@ -659,10 +659,13 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
     return 0;
 }
 
-/* tn_ranks_fn: input i's sensitivity bins from its ranks (codes [I][N]). */
-static void put_codes(void *codes, size_t i, const double *centred, size_t N)
+/* tn_ranks_fn: input i's sensitivity bins from its ranks, through the
+ * code table of every rank (the first 2 N + 1 bytes), into codes [I][N]
+ * (after the table). */
+static void put_codes(void *table, size_t i, const double *centred, size_t N)
 {
-    sn_codes_from_ranks(N, centred, (uint8_t *)codes + i * N);
+    const uint8_t *t = table;
+    sn_codes_from_ranks(N, t, centred, (uint8_t *)table + 2 * N + 1 + i * N);
 }
 
 int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_result *r,
@@ -760,15 +763,18 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
      * its ranks to the sensitivity indices' bins (codes), which would
      * otherwise bin it again. Without memory for the codes, the indices
      * bin the inputs themselves: the same results, later. */
-    uint8_t *codes = st->weighted || !r->I ? NULL : malloc(st->NS * r->I);
+    uint8_t *table = st->weighted || !r->I ? NULL : malloc(2 * st->NS + 1 + st->NS * r->I);
+    uint8_t *codes = table ? table + 2 * st->NS + 1 : NULL;
+    if (table)
+        sn_code_table(st->NS, table);
     if ((st->weighted ? tn_spearman_w(st->NS, r->I, L, st->col_in, st->col_surv, st->col_cash,
                                       st->col_w, threads, r->sensitivity_survival,
                                       r->sensitivity_cash)
                       : tn_spearman_each(st->NS, r->I, L, st->col_in, st->col_surv,
                                          st->col_cash, threads, r->sensitivity_survival,
-                                         r->sensitivity_cash, codes ? put_codes : NULL,
-                                         codes)) != 0) {
-        free(codes);
+                                         r->sensitivity_cash, table ? put_codes : NULL,
+                                         table)) != 0) {
+        free(table);
         sim_result_free(r);
         snprintf(err, errlen, "out of memory for the rank correlations");
         return -1;
@@ -777,7 +783,7 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
                    r->input_group, r->G, codes };
     int rc = sn_survival(&sd, threads, r->sensitivity_index, r->sensitivity_swing,
                          r->sensitivity_group_index);
-    free(codes);
+    free(table);
     if (rc != 0) {
         sim_result_free(r);
         snprintf(err, errlen, rc == -2 ? "the sensitivity sample holds a fail year outside "

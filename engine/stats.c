@@ -128,7 +128,7 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void radix_hi32(size_t n, uint64_t *a, uint64_t *tmp)
+static uint64_t *radix_hi32(size_t n, uint64_t *a, uint64_t *tmp)
 {
     static const int shift[3] = { 32, 43, 54 };
     static const uint64_t mask[3] = { (1u << RADIX) - 1, (1u << RADIX) - 1, (1u << 10) - 1 };
@@ -142,20 +142,45 @@ static void radix_hi32(size_t n, uint64_t *a, uint64_t *tmp)
         count[1][(v >> 43) & mask[1]]++;
         count[2][(v >> 54) & mask[2]]++;
     }
-    uint64_t *const a0 = a;
+    const size_t h = n / 2;
     for (int p = 0; p < 3; p++) {
         const int sh = shift[p];
         const uint64_t m = mask[p];
         size_t *cp = count[p];
         if (cp[(a[0] >> sh) & m] == n) /* one digit for all: nothing to do */
             continue;
+        /* Two halves scattered side by side, each through its own
+         * offsets (the first half's keys of a digit before the second
+         * half's: the same stable order). One stream waited on itself
+         * wherever neighbouring keys share a digit (the increment of a
+         * digit's offset waits for the one before); two streams halve
+         * those waits. The first half's counts, in two quarters (two
+         * chains again). */
+        size_t ca[2][1u << RADIX];
+        memset(ca, 0, sizeof ca);
+        const size_t q = h / 2;
+        for (size_t i = 0; i < q; i++) {
+            ca[0][(a[i] >> sh) & m]++;
+            ca[1][(a[q + i] >> sh) & m]++;
+        }
+        if (h & 1)
+            ca[0][(a[h - 1] >> sh) & m]++;
         counts_to_offsets(cp, (size_t)m);
-        for (size_t i = 0; i < n; i++)
-            tmp[cp[(a[i] >> sh) & m]++] = a[i];
+        for (size_t d = 0; d <= m; d++) {
+            ca[1][d] += ca[0][d] + cp[d]; /* the second half's first slot */
+            ca[0][d] = cp[d];             /* the first half's */
+        }
+        size_t *oa = ca[0], *ob = ca[1];
+        for (size_t i = 0; i < h; i++) {
+            uint64_t x = a[i], y = a[h + i];
+            tmp[oa[(x >> sh) & m]++] = x;
+            tmp[ob[(y >> sh) & m]++] = y;
+        }
+        if (n & 1)
+            tmp[ob[(a[n - 1] >> sh) & m]++] = a[n - 1];
         uint64_t *t = a; a = tmp; tmp = t;
     }
-    if (a != a0)
-        memcpy(a0, a, n * sizeof *a);
+    return a; /* a0 or tmp: not copied back, the caller reads it where it is */
 }
 
 /* Ranks of a column holding at most two distinct values (survival is 0
@@ -235,7 +260,7 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
         a[i] = ((d >> sh) << 32) | (uint64_t)i;
         lowk[i] = (uint32_t)(d & lowmask);
     }
-    radix_hi32(n, a, tmp);
+    a = radix_hi32(n, a, tmp);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && (a[j] >> 32) == (a[i] >> 32))

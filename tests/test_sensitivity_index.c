@@ -314,9 +314,10 @@ static void threads(void)
     free(fy);
 }
 
-static void put_codes(void *codes, size_t i, const double *centred, size_t N)
+static void put_codes(void *table, size_t i, const double *centred, size_t N)
 {
-    sn_codes_from_ranks(N, centred, (uint8_t *)codes + i * N);
+    const uint8_t *t = table;
+    sn_codes_from_ranks(N, t, centred, (uint8_t *)table + 2 * N + 1 + i * N);
 }
 
 /* sim.c ranks each input once: tn_spearman_each hands the ranks to
@@ -338,8 +339,9 @@ static void shared(void)
         double *surv = malloc(N * L * sizeof *surv), *cash = malloc(N * L * sizeof *cash);
         double *rs = malloc(L * I * sizeof *rs), *rc = malloc(L * I * sizeof *rc);
         int32_t *fy = malloc(N * L * sizeof *fy);
-        uint8_t *codes = malloc(N * I);
-        ASSERT_TRUE(x && w && surv && cash && rs && rc && fy && codes);
+        uint8_t *table = malloc(2 * N + 1 + N * I), *codes = table + 2 * N + 1;
+        ASSERT_TRUE(x && w && surv && cash && rs && rc && fy && table);
+        sn_code_table(N, table);
         for (size_t p = 0; p < N; p++) {
             double u = rs_uniform(key, p, 0, 0);
             double *row = x + p * I;
@@ -357,7 +359,7 @@ static void shared(void)
                 cash[p * L + l] = v;
             }
         }
-        ASSERT_TRUE(tn_spearman_each(N, I, L, x, surv, cash, 2, rs, rc, put_codes, codes) == 0);
+        ASSERT_TRUE(tn_spearman_each(N, I, L, x, surv, cash, 2, rs, rc, put_codes, table) == 0);
         int group[5] = {0, 1, 2, 2, 3};
         const size_t n = L * T * I, ng = L * T * 4;
         double *out = malloc(3 * (2 * n + ng) * sizeof *out);
@@ -376,7 +378,7 @@ static void shared(void)
         for (size_t k = 0; k < n; k++)
             finite += isfinite(out[k]) && out[k] != 0.0;
         ASSERT_TRUE(finite > (int)(n / 2));
-        free(x); free(w); free(surv); free(cash); free(rs); free(rc); free(fy); free(codes);
+        free(x); free(w); free(surv); free(cash); free(rs); free(rc); free(fy); free(table);
         free(out);
     }
 }
