@@ -396,16 +396,24 @@ static void tuple_counts(const sn_data *d, const scratch *sc, const tuples *tp, 
     const size_t N = d->N, L = d->L, V = d->T + 1, LV = L * V, P = tp->P, K = tp->K;
     const size_t RT = P * K;
     memset(hn, 0, (C + 2) * RT * sizeof *hn);
+    /* the cells, then the paths in a band (a fifth), listed first without
+     * a branch: a branch per path on its band mispredicted often. (A pass
+     * per tuple, each table in the L1 cache, cost more: 0.21 -> 0.28 s.) */
+    size_t nb = 0;
     for (size_t p = 0; p < N; p++) {
         const uint16_t *pc = tp->code + p * P;
         uint32_t *hc = hn + (size_t)sc->cell[p] * RT;
         for (size_t j = 0; j < P; j++)
             hc[j * K + pc[j]]++;
-        if (bands && sc->band[p]) {
-            uint32_t *hb = hn + (C + sc->band[p] - 1) * RT;
-            for (size_t j = 0; j < P; j++)
-                hb[j * K + pc[j]]++;
-        }
+        sc->split[nb].idx = p; /* scratch of N entries, free here */
+        nb += bands && sc->band[p];
+    }
+    for (size_t k = 0; k < nb; k++) {
+        size_t p = (size_t)sc->split[k].idx;
+        const uint16_t *pc = tp->code + p * P;
+        uint32_t *hb = hn + (C + sc->band[p] - 1) * RT;
+        for (size_t j = 0; j < P; j++)
+            hb[j * K + pc[j]]++;
     }
     for (size_t c = 0; c < C + 2; c++) {
         const uint32_t *hc = hn + c * RT;
