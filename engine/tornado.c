@@ -83,10 +83,19 @@ int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const doub
     size_t C = I + 2 * L;
     if (I == 0 || N == 0)
         return 0;
-    double *col = malloc(C * N * sizeof *col), sw = 0.0;
-    int bad = !col;
+    double *col = malloc(C * N * sizeof *col), *ss = malloc(C * sizeof *ss), sw = 0.0;
+    int bad = !col || !ss;
     for (size_t i = 0; i < N; i++)
         sw += w[i];
+    if (!bad) {
+        /* every column copied out of its row-major table first, a block
+         * of rows at a time: ranked straight from the table, each value
+         * read was a cache miss of its own (st_ranks reads a column
+         * twice) */
+        to_columns(col, inputs, I, 0, I, N, threads);
+        to_columns(col + I * N, surv, L, 0, L, N, threads);
+        to_columns(col + (I + L) * N, fcash, L, 0, L, N, threads);
+    }
 #pragma omp parallel num_threads(threads) reduction(| : bad)
     {
         size_t *idx = malloc(2 * N * sizeof *idx);
@@ -94,40 +103,57 @@ int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const doub
         bad |= !idx || !scr || !tmp;
 #pragma omp for schedule(dynamic, 1)
         for (size_t c = 0; c < C; c++) {
-            if (!col || !idx || !scr || !tmp)
+            if (!col || !ss || !idx || !scr || !tmp)
                 continue;
-            const double *src = c < I ? inputs + c : c < I + L ? surv + (c - I) : fcash + (c - I - L);
-            size_t stride = c < I ? I : L;
-            double *x = col + c * N, m = 0.0;
-            bad |= st_ranks(N, src, stride, tmp, idx) != 0;
+            double *x = col + c * N, m = 0.0, sxx = 0.0;
+            bad |= st_ranks(N, x, 1, tmp, idx) != 0;
             st_weighted_ranks(N, tmp, w, scr, x);
             for (size_t i = 0; i < N; i++)
                 m += w[i] * x[i];
             m = sw > 0.0 ? m / sw : 0.0;
             for (size_t i = 0; i < N; i++)
                 x[i] -= m;
+            /* a column's weighted sum of squares, once (it was summed
+             * again for every pair it is in: the same terms in the same
+             * order, so the same bits) */
+            for (size_t p = 0; p < N; p++)
+                sxx += w[p] * x[p] * x[p];
+            ss[c] = sxx;
         }
         free(idx); free(scr); free(tmp);
     }
     if (!bad) {
+        /* Each product is one sum in path order (its bits do not depend on
+         * the threads); four of an input's products are summed side by
+         * side, so that four independent additions are under way where
+         * one sum alone waited on each addition before it. */
+        const size_t O = 2 * L, OG = (O + 3) / 4;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-        for (size_t k = 0; k < I * 2 * L; k++) {
-            size_t o = k / I, i = k % I;
-            const double *x = col + i * N, *y = col + (I + o) * N;
-            double sxy = 0.0, sxx = 0.0, syy = 0.0;
+        for (size_t k = 0; k < I * OG; k++) {
+            size_t i = k / OG, o0 = (k % OG) * 4, no = O - o0 < 4 ? O - o0 : 4;
+            const double *x = col + i * N, *y[4];
+            double sxy[4] = {0.0, 0.0, 0.0, 0.0};
+            for (size_t j = 0; j < 4; j++)
+                y[j] = col + (I + o0 + (j < no ? j : 0)) * N;
             for (size_t p = 0; p < N; p++) {
-                sxy += w[p] * x[p] * y[p];
-                sxx += w[p] * x[p] * x[p];
-                syy += w[p] * y[p] * y[p];
+                double t = w[p] * x[p]; /* w x y is (w x) y: the same rounding */
+                sxy[0] += t * y[0][p];
+                sxy[1] += t * y[1][p];
+                sxy[2] += t * y[2][p];
+                sxy[3] += t * y[3][p];
             }
-            double rho = sxx > 0.0 && syy > 0.0 ? sxy / sqrt(sxx * syy) : NAN;
-            if (o < L)
-                rho_surv[o * I + i] = rho;
-            else
-                rho_cash[(o - L) * I + i] = rho;
+            for (size_t j = 0; j < no; j++) {
+                size_t o = o0 + j;
+                double sxx = ss[i], syy = ss[I + o];
+                double rho = sxx > 0.0 && syy > 0.0 ? sxy[j] / sqrt(sxx * syy) : NAN;
+                if (o < L)
+                    rho_surv[o * I + i] = rho;
+                else
+                    rho_cash[(o - L) * I + i] = rho;
+            }
         }
     }
-    free(col);
+    free(col); free(ss);
     return bad ? -1 : 0;
 }
 

@@ -2077,8 +2077,8 @@ def write_pdf(path, r, sections, c, png_of=None):
     meta = {"Title": f"runway report: {name}", "Creator": "runway report.py",
             "Subject": f"{r.paths} paths, seed {r.seed}"}
     with PdfPages(path, metadata=meta) as pdf:
-        _reuse_pngs(pdf)
         pdf.savefig(_text_page(f"runway report: {_name(name, 80)}", summary_blocks(r, c)))
+        _reuse_pngs(pdf)  # after a first page: matplotlib >= 3.8 opens the file then
         head, rows = headline_rows(r)
         prov = [(k, textwrap.shorten(v, 140, placeholder=" ...")) for k, v in provenance_rows(r)]
         fig = _text_page("Headline and provenance", [
