@@ -75,41 +75,6 @@ static void counts_to_offsets(size_t *c, size_t m)
     }
 }
 
-void st_sort_doubles(size_t n, double *v, double *tmp)
-{
-    enum { BITS = 11, NDIG = 6 }; /* 6 x 11 bits cover the 64-bit key */
-    if (n < 2)
-        return;
-    /* every digit's counts in one read; the values themselves move (a
-     * key would lose the sign of a zero, which order_key drops so that
-     * the two zeros tie) */
-    static const size_t M = (1u << BITS) - 1;
-    size_t (*count)[1u << BITS] = calloc(NDIG, sizeof *count);
-    if (!count) { /* out of memory: the comparison sort, as before */
-        qsort(v, n, sizeof *v, cmp_double_asc);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = order_key(v[i]);
-        for (int p = 0; p < NDIG; p++)
-            count[p][(k >> (BITS * p)) & M]++;
-    }
-    double *a = v, *b = tmp;
-    for (int p = 0; p < NDIG; p++) {
-        size_t *c = count[p];
-        const int sh = BITS * p;
-        if (c[(order_key(a[0]) >> sh) & M] == n) /* one digit for all */
-            continue;
-        counts_to_offsets(c, M);
-        for (size_t i = 0; i < n; i++)
-            b[c[(order_key(a[i]) >> sh) & M]++] = a[i];
-        double *t = a; a = b; b = t;
-    }
-    if (a != v)
-        memcpy(v, a, n * sizeof *v);
-    free(count);
-}
-
 /* Ranks by a radix sort on the top 32 bits of each key (less the
  * column's smallest: see st_ranks), packed with the value's index into
  * one 64-bit word (key << 32 | index), so each pass
@@ -221,30 +186,27 @@ static int ranks_two_valued(size_t n, const double *x, size_t xs, double *r)
     return 0;
 }
 
-int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
+/* The stable order of n values by key (order_key): returns the n words
+ * (a or a + n) that hold, in ascending key order, each value's index in
+ * their low 32 bits; eq[k] = 1 when the k-th value in that order has the
+ * key of the one before (eq[0] = 0). Ties keep their index order. a: 2 n
+ * words; eq: n bytes; n < 2^32. NULL out of memory.
+ *
+ * Sorted on each key less the smallest, d = key - kmin, which keeps the
+ * order: its top 32 varying bits d >> s (s = bits of the span beyond 32)
+ * go beside the index, its s low bits to lowk for the runs below. The
+ * plain top half of a key holds only the sign, exponent and 20 mantissa
+ * bits, so a column of 2^18 draws spanning part of an octave had a third
+ * of its values in runs of tied top halves, each resolved through a
+ * random read of lowk; d's top bits tie only where the values nearly do.
+ * The keys' low parts, dense, for the runs (reading them back from a
+ * strided x would cost a cache miss each). */
+static uint64_t *key_order(size_t n, const double *x, size_t xs, uint64_t *a, uint8_t *eq)
 {
-    _Static_assert(sizeof(size_t) == sizeof(uint64_t), "scratch is used as 64-bit words");
     const uint64_t LO = 0xffffffffull;
-    if ((uint64_t)n > LO)
-        return -1;
-    if (n == 0)
-        return 0;
-    if (ranks_two_valued(n, x, xs, r) == 0)
-        return 0;
-    uint64_t *a = (uint64_t *)scratch, *tmp = a + n;
-    /* Sorted on each key less the smallest, d = key - kmin, which keeps
-     * the order: its top 32 varying bits d >> s (s = bits of the span
-     * beyond 32) go beside the index, its s low bits to lowk for the runs
-     * below. The plain top half of a key holds only the sign, exponent
-     * and 20 mantissa bits, so a column of 2^18 draws spanning part of an
-     * octave had a third of its values in runs of tied top halves, each
-     * resolved through a random read of lowk; d's top bits tie only
-     * where the values nearly do. The keys' low parts, dense, for the
-     * runs (reading them back from a strided x would cost a cache miss
-     * each). */
     uint32_t *lowk = malloc(n * sizeof *lowk);
     if (!lowk)
-        return -1;
+        return NULL;
     uint64_t kmin = UINT64_MAX, kmax = 0;
     for (size_t i = 0; i < n; i++) { /* x read once: the keys wait in a */
         uint64_t key = order_key(x[i * xs]);
@@ -260,11 +222,12 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
         a[i] = ((d >> sh) << 32) | (uint64_t)i;
         lowk[i] = (uint32_t)(d & lowmask);
     }
-    a = radix_hi32(n, a, tmp);
+    a = radix_hi32(n, a, a + n);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && (a[j] >> 32) == (a[i] >> 32))
             j++;
+        eq[i] = 0; /* its top half differs from the value's before */
         if (j - i > 1) {
             /* equal top halves: order the run by the low halves */
             int sorted = 1;
@@ -286,21 +249,65 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
             } else if (!sorted) {
                 qsort(a + i, j - i, sizeof *a, cmp_u64);
             }
-        }
-        /* ties (equal in both halves) share the mean of their ranks */
-        for (size_t k = i; k < j;) {
-            size_t m = k + 1;
-            while (m < j && (a[m] >> 32) == (a[k] >> 32))
-                m++;
-            double avg = 0.5 * (double)(k + 1 + m); /* mean of ranks k+1..m */
-            for (size_t q = k; q < m; q++)
-                r[a[q] & LO] = avg;
-            k = m;
+            for (size_t k = i + 1; k < j; k++) /* equal in both halves: a tie */
+                eq[k] = (a[k] >> 32) == (a[k - 1] >> 32);
         }
         i = j;
     }
     free(lowk);
+    return a;
+}
+
+int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
+{
+    _Static_assert(sizeof(size_t) == sizeof(uint64_t), "scratch is used as 64-bit words");
+    const uint64_t LO = 0xffffffffull;
+    if ((uint64_t)n > LO)
+        return -1;
+    if (n == 0)
+        return 0;
+    if (ranks_two_valued(n, x, xs, r) == 0)
+        return 0;
+    uint8_t *eq = malloc(n);
+    uint64_t *a = eq ? key_order(n, x, xs, (uint64_t *)scratch, eq) : NULL;
+    if (!a) {
+        free(eq);
+        return -1;
+    }
+    /* ties (equal keys) share the mean of their ranks */
+    for (size_t k = 0; k < n;) {
+        size_t m = k + 1;
+        while (m < n && eq[m])
+            m++;
+        double avg = 0.5 * (double)(k + 1 + m); /* mean of ranks k+1..m */
+        for (size_t q = k; q < m; q++)
+            r[a[q] & LO] = avg;
+        k = m;
+    }
+    free(eq);
     return 0;
+}
+
+void st_sort_doubles(size_t n, double *v, double *tmp)
+{
+    if (n < 2)
+        return;
+    /* the order st_ranks sorts by (three radix passes on the top 32 bits
+     * of each key's distance from the smallest, then runs of equal top
+     * halves by their low bits): stable, so the same values in the same
+     * order as the six-pass sort of whole keys it replaced */
+    uint64_t *a = (uint64_t)n <= 0xffffffffull ? malloc(2 * n * sizeof *a) : NULL;
+    uint8_t *eq = a ? malloc(n) : NULL;
+    const uint64_t *o = eq ? key_order(n, v, 1, a, eq) : NULL;
+    if (!o) { /* out of memory or 2^32 values: the comparison sort, as before */
+        free(a); free(eq);
+        qsort(v, n, sizeof *v, cmp_double_asc);
+        return;
+    }
+    for (size_t k = 0; k < n; k++)
+        tmp[k] = v[o[k] & 0xffffffffull];
+    memcpy(v, tmp, n * sizeof *v);
+    free(a); free(eq);
 }
 
 double st_spearman(size_t n, const double *x, size_t xs, const double *y,
