@@ -477,6 +477,10 @@ static void figures(const sn_data *d, const scratch *sc, const tuples *tp, size_
             wc[c] = rc[c] = (double)hn[c * R + LV];
         }
     }
+    /* weighted: sums of doubles, each in path order (the bits); the paths
+     * in a band listed without a branch, then added after the cells (the
+     * band sums are separate sums: the order of each stays the paths') */
+    size_t nb = 0;
     for (size_t p = 0; d->w && p < N; p++) {
         double w = d->w[p];
         const int32_t *fy = d->fail_year + p * L;
@@ -486,13 +490,18 @@ static void figures(const sn_data *d, const scratch *sc, const tuples *tp, size_
         rc[c] += w * w;
         for (size_t l = 0; l < L; l++)
             hc[l * V + (size_t)fy[l]] += w;
-        if (sw && sc->band[p]) {
-            size_t cb = C + sc->band[p] - 1;
-            double *hb = h + cb * L * V;
-            wc[cb] += w;
-            for (size_t l = 0; l < L; l++)
-                hb[l * V + (size_t)fy[l]] += w;
-        }
+        sc->split[nb].idx = p;
+        nb += sw && sc->band[p];
+    }
+    for (size_t k = 0; d->w && k < nb; k++) {
+        size_t p = (size_t)sc->split[k].idx;
+        double w = d->w[p];
+        const int32_t *fy = d->fail_year + p * L;
+        size_t cb = C + sc->band[p] - 1;
+        double *hb = h + cb * L * V;
+        wc[cb] += w;
+        for (size_t l = 0; l < L; l++)
+            hb[l * V + (size_t)fy[l]] += w;
     }
     for (size_t l = 0; l < L; l++) {
         /* ay[c]: the weight alive at the end of year t + 1 in cell c
