@@ -69,6 +69,7 @@ import math
 import os
 import pickle
 import re
+import signal
 import struct
 import sys
 import textwrap
@@ -830,6 +831,23 @@ def _read_exact(fh, n):
     return bytes(out)
 
 
+_STOP_SIGNALS = {getattr(signal, n) for n in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, n)}
+
+
+def _hold_signals():
+    """Blocks the stopping signals (they stay pending); returns the mask
+    to restore, or None where signals cannot be blocked."""
+    try:
+        return signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _release_signals(held):
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 class Background:
     """fn() computed in a forked child, on another core, while the parent
     goes on drawing; result() waits for it and returns its value. With
@@ -840,6 +858,8 @@ class Background:
     parent never runs fn itself then: what crashed a child must not crash
     the report)."""
 
+    live = set()  # children not yet reaped: cancel_all stops them
+
     def __init__(self, fn, stream=False):
         self.fn, self.stream, self.pid, self.fh, self.local = fn, stream, None, None, None
         if not hasattr(os, "fork"):
@@ -849,30 +869,55 @@ class Background:
                 st.flush()
             except (OSError, ValueError):
                 pass
+        # The stopping signals wait while the child is made and recorded:
+        # one that came inside fork's own handlers (logging's, after the
+        # fork) was printed as "Exception ignored" and lost, and the report
+        # went on to finish; one that came before the child was recorded
+        # left it running. They are delivered below, once it is in `live`.
+        held = _hold_signals()
         try:
-            rfd, wfd = os.pipe()
-            pid = os.fork()
-        except OSError:
-            return
-        if pid == 0:  # pragma: no cover - the child
-            code = 0
             try:
-                os.close(rfd)
-                try:
-                    if stream:
-                        for item in fn():
-                            _send_frame(wfd, ("item", item))
-                        _send_frame(wfd, ("end", None))
-                    else:
-                        _send_frame(wfd, ("ok", fn()))
-                except BaseException as e:  # noqa: BLE001 - reported by the parent
-                    _send_frame(wfd, ("error", f"{type(e).__name__}: {e}"))
-            except BaseException:  # noqa: BLE001
-                code = 3
-            finally:
-                os._exit(code)
-        os.close(wfd)
-        self.pid, self.fh = pid, os.fdopen(rfd, "rb", buffering=0)  # select sees all
+                rfd, wfd = os.pipe()
+                pid = os.fork()
+            except OSError:
+                return
+            if pid == 0:  # pragma: no cover - the child
+                _release_signals(held)
+                self._child(fn, stream, rfd, wfd)
+            os.close(wfd)
+            self.pid, self.fh = pid, os.fdopen(rfd, "rb", buffering=0)  # select sees all
+            Background.live.add(self)
+        finally:
+            _release_signals(held)
+
+    @classmethod
+    def cancel_all(cls):
+        """Stops every child still running (the report was stopped)."""
+        for job in list(cls.live):
+            job.cancel()
+
+    def _reaped(self):
+        self.pid = None
+        Background.live.discard(self)
+
+    @staticmethod
+    def _child(fn, stream, rfd, wfd):  # pragma: no cover - runs in the child
+        code = 0
+        try:
+            os.close(rfd)
+            try:
+                if stream:
+                    for item in fn():
+                        _send_frame(wfd, ("item", item))
+                    _send_frame(wfd, ("end", None))
+                else:
+                    _send_frame(wfd, ("ok", fn()))
+            except BaseException as e:  # noqa: BLE001 - reported by the parent
+                _send_frame(wfd, ("error", f"{type(e).__name__}: {e}"))
+        except BaseException:  # noqa: BLE001
+            code = 3
+        finally:
+            os._exit(code)
 
     def fileno(self):
         """The pipe to wait on with select (None: no child)."""
@@ -888,7 +933,7 @@ class Background:
             self.fh.close()
         except OSError:
             pass
-        self.pid = None
+        self._reaped()
 
     def _frame(self):
         """The child's next (kind, value); at its end, reaps it and raises
@@ -899,7 +944,7 @@ class Background:
             return pickle.loads(body)
         self.fh.close()
         _, status = os.waitpid(self.pid, 0)
-        self.pid = None
+        self._reaped()
         raise BackgroundError("the computation died"
                               + (f" (signal {os.WTERMSIG(status)})"
                                  if os.WIFSIGNALED(status) else ""))
@@ -910,7 +955,7 @@ class Background:
         kind, value = self._frame()
         self.fh.close()
         os.waitpid(self.pid, 0)
-        self.pid = None
+        self._reaped()
         if kind != "ok":
             raise BackgroundError(value)
         return value
@@ -928,7 +973,7 @@ class Background:
             return value
         self.fh.close()
         os.waitpid(self.pid, 0)
-        self.pid = None
+        self._reaped()
         if kind == "error":
             raise BackgroundError(value)
         raise StopIteration
@@ -2235,6 +2280,7 @@ def main(argv=None):
         return _main(args, html_path, pdf_path, state)
     except Interrupted as e:
         _cancel(state["failure"])
+        Background.cancel_all()
         return stopped(PROG, e, [html_path, pdf_path])
 
 

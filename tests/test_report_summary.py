@@ -25,7 +25,10 @@ One CTest per mode (tests/report.cmake):
   signals   report_leaves_no_temporaries_on_signals: SIGTERM, SIGINT and
             SIGHUP while the report writes: exit 128 + the signal, one line
             saying what was not written, and no file left in the folder
-            (the temporaries are removed).
+            (the temporaries are removed); and a SIGTERM that comes while
+            report.py forks a helper (from inside fork's own handlers,
+            where it used to be lost and the report went on to finish)
+            stops the report, and the helper with it.
 
 Usage: test_report_summary.py RUNWAY SOURCE_DIR MODE
 """
@@ -187,7 +190,39 @@ def mode_hostile(d):
         fail("the long name is not cut with ...")
 
 
+def signal_during_fork():
+    """A stopping signal that comes while report.py forks a helper (here
+    sent from inside fork's own after-fork handlers, where Python only
+    prints "Exception ignored" for an exception) is not lost: it stops the
+    report once the child is recorded, and the child is stopped too."""
+    import report
+    import report_format
+    report_format.catch_signals()
+    os.register_at_fork(after_in_parent=lambda: os.kill(os.getpid(), signal.SIGTERM)
+                        if getattr(signal_during_fork, "armed", False) else None)
+    signal_during_fork.armed = True
+    stopped = None
+    try:
+        report.Background(lambda: time.sleep(30))
+    except report_format.Interrupted as e:
+        stopped = e
+    finally:
+        signal_during_fork.armed = False
+    live = list(report.Background.live)
+    if stopped is None or stopped.signum != signal.SIGTERM:
+        fail(f"a SIGTERM during fork was lost (got {stopped!r})")
+    if len(live) != 1:
+        fail(f"the child forked when the signal came is not recorded: {live}")
+    report.Background.cancel_all()
+    if report.Background.live or any(j.pid is not None for j in live):
+        fail("cancel_all left a child running")
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
+    print("a signal during fork: stopped the report, the child recorded and stopped")
+
+
 def mode_signals(d):
+    signal_during_fork()
     a = os.path.join(d, "a.h5")
     sh(runway, "run", SCEN, "-o", a, "-n", "20000", "-q")
     outdir = os.path.join(d, "out")
