@@ -387,51 +387,100 @@ static int tuples_make(const sn_data *d, tuples *tp)
     return 0;
 }
 
-/* The unweighted histograms of C cells (and the two bands) by tuple:
- * h[c L V + l V + v] = paths of cell c with lab l's fail year v, wc[c] =
- * rc[c] = paths of cell c. hn holds (C + 2) P K counts. */
+/* A conditioned run's weights w = W / 2^32, W = round(2^32 x a product
+ * of likelihoods relative to their modes) <= 2^32 (sim.c, path_weights),
+ * are whole multiples of 2^-32 in [0, 1]: with at most 2^21 paths, every
+ * sum of them is a whole number of 2^-32 below 2^53 of them, so a double
+ * holds it exactly whatever the order of the additions. Such weights are
+ * then summed as integers (Wq), which gives the same bits as the sums
+ * path by path. Wq[p] = W, or NULL when a weight is not of that form. */
+static uint64_t *quantised_weights(const sn_data *d)
+{
+    const double scale = 4294967296.0; /* 2^32 */
+    if (!d->w || d->N > ((size_t)1 << 21) || d->plain_sums)
+        return NULL;
+    uint64_t *Wq = malloc(d->N * sizeof *Wq);
+    int ok = Wq != NULL;
+    for (size_t p = 0; ok && p < d->N; p++) {
+        double x = d->w[p] * scale; /* exact: a power of two */
+        ok = x >= 0.0 && x <= scale && x == floor(x);
+        Wq[p] = ok ? (uint64_t)x : 0;
+    }
+    if (!ok) {
+        free(Wq);
+        return NULL;
+    }
+    return Wq;
+}
+
+/* The histograms of C cells (and the two bands) by tuple: h[c L V + l V +
+ * v] = the paths (unweighted, Wq NULL: counted in hn) or the weight
+ * (Wq: summed as integers in hw) of cell c with lab l's fail year v; wc[c]
+ * = the paths or weight of cell c, rc[c] = the sum of the squared weights
+ * (the paths, unweighted). hn or hw holds (C + 2) P K entries. */
 static void tuple_counts(const sn_data *d, const scratch *sc, const tuples *tp, size_t C,
-                         int bands, uint32_t *hn, double *h, double *wc, double *rc)
+                         int bands, const uint64_t *Wq, uint32_t *hn, uint64_t *hw,
+                         double *h, double *wc, double *rc)
 {
     const size_t N = d->N, L = d->L, V = d->T + 1, LV = L * V, P = tp->P, K = tp->K;
     const size_t RT = P * K;
-    memset(hn, 0, (C + 2) * RT * sizeof *hn);
+    const double unit = Wq ? 1.0 / 4294967296.0 : 1.0; /* an integer count's worth */
+    if (Wq)
+        memset(hw, 0, (C + 2) * RT * sizeof *hw);
+    else
+        memset(hn, 0, (C + 2) * RT * sizeof *hn);
     /* the cells, then the paths in a band (a fifth), listed first without
      * a branch: a branch per path on its band mispredicted often. (A pass
-     * per tuple, each table in the L1 cache, cost more: 0.21 -> 0.28 s.) */
+     * per tuple, each table in the L1 cache, cost more: 0.21 -> 0.28 s.)
+     * Whether Wq is given is the same for every path: a branch that is
+     * always predicted. */
     size_t nb = 0;
     for (size_t p = 0; p < N; p++) {
         const uint16_t *pc = tp->code + p * P;
-        uint32_t *hc = hn + (size_t)sc->cell[p] * RT;
-        for (size_t j = 0; j < P; j++)
-            hc[j * K + pc[j]]++;
+        size_t row = (size_t)sc->cell[p] * RT;
+        for (size_t j = 0; j < P; j++) {
+            if (Wq)
+                hw[row + j * K + pc[j]] += Wq[p];
+            else
+                hn[row + j * K + pc[j]]++;
+        }
         sc->split[nb].idx = p; /* scratch of N entries, free here */
         nb += bands && sc->band[p];
     }
     for (size_t k = 0; k < nb; k++) {
         size_t p = (size_t)sc->split[k].idx;
         const uint16_t *pc = tp->code + p * P;
-        uint32_t *hb = hn + (C + sc->band[p] - 1) * RT;
-        for (size_t j = 0; j < P; j++)
-            hb[j * K + pc[j]]++;
+        size_t row = (C + sc->band[p] - 1) * RT;
+        for (size_t j = 0; j < P; j++) {
+            if (Wq)
+                hw[row + j * K + pc[j]] += Wq[p];
+            else
+                hn[row + j * K + pc[j]]++;
+        }
     }
     for (size_t c = 0; c < C + 2; c++) {
-        const uint32_t *hc = hn + c * RT;
         uint64_t n = 0;
-        for (size_t k = 0; k < K; k++)
-            n += hc[k]; /* tuple 0 holds every path of the cell once */
-        wc[c] = rc[c] = (double)n;
+        for (size_t k = 0; k < K; k++) /* tuple 0 holds every path of the cell once */
+            n += Wq ? hw[c * RT + k] : hn[c * RT + k];
+        wc[c] = (double)n * unit;
+        rc[c] = Wq ? 0.0 : wc[c];
         for (size_t j = 0; j < P; j++)
             for (size_t k = 0; k < K; k++) {
-                uint32_t cnt = hc[j * K + k];
+                uint64_t cnt = Wq ? hw[c * RT + j * K + k] : hn[c * RT + j * K + k];
                 if (!cnt)
                     continue;
                 size_t code = k;
                 for (size_t l = j * tp->g; l < (j + 1) * tp->g && l < L; l++) {
-                    h[c * LV + l * V + code % V] += (double)cnt;
+                    h[c * LV + l * V + code % V] += (double)cnt * unit; /* exact */
                     code /= V;
                 }
             }
+    }
+    /* the squares' sums, which no double holds exactly: path by path, in
+     * path order, as the weighted histograms always summed them */
+    for (size_t p = 0; Wq && p < N; p++) {
+        double w = d->w[p];
+        rc[sc->cell[p]] += w * w;
     }
 }
 
@@ -441,16 +490,17 @@ static void tuple_counts(const sn_data *d, const scratch *sc, const tuples *tp, 
  * h holds (C + 2) L (T + 1) doubles, wc and rc C + 2 each, hn (an
  * unweighted run's integer counts) (C + 2) (L (T + 1) + 1) uint32.
  * out[(l T + t) stride] receives the index, sw[...] the swing. */
-static void figures(const sn_data *d, const scratch *sc, const tuples *tp, size_t C,
-                    double *h, double *wc, double *rc, uint32_t *hn, double *ay, double *out,
-                    double *sw, size_t stride)
+static void figures(const sn_data *d, const scratch *sc, const tuples *tp,
+                    const uint64_t *Wq, size_t C, double *h, double *wc, double *rc,
+                    uint32_t *hn, uint64_t *hw, double *ay, double *out, double *sw,
+                    size_t stride)
 {
     const size_t N = d->N, L = d->L, T = d->T, V = T + 1, LV = L * V;
     memset(h, 0, (C + 2) * LV * sizeof *h);
     memset(wc, 0, (C + 2) * sizeof *wc);
     memset(rc, 0, (C + 2) * sizeof *rc);
-    if (!d->w && tp && tp->code)
-        tuple_counts(d, sc, tp, C, sw != NULL, hn, h, wc, rc);
+    if (tp && tp->code && (!d->w || Wq))
+        tuple_counts(d, sc, tp, C, sw != NULL, Wq, hn, hw, h, wc, rc);
     else if (!d->w) {
         /* unweighted: integer counts (exact; an add to a double in memory
          * waits on the add before it, an integer add does not wait as
@@ -481,7 +531,8 @@ static void figures(const sn_data *d, const scratch *sc, const tuples *tp, size_
      * in a band listed without a branch, then added after the cells (the
      * band sums are separate sums: the order of each stays the paths') */
     size_t nb = 0;
-    for (size_t p = 0; d->w && p < N; p++) {
+    const int plain = d->w && !(tp && tp->code && Wq); /* summed path by path */
+    for (size_t p = 0; plain && p < N; p++) {
         double w = d->w[p];
         const int32_t *fy = d->fail_year + p * L;
         size_t c = sc->cell[p];
@@ -493,7 +544,7 @@ static void figures(const sn_data *d, const scratch *sc, const tuples *tp, size_
         sc->split[nb].idx = p;
         nb += sw && sc->band[p];
     }
-    for (size_t k = 0; d->w && k < nb; k++) {
+    for (size_t k = 0; plain && k < nb; k++) {
         size_t p = (size_t)sc->split[k].idx;
         double w = d->w[p];
         const int32_t *fy = d->fail_year + p * L;
@@ -582,6 +633,8 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
     size_t hwords = (maxcells + 2) * (L * (T + 1) + 1);
     if (tp.code && (C + 2) * tp.P * tp.K > hwords)
         hwords = (C + 2) * tp.P * tp.K;
+    /* weights summed as integers where they allow it (quantised_weights) */
+    uint64_t *Wq = tp.code ? quantised_weights(d) : NULL;
 #pragma omp parallel num_threads(threads) reduction(| : bad)
     {
         scratch sc = {0};
@@ -589,7 +642,9 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
         double *h = malloc(hn * sizeof *h), *wc = malloc((maxcells + 2) * sizeof *wc);
         double *rc = malloc((maxcells + 2) * sizeof *rc), *ay = malloc((maxcells + 2) * sizeof *ay);
         uint32_t *hcount = malloc(hwords * sizeof *hcount);
-        int mine = scratch_alloc(&sc, N) != 0 || !h || !wc || !rc || !ay || !hcount;
+        uint64_t *hw = Wq ? malloc((C + 2) * tp.P * tp.K * sizeof *hw) : NULL;
+        int mine = scratch_alloc(&sc, N) != 0 || !h || !wc || !rc || !ay || !hcount
+                   || (Wq && !hw);
         bad |= mine;
         /* every thread meets every loop below (work-sharing), even one
          * without scratch: it then skips its share, and bad says so */
@@ -619,7 +674,8 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
                 } else {
                     memcpy(sc.cell, sc.bin, N * sizeof *sc.cell);
                 }
-                figures(d, &sc, &tp, C, h, wc, rc, hcount, ay, index + i, swing + i, I);
+                figures(d, &sc, &tp, Wq, C, h, wc, rc, hcount, hw, ay, index + i, swing + i,
+                        I);
             }
         }
 #pragma omp for schedule(dynamic, 1)
@@ -650,15 +706,17 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
                         sc.cell[p] = sc.cell[p] * (uint32_t)m + sc.bin[p];
                 }
                 if (!mine)
-                    figures(d, &sc, NULL, cells, h, wc, rc, hcount, ay, gindex + g, NULL, G);
+                    figures(d, &sc, NULL, NULL, cells, h, wc, rc, hcount, NULL, ay, gindex + g,
+                            NULL, G);
             }
         }
         bad |= mine;
         scratch_free(&sc);
-        free(h); free(wc); free(rc); free(ay); free(hcount);
+        free(h); free(wc); free(rc); free(ay); free(hcount); free(hw);
     }
     free(col);
     free(tp.code);
+    free(Wq);
     /* a set of one input: that input's index */
     for (size_t g = 0; !bad && g < G; g++)
         if (size[g] == 1)

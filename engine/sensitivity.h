@@ -105,6 +105,10 @@ typedef struct {
                                   ranks (sn_codes_from_ranks), or NULL: the
                                   inputs are binned here. Unweighted only
                                   (ignored when w is not NULL). */
+    int plain_sums;            /* 1: weights summed as doubles path by path
+                                  even where they could be summed as
+                                  integers (the same bits: tests compare
+                                  the two); 0 normally */
 } sn_data;
 
 /* Input i's bins and bands, as sn_survival makes them for an unweighted

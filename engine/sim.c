@@ -780,7 +780,7 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
         return -1;
     }
     sn_data sd = { st->NS, r->I, L, T, st->col_in, st->col_fy, st->weighted ? st->col_w : NULL,
-                   r->input_group, r->G, codes };
+                   r->input_group, r->G, codes, 0 };
     int rc = sn_survival(&sd, threads, r->sensitivity_index, r->sensitivity_swing,
                          r->sensitivity_group_index);
     free(table);
