@@ -62,7 +62,6 @@ python3-matplotlib (Agg backend; no display needed).
 """
 import argparse
 import base64
-import hashlib
 import html
 import io
 import math
@@ -74,6 +73,7 @@ import struct
 import sys
 import textwrap
 import warnings
+import zlib
 
 import numpy as np
 
@@ -1815,7 +1815,9 @@ def _draw(fig):
     canvas.draw()
     rgb = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., :3])
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="png", compress_level=6)
+    # level 1: a third faster than 6 on these flat-coloured charts, for
+    # files 6% larger (the baseline's HTML page 1.56 MB against 1.47)
+    Image.fromarray(rgb).save(buf, format="png", compress_level=1)
     return buf.getvalue(), rgb
 
 
@@ -1850,7 +1852,11 @@ _PDF_PNGS = {}  # _pixels_key(RGB pixels) -> their PNG's IDAT data (zlib, PNG-fi
 
 
 def _pixels_key(arr):
-    return arr.shape, hashlib.blake2b(np.ascontiguousarray(arr).data, digest_size=16).digest()
+    """A figure's pixels told apart from the report's other figures: the
+    shape and two checksums (64 bits; blake2b took 0.18 s of the report's
+    main process for its 16 calls)."""
+    b = np.ascontiguousarray(arr).data
+    return arr.shape, zlib.crc32(b), zlib.adler32(b)
 
 
 def _png_idat(png):
@@ -2084,19 +2090,34 @@ def _lit(text):
     return "\n".join(clean(line, 400) for line in str(text).split("\n"))
 
 
+_ADVANCE = {}  # (bold, character) -> its advance in points at a size of 1
+
+
+def _text_width(text, size, bold=False):
+    """A text's width in points: the sum of its characters' advances in the
+    report's font (kerning left out: within a point of matplotlib's own
+    measure on the tables' texts, at a fiftieth of its cost), each looked
+    up in the font once."""
+    total = 0.0
+    for ch in str(text):
+        a = _ADVANCE.get((bold, ch))
+        if a is None:
+            from matplotlib.font_manager import FontProperties, findfont, get_font
+            from matplotlib.ft2font import LOAD_NO_HINTING
+            font = get_font(findfont(FontProperties(weight="bold" if bold else "normal")))
+            font.set_size(100, 72)
+            a = font.load_char(ord(ch), flags=LOAD_NO_HINTING).linearHoriAdvance / 65536 / 100
+            _ADVANCE[(bold, ch)] = a
+        total += a
+    return total * size
+
+
 def _column_widths(head, rows, size):
     """Column widths (fractions summing to 1) proportional to the widest
-    rendered text in each column (headers in bold), and the total width in
-    points the table needs at this font size."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextToPath
-    ttp = TextToPath()
-    plain, bold = FontProperties(size=size), FontProperties(size=size, weight="bold")
-
-    def w(text, fp):
-        return ttp.get_text_width_height_descent(str(text), fp, ismath=False)[0]
-    pts = [(max([w(h, bold)] + [w(row[k], plain) for row in rows]) + 1.0 * size) / 0.92
-           for k, h in enumerate(head)]
+    text in each column (headers in bold), and the total width in points
+    the table needs at this font size."""
+    pts = [(max([_text_width(h, size, True)] + [_text_width(row[k], size) for row in rows])
+            + 1.0 * size) / 0.92 for k, h in enumerate(head)]
     return [p / sum(pts) for p in pts], sum(pts)
 
 
