@@ -344,10 +344,12 @@ char *sn_group_name(const sc_scenario *s, const int *group, int g)
 }
 
 /* The labs' fail years, g labs to a tuple (code = fy[l0] + V fy[l0+1] +
- * V^2 ...), for the unweighted histograms: one count per tuple instead of
- * one per lab, so the histogram of an input costs P = ceil(L / g)
- * scattered increments a path, not L + 1 (the histograms were half of
- * the estimate's time). Counts are integers, so the sums are the same. */
+ * V^2 ...), for the histograms summed as integers (the unweighted counts,
+ * and a conditioned run's quantised weights: quantised_weights): one add
+ * per tuple instead of one per lab, so the histogram of an input costs
+ * P = ceil(L / g) scattered adds a path, not L + 1 (the histograms were
+ * half of the estimate's time). Integer sums do not depend on how they
+ * are grouped, so the results are the same. */
 typedef struct {
     size_t g, P, K;        /* labs a tuple, tuples, codes a tuple (V^g) */
     uint16_t *code;        /* [N][P] */
