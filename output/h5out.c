@@ -287,10 +287,11 @@ static int check_meta(ho_ctx *c, const char *final_path, const ho_meta *m)
     return 0;
 }
 
-/* The temporary file's name: DIR/STEM.tmp-XXXXXX beside the final path,
- * where STEM is the final name cut short enough that the whole name fits
- * NAME_MAX (a valid 250-byte output name must not fail because of the
- * suffix). The X's are for mkstemp. NULL when memory runs out. */
+/* The template of the temporary file's name beside the final path: DIR/
+ * STEM.tmp- and the six-X pattern that mkstemp(3) replaces with random
+ * characters, where STEM is the final name cut short enough that the
+ * whole name fits NAME_MAX (a valid 250-byte output name must not fail
+ * because of the suffix). NULL when memory runs out. */
 static char *tmp_template(const char *final_path)
 {
     static const char suffix[] = ".tmp-XXXXXX";

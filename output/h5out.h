@@ -1,7 +1,7 @@
 /* h5out: the result file of ../shared/OUTPUT.md (prefix ho_).
  *
  * Contract. A result file is written under a temporary name beside the
- * requested one ("OUT.h5.tmp-XXXXXX": random, created exclusively, so no
+ * requested one ("OUT.h5.tmp-" and six random characters, created exclusively, so no
  * planted file or link can stand in for it) and renamed onto the
  * requested path only by ho_commit, after every dataset has been written
  * and flushed. A run that fails or is abandoned calls ho_discard, which

@@ -17,10 +17,12 @@ case "$what" in run|test|build) ;; *)
   echo "usage: scripts/setup.sh run|test|build" >&2; exit 2;;
 esac
 
-# Debian packages the build, the tests and the report scripts need.
+# Debian packages the build, the tests and the report scripts need
+# (python3-pil: report.py writes its PNGs with PIL, and tests/test_report.py
+# reads the PDF's images back with it; named although matplotlib pulls it in).
 pkgs=(gcc make cmake pkg-config libc6-dev
       libgsl-dev libhdf5-dev libyaml-dev zlib1g-dev librandom123-dev librandom123-doc
-      hdf5-tools python3 python3-h5py python3-numpy python3-matplotlib python3-xarray python3-pandas poppler-utils
+      hdf5-tools python3 python3-h5py python3-numpy python3-matplotlib python3-pil python3-xarray python3-pandas poppler-utils
       libopenmpi-dev openmpi-bin slurm-wlm munge
       util-linux passwd)   # unshare, setpriv and useradd: the hostile-input tests
 # python3-yaml: compare and report read the scenario text of two runs to say

@@ -1,10 +1,25 @@
 """Helpers shared by the Python tests: run runway, compare result files."""
 import os
 import subprocess
+import sys
 import tempfile
 
 import h5py
 import numpy as np
+
+
+PY = "/usr/bin/python3"  # Debian's, which has h5py, numpy and matplotlib
+
+
+def script_args(names=("RUNWAY", "SOURCE_DIR", "MODE")):
+    """A test script's arguments (RUNWAY SOURCE_DIR [MODE]): the paths made
+    absolute, any further argument as given; puts SOURCE_DIR/scripts on
+    sys.path, so that the script can import report, compare and the rest."""
+    if len(sys.argv) != len(names) + 1:
+        sys.exit(f"usage: {os.path.basename(sys.argv[0])} {' '.join(names)}")
+    args = [os.path.abspath(a) if k < 2 else a for k, a in enumerate(sys.argv[1:])]
+    sys.path.insert(0, os.path.join(args[1], "scripts"))
+    return args
 
 
 def run(runway, *args, check=True):

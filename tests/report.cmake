@@ -28,36 +28,38 @@ add_test(NAME report_conditioned_backtest_and_failure_worlds
           $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR})
 set_tests_properties(report_conditioned_backtest_and_failure_worlds PROPERTIES TIMEOUT 600
   ENVIRONMENT "MPLBACKEND=Agg;MPLCONFIGDIR=${CMAKE_CURRENT_BINARY_DIR}/mplconfig")
+# Tests that run one Python script in several modes: each NAME:MODE pair
+# is a test NAME running SCRIPT RUNWAY SOURCE_DIR MODE (10 minutes at most;
+# exit 77 is a skip); MATPLOTLIB: with the report's matplotlib settings.
+function(runway_py_modes script)
+  cmake_parse_arguments(PM "MATPLOTLIB" "" "PAIRS" ${ARGN})
+  foreach(_pair ${PM_PAIRS})
+    string(REPLACE ":" ";" _pair "${_pair}")
+    list(GET _pair 0 _name)
+    list(GET _pair 1 _mode)
+    add_test(NAME ${_name}
+      COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/${script}
+              $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR} ${_mode})
+    set_tests_properties(${_name} PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77)
+    if(PM_MATPLOTLIB)
+      set_tests_properties(${_name} PROPERTIES ENVIRONMENT
+        "MPLBACKEND=Agg;MPLCONFIGDIR=${CMAKE_CURRENT_BINARY_DIR}/mplconfig")
+    endif()
+  endforeach()
+endfunction()
 # runway compare of runs whose labs differ (matched by name, the labs of
 # one run listed, changed inputs named), its intervals at 0 and 1, a
 # reader that has gone, and hostile lab names (tests/test_compare_labs.py).
-foreach(_pair
-    "compare_matches_labs_by_name_and_lists_changed_inputs:labs"
-    "compare_interval_covers_at_p_zero_and_one:interval"
-    "compare_quiet_on_broken_pipe:pipe"
-    "compare_sanitises_hostile_lab_names:hostile")
-  string(REPLACE ":" ";" _pair "${_pair}")
-  list(GET _pair 0 _name)
-  list(GET _pair 1 _mode)
-  add_test(NAME ${_name}
-    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_compare_labs.py
-            $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR} ${_mode})
-  set_tests_properties(${_name} PROPERTIES TIMEOUT 600)
-endforeach()
+runway_py_modes(test_compare_labs.py PAIRS
+  "compare_matches_labs_by_name_and_lists_changed_inputs:labs"
+  "compare_interval_covers_at_p_zero_and_one:interval"
+  "compare_quiet_on_broken_pipe:pipe"
+  "compare_sanitises_hostile_lab_names:hostile")
 # The report's first page, its figures, hostile names and signals
 # (tests/test_report_summary.py; the first needs pdftotext and pdftoppm
 # from poppler-utils and returns 77 without them).
-foreach(_pair
-    "report_first_page_summarises_and_prints_dollars_literally:summary"
-    "report_figures_show_only_what_can_happen:figures"
-    "report_sanitises_hostile_lab_names:hostile"
-    "report_leaves_no_temporaries_on_signals:signals")
-  string(REPLACE ":" ";" _pair "${_pair}")
-  list(GET _pair 0 _name)
-  list(GET _pair 1 _mode)
-  add_test(NAME ${_name}
-    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report_summary.py
-            $<TARGET_FILE:runway> ${CMAKE_SOURCE_DIR} ${_mode})
-  set_tests_properties(${_name} PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
-    ENVIRONMENT "MPLBACKEND=Agg;MPLCONFIGDIR=${CMAKE_CURRENT_BINARY_DIR}/mplconfig")
-endforeach()
+runway_py_modes(test_report_summary.py MATPLOTLIB PAIRS
+  "report_first_page_summarises_and_prints_dollars_literally:summary"
+  "report_figures_show_only_what_can_happen:figures"
+  "report_sanitises_hostile_lab_names:hostile"
+  "report_leaves_no_temporaries_on_signals:signals")

@@ -42,11 +42,9 @@ import tempfile
 import h5py
 import numpy as np
 
-runway, src, mode = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
-sys.path.insert(0, os.path.join(src, "scripts"))
-sys.path.insert(0, os.path.join(src, "tests"))
-from h5util import failer, sh  # noqa: E402
-PY = "/usr/bin/python3"
+from h5util import PY, failer, script_args, sh  # tests/, the script's own folder
+
+runway, src, mode = script_args()
 COMPARE = os.path.join(src, "scripts", "compare.py")
 SCEN = os.path.join(src, "scenarios", "baseline.yaml")
 N = 3000

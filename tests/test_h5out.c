@@ -298,7 +298,7 @@ static int file_exists(const char *p)
     return stat(p, &st) == 0;
 }
 
-/* The temporary file of final (FINAL.tmp-XXXXXX, a random suffix) into
+/* The temporary file of final (FINAL.tmp- and six random characters) into
  * buf: 1 when there is one. */
 static int find_tmp(const char *final, char *buf, size_t n)
 {

@@ -45,11 +45,9 @@ import time
 import h5py
 import numpy as np
 
-runway, src, mode = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
-sys.path.insert(0, os.path.join(src, "scripts"))
-sys.path.insert(0, os.path.join(src, "tests"))
-from h5util import failer, sh  # noqa: E402
-PY = "/usr/bin/python3"
+from h5util import PY, failer, script_args, sh  # tests/, the script's own folder
+
+runway, src, mode = script_args()
 REPORT = os.path.join(src, "scripts", "report.py")
 SCEN = os.path.join(src, "scenarios", "baseline.yaml")
 DOLLARS = "$3.5B (late 2024) -> $8.4B"
