@@ -22,6 +22,15 @@ def script_args(names=("RUNWAY", "SOURCE_DIR", "MODE")):
     return args
 
 
+def run_mode(modes, mode, prefix, problems):
+    """Runs modes[mode](d) in a fresh temporary folder d, then exits: 0 when
+    problems (the script's list of failures) is empty, else 1."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as d:
+        modes[mode](d)
+    print("ok" if not problems else f"{len(problems)} problem(s)")
+    sys.exit(1 if problems else 0)
+
+
 def run(runway, *args, check=True):
     p = subprocess.run([runway, *args], capture_output=True, text=True)
     if check and p.returncode != 0:

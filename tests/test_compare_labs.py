@@ -36,13 +36,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 
 import h5py
 import numpy as np
 
-from h5util import PY, failer, script_args, sh  # tests/, the script's own folder
+from h5util import PY, failer, run_mode, script_args, sh  # tests/, the script's own folder
 
 runway, src, mode = script_args()
 COMPARE = os.path.join(src, "scripts", "compare.py")
@@ -258,8 +256,5 @@ def mode_hostile(d):
         fail(f"refusal: exit {p.returncode}, stderr {p.stderr[:300]!r}")
 
 
-with tempfile.TemporaryDirectory(prefix="runway-compare-labs-") as d:
-    {"labs": mode_labs, "interval": mode_interval, "pipe": mode_pipe,
-     "hostile": mode_hostile}[mode](d)
-print("ok" if not problems else f"{len(problems)} problem(s)")
-sys.exit(1 if problems else 0)
+run_mode({"labs": mode_labs, "interval": mode_interval, "pipe": mode_pipe,
+     "hostile": mode_hostile}, mode, "runway-compare-labs-", problems)

@@ -39,13 +39,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import h5py
 import numpy as np
 
-from h5util import PY, failer, script_args, sh  # tests/, the script's own folder
+from h5util import PY, failer, run_mode, script_args, sh  # tests/, the script's own folder
 
 runway, src, mode = script_args()
 REPORT = os.path.join(src, "scripts", "report.py")
@@ -255,8 +254,5 @@ def mode_signals(d):
         print(f"{sig.name}: exit {p.returncode}: {err.strip()}")
 
 
-with tempfile.TemporaryDirectory(prefix="runway-report-summary-") as d:
-    {"summary": mode_summary, "figures": mode_figures, "hostile": mode_hostile,
-     "signals": mode_signals}[mode](d)
-print("ok" if not problems else f"{len(problems)} problem(s)")
-sys.exit(1 if problems else 0)
+run_mode({"summary": mode_summary, "figures": mode_figures, "hostile": mode_hostile,
+     "signals": mode_signals}, mode, "runway-report-summary-", problems)
