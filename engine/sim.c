@@ -770,10 +770,9 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
     if ((st->weighted ? tn_spearman_w(st->NS, r->I, L, st->col_in, st->col_surv, st->col_cash,
                                       st->col_w, threads, r->sensitivity_survival,
                                       r->sensitivity_cash)
-                      : tn_spearman_each(st->NS, r->I, L, st->col_in, st->col_surv,
-                                         st->col_cash, threads, r->sensitivity_survival,
-                                         r->sensitivity_cash, table ? put_codes : NULL,
-                                         table)) != 0) {
+                      : tn_spearman(st->NS, r->I, L, st->col_in, st->col_surv, st->col_cash,
+                                    threads, r->sensitivity_survival, r->sensitivity_cash,
+                                    table ? put_codes : NULL, table)) != 0) {
         free(table);
         sim_result_free(r);
         snprintf(err, errlen, "out of memory for the rank correlations");

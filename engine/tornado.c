@@ -35,7 +35,7 @@ static void to_columns(double *dst, const double *src, size_t stride, size_t c0,
 
 /* Replaces each of the nc columns of col (N rows each) by its centred
  * ranks, and sets ss[c] to their sum of squares; then, when fn is not
- * NULL, hands column c to fn as input c0 + c (tn_spearman_each). 0, or
+ * NULL, hands column c to fn as input c0 + c (tn_spearman). 0, or
  * -1 out of memory. */
 static int rank_columns(double *col, double *ss, size_t nc, size_t N, int threads,
                         tn_ranks_fn fn, void *ctx, size_t c0)
@@ -158,15 +158,8 @@ int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const doub
 }
 
 int tn_spearman(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
-                const double *fcash, int threads, double *rho_surv, double *rho_cash)
-{
-    return tn_spearman_each(N, I, L, inputs, surv, fcash, threads, rho_surv, rho_cash,
-                            NULL, NULL);
-}
-
-int tn_spearman_each(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
-                     const double *fcash, int threads, double *rho_surv, double *rho_cash,
-                     tn_ranks_fn fn, void *ctx)
+                const double *fcash, int threads, double *rho_surv, double *rho_cash,
+                tn_ranks_fn fn, void *ctx)
 {
     if (I == 0 || N == 0)
         return 0;

@@ -17,23 +17,20 @@
 
 #include <stddef.h>
 
-int tn_spearman(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
-                const double *fcash, int threads, double *rho_surv, double *rho_cash);
-
-/* An input's ranks as tn_spearman_each computes them: centred[p] = the
+/* An input's ranks as tn_spearman computes them: centred[p] = the
  * mid-rank of path p's value (1..N, ties averaged: st_ranks) less
  * (N + 1) / 2, which is exact, so adding (N + 1) / 2 back gives the rank
  * itself. Called once per input i, from the thread that ranked it, while
  * other threads rank other inputs: fn must write only what belongs to i. */
 typedef void (*tn_ranks_fn)(void *ctx, size_t i, const double *centred, size_t N);
 
-/* tn_spearman, handing each input's ranks to fn (when not NULL) as soon as
- * they are made, so that another estimate on the same ranks (the
- * sensitivity indices' bins: sn_codes_from_ranks) need not sort the
- * inputs again. The correlations are the same, bit for bit. */
-int tn_spearman_each(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
-                     const double *fcash, int threads, double *rho_surv, double *rho_cash,
-                     tn_ranks_fn fn, void *ctx);
+/* fn, when not NULL, receives each input's ranks as soon as they are
+ * made, so that another estimate on the same ranks (the sensitivity
+ * indices' bins: sn_codes_from_ranks) need not sort the inputs again; the
+ * correlations do not depend on it. */
+int tn_spearman(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
+                const double *fcash, int threads, double *rho_surv, double *rho_cash,
+                tn_ranks_fn fn, void *ctx);
 
 /* The same for a conditioned run: path p weighs w[p] (>= 0), and each
  * correlation is the weighted Pearson correlation of the weighted ranks

@@ -320,7 +320,7 @@ static void put_codes(void *table, size_t i, const double *centred, size_t N)
     sn_codes_from_ranks(N, t, centred, (uint8_t *)table + 2 * N + 1 + i * N);
 }
 
-/* sim.c ranks each input once: tn_spearman_each hands the ranks to
+/* sim.c ranks each input once: tn_spearman hands the ranks to
  * sn_codes_from_ranks, and sn_survival reads those bins instead of binning
  * the inputs itself; unweighted, it counts fail years by tuples of labs.
  * Both must leave every figure as it was, bit for bit: against its own
@@ -361,7 +361,7 @@ static void shared(void)
                 cash[p * L + l] = v;
             }
         }
-        ASSERT_TRUE(tn_spearman_each(N, I, L, x, surv, cash, 2, rs, rc, put_codes, table) == 0);
+        ASSERT_TRUE(tn_spearman(N, I, L, x, surv, cash, 2, rs, rc, put_codes, table) == 0);
         int group[5] = {0, 1, 2, 2, 3};
         const size_t n = L * T * I, ng = L * T * 4;
         /* a conditioned run's weights: whole multiples of 2^-32 in [0, 1] */
