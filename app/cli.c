@@ -662,17 +662,30 @@ static int run_print(const char *scenario, const char *out, const run_opts *ro)
     return rc;
 }
 
+/* parse_run_opts for a command with no options of its own: 1 when the
+ * command goes on (ro filled, its caller frees it; *status 0), else 0
+ * with *status the exit status to return (ro freed: 0 after --help, the
+ * error's status otherwise). */
+static int command_opts(int argc, char **argv, const char *cmdline, run_opts *ro, int *first,
+                        int *status)
+{
+    int rc = parse_run_opts(argc, argv, cmdline, ro, first, NULL, NULL);
+    *status = rc < 0 ? 0 : rc;
+    if (rc == 0)
+        return 1;
+    run_opts_free(ro);
+    return 0;
+}
+
 /* Runs scripts/NAME ARGS... (defined below, with the other script calls). */
 static int run_script(const char *name, char **args, size_t nargs);
 
 static int cmd_run(int argc, char **argv, const char *cmdline)
 {
     run_opts ro;
-    int first, rc = parse_run_opts(argc, argv, cmdline, &ro, &first, NULL, NULL);
-    if (rc != 0) {
-        run_opts_free(&ro);
-        return rc < 0 ? 0 : rc;
-    }
+    int first, rc;
+    if (!command_opts(argc, argv, cmdline, &ro, &first, &rc))
+        return rc;
     if (ro.resume && ro.others[0]) {
         fprintf(stderr, "runway: --resume continues a checkpoint exactly as it was started, "
                         "into the same file; it takes only -t and -q (got %s)\n", ro.others);
@@ -769,11 +782,9 @@ static int cmd_run(int argc, char **argv, const char *cmdline)
 static int cmd_validate(int argc, char **argv, const char *cmdline)
 {
     run_opts ro;
-    int first, rc = parse_run_opts(argc, argv, cmdline, &ro, &first, NULL, NULL);
-    if (rc != 0) {
-        run_opts_free(&ro);
-        return rc < 0 ? 0 : rc;
-    }
+    int first, rc;
+    if (!command_opts(argc, argv, cmdline, &ro, &first, &rc))
+        return rc;
     if (argc - first < 1) {
         fprintf(stderr, "runway: validate needs a SCENARIO file\n");
         run_opts_free(&ro);
@@ -801,11 +812,9 @@ static int cmd_validate(int argc, char **argv, const char *cmdline)
 static int cmd_rerun(int argc, char **argv, const char *cmdline)
 {
     run_opts ro;
-    int first, rc = parse_run_opts(argc, argv, cmdline, &ro, &first, NULL, NULL);
-    if (rc != 0) {
-        run_opts_free(&ro);
-        return rc < 0 ? 0 : rc;
-    }
+    int first, rc;
+    if (!command_opts(argc, argv, cmdline, &ro, &first, &rc))
+        return rc;
     const run_spec *sp = &ro.spec;
     if (argc - first != 1 || ro.outdir || ro.resume || sp->so.nset || sp->so.has_paths
         || sp->so.has_seed || sp->target_hw > 0.0 || sp->shard_n || sp->condition) {
@@ -836,11 +845,9 @@ static int cmd_rerun(int argc, char **argv, const char *cmdline)
 static int cmd_merge(int argc, char **argv, const char *cmdline)
 {
     run_opts ro;
-    int first, rc = parse_run_opts(argc, argv, cmdline, &ro, &first, NULL, NULL);
-    if (rc != 0) {
-        run_opts_free(&ro);
-        return rc < 0 ? 0 : rc;
-    }
+    int first, rc;
+    if (!command_opts(argc, argv, cmdline, &ro, &first, &rc))
+        return rc;
     int n = argc - first;
     if (n < 1 || !ro.out) {
         fprintf(stderr, "runway: merge needs the shard files and -o OUT.h5\n");
@@ -863,11 +870,9 @@ static int cmd_merge(int argc, char **argv, const char *cmdline)
 static int cmd_backtest(int argc, char **argv, const char *cmdline)
 {
     run_opts ro;
-    int first, rc = parse_run_opts(argc, argv, cmdline, &ro, &first, NULL, NULL);
-    if (rc != 0) {
-        run_opts_free(&ro);
-        return rc < 0 ? 0 : rc;
-    }
+    int first, rc;
+    if (!command_opts(argc, argv, cmdline, &ro, &first, &rc))
+        return rc;
     const char *why = argc - first != 2 ? "backtest needs SCENARIO and OBSERVATIONS.yaml"
                     : ro.outdir ? "backtest writes one file: use -o, not -O"
                     : ro.spec.shard_n || ro.resume ? "backtest runs whole: no --shard or --resume"
