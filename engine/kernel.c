@@ -26,6 +26,28 @@
 #define KN_IVDEP
 #endif
 
+/* c ? a : b, for a state array's "new value where the lane was alive,
+ * the old one elsewhere" (x[j] = c ? a : x[j]). Written as a ?: on the
+ * array element, GCC turns it into a conditional store and vectorises
+ * that as a masked store (vmaskmovpd), which AMD's cores execute as
+ * dozens of micro-ops each; through the bits it is a plain store of a
+ * blend. Bit for bit the select: each lane's bits are a's or b's. */
+static inline double keep_d(int64_t c, double a, double b)
+{
+    uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)(c != 0);
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ua = (ua & m) | (ub & ~m);
+    memcpy(&a, &ua, sizeof a);
+    return a;
+}
+
+static inline int64_t keep_i(int64_t c, int64_t a, int64_t b)
+{
+    uint64_t m = (uint64_t)0 - (uint64_t)(c != 0);
+    return (int64_t)(((uint64_t)a & m) | ((uint64_t)b & ~m));
+}
+
 struct kn_work {
     size_t L, T, I;
     double *u;      /* [I][KN] uniforms of the inputs */
@@ -336,7 +358,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
              * select keeps lanes where ln mu is 0 at exactly 1) */
             for (size_t j = 0; j < n; j++) {
                 double lm = ys_ln_momentum(lnmu[j], phi[j], es[j], ue[j]);
-                lnmu[j] = al[j] ? lm : lnmu[j];
+                lnmu[j] = keep_d(al[j], lm, lnmu[j]);
                 pull[j] = lm;
             }
             for (size_t j = 0; j < n; j++)
@@ -501,20 +523,20 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 int64_t dies = a0 & neg & (int64_t)!parent;
                 int64_t ocn = ys_fail_outcome(R, acq[j]);
                 /* Commit where the lab was alive at the start of the year. */
-                stf[j] = a0 ? staff : stf[j];
-                own[j] = a0 ? ownn : own[j];
-                kf[j] = a0 ? kfn : kf[j];
-                py[j] = a0 ? pyn : py[j];
-                rt[j] = a0 ? rt[j] + raised : rt[j];
-                cash[j] = a0 ? Cn : cash[j];
-                rp[j] = a0 ? R : rp[j];
-                lnrp[j] = a0 ? lnR : lnrp[j];
-                al[j] = dies ? 0 : al[j];
-                fy[j] = dies ? (int64_t)t : fy[j];
-                oc[j] = dies ? ocn : oc[j];
-                sh0[j] = dies ? 0.0 : sh0[j];
-                sh1[j] = dies ? 0.0 : sh1[j];
-                sh2[j] = dies ? 0.0 : sh2[j];
+                stf[j] = keep_d(a0, staff, stf[j]);
+                own[j] = keep_d(a0, ownn, own[j]);
+                kf[j] = keep_d(a0, kfn, kf[j]);
+                py[j] = keep_i(a0, pyn, py[j]);
+                rt[j] = keep_d(a0, rt[j] + raised, rt[j]);
+                cash[j] = keep_d(a0, Cn, cash[j]);
+                rp[j] = keep_d(a0, R, rp[j]);
+                lnrp[j] = keep_d(a0, lnR, lnrp[j]);
+                al[j] = keep_i(dies, 0, al[j]);
+                fy[j] = keep_i(dies, (int64_t)t, fy[j]);
+                oc[j] = keep_i(dies, ocn, oc[j]);
+                sh0[j] = keep_d(dies, 0.0, sh0[j]);
+                sh1[j] = keep_d(dies, 0.0, sh1[j]);
+                sh2[j] = keep_d(dies, 0.0, sh2[j]);
                 yc[j] = a0 ? Cn : NAN;
                 yr[j] = a0 ? R : NAN;
                 yop[j] = a0 ? op : NAN;
@@ -534,12 +556,12 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                      * after step 6 */
                     double h = ys_exit_hazard(w->pneed[j], w->praised[j], hd[j], hz[j]);
                     int64_t bought = w->pa0[j] & ys_bought((int64_t)!parent, (int64_t)!al[j], uv[j], h);
-                    al[j] = bought ? 0 : al[j];
-                    fy[j] = bought ? (int64_t)t : fy[j];
-                    oc[j] = bought ? MD_ACQUIRED_SOLVENT : oc[j];
-                    sh0[j] = bought ? 0.0 : sh0[j];
-                    sh1[j] = bought ? 0.0 : sh1[j];
-                    sh2[j] = bought ? 0.0 : sh2[j];
+                    al[j] = keep_i(bought, 0, al[j]);
+                    fy[j] = keep_i(bought, (int64_t)t, fy[j]);
+                    oc[j] = keep_i(bought, MD_ACQUIRED_SOLVENT, oc[j]);
+                    sh0[j] = keep_d(bought, 0.0, sh0[j]);
+                    sh1[j] = keep_d(bought, 0.0, sh1[j]);
+                    sh2[j] = keep_d(bought, 0.0, sh2[j]);
                     ya[j] = al[j];
                 }
             }
@@ -587,6 +609,8 @@ void kn_draw_only(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             double *ue = w->ue + l * KN, *uf = w->uf + l * KN;
             rs_philox_uniforms(p->lab_key[l], first, n, (uint32_t)t, 0, ue, uf);
             rm_ndtri_n(ue, ue, n);
+            if (p->lab_exits[l]) /* step 7's draw, as kn_run */
+                rs_philox_uniforms(p->lab_key[l], first, n, (uint32_t)t, 1, w->uv + l * KN, NULL);
         }
     }
 }

@@ -19,7 +19,7 @@
 #include "engine/metrics.h"
 #include "engine/model.h"
 
-#define KN_LANES 128
+#define KN_LANES 64
 
 typedef struct kn_work kn_work;
 
@@ -30,9 +30,9 @@ void kn_work_free(kn_work *w);
 void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n);
 
 /* Draws exactly the random numbers kn_run would (inputs, per-year
- * factors, sentiment and each lab-year's execution and funding draws, as
- * normals where the model uses normals) and nothing else: the floor that
- * bench/ compares the simulation with. */
+ * factors, sentiment and each lab-year's execution, funding and exit
+ * draws, as normals where the model uses normals) and nothing else: the
+ * floor that bench/ compares the simulation with. */
 void kn_draw_only(const md_plan *p, kn_work *w, uint64_t first, size_t n);
 
 /* Views into the work area after kn_run; index [.. ][lane]. */
