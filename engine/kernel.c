@@ -135,6 +135,9 @@ void kn_view_get(const kn_work *w, kn_view *v)
     v->raised_total = w->raised_tot;
     v->drawn = w->drawn;
     v->market = w->ym;
+    v->exec_z = w->ue;
+    v->fund_u = w->uf;
+    v->exit_u = w->uv;
 }
 
 /* rd_quantile for n lanes. Untruncated normal and lognormal, the families

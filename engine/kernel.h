@@ -47,6 +47,11 @@ typedef struct {
     const double *drawn;         /* [I][KN_LANES] */
     const double *market;        /* [3][T][KN_LANES] segment sizes sub, api, ent
                                     at the end of each year */
+    /* the last year's draws of each lab, as kn_run and kn_draw_only both
+     * leave them (the test that the floor draws what the model does) */
+    const double *exec_z;        /* [L][KN_LANES] execution normals */
+    const double *fund_u;        /* [L][KN_LANES] funding uniforms */
+    const double *exit_u;        /* [L][KN_LANES] step 7's uniforms (labs it can buy) */
 } kn_view;
 
 void kn_view_get(const kn_work *w, kn_view *v);

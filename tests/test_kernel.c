@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/kernel.h"
+#include "engine/model.h"
 #include "engine/scenario.h"
 #include "engine/sim.h"
 #include "test_util.h"
@@ -69,6 +71,51 @@ static void compare(const char *path, const sc_options *so, uint64_t N, int thre
         return;
     }
     compare_scenario(s, path, N, threads);
+}
+
+/* The floor bench/ divides by (kn_draw_only) draws the random numbers the
+ * model draws: on fresh work areas, the two leave the same drawn inputs
+ * and the same last-year execution, funding and exit draws of every lab
+ * (the floor once left out step 7's exit draws). */
+static void draw_only_draws_what_the_kernel_draws(const char *path, uint64_t first, size_t n)
+{
+    char err[1024];
+    sc_scenario *s = NULL;
+    if (sc_load(&s, path, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        tu_failures++;
+        return;
+    }
+    md_plan *p = md_plan_create(s, s->seed, err, sizeof err);
+    kn_work *wr = p ? kn_work_create(p) : NULL, *wd = p ? kn_work_create(p) : NULL;
+    ASSERT_TRUE(p && wr && wd);
+    if (p && wr && wd) {
+        kn_run(p, wr, first, n);
+        kn_draw_only(p, wd, first, n);
+        kn_view vr, vd;
+        kn_view_get(wr, &vr);
+        kn_view_get(wd, &vd);
+        size_t L = s->nlabs, exits = 0;
+        for (size_t i = 0; i < s->ninputs; i++)
+            same(vr.drawn + i * KN_LANES, vd.drawn + i * KN_LANES, n * sizeof(double),
+                 "drawn inputs (draw only)", path);
+        for (size_t l = 0; l < L; l++) {
+            same(vr.exec_z + l * KN_LANES, vd.exec_z + l * KN_LANES, n * sizeof(double),
+                 "execution draws (draw only)", path);
+            same(vr.fund_u + l * KN_LANES, vd.fund_u + l * KN_LANES, n * sizeof(double),
+                 "funding draws (draw only)", path);
+            if (s->labs[l].backstop == SC_BACKSTOP_PARENT)
+                continue; /* step 7 never buys it: no draw */
+            exits++;
+            same(vr.exit_u + l * KN_LANES, vd.exit_u + l * KN_LANES, n * sizeof(double),
+                 "exit draws (draw only)", path);
+        }
+        ASSERT_TRUE(exits > 0); /* the scenario exercises step 7 */
+    }
+    kn_work_free(wr);
+    kn_work_free(wd);
+    md_plan_free(p);
+    sc_free(s);
 }
 
 /* A small deterministic generator for the property test (not the
@@ -189,6 +236,8 @@ int main(void)
                               "../scenarios/scaling_slowdown.yaml", "../scenarios/efficiency_shock.yaml" };
     for (int i = 0; i < 4; i++)
         compare(shipped[i], NULL, 3000, 2);
+    draw_only_draws_what_the_kernel_draws("../scenarios/baseline.yaml", 1000, KN_LANES);
+    draw_only_draws_what_the_kernel_draws("kernel_edges.yaml", 77, KN_LANES - 3);
     /* odd path count: a partial kernel block and a partial sim block */
     compare("kernel_edges.yaml", NULL, 2077, 1);
     /* property: random valid scenarios, every output the same bits */
