@@ -48,6 +48,20 @@ static inline int64_t keep_i(int64_t c, int64_t a, int64_t b)
     return (int64_t)(((uint64_t)a & m) | ((uint64_t)b & ~m));
 }
 
+/* Lane j's lab leaves the market in year t where gone (failed in step 6
+ * or bought in step 7): no longer alive, its fail year and outcome set,
+ * its shares freed for the others. */
+static inline void lane_leaves(int64_t gone, int64_t t, int64_t outcome, size_t j, int64_t *al,
+                               int64_t *fy, int64_t *oc, double *sh0, double *sh1, double *sh2)
+{
+    al[j] = keep_i(gone, 0, al[j]);
+    fy[j] = keep_i(gone, t, fy[j]);
+    oc[j] = keep_i(gone, outcome, oc[j]);
+    sh0[j] = keep_d(gone, 0.0, sh0[j]);
+    sh1[j] = keep_d(gone, 0.0, sh1[j]);
+    sh2[j] = keep_d(gone, 0.0, sh2[j]);
+}
+
 struct kn_work {
     size_t L, T, I;
     double *u;      /* [I][KN] uniforms of the inputs */
@@ -534,12 +548,7 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 cash[j] = keep_d(a0, Cn, cash[j]);
                 rp[j] = keep_d(a0, R, rp[j]);
                 lnrp[j] = keep_d(a0, lnR, lnrp[j]);
-                al[j] = keep_i(dies, 0, al[j]);
-                fy[j] = keep_i(dies, (int64_t)t, fy[j]);
-                oc[j] = keep_i(dies, ocn, oc[j]);
-                sh0[j] = keep_d(dies, 0.0, sh0[j]);
-                sh1[j] = keep_d(dies, 0.0, sh1[j]);
-                sh2[j] = keep_d(dies, 0.0, sh2[j]);
+                lane_leaves(dies, (int64_t)t, ocn, j, al, fy, oc, sh0, sh1, sh2);
                 yc[j] = a0 ? Cn : NAN;
                 yr[j] = a0 ? R : NAN;
                 yop[j] = a0 ? op : NAN;
@@ -559,12 +568,8 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                      * after step 6 */
                     double h = ys_exit_hazard(w->pneed[j], w->praised[j], hd[j], hz[j]);
                     int64_t bought = w->pa0[j] & ys_bought((int64_t)!parent, (int64_t)!al[j], uv[j], h);
-                    al[j] = keep_i(bought, 0, al[j]);
-                    fy[j] = keep_i(bought, (int64_t)t, fy[j]);
-                    oc[j] = keep_i(bought, MD_ACQUIRED_SOLVENT, oc[j]);
-                    sh0[j] = keep_d(bought, 0.0, sh0[j]);
-                    sh1[j] = keep_d(bought, 0.0, sh1[j]);
-                    sh2[j] = keep_d(bought, 0.0, sh2[j]);
+                    lane_leaves(bought, (int64_t)t, MD_ACQUIRED_SOLVENT, j, al, fy, oc, sh0, sh1,
+                                sh2);
                     ya[j] = al[j];
                 }
             }
