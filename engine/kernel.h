@@ -19,6 +19,11 @@
 #include "engine/metrics.h"
 #include "engine/model.h"
 
+/* Paths a block. 64 keeps a block's work area (every lab-year's figures,
+ * the inputs, the state) small enough to stay in cache between kn_run and
+ * the summaries that read it: against 128, the model and the sampler's
+ * paths each took about 5% less time (docs/performance.md, round four).
+ * Results do not depend on it. */
 #define KN_LANES 64
 
 typedef struct kn_work kn_work;
