@@ -61,16 +61,24 @@ static int same(const void *a, const void *b, size_t bytes, const char *what, co
 
 static void compare_scenario(sc_scenario *s, const char *path, uint64_t N, int threads);
 
-static void compare(const char *path, const sc_options *so, uint64_t N, int threads)
+/* The scenario at path, or NULL (a failure counted, its error printed). */
+static sc_scenario *load(const char *path, const sc_options *so)
 {
     char err[1024];
     sc_scenario *s = NULL;
     if (sc_load(&s, path, so, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         tu_failures++;
-        return;
+        return NULL;
     }
-    compare_scenario(s, path, N, threads);
+    return s;
+}
+
+static void compare(const char *path, const sc_options *so, uint64_t N, int threads)
+{
+    sc_scenario *s = load(path, so);
+    if (s)
+        compare_scenario(s, path, N, threads);
 }
 
 /* The floor bench/ divides by (kn_draw_only) draws the random numbers the
@@ -80,12 +88,9 @@ static void compare(const char *path, const sc_options *so, uint64_t N, int thre
 static void draw_only_draws_what_the_kernel_draws(const char *path, uint64_t first, size_t n)
 {
     char err[1024];
-    sc_scenario *s = NULL;
-    if (sc_load(&s, path, NULL, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        tu_failures++;
+    sc_scenario *s = load(path, NULL);
+    if (!s)
         return;
-    }
     md_plan *p = md_plan_create(s, s->seed, err, sizeof err);
     kn_work *wr = p ? kn_work_create(p) : NULL, *wd = p ? kn_work_create(p) : NULL;
     ASSERT_TRUE(p && wr && wd);
