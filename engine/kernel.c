@@ -422,12 +422,14 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
             if (!tiny) {
                 for (size_t l = 0; l < L; l++) {
                     double *sh = w->share + (l * 3 + (size_t)g) * KN;
+                    /* as selects of bits: GCC read inv only where sum > 0,
+                     * through masked loads */
                     for (size_t j = 0; j < n; j++)
-                        sh[j] = sum[j] > 0.0 ? sh[j] * inv[j] : sh[j];
+                        sh[j] = keep_d(sum[j] > 0.0, sh[j] * inv[j], sh[j]);
                 }
                 for (size_t j = 0; j < n; j++) {
                     double ao = ys_others_pull(oth[j], O[j]);
-                    oth[j] = sum[j] > 0.0 ? ao * inv[j] : oth[j];
+                    oth[j] = keep_d(sum[j] > 0.0, ao * inv[j], oth[j]);
                 }
             } else {
                 for (size_t l = 0; l < L; l++) {
@@ -554,7 +556,8 @@ void kn_run(const md_plan *p, kn_work *w, uint64_t first, size_t n)
                 yop[j] = a0 ? op : NAN;
                 yra[j] = a0 ? raised : NAN;
                 yow[j] = a0 ? ownn : NAN;
-                ysh[j] = a0 ? (w->invMtot[j] > 0.0 ? R * w->invMtot[j] : 0.0) : NAN;
+                /* selects of bits: as ?: GCC read invMtot through masked loads */
+                ysh[j] = keep_d(a0, keep_d(w->invMtot[j] > 0.0, R * w->invMtot[j], 0.0), NAN);
                 ysu[j] = a0 ? sub : NAN;
                 ya[j] = al[j];
             }
