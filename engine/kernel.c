@@ -26,12 +26,13 @@
 #define KN_IVDEP
 #endif
 
-/* c ? a : b, for a state array's "new value where the lane was alive,
- * the old one elsewhere" (x[j] = c ? a : x[j]). Written as a ?: on the
- * array element, GCC turns it into a conditional store and vectorises
- * that as a masked store (vmaskmovpd), which AMD's cores execute as
- * dozens of micro-ops each; through the bits it is a plain store of a
- * blend. Bit for bit the select: each lane's bits are a's or b's. */
+/* c ? a : b through the bits, bit for bit the select (each lane's bits
+ * are a's or b's). Written as ?:, a state array's "new value where the
+ * lane was alive, the old one elsewhere" (x[j] = c ? a : x[j]) became a
+ * conditional store, and a select whose one side reads an array a
+ * conditional load, which GCC vectorises as masked moves (vmaskmovpd),
+ * slow on AMD's cores; through the bits they are plain loads, a blend and
+ * a plain store (docs/performance.md, round four). */
 static inline double keep_d(int64_t c, double a, double b)
 {
     uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)(c != 0);
