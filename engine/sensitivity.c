@@ -415,6 +415,21 @@ static uint64_t *quantised_weights(const sn_data *d)
     return Wq;
 }
 
+/* Path p's P tuple codes pc counted in the table row at row: one count
+ * each (hn), or its quantised weight (hw, when Wq is given). Whether Wq
+ * is given is the same for every path: a branch that is always
+ * predicted. */
+static inline void tuple_add(const uint16_t *pc, size_t P, size_t K, size_t row,
+                             const uint64_t *Wq, size_t p, uint32_t *hn, uint64_t *hw)
+{
+    for (size_t j = 0; j < P; j++) {
+        if (Wq)
+            hw[row + j * K + pc[j]] += Wq[p];
+        else
+            hn[row + j * K + pc[j]]++;
+    }
+}
+
 /* The histograms of C cells (and the two bands) by tuple: h[c L V + l V +
  * v] = the paths (unweighted, Wq NULL: counted in hn) or the weight
  * (Wq: summed as integers in hw) of cell c with lab l's fail year v; wc[c]
@@ -433,32 +448,16 @@ static void tuple_counts(const sn_data *d, const scratch *sc, const tuples *tp, 
         memset(hn, 0, (C + 2) * RT * sizeof *hn);
     /* the cells, then the paths in a band (a fifth), listed first without
      * a branch: a branch per path on its band mispredicted often. (A pass
-     * per tuple, each table in the L1 cache, cost more: 0.21 -> 0.28 s.)
-     * Whether Wq is given is the same for every path: a branch that is
-     * always predicted. */
+     * per tuple, each table in the L1 cache, cost more: 0.21 -> 0.28 s.) */
     size_t nb = 0;
     for (size_t p = 0; p < N; p++) {
-        const uint16_t *pc = tp->code + p * P;
-        size_t row = (size_t)sc->cell[p] * RT;
-        for (size_t j = 0; j < P; j++) {
-            if (Wq)
-                hw[row + j * K + pc[j]] += Wq[p];
-            else
-                hn[row + j * K + pc[j]]++;
-        }
+        tuple_add(tp->code + p * P, P, K, (size_t)sc->cell[p] * RT, Wq, p, hn, hw);
         sc->split[nb].idx = p; /* scratch of N entries, free here */
         nb += bands && sc->band[p];
     }
     for (size_t k = 0; k < nb; k++) {
         size_t p = (size_t)sc->split[k].idx;
-        const uint16_t *pc = tp->code + p * P;
-        size_t row = (C + sc->band[p] - 1) * RT;
-        for (size_t j = 0; j < P; j++) {
-            if (Wq)
-                hw[row + j * K + pc[j]] += Wq[p];
-            else
-                hn[row + j * K + pc[j]]++;
-        }
+        tuple_add(tp->code + p * P, P, K, (C + sc->band[p] - 1) * RT, Wq, p, hn, hw);
     }
     for (size_t c = 0; c < C + 2; c++) {
         uint64_t n = 0;
