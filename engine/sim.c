@@ -584,7 +584,6 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                 if (!I || path >= NS)
                     continue;
                 for (size_t l = 0; l < L; l++) {
-                    st->col_surv[path * L + l] = a.fail_year[j * L + l] == 0;
                     st->col_fy[path * L + l] = a.fail_year[j * L + l];
                     st->col_cash[path * L + l] = a.final_cash[j * L + l];
                 }
@@ -767,17 +766,21 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
     uint8_t *codes = table ? table + 2 * st->NS + 1 : NULL;
     if (table)
         sn_code_table(st->NS, table);
-    if ((st->weighted ? tn_spearman_w(st->NS, r->I, L, st->col_in, st->col_surv, st->col_cash,
-                                      st->col_w, threads, r->sensitivity_survival,
-                                      r->sensitivity_cash)
-                      : tn_spearman(st->NS, r->I, L, st->col_in, st->col_surv, st->col_cash,
-                                    threads, r->sensitivity_survival, r->sensitivity_cash,
-                                    table ? put_codes : NULL, table)) != 0) {
+    double *surv = sim_state_survived(st); /* [NS][L], from the fail years */
+    if ((r->I && !surv)
+        || (st->weighted ? tn_spearman_w(st->NS, r->I, L, st->col_in, surv, st->col_cash,
+                                         st->col_w, threads, r->sensitivity_survival,
+                                         r->sensitivity_cash)
+                         : tn_spearman(st->NS, r->I, L, st->col_in, surv, st->col_cash,
+                                       threads, r->sensitivity_survival, r->sensitivity_cash,
+                                       table ? put_codes : NULL, table)) != 0) {
+        free(surv);
         free(table);
         sim_result_free(r);
         snprintf(err, errlen, "out of memory for the rank correlations");
         return -1;
     }
+    free(surv);
     sn_data sd = { st->NS, r->I, L, T, st->col_in, st->col_fy, st->weighted ? st->col_w : NULL,
                    r->input_group, r->G, codes, 0 };
     int rc = sn_survival(&sd, threads, r->sensitivity_index, r->sensitivity_swing,

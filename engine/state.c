@@ -12,7 +12,7 @@ void sim_state_free(sim_state *st)
     free(st->indep);
     if (st->sk.count)
         sk_set_free(&st->sk);
-    free(st->col_in); free(st->col_surv); free(st->col_cash); free(st->col_fy);
+    free(st->col_in); free(st->col_cash); free(st->col_fy);
     for (int m = 0; m < MT_N; m++)
         free(st->traj[m]);
     free(st->traj_alive);
@@ -49,7 +49,7 @@ int sim_state_init(sim_state *st, const sc_scenario *s, uint64_t N, size_t keep)
     A(st->alive, LT); A(st->acq, LT); A(st->wd, LT); A(st->sol, LT); A(st->prof, LT);
     A(st->indep, st->T * (st->L + 1));
     if (st->I) {
-        A(st->col_in, NS * st->I); A(st->col_surv, NS * st->L); A(st->col_cash, NS * st->L);
+        A(st->col_in, NS * st->I); A(st->col_cash, NS * st->L);
         A(st->col_fy, NS * st->L);
     }
     for (int m = 0; m < MT_N; m++)
@@ -74,6 +74,15 @@ uint64_t sim_state_paths_done(const sim_state *st)
     return n;
 }
 
+double *sim_state_survived(const sim_state *st)
+{
+    size_t n = st->NS * st->L;
+    double *surv = st->I ? malloc((n ? n : 1) * sizeof *surv) : NULL;
+    for (size_t k = 0; surv && k < n; k++)
+        surv[k] = st->col_fy[k] == 0;
+    return surv;
+}
+
 /* Copies the rows of paths [p0, p1) that live in the sensitivity sample
  * and in the kept trajectories. */
 static void copy_rows(sim_state *d, const sim_state *s, uint64_t p0, uint64_t p1)
@@ -82,7 +91,6 @@ static void copy_rows(sim_state *d, const sim_state *s, uint64_t p0, uint64_t p1
     uint64_t e = p1 < d->NS ? p1 : d->NS;
     if (d->I && p0 < e) {
         memcpy(d->col_in + p0 * d->I, s->col_in + p0 * d->I, (size_t)(e - p0) * d->I * 8);
-        memcpy(d->col_surv + p0 * d->L, s->col_surv + p0 * d->L, (size_t)(e - p0) * d->L * 8);
         memcpy(d->col_cash + p0 * d->L, s->col_cash + p0 * d->L, (size_t)(e - p0) * d->L * 8);
         memcpy(d->col_fy + p0 * d->L, s->col_fy + p0 * d->L, (size_t)(e - p0) * d->L * 4);
     }
@@ -289,11 +297,10 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
             for (size_t t = 0; t < T; t++) {
                 uint8_t a = st->traj_alive[p * LT + l * T + t];
                 if (a > 1 || (t > 0 && a > st->traj_alive[p * LT + l * T + t - 1])
-                    || (I && p < st->NS && t == T - 1 && (double)a != st->col_surv[p * L + l])
                     || (I && p < st->NS
                         && a != (st->col_fy[p * L + l] == 0 || st->col_fy[p * L + l] > (int32_t)t + 1))) {
                     snprintf(err, errlen, "state/traj_alive of path %llu, lab %zu is not a "
-                             "lab's life (or disagrees with state/col_survived or col_fail_year)",
+                             "lab's life (or disagrees with state/col_fail_year)",
                              (unsigned long long)p, l + 1);
                     return -1;
                 }
@@ -343,9 +350,8 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
                 continue;
             in_sample++;
             for (size_t l = 0; l < L; l++) {
-                double v = st->col_surv[p * L + l];
                 int32_t fy = st->col_fy[p * L + l];
-                bad |= (v != 0.0 && v != 1.0) || fy < 0 || (size_t)fy > T || (v == 1.0) != (fy == 0);
+                bad |= fy < 0 || (size_t)fy > T;
                 for (size_t t = 0; t < T; t++)
                     surv[l * T + t] += fy == 0 || fy > (int32_t)t + 1;
             }
@@ -360,8 +366,8 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
         }
         free(surv);
         if (bad) {
-            snprintf(err, errlen, "state/col_survived, col_fail_year or col_inputs are not "
-                     "survival flags, fail years and finite inputs matching state/alive");
+            snprintf(err, errlen, "state/col_fail_year or col_inputs are not "
+                     "fail years and finite inputs matching state/alive");
             return -1;
         }
     }

@@ -47,9 +47,10 @@ typedef struct {
     uint64_t *alive, *acq, *wd, *sol, *prof;          /* [L][T]; sol: bought while solvent */
     uint64_t *indep;                                  /* [T][L+1] */
     sk_set sk;                                        /* [MT_N][L][T] */
-    double *col_in, *col_surv, *col_cash;             /* [NS][I], [NS][L], [NS][L] */
+    double *col_in, *col_cash;                        /* [NS][I], [NS][L] */
     int32_t *col_fy;  /* [NS][L] the sample's fail years (0: alive at the horizon):
-                         survival to every year, for the sensitivity indices */
+                         survival to every year, for the sensitivity indices,
+                         and to the horizon (sim_state_survived) */
     double *traj[MT_N];   /* [K][L][T] for metrics with trajectories, else NULL */
     uint8_t *traj_alive;                              /* [K][L][T] */
     uint8_t *done;                                    /* [nblocks] */
@@ -76,6 +77,11 @@ int sim_state_weigh(sim_state *st, size_t nobs);
 /* Frees the arrays; safe on a zeroed state. */
 void sim_state_free(sim_state *st);
 uint64_t sim_state_paths_done(const sim_state *st);
+/* The sample's survival to the horizon as the rank correlations and the
+ * state file's col_survived hold it: [NS][L], 1.0 where the fail year is
+ * 0, else 0.0 (derived from col_fy, which the sampler alone stores).
+ * Malloc'd; NULL out of memory or when the run draws no inputs. */
+double *sim_state_survived(const sim_state *st);
 /* Adds src's blocks into dst; refuses parts of different runs or overlaps
  * (-1 with a one-line message). */
 int sim_state_merge(sim_state *dst, const sim_state *src, char *err, size_t errlen);
@@ -92,9 +98,8 @@ int sim_state_merge(sim_state *dst, const sim_state *src, char *err, size_t errl
  * NaNs, aside), and the header's overflow count is the count of the edge
  * buckets; kept trajectories of paths done are lives
  * (alive 0 or 1, never alive again once dead); the rank-correlation rows
- * of paths done hold finite inputs, survival flags and fail years (0..T,
- * 0 exactly when the flag is 1) that agree with the trajectories and with
- * `alive` in every year. Returns 0, or -1 with a
+ *  * of paths done hold finite inputs and fail years (0..T) that agree
+ * with the trajectories and with `alive` in every year. Returns 0, or -1 with a
  * one-line message. */
 int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, uint64_t b_hi,
                     char *err, size_t errlen);

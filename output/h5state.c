@@ -44,11 +44,19 @@ int hs_save(const sim_state *st, ho_file *f, char *err, size_t errlen)
             rc = ho_put_state(f, name, HO_F64, st->traj[m], st->K, LT, err, errlen);
         }
     rc = rc || ho_put_state(f, "traj_alive", HO_U8, st->traj_alive, st->K, LT, err, errlen);
+    /* col_survived, derived from the fail years (the state holds only
+     * those), keeps the file's layout */
+    double *surv = !rc && st->I ? sim_state_survived(st) : NULL;
+    if (!rc && st->I && !surv) {
+        snprintf(err, errlen, "out of memory");
+        rc = 1;
+    }
     if (!rc && st->I)
         rc = ho_put_state(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
-          || ho_put_state(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)
+          || ho_put_state(f, "col_survived", HO_F64, surv, st->NS, st->L, err, errlen)
           || ho_put_state(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen)
           || ho_put_state(f, "col_fail_year", HO_I32, st->col_fy, st->NS, st->L, err, errlen);
+    free(surv);
     if (!rc && st->weighted) {
         uint64_t w[3] = { st->wsum, st->wsq_hi, st->wsq_lo };
         rc = ho_put_state(f, "weights", HO_U64, w, 1, 3, err, errlen)
@@ -179,11 +187,29 @@ int hs_load(sim_state *st, hr_file *f, char *err, size_t errlen)
                  "written by an older runway; run it again with this one", fn);
         rc = 1;
     }
+    /* col_survived must be what the fail years say (the state keeps only
+     * those): read, compared and dropped */
+    double *surv = NULL;
+    if (!rc && st->I) {
+        size_t n = st->NS * st->L;
+        surv = malloc((n ? n : 1) * sizeof *surv);
+        if (!surv) {
+            snprintf(err, errlen, "out of memory");
+            rc = 1;
+        }
+    }
     if (!rc && st->I)
         rc = get(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
-          || get(f, "col_survived", HO_F64, st->col_surv, st->NS, st->L, err, errlen)
+          || get(f, "col_survived", HO_F64, surv, st->NS, st->L, err, errlen)
           || get(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen)
           || get(f, "col_fail_year", HO_I32, st->col_fy, st->NS, st->L, err, errlen);
+    for (size_t k = 0; !rc && st->I && k < st->NS * st->L; k++)
+        if (surv[k] != (st->col_fy[k] == 0 ? 1.0 : 0.0)) {
+            snprintf(err, errlen, "%s: state/col_survived disagrees with state/col_fail_year "
+                     "(path %zu, lab %zu)", fn, k / st->L, k % st->L + 1);
+            rc = 1;
+        }
+    free(surv);
     for (uint64_t b = 0; !rc && b < st->nblocks; b++)
         if (st->done[b] > 1) {
             snprintf(err, errlen, "%s: state/done holds %d, not 0 or 1", fn, st->done[b]);

@@ -382,7 +382,7 @@ static int rows_ok(const pt_part *p, tally *ty, uint64_t first, uint64_t count,
             int bad = 0;
             if (I && path < st->NS) {
                 size_t pl = (size_t)path * L + l;
-                bad |= st->col_surv[pl] != (fy == 0) || st->col_fy[pl] != fy;
+                bad |= st->col_fy[pl] != fy;
                 bad |= memcmp(&st->col_cash[pl], &b->final_cash[jl], sizeof(double)) != 0;
             }
             for (size_t t = 0; path < st->K && t < T; t++)

@@ -13,10 +13,12 @@ year, group], input_group [input] and the group axis.
   - the same bits on 1 and 2 threads, and from two shards merged, for the
     plain and the conditioned run (the sample's fail years travel in the
     shards' state);
-  - a shard without state/col_fail_year (an older runway's) is refused by
-    merge in one line that says so, and nothing is written."""
+  - a shard without state/col_fail_year (an older runway's), or whose
+    col_survived disagrees with it, is refused by merge in one line that
+    says so, and nothing is written."""
 import math
 import os
+import shutil
 import sys
 
 import re
@@ -229,6 +231,19 @@ for what, extra in (("plain", []), ("conditioned", ["--condition", obs])):
     run(runway, "merge", parts[1], parts[0], "-o", merged, "-q")
     if new_bits(merged) != new_bits(one):
         bad(f"{what}: two shards merged give different sensitivity datasets than one run")
+
+# a shard whose survival flags disagree with its fail years (the state
+# keeps the fail years; the file's col_survived must be what they say)
+odd = os.path.join(d, "odd.h5")
+shutil.copy(parts[0], odd)
+with h5py.File(odd, "a") as f:
+    f["state/col_survived"][0, 0] = 1.0 - f["state/col_survived"][0, 0]
+out = os.path.join(d, "odd_merged.h5")
+p = run(runway, "merge", odd, parts[1], "-o", out, "-q", check=False)
+msg = p.stderr.strip()
+if p.returncode == 0 or "col_survived" not in msg or len(msg.splitlines()) != 1 or os.path.exists(out):
+    bad(f"merge of a shard whose col_survived disagrees with col_fail_year: exit "
+        f"{p.returncode}, {msg!r}")
 
 # a shard from before the fail years were kept
 with h5py.File(parts[0], "a") as f:

@@ -1196,12 +1196,12 @@ FZ_NOCOV static void check_state(const sim_state *st, const sc_scenario *s, uint
             for (uint64_t p = 0; p < st->NS; p++) {
                 if (!st->done[p / SIM_BLOCK]) continue;
                 sample++;
-                double v = st->col_surv[p * L + l];
-                FZ_ASSERT(v == 0.0 || v == 1.0, "col_survived %g", v);
-                surv += v == 1.0;
+                int32_t fy = st->col_fy[p * L + l];
+                FZ_ASSERT(fy >= 0 && (size_t)fy <= T, "col_fail_year %d", (int)fy);
+                surv += fy == 0;
                 if (p < st->K)
-                    FZ_ASSERT(v == st->traj_alive[p * LT + l * T + T - 1],
-                              "col_survived and traj_alive differ for path %llu", (unsigned long long)p);
+                    FZ_ASSERT((fy == 0) == st->traj_alive[p * LT + l * T + T - 1],
+                              "col_fail_year and traj_alive differ for path %llu", (unsigned long long)p);
             }
             uint64_t alive = st->alive[l * T + T - 1];
             FZ_ASSERT(surv <= alive && alive - surv <= P - sample,
@@ -1279,7 +1279,7 @@ FZ_NOCOV static int check_sink(void *ctx, uint64_t first, uint64_t count, const 
                               "path %llu: trajectory and fail year differ", (unsigned long long)p);
             }
             if (I && p < st->NS) {
-                FZ_ASSERT(st->col_surv[p * L + l] == (fy == 0), "path %llu: col_survived", (unsigned long long)p);
+                FZ_ASSERT(st->col_fy[p * L + l] == fy, "path %llu: col_fail_year", (unsigned long long)p);
                 FZ_ASSERT(!memcmp(&st->col_cash[p * L + l], &blk->final_cash[j * L + l], 8),
                           "path %llu: col_final_cash", (unsigned long long)p);
             }
