@@ -188,7 +188,9 @@ int hs_load(sim_state *st, hr_file *f, char *err, size_t errlen)
         rc = 1;
     }
     /* col_survived must be what the fail years say (the state keeps only
-     * those): read, compared and dropped */
+     * those): read, compared on the paths done (the rows of the others
+     * are zeros, as an older runway wrote them, or what their zero fail
+     * years say), and dropped */
     double *surv = NULL;
     if (!rc && st->I) {
         size_t n = st->NS * st->L;
@@ -204,7 +206,7 @@ int hs_load(sim_state *st, hr_file *f, char *err, size_t errlen)
           || get(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen)
           || get(f, "col_fail_year", HO_I32, st->col_fy, st->NS, st->L, err, errlen);
     for (size_t k = 0; !rc && st->I && k < st->NS * st->L; k++)
-        if (surv[k] != (st->col_fy[k] == 0 ? 1.0 : 0.0)) {
+        if (st->done[k / st->L / SIM_BLOCK] && surv[k] != (st->col_fy[k] == 0 ? 1.0 : 0.0)) {
             snprintf(err, errlen, "%s: state/col_survived disagrees with state/col_fail_year "
                      "(path %zu, lab %zu)", fn, k / st->L, k % st->L + 1);
             rc = 1;

@@ -245,6 +245,23 @@ if p.returncode == 0 or "col_survived" not in msg or len(msg.splitlines()) != 1 
     bad(f"merge of a shard whose col_survived disagrees with col_fail_year: exit "
         f"{p.returncode}, {msg!r}")
 
+# a shard as an older runway wrote it: zeros in the survival flags of the
+# paths it did not run (the rows this runway derives from their zero fail
+# years say 1) merges, to the same bits
+older = os.path.join(d, "older.h5")
+shutil.copy(parts[0], older)
+with h5py.File(older, "a") as f:
+    done = f["state/done"][:].ravel()
+    flags = f["state/col_survived"][:]
+    undone = [q for q in range(flags.shape[0]) if not done[q // 1024]]
+    flags[undone, :] = 0.0
+    f["state/col_survived"][...] = flags
+out = os.path.join(d, "older_merged.h5")
+p = run(runway, "merge", older, parts[1], "-o", out, "-q", check=False)
+if not undone or p.returncode != 0 or new_bits(out) != new_bits(merged):
+    bad(f"merge of a shard with an older runway's survival flags: {len(undone)} rows not run, "
+        f"exit {p.returncode}, {p.stderr.strip()!r}")
+
 # a shard from before the fail years were kept
 with h5py.File(parts[0], "a") as f:
     del f["state/col_fail_year"]
