@@ -77,13 +77,17 @@ static void counts_to_offsets(size_t *c, size_t m)
 
 /* Ranks by a radix sort on the top 32 bits of each key (less the
  * column's smallest: see st_ranks), packed with the value's index into
- * one 64-bit word (key << 32 | index), so each pass
- * moves 8 bytes per value and three passes of 11, 11 and 10 bits sort it
- * (a pass whose digit is the same for every value is skipped). Values
- * whose top halves tie are then put in exact order by the low halves of
- * their keys, within their run only: runs are short except for columns
- * with many equal values (survival is 0 or 1), which stable sorting has
- * already left in order. Ranks depend only on the values: exact, no
+ * one 64-bit word (key << 32 | index), so each pass moves 8 bytes per
+ * value. Two passes (11 and 10 bits) order the words by their top 21
+ * key bits; an insertion sort of whole words then finishes the order
+ * (few words move: distinct values rarely share 21 bits of a spread
+ * key, and tied top halves are already in index order). Where too many
+ * would move (a column crowded into few of those buckets), the three
+ * passes of 11, 11 and 10 bits sort it instead. Values whose top halves
+ * tie are then put in exact order by the low halves of their keys,
+ * within their run only: runs are short except for columns with many
+ * equal values (survival is 0 or 1), which stable sorting has already
+ * left in order. Ranks depend only on the values: exact, no
  * comparisons of doubles, no globals. */
 #define RADIX 11
 
@@ -93,22 +97,27 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static uint64_t *radix_hi32(size_t n, uint64_t *a, uint64_t *tmp)
+/* LSD radix passes p0..2 (digits of 11, 11 and 10 bits above bit 32) of
+ * the n words in a; tmp: n words. Returns where the result lies (a or
+ * tmp). Stable. */
+static uint64_t *radix_passes(size_t n, uint64_t *a, uint64_t *tmp, int p0)
 {
     static const int shift[3] = { 32, 43, 54 };
     static const uint64_t mask[3] = { (1u << RADIX) - 1, (1u << RADIX) - 1, (1u << 10) - 1 };
-    /* the three digits' counts in one read of the keys: a pass reorders
-     * the keys but never changes how many have each digit */
+    /* the digits' counts in one read of the keys: a pass reorders the
+     * keys but never changes how many have each digit */
     size_t count[3][1u << RADIX];
     memset(count, 0, sizeof count);
+    if (p0 == 0)
+        for (size_t i = 0; i < n; i++)
+            count[0][(a[i] >> 32) & mask[0]]++;
     for (size_t i = 0; i < n; i++) {
         uint64_t v = a[i];
-        count[0][(v >> 32) & mask[0]]++;
         count[1][(v >> 43) & mask[1]]++;
         count[2][(v >> 54) & mask[2]]++;
     }
     const size_t h = n / 2;
-    for (int p = 0; p < 3; p++) {
+    for (int p = p0; p < 3; p++) {
         const int sh = shift[p];
         const uint64_t m = mask[p];
         size_t *cp = count[p];
@@ -145,7 +154,39 @@ static uint64_t *radix_hi32(size_t n, uint64_t *a, uint64_t *tmp)
             tmp[ob[(a[n - 1] >> sh) & m]++] = a[n - 1];
         uint64_t *t = a; a = tmp; tmp = t;
     }
-    return a; /* a0 or tmp: not copied back, the caller reads it where it is */
+    return a; /* a or tmp: not copied back, the caller reads it where it is */
+}
+
+/* The words of a (n; tmp: n more) in ascending order, stable for equal
+ * top halves; returns where they lie (a or tmp). */
+static uint64_t *radix_hi32(size_t n, uint64_t *a, uint64_t *tmp)
+{
+    uint64_t *s = radix_passes(n, a, tmp, 1);
+    uint64_t *o = s == a ? tmp : a;
+    /* The lowest digit's pass (a third of the sort) replaced by an
+     * insertion sort: the words are in order but for runs that share
+     * their top 21 bits, where a word moves back past the few before it
+     * with a greater key. The budget bounds the moves at twice the
+     * values; past it the three passes sort the words from where they
+     * are: by top halves, with tied top halves perhaps out of index
+     * order, which key_order's sort of each such run puts right. */
+    const size_t budget = 2 * n + 64;
+    size_t moved = 0;
+    for (size_t k = 1; k < n; k++) {
+        uint64_t v = s[k];
+        if (__builtin_expect(v < s[k - 1], 0)) {
+            size_t m = k;
+            do {
+                s[m] = s[m - 1];
+                m--;
+            } while (m > 0 && s[m - 1] > v);
+            s[m] = v;
+            moved += k - m;
+            if (moved > budget)
+                return radix_passes(n, s, o, 0);
+        }
+    }
+    return s;
 }
 
 /* Ranks of a column holding at most two distinct values (survival is 0
@@ -199,6 +240,16 @@ static int ranks_two_valued(size_t n, const double *x, size_t xs, double *r)
  * bits, so a column of 2^18 draws spanning part of an octave had a third
  * of its values in runs of tied top halves, each resolved through a
  * random read of lowk; d's top bits tie only where the values nearly do.
+ * Between the keys of the largest negative value, zero and the smallest
+ * positive value lie those of every double of smaller magnitude: gaps
+ * that took most of the span where a column holds zeros or both signs
+ * (a lab's final cash: its values shared their top 21 bits in runs of
+ * hundreds). d closes them: the negatives' keys less kmin, then zero's
+ * d, then the positives' keys moved down to follow it, which keeps the
+ * order. Zero keeps a margin of two of the sort's buckets (2^21 of them
+ * over the span) on each side, so that its bucket holds only zeros: a
+ * zero is often a crowd (a failed lab's final cash), and one other value
+ * among the crowd would have to move past all of it.
  * The keys' low parts, dense, for the runs (reading them back from a
  * strided x would cost a cache miss each). */
 static uint64_t *key_order(size_t n, const double *x, size_t xs, uint64_t *a, uint8_t *eq)
@@ -207,18 +258,37 @@ static uint64_t *key_order(size_t n, const double *x, size_t xs, uint64_t *a, ui
     uint32_t *lowk = malloc(n * sizeof *lowk);
     if (!lowk)
         return NULL;
-    uint64_t kmin = UINT64_MAX, kmax = 0;
+    const uint64_t POS = 0x8000000000000000ull; /* the smallest key of a value >= 0 */
+    uint64_t kmin = UINT64_MAX, kmax = 0, negmax = 0, posmin = UINT64_MAX;
     for (size_t i = 0; i < n; i++) { /* x read once: the keys wait in a */
         uint64_t key = order_key(x[i * xs]);
         a[i] = key;
         kmin = key < kmin ? key : kmin;
         kmax = key > kmax ? key : kmax;
+        uint64_t kn = key < POS ? key : 0, kp = key > POS ? key : UINT64_MAX;
+        negmax = kn > negmax ? kn : negmax;
+        posmin = kp < posmin ? kp : posmin;
     }
-    const uint64_t span = kmax - kmin;
+    /* the gaps closed: s0 = the span of the negatives' and the
+     * positives' keys; mg = two buckets of a span up to 2 s0 (the margins
+     * add at most 2 mg <= s0 / 2^19, or keep it below 2^32) */
+    const int neg = kmin < POS, pos = kmax > POS;
+    const uint64_t s0 = (neg ? negmax - kmin : 0) + (pos ? kmax - posmin : 0) + 2;
+    const int b0 = 64 - __builtin_clzll(s0);
+    const uint64_t mg = 1ULL << ((b0 + 1 > 32 ? b0 + 1 - 32 : 0) + 11);
+    uint64_t dz = neg ? negmax - kmin + mg : 0; /* zero's d */
+    uint64_t padj = posmin - dz - mg;          /* a positive's d = key - padj */
+    uint64_t span = pos ? kmax - padj : kmax == POS ? dz : kmax - kmin;
+    if (b0 == 64) { /* near DBL_MAX and near 0 of both signs: no room for margins */
+        dz = POS - kmin;
+        padj = kmin;
+        span = kmax - kmin;
+    }
     const int sh = span >> 32 ? 32 - __builtin_clzll(span) : 0; /* bits(span) - 32 */
     const uint64_t lowmask = (1ULL << sh) - 1;                  /* sh <= 32 */
     for (size_t i = 0; i < n; i++) {
-        uint64_t d = a[i] - kmin;
+        const uint64_t key = a[i];
+        uint64_t d = key < POS ? key - kmin : key > POS ? key - padj : dz;
         a[i] = ((d >> sh) << 32) | (uint64_t)i;
         lowk[i] = (uint32_t)(d & lowmask);
     }

@@ -1,7 +1,8 @@
 /* st_ranks against a brute-force count, on columns built to hit every
  * branch of the radix ranking: ties, -0.0 and +0.0, negatives, values
  * equal in their top 32 key bits but not in the low ones (in both orders),
- * long runs of equal values (a survival column), strides; and the Wilson
+ * long runs of equal values (a survival column), crowds of zeros among
+ * both signs, crowds that defeat the insertion sort, strides; and the Wilson
  * interval's edge cases. */
 #include <math.h>
 #include <stdio.h>
@@ -107,6 +108,26 @@ static void test_ranks_equal_brute_force_on_hostile_columns(void)
         x[i] = i == 0 ? -1.7976931348623157e308 : i == 1 ? 1.7976931348623157e308
                                                  : rs_normal(k, i, 4, 0);
     check_column("keys spanning the whole range", N, x, 1);
+    /* A lab's final cash: a crowd of zeros (both signs of it) among
+     * values of both signs, some tiny. The ranking closes the gaps
+     * between the negatives, zero and the positives and keeps zero's
+     * bucket for zeros alone. */
+    for (size_t i = 0; i < N; i++) {
+        double u = rs_uniform(k, i, 5, 0), v = exp(12.0 * rs_normal(k, i, 6, 0));
+        x[i] = u < 0.4 ? (i % 3 ? 0.0 : -0.0) : u < 0.55 ? -v : v;
+    }
+    check_column("a crowd of zeros among values of both signs", N, x, 1);
+    /* the same with the extremes of both signs (denormals, the largest
+     * doubles, infinities): no room to close the gaps with margins */
+    x[0] = -INFINITY; x[1] = INFINITY; x[2] = -4.9e-324; x[3] = 4.9e-324;
+    x[4] = -1.7976931348623157e308; x[5] = 1.7976931348623157e308;
+    check_column("zeros, denormals and infinities of both signs", N, x, 1);
+    /* distinct values within 2^-30 relative, in random order, beside a
+     * far outlier: they share the sort's buckets, and the insertion sort
+     * that finishes it gives up for the full radix passes */
+    for (size_t i = 0; i < N; i++)
+        x[i] = i == N / 2 ? 1e300 : 1.0 + ldexp(rs_uniform(k, i, 7, 0), -30);
+    check_column("a crowd in few buckets, in random order", N, x, 1);
     /* a single value, and n = 1 */
     check_column("n = 1", 1, x, 1);
 }
