@@ -227,11 +227,12 @@ static int ranks_two_valued(size_t n, const double *x, size_t xs, double *r)
     return 0;
 }
 
-/* The stable order of n values by key (order_key): returns the n words
- * (a or a + n) that hold, in ascending key order, each value's index in
- * their low 32 bits; eq[k] = 1 when the k-th value in that order has the
- * key of the one before (eq[0] = 0). Ties keep their index order. a: 2 n
- * words; eq: n bytes; n < 2^32. NULL out of memory.
+/* The n values in order of the top 32 bits of their keys' distances d
+ * (below): returns the n words (a or a + n) d's top 32 bits << 32 |
+ * index, ascending; lowk[i] = the low bits of value i's d, for the runs
+ * of equal top halves (sort_run). a: 2 n words; lowk: n; n < 2^32.
+ * key_order then puts the runs in order (the stable order of the values
+ * by key, order_key), st_ranks ranks them.
  *
  * Sorted on each key less the smallest, d = key - kmin, which keeps the
  * order: its top 32 varying bits d >> s (s = bits of the span beyond 32)
@@ -252,12 +253,8 @@ static int ranks_two_valued(size_t n, const double *x, size_t xs, double *r)
  * among the crowd would have to move past all of it.
  * The keys' low parts, dense, for the runs (reading them back from a
  * strided x would cost a cache miss each). */
-static uint64_t *key_order(size_t n, const double *x, size_t xs, uint64_t *a, uint8_t *eq)
+static uint64_t *key_sort(size_t n, const double *x, size_t xs, uint64_t *a, uint32_t *lowk)
 {
-    const uint64_t LO = 0xffffffffull;
-    uint32_t *lowk = malloc(n * sizeof *lowk);
-    if (!lowk)
-        return NULL;
     const uint64_t POS = 0x8000000000000000ull; /* the smallest key of a value >= 0 */
     uint64_t kmin = UINT64_MAX, kmax = 0, negmax = 0, posmin = UINT64_MAX;
     for (size_t i = 0; i < n; i++) { /* x read once: the keys wait in a */
@@ -292,37 +289,63 @@ static uint64_t *key_order(size_t n, const double *x, size_t xs, uint64_t *a, ui
         a[i] = ((d >> sh) << 32) | (uint64_t)i;
         lowk[i] = (uint32_t)(d & lowmask);
     }
-    a = radix_hi32(n, a, a + n);
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && (a[j] >> 32) == (a[i] >> 32))
-            j++;
+    return radix_hi32(n, a, a + n);
+}
+
+/* A run of m > 1 words of key_sort with equal top halves, put in order
+ * by their keys' low parts: each word becomes lowk << 32 | index. */
+static void sort_run(uint64_t *a, size_t m, const uint32_t *lowk)
+{
+    const uint64_t LO = 0xffffffffull;
+    int sorted = 1;
+    for (size_t k = 0; k < m; k++) {
+        uint64_t id = a[k] & LO;
+        a[k] = ((uint64_t)lowk[id] << 32) | id;
+        sorted &= k == 0 || a[k] >= a[k - 1];
+    }
+    if (!sorted && m <= 16) {
+        /* the usual case, two or three values that share their top
+         * halves by chance: insertion sort */
+        for (size_t k = 1; k < m; k++) {
+            uint64_t v = a[k];
+            size_t q = k;
+            for (; q > 0 && a[q - 1] > v; q--)
+                a[q] = a[q - 1];
+            a[q] = v;
+        }
+    } else if (!sorted) {
+        qsort(a, m, sizeof *a, cmp_u64);
+    }
+}
+
+/* The end of the run of equal top halves that starts at i. */
+static inline size_t run_end(size_t n, const uint64_t *a, size_t i)
+{
+    size_t j = i + 1;
+    while (j < n && (a[j] >> 32) == (a[i] >> 32))
+        j++;
+    return j;
+}
+
+/* The stable order of n values by key (order_key): returns the n words
+ * (a or a + n) that hold, in ascending key order, each value's index in
+ * their low 32 bits; eq[k] = 1 when the k-th value in that order has the
+ * key of the one before (eq[0] = 0). Ties keep their index order. a: 2 n
+ * words; eq: n bytes; n < 2^32. NULL out of memory. */
+static uint64_t *key_order(size_t n, const double *x, size_t xs, uint64_t *a, uint8_t *eq)
+{
+    uint32_t *lowk = malloc(n * sizeof *lowk);
+    if (!lowk)
+        return NULL;
+    a = key_sort(n, x, xs, a, lowk);
+    for (size_t i = 0, j; i < n; i = j) {
+        j = run_end(n, a, i);
         eq[i] = 0; /* its top half differs from the value's before */
         if (j - i > 1) {
-            /* equal top halves: order the run by the low halves */
-            int sorted = 1;
-            for (size_t k = i; k < j; k++) {
-                uint64_t id = a[k] & LO;
-                a[k] = ((uint64_t)lowk[id] << 32) | id;
-                sorted &= k == i || a[k] >= a[k - 1];
-            }
-            if (!sorted && j - i <= 16) {
-                /* the usual case, two or three values that share their
-                 * top halves by chance: insertion sort */
-                for (size_t k = i + 1; k < j; k++) {
-                    uint64_t v = a[k];
-                    size_t m = k;
-                    for (; m > i && a[m - 1] > v; m--)
-                        a[m] = a[m - 1];
-                    a[m] = v;
-                }
-            } else if (!sorted) {
-                qsort(a + i, j - i, sizeof *a, cmp_u64);
-            }
+            sort_run(a + i, j - i, lowk);
             for (size_t k = i + 1; k < j; k++) /* equal in both halves: a tie */
                 eq[k] = (a[k] >> 32) == (a[k - 1] >> 32);
         }
-        i = j;
     }
     free(lowk);
     return a;
@@ -338,23 +361,32 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
         return 0;
     if (ranks_two_valued(n, x, xs, r) == 0)
         return 0;
-    uint8_t *eq = malloc(n);
-    uint64_t *a = eq ? key_order(n, x, xs, (uint64_t *)scratch, eq) : NULL;
-    if (!a) {
-        free(eq);
+    uint32_t *lowk = malloc(n * sizeof *lowk);
+    if (!lowk)
         return -1;
+    const uint64_t *a = key_sort(n, x, xs, (uint64_t *)scratch, lowk);
+    /* One pass: a value alone in its top half has its position's rank;
+     * a run of them (rare, but in most columns: 2^32 top halves for 10^5
+     * values) is put in order, and its ties (equal keys) share the mean
+     * of their ranks. */
+    for (size_t i = 0, j; i < n; i = j) {
+        j = run_end(n, a, i);
+        if (j - i == 1) {
+            r[a[i] & LO] = (double)(i + 1);
+            continue;
+        }
+        sort_run((uint64_t *)a + i, j - i, lowk);
+        for (size_t k = i; k < j;) {
+            size_t m = k + 1;
+            while (m < j && (a[m] >> 32) == (a[k] >> 32))
+                m++;
+            double avg = 0.5 * (double)(k + 1 + m); /* mean of ranks k+1..m */
+            for (size_t q = k; q < m; q++)
+                r[a[q] & LO] = avg;
+            k = m;
+        }
     }
-    /* ties (equal keys) share the mean of their ranks */
-    for (size_t k = 0; k < n;) {
-        size_t m = k + 1;
-        while (m < n && eq[m])
-            m++;
-        double avg = 0.5 * (double)(k + 1 + m); /* mean of ranks k+1..m */
-        for (size_t q = k; q < m; q++)
-            r[a[q] & LO] = avg;
-        k = m;
-    }
-    free(eq);
+    free(lowk);
     return 0;
 }
 
