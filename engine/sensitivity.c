@@ -353,6 +353,7 @@ char *sn_group_name(const sc_scenario *s, const int *group, int g)
 typedef struct {
     size_t g, P, K;        /* labs a tuple, tuples, codes a tuple (V^g) */
     uint16_t *code;        /* [N][P] */
+    uint8_t *year;         /* [K][g]: the i-th lab's fail year in code k */
 } tuples;
 
 /* The largest K a tuple's table may have: (SN_MAX_BINS + 2) P K counts
@@ -373,8 +374,15 @@ static int tuples_make(const sn_data *d, tuples *tp)
         return 0; /* no gain: the per-lab histograms */
     tp->g = g; tp->K = K; tp->P = (d->L + g - 1) / g;
     tp->code = malloc(d->N * tp->P * sizeof *tp->code);
-    if (!tp->code)
+    tp->year = malloc(K * g);
+    if (!tp->code || !tp->year) {
+        free(tp->code); free(tp->year);
+        tp->code = NULL; tp->year = NULL;
         return -1;
+    }
+    for (size_t k = 0; k < K; k++) /* read back where counts are spread: no division there */
+        for (size_t i = 0, c = k; i < g; i++, c /= V)
+            tp->year[k * g + i] = (uint8_t)(c % V);
     for (size_t p = 0; p < d->N; p++) {
         const int32_t *fy = d->fail_year + p * d->L;
         for (size_t j = 0; j < tp->P; j++) {
@@ -479,13 +487,23 @@ static void tuple_counts(const sn_data *d, const scratch *sc, const tuples *tp, 
                 v |= (uint64_t)pc[j] << (8 * j);
             packed[start[sc->cell[p]]++] = v;
         }
+        /* Within a cell, one tuple code is most paths' (every lab
+         * alive), and an add to the count just added to waits for it:
+         * four copies of the cell's counts, path k adding to copy k mod 4,
+         * summed after. */
+        uint32_t cp[4][8 * TUPLE_MAX_CODES]; /* P <= 8: 32 KiB */
         for (size_t c = 0, k = 0; c < C; c++) { /* start[c] is now cell c's end */
-            uint32_t *hc = hn + c * RT;
+            for (int q = 0; q < 4; q++)
+                memset(cp[q], 0, RT * sizeof cp[q][0]);
             for (; k < start[c]; k++) {
                 uint64_t v = packed[k];
+                uint32_t *h4 = cp[k & 3];
                 for (size_t j = 0; j < P; j++)
-                    hc[j * K + ((v >> (8 * j)) & 255)]++;
+                    h4[j * K + ((v >> (8 * j)) & 255)]++;
             }
+            uint32_t *hc = hn + c * RT;
+            for (size_t r = 0; r < RT; r++)
+                hc[r] = cp[0][r] + cp[1][r] + cp[2][r] + cp[3][r];
         }
     } else {
         for (size_t p = 0; p < N; p++) {
@@ -509,11 +527,9 @@ static void tuple_counts(const sn_data *d, const scratch *sc, const tuples *tp, 
                 uint64_t cnt = Wq ? hw[c * RT + j * K + k] : hn[c * RT + j * K + k];
                 if (!cnt)
                     continue;
-                size_t code = k;
-                for (size_t l = j * tp->g; l < (j + 1) * tp->g && l < L; l++) {
-                    h[c * LV + l * V + code % V] += (double)cnt * unit; /* exact */
-                    code /= V;
-                }
+                const uint8_t *yr = tp->year + k * tp->g;
+                for (size_t l = j * tp->g; l < (j + 1) * tp->g && l < L; l++)
+                    h[c * LV + l * V + yr[l - j * tp->g]] += (double)cnt * unit; /* exact */
             }
     }
     /* the squares' sums, which no double holds exactly: path by path, in
@@ -756,6 +772,7 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
     }
     free(col);
     free(tp.code);
+    free(tp.year);
     free(Wq);
     /* a set of one input: that input's index */
     for (size_t g = 0; !bad && g < G; g++)
