@@ -70,7 +70,7 @@ int main(int argc, char **argv)
             double *b = malloc(res.L * res.T * res.I * sizeof *b);
             double *g = malloc(res.L * res.T * (res.G ? res.G : 1) * sizeof *g);
             sn_data d = {st.NS, st.I, st.L, st.T, st.col_in, st.col_fy, NULL, res.input_group,
-                         res.G, NULL, 0};
+                         res.G, NULL, 0, 1};
             double t3 = cpu();
             rc = !a || !b || !g || sn_survival(&d, threads, a, b, g) != 0;
             double t4 = cpu();

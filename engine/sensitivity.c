@@ -674,12 +674,14 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
     /* The inputs are read COLS at a time, copied (a block of rows at a
      * time) into columns: read straight from the [N][I] table, every value
      * of a column is a cache miss of its own, which cost more than the
-     * whole estimate (twice the time at 10^5 paths). */
+     * whole estimate (twice the time at 10^5 paths). Inputs by column
+     * are read where they are. */
     enum { COLS = 16, ROWS = 64 };
     const uint8_t *codes = d->w ? NULL : d->codes; /* bins from the tornado's ranks */
-    double *col = codes ? NULL : malloc((I < COLS ? I : COLS) * N * sizeof *col);
+    double *col = codes || d->by_column ? NULL
+                                        : malloc((I < COLS ? I : COLS) * N * sizeof *col);
     tuples tp;
-    if ((!codes && !col) || tuples_make(d, &tp) != 0) {
+    if ((!codes && !d->by_column && !col) || tuples_make(d, &tp) != 0) {
         free(col);
         free(first); free(size); free(multi); free(mset);
         return -1;
@@ -707,7 +709,7 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
         for (size_t c0 = 0; c0 < I; c0 += COLS) {
             size_t cn = I - c0 < COLS ? I - c0 : COLS;
 #pragma omp for schedule(static)
-            for (size_t r0 = 0; r0 < (codes ? 0 : N); r0 += ROWS) {
+            for (size_t r0 = 0; r0 < (codes || d->by_column ? 0 : N); r0 += ROWS) {
                 size_t r1 = r0 + ROWS < N ? r0 + ROWS : N;
                 for (size_t k = 0; k < cn; k++)
                     for (size_t p = r0; p < r1; p++)
@@ -724,7 +726,8 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
                         sc.cell[p] = ci[p] & 63u;
                         sc.band[p] = (uint8_t)(ci[p] >> 6);
                     }
-                } else if (bin_codes(N, col + k * N, 1, d->w, wsum, M, 1, &sc) != 0) {
+                } else if (bin_codes(N, d->by_column ? d->inputs + i * N : col + k * N, 1, d->w,
+                                     wsum, M, 1, &sc) != 0) {
                     mine = 1;
                     continue;
                 } else {
@@ -753,7 +756,7 @@ int sn_survival(const sn_data *d, int threads, double *index, double *swing, dou
                     if ((size_t)d->group[i] != g)
                         continue;
                     for (size_t p = 0; p < N; p++) /* one strided pass, not two */
-                        sc.q[p] = d->inputs[p * I + i];
+                        sc.q[p] = d->by_column ? d->inputs[i * N + p] : d->inputs[p * I + i];
                     if (bin_codes(N, sc.q, 1, d->w, wsum, m, 0, &sc) != 0) {
                         mine = 1;
                         break;

@@ -94,7 +94,7 @@ char *sn_group_name(const sc_scenario *s, const int *group, int g);
 
 typedef struct {
     size_t N, I, L, T;         /* paths, inputs, labs, years */
-    const double *inputs;      /* [N][I] */
+    const double *inputs;      /* [N][I], or [I][N] with by_column */
     const int32_t *fail_year;  /* [N][L]: 0 alive at the horizon, else the year
                                   (1..T) the lab left; alive at the end of
                                   year t iff 0 or > t */
@@ -109,6 +109,8 @@ typedef struct {
                                   even where they could be summed as
                                   integers (the same bits: tests compare
                                   the two); 0 normally */
+    int by_column;             /* 1: inputs is [I][N], input i's column at
+                                  inputs + i N (a run's sample); 0: [N][I] */
 } sn_data;
 
 /* Input i's bins and bands, as sn_survival makes them for an unweighted

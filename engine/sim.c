@@ -540,6 +540,15 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                     for (size_t k = 0; k < o->nprobes; k++)
                         probe_kernel(&o->probes[k], &kv, T, n,
                                      o->probe_x + (first + j0) * o->nprobes + k, o->nprobes);
+                    /* the sample's inputs, a column each, straight from the
+                     * block's (the kernel draws input by input) */
+                    const uint64_t p0 = first + j0;
+                    if (I && p0 < NS) {
+                        size_t m = NS - p0 < n ? (size_t)(NS - p0) : n;
+                        for (size_t i = 0; i < I; i++)
+                            memcpy(st->col_in + i * NS + p0, kv.drawn + i * KN_LANES,
+                                   m * sizeof *st->col_in);
+                    }
                     for (size_t jj = 0; jj < n; jj++) {
                         size_t j = (size_t)j0 + jj;
                         /* per-path rows are read only by the sink and by
@@ -555,7 +564,7 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                                 a.final_cash[jl] = kv.final_cash[lk];
                                 a.raised_total[jl] = kv.raised_total[lk];
                             }
-                            for (size_t i = 0; i < I; i++)
+                            for (size_t i = 0; o->on_paths && i < I; i++) /* the sink's */
                                 a.inputs[j * I + i] = kv.drawn[i * KN_LANES + jj];
                         }
                         uint64_t path = first + j;
@@ -587,7 +596,8 @@ int sim_accumulate(sim_state *st, const sc_scenario *s, const sim_options *o,
                     st->col_fy[path * L + l] = a.fail_year[j * L + l];
                     st->col_cash[path * L + l] = a.final_cash[j * L + l];
                 }
-                memcpy(st->col_in + path * I, a.inputs + j * I, I * sizeof *st->col_in);
+                for (size_t i = 0; o->reference && i < I; i++) /* the kernel's: above */
+                    st->col_in[i * NS + path] = a.inputs[j * I + i];
             }
             if (o->on_paths) {
                 /* no lock here: the sink takes what it needs (the file
@@ -782,7 +792,7 @@ int sim_finalize(const sim_state *st, const sc_scenario *s, int threads, sim_res
     }
     free(surv);
     sn_data sd = { st->NS, r->I, L, T, st->col_in, st->col_fy, st->weighted ? st->col_w : NULL,
-                   r->input_group, r->G, codes, 0 };
+                   r->input_group, r->G, codes, 0, 1 };
     int rc = sn_survival(&sd, threads, r->sensitivity_index, r->sensitivity_swing,
                          r->sensitivity_group_index);
     free(table);

@@ -90,7 +90,8 @@ static void copy_rows(sim_state *d, const sim_state *s, uint64_t p0, uint64_t p1
     size_t LT = d->L * d->T;
     uint64_t e = p1 < d->NS ? p1 : d->NS;
     if (d->I && p0 < e) {
-        memcpy(d->col_in + p0 * d->I, s->col_in + p0 * d->I, (size_t)(e - p0) * d->I * 8);
+        for (size_t i = 0; i < d->I; i++)
+            memcpy(d->col_in + i * d->NS + p0, s->col_in + i * d->NS + p0, (size_t)(e - p0) * 8);
         memcpy(d->col_cash + p0 * d->L, s->col_cash + p0 * d->L, (size_t)(e - p0) * d->L * 8);
         memcpy(d->col_fy + p0 * d->L, s->col_fy + p0 * d->L, (size_t)(e - p0) * d->L * 4);
     }
@@ -356,7 +357,7 @@ int sim_state_check(const sim_state *st, const sc_scenario *s, uint64_t b_lo, ui
                     surv[l * T + t] += fy == 0 || fy > (int32_t)t + 1;
             }
             for (size_t i = 0; i < I; i++)
-                bad |= !isfinite(st->col_in[p * I + i]);
+                bad |= !isfinite(st->col_in[i * st->NS + p]);
         }
         /* the sample's survivors are survivors: all of them when every
          * path done is in the sample */

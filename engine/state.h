@@ -47,7 +47,10 @@ typedef struct {
     uint64_t *alive, *acq, *wd, *sol, *prof;          /* [L][T]; sol: bought while solvent */
     uint64_t *indep;                                  /* [T][L+1] */
     sk_set sk;                                        /* [MT_N][L][T] */
-    double *col_in, *col_cash;                        /* [NS][I], [NS][L] */
+    double *col_in;   /* [I][NS]: input i's column at col_in + i NS, as the
+                         rank correlations read it (and as the kernel draws
+                         a block: no transposing either way) */
+    double *col_cash;                                 /* [NS][L] */
     int32_t *col_fy;  /* [NS][L] the sample's fail years (0: alive at the horizon):
                          survival to every year, for the sensitivity indices,
                          and to the horizon (sim_state_survived) */

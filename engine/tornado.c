@@ -33,12 +33,12 @@ static void to_columns(double *dst, const double *src, size_t stride, size_t c0,
     }
 }
 
-/* Replaces each of the nc columns of col (N rows each) by its centred
- * ranks, and sets ss[c] to their sum of squares; then, when fn is not
- * NULL, hands column c to fn as input c0 + c (tn_spearman). 0, or
- * -1 out of memory. */
-static int rank_columns(double *col, double *ss, size_t nc, size_t N, int threads,
-                        tn_ranks_fn fn, void *ctx, size_t c0)
+/* Sets each of the nc columns of col (N rows each) to the centred ranks
+ * of column c of src (col itself when src is NULL), and ss[c] to their
+ * sum of squares; then, when fn is not NULL, hands column c to fn as
+ * input c0 + c (tn_spearman). 0, or -1 out of memory. */
+static int rank_columns(double *col, const double *src, double *ss, size_t nc, size_t N,
+                        int threads, tn_ranks_fn fn, void *ctx, size_t c0)
 {
     int bad = 0;
     const double mean = 0.5 * (double)(N + 1);
@@ -51,7 +51,7 @@ static int rank_columns(double *col, double *ss, size_t nc, size_t N, int thread
             if (!idx)
                 continue;
             double *x = col + c * N, sxx = 0;
-            bad |= st_ranks(N, x, 1, x, idx) != 0;
+            bad |= st_ranks(N, src ? src + c * N : x, 1, x, idx) != 0;
             for (size_t i = 0; i < N; i++) {
                 x[i] -= mean;
                 sxx += x[i] * x[i];
@@ -88,11 +88,11 @@ int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const doub
     for (size_t i = 0; i < N; i++)
         sw += w[i];
     if (!bad) {
-        /* every column copied out of its row-major table first, a block
-         * of rows at a time: ranked straight from the table, each value
-         * read was a cache miss of its own (st_ranks reads a column
-         * twice) */
-        to_columns(col, inputs, I, 0, I, N, threads);
+        /* every outcome column copied out of its row-major table first,
+         * a block of rows at a time: ranked straight from the table, each
+         * value read was a cache miss of its own (st_ranks reads a column
+         * twice); the inputs are columns already */
+        memcpy(col, inputs, I * N * sizeof *col);
         to_columns(col + I * N, surv, L, 0, L, N, threads);
         to_columns(col + (I + L) * N, fcash, L, 0, L, N, threads);
     }
@@ -177,12 +177,12 @@ int tn_spearman(size_t N, size_t I, size_t L, const double *inputs, const double
     if (!bad) {
         to_columns(out, surv, L, 0, L, N, threads);
         to_columns(out + L * N, fcash, L, 0, L, N, threads);
-        bad = rank_columns(out, ss + I, 2 * L, N, threads, NULL, NULL, 0);
+        bad = rank_columns(out, NULL, ss + I, 2 * L, N, threads, NULL, NULL, 0);
     }
     for (size_t g0 = 0; g0 < I && !bad; g0 += G) {
         size_t gn = I - g0 < G ? I - g0 : G;
-        to_columns(in, inputs, I, g0, gn, N, threads);
-        bad = rank_columns(in, ss + g0, gn, N, threads, fn, ctx, g0);
+        /* ranked from their columns into the group's buffer */
+        bad = rank_columns(in, inputs + g0 * N, ss + g0, gn, N, threads, fn, ctx, g0);
         if (bad)
             break;
         /* The group's 2 L gn cross products, paths taken in chunks so a

@@ -2,7 +2,8 @@
  * and final cash (MODEL.md section 5, the result file's
  * sensitivity_survival and sensitivity_cash) (prefix tn_).
  *
- * Contract. Over N paths, with inputs [N][I], surv [N][L] (1 survived to
+ * Contract. Over N paths, with inputs [I][N] (input i's column at
+ * inputs + i N, as a run's sample holds them), surv [N][L] (1 survived to
  * the horizon, 0 not) and fcash [N][L] (final cash), both functions write
  * the Spearman correlation of input i with lab l's survival to
  * rho_surv[l * I + i] and with its final cash to rho_cash[l * I + i];

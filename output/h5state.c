@@ -6,6 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* dst[c][r] = src[r][c], for a table of R rows and C columns, a block of
+ * rows at a time so that both sides stay in cache. The sample's inputs
+ * are columns in memory ([I][NS], as the rank correlations read them)
+ * and rows on file (state/col_inputs [NS][I], the layout older runways
+ * wrote and read). */
+static void transpose(double *dst, const double *src, size_t R, size_t C)
+{
+    enum { ROWS = 64 };
+    for (size_t r0 = 0; r0 < R; r0 += ROWS) {
+        size_t r1 = r0 + ROWS < R ? r0 + ROWS : R;
+        for (size_t c = 0; c < C; c++)
+            for (size_t r = r0; r < r1; r++)
+                dst[c * R + r] = src[r * C + c];
+    }
+}
+
 int hs_save(const sim_state *st, ho_file *f, char *err, size_t errlen)
 {
     size_t LT = st->L * st->T;
@@ -47,16 +63,20 @@ int hs_save(const sim_state *st, ho_file *f, char *err, size_t errlen)
     /* col_survived, derived from the fail years (the state holds only
      * those), keeps the file's layout */
     double *surv = !rc && st->I ? sim_state_survived(st) : NULL;
-    if (!rc && st->I && !surv) {
+    double *rows = !rc && st->I ? malloc((st->NS ? st->NS : 1) * st->I * sizeof *rows) : NULL;
+    if (!rc && st->I && (!surv || !rows)) {
         snprintf(err, errlen, "out of memory");
         rc = 1;
     }
     if (!rc && st->I)
-        rc = ho_put_state(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
+        transpose(rows, st->col_in, st->I, st->NS); /* [I][NS] -> [NS][I] */
+    if (!rc && st->I)
+        rc = ho_put_state(f, "col_inputs", HO_F64, rows, st->NS, st->I, err, errlen)
           || ho_put_state(f, "col_survived", HO_F64, surv, st->NS, st->L, err, errlen)
           || ho_put_state(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen)
           || ho_put_state(f, "col_fail_year", HO_I32, st->col_fy, st->NS, st->L, err, errlen);
     free(surv);
+    free(rows);
     if (!rc && st->weighted) {
         uint64_t w[3] = { st->wsum, st->wsq_hi, st->wsq_lo };
         rc = ho_put_state(f, "weights", HO_U64, w, 1, 3, err, errlen)
@@ -192,19 +212,24 @@ int hs_load(sim_state *st, hr_file *f, char *err, size_t errlen)
      * are zeros, as an older runway wrote them, or what their zero fail
      * years say), and dropped */
     double *surv = NULL;
+    double *rows = NULL; /* state/col_inputs, [NS][I] */
     if (!rc && st->I) {
         size_t n = st->NS * st->L;
         surv = malloc((n ? n : 1) * sizeof *surv);
-        if (!surv) {
+        rows = malloc((st->NS ? st->NS : 1) * st->I * sizeof *rows);
+        if (!surv || !rows) {
             snprintf(err, errlen, "out of memory");
             rc = 1;
         }
     }
     if (!rc && st->I)
-        rc = get(f, "col_inputs", HO_F64, st->col_in, st->NS, st->I, err, errlen)
+        rc = get(f, "col_inputs", HO_F64, rows, st->NS, st->I, err, errlen)
           || get(f, "col_survived", HO_F64, surv, st->NS, st->L, err, errlen)
           || get(f, "col_final_cash", HO_F64, st->col_cash, st->NS, st->L, err, errlen)
           || get(f, "col_fail_year", HO_I32, st->col_fy, st->NS, st->L, err, errlen);
+    if (!rc && st->I)
+        transpose(st->col_in, rows, st->NS, st->I); /* [NS][I] -> [I][NS] */
+    free(rows);
     for (size_t k = 0; !rc && st->I && k < st->NS * st->L; k++)
         if (st->done[k / st->L / SIM_BLOCK] && surv[k] != (st->col_fy[k] == 0 ? 1.0 : 0.0)) {
             snprintf(err, errlen, "%s: state/col_survived disagrees with state/col_fail_year "

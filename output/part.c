@@ -396,8 +396,11 @@ static int rows_ok(const pt_part *p, tally *ty, uint64_t first, uint64_t count,
             nind -= ty->down[t];
             ty->indep[t * (L + 1) + (size_t)nind] += ww;
         }
-        if (with_inputs && I && path < st->NS
-            && memcmp(&st->col_in[(size_t)path * I], &b->inputs[(size_t)j * I], I * sizeof(double)))
+        int differ = 0; /* the state's inputs are columns: [I][NS] */
+        for (size_t i = 0; with_inputs && I && path < st->NS && i < I; i++)
+            differ |= memcmp(&st->col_in[i * st->NS + (size_t)path], &b->inputs[(size_t)j * I + i],
+                             sizeof(double)) != 0;
+        if (differ)
             return fail(err, errlen, "%s: paths/inputs of path %llu disagree with the saved "
                         "state's", p->path, (unsigned long long)path);
     }

@@ -108,7 +108,7 @@ static void analytic(void)
         fy[p * 2 + 1] = u[3] < 0.3 ? 1 : 0;
     }
     int group[4] = {0, 1, 2, 3};
-    sn_data d = {N, 4, 2, 2, x, fy, NULL, group, 4, NULL, 0};
+    sn_data d = {N, 4, 2, 2, x, fy, NULL, group, 4, NULL, 0, 0};
     double idx[2 * 2 * 4], sw[2 * 2 * 4], gi[2 * 2 * 4];
     ASSERT_TRUE(sn_survival(&d, 2, idx, sw, gi) == 0);
     const double pi_[2][3] = {{a, b, 1.0}, {a, b, c}};
@@ -154,7 +154,7 @@ static void correlated(void)
         fy[p] = z1 > 0 ? 0 : 1;
     }
     int group[3] = {0, 0, 1};
-    sn_data d = {N, 3, 1, 1, x, fy, NULL, group, 2, NULL, 0};
+    sn_data d = {N, 3, 1, 1, x, fy, NULL, group, 2, NULL, 0, 0};
     double idx[3], sw[3], gi[2];
     ASSERT_TRUE(sn_survival(&d, 2, idx, sw, gi) == 0);
     const double S2 = asin(0.64) / (2 * 3.14159265358979323846) / 0.25;
@@ -249,7 +249,7 @@ static void binning(void)
         y[p] = fy[p] == 0;
     }
     int group[7] = {0, 1, 2, 3, 4, 5, 6};
-    sn_data d = {N, NCOL, 1, 1, x, fy, NULL, group, 7, NULL, 0};
+    sn_data d = {N, NCOL, 1, 1, x, fy, NULL, group, 7, NULL, 0, 0};
     double idx_[7], sw[7], gi[7];
     ASSERT_TRUE(sn_survival(&d, 2, idx_, sw, gi) == 0);
     for (int i = 0; i < NCOL; i++) {
@@ -294,7 +294,7 @@ static void threads(void)
     double out[3][2][3][L * T * I];
     for (int weighted = 0; weighted < 2; weighted++)
         for (int th = 1; th <= 3; th++) {
-            sn_data d = {N, I, L, T, x, fy, weighted ? w : NULL, group, 4, NULL, 0};
+            sn_data d = {N, I, L, T, x, fy, weighted ? w : NULL, group, 4, NULL, 0, 0};
             ASSERT_TRUE(sn_survival(&d, th, out[th - 1][weighted][0], out[th - 1][weighted][1],
                                     out[th - 1][weighted][2]) == 0);
         }
@@ -307,7 +307,7 @@ static void threads(void)
     ASSERT_TRUE(memcmp(out[0][0][0], out[0][1][0], n * sizeof(double)) != 0);
     /* a fail year outside 0..T is refused, not read out of bounds */
     fy[7] = (int32_t)T + 1;
-    sn_data d = {N, I, L, T, x, fy, NULL, group, 4, NULL, 0};
+    sn_data d = {N, I, L, T, x, fy, NULL, group, 4, NULL, 0, 0};
     ASSERT_EQ_INT(sn_survival(&d, 2, out[0][0][0], out[0][0][1], out[0][0][2]), -2);
     free(x);
     free(w);
@@ -361,21 +361,30 @@ static void shared(void)
                 cash[p * L + l] = v;
             }
         }
-        ASSERT_TRUE(tn_spearman(N, I, L, x, surv, cash, 2, rs, rc, put_codes, table) == 0);
+        /* a run's sample holds its inputs by column ([I][N]): tn_spearman
+         * reads them so, and sn_survival either way (by_column) */
+        double *xc = malloc(N * I * sizeof *xc);
+        ASSERT_TRUE(xc != NULL);
+        for (size_t p = 0; p < N; p++)
+            for (size_t i = 0; i < I; i++)
+                xc[i * N + p] = x[p * I + i];
+        ASSERT_TRUE(tn_spearman(N, I, L, xc, surv, cash, 2, rs, rc, put_codes, table) == 0);
         int group[5] = {0, 1, 2, 2, 3};
         const size_t n = L * T * I, ng = L * T * 4;
         /* a conditioned run's weights: whole multiples of 2^-32 in [0, 1] */
         double *wq = malloc(N * sizeof *wq);
-        double *out = malloc(6 * (2 * n + ng) * sizeof *out);
+        double *out = malloc(8 * (2 * n + ng) * sizeof *out);
         ASSERT_TRUE(out != NULL && wq != NULL);
         for (size_t p = 0; p < N; p++)
             wq[p] = floor(rs_uniform(key, p, 2, 0) * 4294967296.0) / 4294967296.0;
-        for (int k = 0; k < 6; k++) {
+        for (int k = 0; k < 8; k++) {
             /* k = 0: the shared codes; 1: binned here; 2: weights of 1,
              * summed as integers; 3: the same summed path by path; 4 and
-             * 5: the quantised weights, as integers and path by path */
-            const double *wk = k == 2 || k == 3 ? w : k >= 4 ? wq : NULL;
-            sn_data d = {N, I, L, T, x, fy, wk, group, 4, k == 0 ? codes : NULL, k == 3 || k == 5};
+             * 5: the quantised weights, as integers and path by path; 6
+             * and 7: 1 and 4 with the inputs by column */
+            const double *wk = k == 2 || k == 3 ? w : k == 4 || k == 5 || k == 7 ? wq : NULL;
+            sn_data d = {N, I, L, T, k >= 6 ? xc : x, fy, wk, group, 4, k == 0 ? codes : NULL,
+                         k == 3 || k == 5, k >= 6};
             double *o = out + (size_t)k * (2 * n + ng);
             ASSERT_TRUE(sn_survival(&d, 2, o, o + n, o + 2 * n) == 0);
         }
@@ -383,6 +392,9 @@ static void shared(void)
             ASSERT_TRUE(memcmp(out, out + (size_t)k * (2 * n + ng),
                                (2 * n + ng) * sizeof *out) == 0);
         ASSERT_TRUE(memcmp(out + 4 * (2 * n + ng), out + 5 * (2 * n + ng),
+                           (2 * n + ng) * sizeof *out) == 0);
+        ASSERT_TRUE(memcmp(out, out + 6 * (2 * n + ng), (2 * n + ng) * sizeof *out) == 0);
+        ASSERT_TRUE(memcmp(out + 4 * (2 * n + ng), out + 7 * (2 * n + ng),
                            (2 * n + ng) * sizeof *out) == 0);
         /* the weights change the figures: the last comparison is not of
          * the unweighted ones */
@@ -393,7 +405,7 @@ static void shared(void)
         for (size_t k = 0; k < n; k++)
             finite += isfinite(out[k]) && out[k] != 0.0;
         ASSERT_TRUE(finite > (int)(n / 2));
-        free(x); free(w); free(surv); free(cash); free(rs); free(rc); free(fy); free(table);
+        free(x); free(xc); free(w); free(surv); free(cash); free(rs); free(rc); free(fy); free(table);
         free(out);
     }
 }

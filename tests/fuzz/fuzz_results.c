@@ -1210,7 +1210,7 @@ FZ_NOCOV static void check_state(const sim_state *st, const sc_scenario *s, uint
         }
         for (uint64_t p = 0; p < st->NS; p++)
             for (size_t i = 0; st->done[p / SIM_BLOCK] && i < I; i++)
-                FZ_ASSERT(isfinite(st->col_in[p * I + i]), "col_inputs not finite");
+                FZ_ASSERT(isfinite(st->col_in[i * st->NS + p]), "col_inputs not finite");
     }
 }
 
@@ -1284,8 +1284,8 @@ FZ_NOCOV static int check_sink(void *ctx, uint64_t first, uint64_t count, const 
                           "path %llu: col_final_cash", (unsigned long long)p);
             }
         }
-        if (I && t->with_inputs && p < st->NS)
-            FZ_ASSERT(!memcmp(&st->col_in[p * I], &blk->inputs[j * I], I * 8),
+        for (size_t i = 0; I && t->with_inputs && p < st->NS && i < I; i++) /* [I][NS] */
+            FZ_ASSERT(!memcmp(&st->col_in[i * st->NS + p], &blk->inputs[j * I + i], 8),
                       "path %llu: col_inputs", (unsigned long long)p);
     }
     return 0;
