@@ -13,14 +13,16 @@
 #    runway against bench/numpy_peer.py (MODEL.md in NumPy) on the same
 #    scenario and paths (BENCH_PEER_PATHS, default PATHS); a conditioned
 #    run and a backtest against the same run plain (BENCH_COND_PATHS,
-#    default 300000); the fixed costs' share of a 10^5-path run.
+#    default 300000); the fixed costs' share of a 10^5-path run, and the
+#    largest of them, the ranking of the sample's columns (bench_ranks).
 # Run on an otherwise idle machine; it builds first if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
 BUILD_DIR=${BUILD_DIR:-build}
 [ -x "$BUILD_DIR/bench/bench_runway" ] && [ -x "$BUILD_DIR/bench/bench_stages" ] \
-  && [ -x "$BUILD_DIR/bench/bench_math" ] || bash scripts/setup.sh build
+  && [ -x "$BUILD_DIR/bench/bench_math" ] && [ -x "$BUILD_DIR/bench/bench_ranks" ] \
+  || bash scripts/setup.sh build
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 "$BUILD_DIR/bench/bench_runway" scenarios/baseline.yaml "$N"
 echo "== where one thread's time goes"
@@ -60,6 +62,7 @@ echo "== a conditioned run and a backtest against the same run plain, 1 thread"
 /usr/bin/python3 bench/bench_ratios.py overheads "$BUILD_DIR/runway" "${BENCH_COND_PATHS:-300000}"
 echo "== fixed costs at 10^5 paths (bench_stages), and a run of 1024 paths end to end"
 "$BUILD_DIR/bench/bench_stages" scenarios/baseline.yaml 100000 | grep -E "its |fixed"
+"$BUILD_DIR/bench/bench_ranks" scenarios/baseline.yaml 100000
 /usr/bin/python3 - "$BUILD_DIR/runway" "$tmp/s.h5" <<'PY'
 import subprocess, sys, time
 runway, out = sys.argv[1:]
