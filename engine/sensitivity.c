@@ -41,7 +41,7 @@ double sn_index_from_bins(size_t M, const double *W, const double *Sy, const dou
 typedef struct {
     size_t *idx;   /* [2N] st_ranks' */
     double *r;     /* [N] ranks */
-    double *acc;   /* [2N+2] st_weighted_ranks' */
+    double *acc;   /* [2N+2] scratch (the packed codes) */
     double *q;     /* [N] rank positions in [0, 1) */
     uint32_t *cell;/* [N] bin (or joint cell) of each path */
     uint8_t *band; /* [N] 0 none, 1 low band, 2 high band */
@@ -88,13 +88,14 @@ static int scratch_alloc(scratch *sc, size_t N)
 static int positions(size_t N, const double *x, size_t xs, const double *w, double wsum,
                      scratch *sc)
 {
-    if (st_ranks(N, x, xs, sc->r, sc->idx) != 0)
-        return -1;
     if (w) {
-        st_weighted_ranks(N, sc->r, w, sc->acc, sc->q);
+        if (st_weighted_ranks(N, x, xs, w, sc->q, sc->idx) != 0)
+            return -1;
         for (size_t p = 0; p < N; p++)
             sc->q[p] = wsum > 0.0 ? sc->q[p] / wsum : 0.0;
     } else {
+        if (st_ranks(N, x, xs, sc->r, sc->idx) != 0)
+            return -1;
         for (size_t p = 0; p < N; p++)
             sc->q[p] = (sc->r[p] - 0.5) / (double)N;
     }

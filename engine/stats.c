@@ -10,23 +10,6 @@ void st_wilson(uint64_t k, uint64_t n, double *lo, double *hi)
     st_wilson_p((double)k / (double)n, (double)n, lo, hi);
 }
 
-void st_weighted_ranks(size_t n, const double *r, const double *w, double *acc, double *out)
-{
-    size_t m = 2 * n + 2;
-    for (size_t k = 0; k < m; k++)
-        acc[k] = 0.0;
-    for (size_t i = 0; i < n; i++)
-        acc[(size_t)(2.0 * r[i])] += w[i];
-    double before = 0.0;
-    for (size_t k = 0; k < m; k++) {
-        double here = acc[k];
-        acc[k] = before + 0.5 * here;
-        before += here;
-    }
-    for (size_t i = 0; i < n; i++)
-        out[i] = acc[(size_t)(2.0 * r[i])];
-}
-
 void st_wilson_p(double p, double nn, double *lo, double *hi)
 {
     double z = ST_Z975;
@@ -189,26 +172,22 @@ static uint64_t *radix_hi32(size_t n, uint64_t *a, uint64_t *tmp)
     return s;
 }
 
-/* Ranks of a column holding at most two distinct values (survival is 0
- * or 1): each value's mean rank, without sorting. Returns 0 when it did
- * them, 1 when the column has more than two values. */
-static int ranks_two_valued(size_t n, const double *x, size_t xs, double *r)
+/* Whether x holds at most two distinct keys (survival is 0 or 1): 0 with
+ * them in k0 and k1 (k1 == k0: one value) and n0, how many have k0; 1
+ * when it holds more. */
+static int two_keys(size_t n, const double *x, size_t xs, uint64_t *k0p, uint64_t *k1p,
+                    size_t *n0p)
 {
     uint64_t k0 = order_key(x[0]), k1 = k0;
     size_t i = 1;
     while (i < n && k1 == k0)
         k1 = order_key(x[i++ * xs]);
-    if (k1 == k0) { /* one value: every rank is the middle one */
-        for (size_t j = 0; j < n; j++)
-            r[j] = 0.5 * (double)(n + 1);
-        return 0;
-    }
     /* branch-free within a stretch (the values come in random order),
      * and a column of many values is told after its first stretch, not
      * after a pass over all of it */
     size_t n0 = 0;
     int other = 0;
-    for (size_t j0 = 0; j0 < n && !other; j0 += 512) {
+    for (size_t j0 = 0; j0 < n && !other && k1 != k0; j0 += 512) {
         size_t j1 = n - j0 < 512 ? n : j0 + 512;
         for (size_t j = j0; j < j1; j++) {
             uint64_t k = order_key(x[j * xs]);
@@ -216,8 +195,26 @@ static int ranks_two_valued(size_t n, const double *x, size_t xs, double *r)
             other |= (k != k0) & (k != k1);
         }
     }
-    if (other)
+    *k0p = k0;
+    *k1p = k1;
+    *n0p = k1 == k0 ? n : n0;
+    return other;
+}
+
+/* Ranks of a column holding at most two distinct values: each value's
+ * mean rank, without sorting. Returns 0 when it did them, 1 when the
+ * column has more than two values. */
+static int ranks_two_valued(size_t n, const double *x, size_t xs, double *r)
+{
+    uint64_t k0, k1;
+    size_t n0;
+    if (two_keys(n, x, xs, &k0, &k1, &n0))
         return 1;
+    if (k1 == k0) { /* one value: every rank is the middle one */
+        for (size_t j = 0; j < n; j++)
+            r[j] = 0.5 * (double)(n + 1);
+        return 0;
+    }
     /* the smaller value has ranks 1..m, the larger m+1..n */
     size_t m = k0 < k1 ? n0 : n - n0;
     double rs = 0.5 * (double)(1 + m), rl = 0.5 * (double)(m + 1 + n);
@@ -387,6 +384,63 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
         }
     }
     free(lowk);
+    return 0;
+}
+
+/* Each distinct value's weight is summed in index order, and the values
+ * in ascending order, as the ranks-then-weights computation (ranks
+ * first, then each weight added to its rank's slot of a table of 2 n + 2,
+ * then a running sum over the table) summed them: the same bits. That
+ * computation's scattered adds to the table and gathers from it were,
+ * with the ranks it needed first, most of a conditioned run's extra
+ * time; the order key_order leaves reads each tie group at once. */
+int st_weighted_ranks(size_t n, const double *x, size_t xs, const double *w, double *out,
+                      size_t *scratch)
+{
+    _Static_assert(sizeof(size_t) == sizeof(uint64_t), "scratch is used as 64-bit words");
+    const uint64_t LO = 0xffffffffull;
+    if ((uint64_t)n > LO)
+        return -1;
+    if (n == 0)
+        return 0;
+    uint64_t k0, k1;
+    size_t n0;
+    if (!two_keys(n, x, xs, &k0, &k1, &n0)) {
+        double s0 = 0.0, s1 = 0.0; /* the weights of k0's paths and of k1's */
+        for (size_t j = 0; j < n; j++) {
+            double wj = w[j];
+            if (order_key(x[j * xs]) == k0)
+                s0 += wj;
+            else
+                s1 += wj;
+        }
+        double before = 0.0, sl = k0 <= k1 ? s0 : s1, sh = k0 <= k1 ? s1 : s0;
+        double rl = before + 0.5 * sl;
+        before += sl;
+        double rh = before + 0.5 * sh;
+        double r0 = k0 <= k1 ? rl : rh, r1 = k0 <= k1 ? rh : rl;
+        for (size_t j = 0; j < n; j++)
+            out[j] = order_key(x[j * xs]) == k0 ? r0 : r1;
+        return 0;
+    }
+    uint8_t *eq = malloc(n);
+    const uint64_t *o = eq ? key_order(n, x, xs, (uint64_t *)scratch, eq) : NULL;
+    if (!o) {
+        free(eq);
+        return -1;
+    }
+    double before = 0.0;
+    for (size_t k = 0, m; k < n; k = m) {
+        double here = 0.0;
+        here += w[o[k] & LO];
+        for (m = k + 1; m < n && eq[m]; m++)
+            here += w[o[m] & LO];
+        double r = before + 0.5 * here;
+        for (size_t q = k; q < m; q++)
+            out[o[q] & LO] = r;
+        before += here;
+    }
+    free(eq);
     return 0;
 }
 

@@ -39,11 +39,14 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *idx);
  * n doubles. */
 void st_sort_doubles(size_t n, double *v, double *tmp);
 
-/* Weighted mid-ranks, for a weighted Spearman correlation (a weighted
- * Pearson correlation of these): from r, the plain average ranks of n
- * values (1-based, ties averaged, as st_ranks gives), and weights w >= 0,
- * out[i] = the weight of the values below value i plus half the weight of
- * its ties. acc: 2 n + 2 doubles of scratch. */
-void st_weighted_ranks(size_t n, const double *r, const double *w, double *acc, double *out);
+/* Weighted mid-ranks of x[i*xs], for a weighted Spearman correlation (a
+ * weighted Pearson correlation of these) and the weighted bins of the
+ * sensitivity indices: with weights w >= 0, out[i] = the weight of the
+ * values below value i plus half the weight of its ties (equal values,
+ * -0.0 and +0.0 alike), each tie group's weight summed in index order and
+ * the groups in ascending order. scratch: 2 n size_t. x may be out (in
+ * place, xs = 1). Returns 0, or -1 when n >= 2^32 or out of memory. */
+int st_weighted_ranks(size_t n, const double *x, size_t xs, const double *w, double *out,
+                      size_t *scratch);
 
 #endif

@@ -99,15 +99,13 @@ int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const doub
 #pragma omp parallel num_threads(threads) reduction(| : bad)
     {
         size_t *idx = malloc(2 * N * sizeof *idx);
-        double *scr = malloc((2 * N + 2) * sizeof *scr), *tmp = malloc(N * sizeof *tmp);
-        bad |= !idx || !scr || !tmp;
+        bad |= !idx;
 #pragma omp for schedule(dynamic, 1)
         for (size_t c = 0; c < C; c++) {
-            if (!col || !ss || !idx || !scr || !tmp)
+            if (!col || !ss || !idx)
                 continue;
             double *x = col + c * N, m = 0.0, sxx = 0.0;
-            bad |= st_ranks(N, x, 1, tmp, idx) != 0;
-            st_weighted_ranks(N, tmp, w, scr, x);
+            bad |= st_weighted_ranks(N, x, 1, w, x, idx) != 0;
             for (size_t i = 0; i < N; i++)
                 m += w[i] * x[i];
             m = sw > 0.0 ? m / sw : 0.0;
@@ -120,7 +118,7 @@ int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const doub
                 sxx += w[p] * x[p] * x[p];
             ss[c] = sxx;
         }
-        free(idx); free(scr); free(tmp);
+        free(idx);
     }
     if (!bad) {
         /* Each product is one sum in path order (its bits do not depend on

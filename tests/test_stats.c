@@ -2,7 +2,9 @@
  * branch of the radix ranking: ties, -0.0 and +0.0, negatives, values
  * equal in their top 32 key bits but not in the low ones (in both orders),
  * long runs of equal values (a survival column), crowds of zeros among
- * both signs, crowds that defeat the insertion sort, strides; and the Wilson
+ * both signs, crowds that defeat the insertion sort, strides; the
+ * weighted mid-ranks of the same columns against the table they were
+ * first computed with, bit for bit; and the Wilson
  * interval's edge cases. */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +24,56 @@ static double brute_rank(size_t n, const double *x, size_t xs, size_t i)
         equal += x[k * xs] == x[i * xs];
     }
     return (double)below + 0.5 * (double)(equal + 1);
+}
+
+/* Weighted mid-ranks as the tornado of a conditioned run first computed
+ * them, from the ranks: each weight added to its rank's slot of a table
+ * of 2 n + 2 (in index order), then a running sum over the table. */
+static void weighted_by_table(size_t n, const double *r, const double *w, double *out)
+{
+    size_t m = 2 * n + 2;
+    double *acc = calloc(m, sizeof *acc);
+    ASSERT_TRUE(acc != NULL);
+    for (size_t i = 0; i < n; i++)
+        acc[(size_t)(2.0 * r[i])] += w[i];
+    double before = 0.0;
+    for (size_t k = 0; k < m; k++) {
+        double here = acc[k];
+        acc[k] = before + 0.5 * here;
+        before += here;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = acc[(size_t)(2.0 * r[i])];
+    free(acc);
+}
+
+/* st_weighted_ranks gives the table's bits exactly, strided and in
+ * place. The weights span twelve orders of magnitude, with zeros, so
+ * that summing a tie group's weights in any other order than the
+ * paths' would change low bits. */
+static void check_weighted(const char *what, size_t n, const double *x, size_t xs,
+                           const double *r, size_t *scratch)
+{
+    double *w = malloc(n * sizeof *w), *want = malloc(n * sizeof *want);
+    double *got = malloc(n * sizeof *got);
+    ASSERT_TRUE(w && want && got);
+    rs_key k = rs_key_make(11, rs_stream_id("test", "weights"));
+    for (size_t i = 0; i < n; i++)
+        w[i] = i % 13 == 5 ? 0.0 : exp(3.0 * rs_normal(k, i, 0, 0));
+    weighted_by_table(n, r, w, want);
+    ASSERT_TRUE(st_weighted_ranks(n, x, xs, w, got, scratch) == 0);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += memcmp(&got[i], &want[i], sizeof got[i]) != 0;
+    for (size_t i = 0; i < n; i++) /* in place */
+        got[i] = x[i * xs];
+    ASSERT_TRUE(st_weighted_ranks(n, got, 1, w, got, scratch) == 0);
+    for (size_t i = 0; i < n; i++)
+        bad += memcmp(&got[i], &want[i], sizeof got[i]) != 0;
+    if (bad)
+        printf("%s: %zu weighted ranks differ from the table's\n", what, bad);
+    ASSERT_TRUE(bad == 0);
+    free(w); free(want); free(got);
 }
 
 static void check_column(const char *what, size_t n, const double *x, size_t xs)
@@ -44,12 +96,13 @@ static void check_column(const char *what, size_t n, const double *x, size_t xs)
     ASSERT_TRUE(st_ranks(n, y, 1, y, scratch) == 0);
     for (size_t i = 0; i < n; i++)
         ASSERT_SAME(y[i], r[i]);
+    check_weighted(what, n, x, xs, r, scratch);
     free(y);
     free(r);
     free(scratch);
 }
 
-static void test_ranks_equal_brute_force_on_hostile_columns(void)
+static void test_ranks_and_weighted_ranks_exact_on_hostile_columns(void)
 {
     enum { N = 3000 };
     static double x[2 * N];
@@ -207,7 +260,7 @@ static void test_sort_doubles_gives_a_stable_comparison_sorts_bits(void)
 int main(void)
 {
     test_sort_doubles_gives_a_stable_comparison_sorts_bits();
-    test_ranks_equal_brute_force_on_hostile_columns();
+    test_ranks_and_weighted_ranks_exact_on_hostile_columns();
     test_spearman_of_monotone_transform_is_one();
     test_wilson_stays_in_unit_interval_at_the_edges();
     TU_DONE();
