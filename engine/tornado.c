@@ -72,6 +72,92 @@ static int rank_columns(double *col, const double *src, double *ss, size_t nc, s
  * not grow with the number of inputs (64 inputs at 2^18 paths: 40 MB,
  * not 160) and fresh pages are not faulted in for every column. */
 enum { SENS_GROUP = 8 };
+/* Four doubles as one value (v8d's kin): lane j of a sum holds outcome
+ * j's terms, each product and addition as the scalar code does them. */
+typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
+#define LD4(v, p) memcpy(&(v), (p), sizeof(v4d))
+#define ST4(p, v) memcpy((p), &(v), sizeof(v4d))
+
+/* Outcomes a row holds, padded with zeros (three v4d: twelve, the
+ * baseline's 2 L). */
+enum { WROW = 12, WCHUNK = 256 };
+
+/* Adds paths i0..i0+nc-1 of inputs x0 and x1 (x1 may be x0: then its sums
+ * are not kept) to their sums a0 and a1 (OP doubles each), in path order:
+ * a[o] += (w x) y[o], y's rows from yr (OP doubles a path). Two inputs and
+ * twelve outcomes at once: six additions under way at a time. */
+static inline void wsum_pair(size_t nc, size_t OP, const double *w, const double *x0,
+                             const double *x1, const double *yr, double *a0, double *a1)
+{
+    for (size_t g = 0; g < OP; g += WROW) {
+        v4d s0, s1, s2, t0, t1, t2, y0, y1, y2;
+        LD4(s0, a0 + g); LD4(s1, a0 + g + 4); LD4(s2, a0 + g + 8);
+        LD4(t0, a1 + g); LD4(t1, a1 + g + 4); LD4(t2, a1 + g + 8);
+        for (size_t p = 0; p < nc; p++) {
+            const double u = w[p] * x0[p], v = w[p] * x1[p]; /* w x y is (w x) y */
+            const double *y = yr + p * OP + g;
+            LD4(y0, y); LD4(y1, y + 4); LD4(y2, y + 8);
+            s0 += u * y0; s1 += u * y1; s2 += u * y2;
+            t0 += v * y0; t1 += v * y1; t2 += v * y2;
+        }
+        ST4(a0 + g, s0); ST4(a0 + g + 4, s1); ST4(a0 + g + 8, s2);
+        if (a1 != a0) {
+            ST4(a1 + g, t0); ST4(a1 + g + 4, t1); ST4(a1 + g + 8, t2);
+        }
+    }
+}
+
+/* The weighted tornado's cross products and correlations: col holds the
+ * I inputs' and then the 2 L outcomes' centred weighted ranks (N each),
+ * ss their weighted sums of squares. Each product is one sum in path
+ * order, so its bits depend on neither the threads nor the grouping: the
+ * sums of one input and four outcomes, side by side, waited on each
+ * addition before; here a chunk of paths' outcomes is laid out a row per
+ * path and two inputs' sums with all twelve outcomes run at once. Each
+ * thread takes a fixed range of inputs. 0, or -1 out of memory. */
+static int weighted_products(size_t N, size_t I, size_t L, const double *col, const double *w,
+                             const double *ss, int threads, double *rho_surv, double *rho_cash)
+{
+    const size_t O = 2 * L, OP = (O + WROW - 1) / WROW * WROW;
+    double *sxy = calloc(I * OP, sizeof *sxy);
+    int bad = !sxy;
+#pragma omp parallel num_threads(threads) reduction(| : bad)
+    {
+        double *yr = calloc(WCHUNK * OP, sizeof *yr); /* the padding stays 0 */
+        bad |= !yr;
+        size_t nt = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
+        size_t k_lo = I * me / nt, k_hi = I * (me + 1) / nt;
+        for (size_t i0 = 0; i0 < N && yr && sxy; i0 += WCHUNK) {
+            size_t nc = N - i0 < WCHUNK ? N - i0 : WCHUNK;
+            for (size_t o = 0; o < O; o++) {
+                const double *y = col + (I + o) * N + i0;
+                for (size_t p = 0; p < nc; p++)
+                    yr[p * OP + o] = y[p];
+            }
+            size_t k = k_lo;
+            for (; k + 2 <= k_hi; k += 2)
+                wsum_pair(nc, OP, w + i0, col + k * N + i0, col + (k + 1) * N + i0, yr,
+                          sxy + k * OP, sxy + (k + 1) * OP);
+            if (k < k_hi)
+                wsum_pair(nc, OP, w + i0, col + k * N + i0, col + k * N + i0, yr,
+                          sxy + k * OP, sxy + k * OP);
+        }
+        free(yr);
+    }
+    if (!bad)
+        for (size_t i = 0; i < I; i++)
+            for (size_t o = 0; o < O; o++) {
+                double sxx = ss[i], syy = ss[I + o];
+                double rho = sxx > 0.0 && syy > 0.0 ? sxy[i * OP + o] / sqrt(sxx * syy) : NAN;
+                if (o < L)
+                    rho_surv[o * I + i] = rho;
+                else
+                    rho_cash[(o - L) * I + i] = rho;
+            }
+    free(sxy);
+    return bad ? -1 : 0;
+}
+
 /* The tornado of a conditioned run: weighted Spearman correlations
  * (st_weighted_ranks) of each input with survival and final cash over
  * the rank-correlation sample, each path weighted by its weight. Plain
@@ -106,8 +192,11 @@ int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const doub
                 continue;
             double *x = col + c * N, m = 0.0, sxx = 0.0;
             bad |= st_weighted_ranks(N, x, 1, w, x, idx) != 0;
-            for (size_t i = 0; i < N; i++)
+            int constant = 1; /* one value (a lab that never fails) */
+            for (size_t i = 0; i < N; i++) {
                 m += w[i] * x[i];
+                constant &= x[i] == x[0];
+            }
             m = sw > 0.0 ? m / sw : 0.0;
             for (size_t i = 0; i < N; i++)
                 x[i] -= m;
@@ -116,41 +205,16 @@ int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const doub
              * order, so the same bits) */
             for (size_t p = 0; p < N; p++)
                 sxx += w[p] * x[p] * x[p];
-            ss[c] = sxx;
+            /* A constant column correlates with nothing: NaN, as
+             * unweighted. Its weighted mean, rounded, can differ from its
+             * value by an ulp, and the few ulps left gave correlations of
+             * 1e-16 instead. */
+            ss[c] = constant ? 0.0 : sxx;
         }
         free(idx);
     }
-    if (!bad) {
-        /* Each product is one sum in path order (its bits do not depend on
-         * the threads); four of an input's products are summed side by
-         * side, so that four independent additions are under way where
-         * one sum alone waited on each addition before it. */
-        const size_t O = 2 * L, OG = (O + 3) / 4;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-        for (size_t k = 0; k < I * OG; k++) {
-            size_t i = k / OG, o0 = (k % OG) * 4, no = O - o0 < 4 ? O - o0 : 4;
-            const double *x = col + i * N, *y[4];
-            double sxy[4] = {0.0, 0.0, 0.0, 0.0};
-            for (size_t j = 0; j < 4; j++)
-                y[j] = col + (I + o0 + (j < no ? j : 0)) * N;
-            for (size_t p = 0; p < N; p++) {
-                double t = w[p] * x[p]; /* w x y is (w x) y: the same rounding */
-                sxy[0] += t * y[0][p];
-                sxy[1] += t * y[1][p];
-                sxy[2] += t * y[2][p];
-                sxy[3] += t * y[3][p];
-            }
-            for (size_t j = 0; j < no; j++) {
-                size_t o = o0 + j;
-                double sxx = ss[i], syy = ss[I + o];
-                double rho = sxx > 0.0 && syy > 0.0 ? sxy[j] / sqrt(sxx * syy) : NAN;
-                if (o < L)
-                    rho_surv[o * I + i] = rho;
-                else
-                    rho_cash[(o - L) * I + i] = rho;
-            }
-        }
-    }
+    if (!bad)
+        bad = weighted_products(N, I, L, col, w, ss, threads, rho_surv, rho_cash) != 0;
     free(col); free(ss);
     return bad ? -1 : 0;
 }
