@@ -448,10 +448,10 @@ void st_sort_doubles(size_t n, double *v, double *tmp)
 {
     if (n < 2)
         return;
-    /* the order st_ranks sorts by (three radix passes on the top 32 bits
-     * of each key's distance from the smallest, then runs of equal top
-     * halves by their low bits): stable, so the same values in the same
-     * order as the six-pass sort of whole keys it replaced */
+    /* the order st_ranks sorts by (key_order: the top 32 bits of each
+     * key's distance from the smallest, then runs of equal top halves by
+     * their low bits): stable, so the same values in the same order as
+     * the six-pass sort of whole keys it replaced */
     uint64_t *a = (uint64_t)n <= 0xffffffffull ? malloc(2 * n * sizeof *a) : NULL;
     uint8_t *eq = a ? malloc(n) : NULL;
     const uint64_t *o = eq ? key_order(n, v, 1, a, eq) : NULL;

@@ -33,10 +33,11 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *idx);
 /* Sorts v[0..n-1] (no NaN) ascending, stably, with -0.0 and +0.0 equal:
  * the order qsort with a (x > y) - (x < y) comparison gives when it is
  * stable, as glibc's merge sort is. A radix sort on the double's bits
- * (st_ranks's: three passes on the top 32 bits of the keys' distances from
- * the smallest, then the rare runs of tied top halves by their low bits): a
- * backtest sorts every path's value of every observed figure. tmp holds
- * n doubles. */
+ * (st_ranks's: two passes on the top 21 bits of the keys' distances from
+ * the smallest and an insertion sort to their top 32, or three passes
+ * where that would move too many, then the rare runs of tied top halves by
+ * their low bits): a backtest sorts every path's value of every observed
+ * figure. tmp holds n doubles. */
 void st_sort_doubles(size_t n, double *v, double *tmp);
 
 /* Weighted mid-ranks of x[i*xs], for a weighted Spearman correlation (a
