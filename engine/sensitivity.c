@@ -82,23 +82,15 @@ static int scratch_alloc(scratch *sc, size_t N)
 }
 
 /* q[p] = the position of path p in x's distribution, in [0, 1): its
- * mid-rank over N (unweighted), or the weight below it plus half its
- * ties' over the total weight (weighted). Ties share a position, so equal
- * values always fall in one bin. */
-static int positions(size_t N, const double *x, size_t xs, const double *w, double wsum,
-                     scratch *sc)
+ * mid-rank over N. Ties share a position, so equal values always fall in
+ * one bin. (Weighted, a path's position is the weight below it plus half
+ * its ties' over the total weight: bin_codes gives its bins.) */
+static int positions(size_t N, const double *x, size_t xs, scratch *sc)
 {
-    if (w) {
-        if (st_weighted_ranks(N, x, xs, w, sc->q, sc->idx) != 0)
-            return -1;
-        for (size_t p = 0; p < N; p++)
-            sc->q[p] = wsum > 0.0 ? sc->q[p] / wsum : 0.0;
-    } else {
-        if (st_ranks(N, x, xs, sc->r, sc->idx) != 0)
-            return -1;
-        for (size_t p = 0; p < N; p++)
-            sc->q[p] = (sc->r[p] - 0.5) / (double)N;
-    }
+    if (st_ranks(N, x, xs, sc->r, sc->idx) != 0)
+        return -1;
+    for (size_t p = 0; p < N; p++)
+        sc->q[p] = (sc->r[p] - 0.5) / (double)N;
     return 0;
 }
 
@@ -186,9 +178,11 @@ static int by_key(const void *a, const void *b)
  * (known from the weight of the buckets below it and its own) gives its
  * paths their codes at once; the paths of the few others are sorted and
  * ranked exactly. Unweighted, the codes are positions()'s, bit for bit
- * (the mid-ranks are the same half-integers); weighted, the sums of
- * weights below a path are added in another order, which can move a path
- * lying exactly on a bin's edge. 0, or -1 when a value is NaN. */
+ * (the mid-ranks are the same half-integers); weighted, the position is
+ * the weight below the path plus half its ties' over wsum, that weight
+ * summed bucket by bucket (an exact weighted ranking, st_weighted_ranks,
+ * adds it in another order, which could move a path lying exactly on a
+ * bin's edge). 0, or -1 when a value is NaN. */
 static int bin_codes(size_t N, const double *x, size_t xs, const double *w, double wsum,
                      size_t m, int bands, scratch *sc)
 {
@@ -275,7 +269,7 @@ int sn_first_order(size_t N, const double *x, size_t xs, const double *y, double
     size_t M = sn_bins(N);
     scratch sc = {0};
     double W[SN_MAX_BINS] = {0}, Sy[SN_MAX_BINS] = {0}, Syy[SN_MAX_BINS] = {0};
-    if (scratch_alloc(&sc, N) != 0 || positions(N, x, xs, NULL, 0.0, &sc) != 0) {
+    if (scratch_alloc(&sc, N) != 0 || positions(N, x, xs, &sc) != 0) {
         scratch_free(&sc);
         return -1;
     }
