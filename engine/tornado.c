@@ -162,33 +162,58 @@ static int weighted_products(size_t N, size_t I, size_t L, const double *col, co
  * (st_weighted_ranks) of each input with survival and final cash over
  * the rank-correlation sample, each path weighted by its weight. Plain
  * loops: a conditioned run is rarer than it is large. */
-int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
-                  const double *fcash, const double *w, int threads, double *rho_surv,
+int tn_spearman_w(size_t N0, size_t I, size_t L, const double *inputs, const double *surv,
+                  const double *fcash, const double *w0, int threads, double *rho_surv,
                   double *rho_cash)
 {
     size_t C = I + 2 * L;
-    if (I == 0 || N == 0)
+    if (I == 0 || N0 == 0)
         return 0;
-    double *col = malloc(C * N * sizeof *col), *ss = malloc(C * sizeof *ss), sw = 0.0;
-    int bad = !col || !ss;
-    for (size_t i = 0; i < N; i++)
-        sw += w[i];
-    if (!bad) {
-        /* every outcome column copied out of its row-major table first,
-         * a block of rows at a time: ranked straight from the table, each
-         * value read was a cache miss of its own (st_ranks reads a column
-         * twice); the inputs are columns already */
-        memcpy(col, inputs, I * N * sizeof *col);
-        to_columns(col + I * N, surv, L, 0, L, N, threads);
-        to_columns(col + (I + L) * N, fcash, L, 0, L, N, threads);
+    /* Only the paths with weight are kept: a path of weight 0 adds +0 to
+     * every sum here (its weight to its tie group's and to the weight
+     * below, w x to the mean, w x x and w x y to the products), and adding
+     * zero changes no sum's bits, so the correlations are those of all
+     * the paths, bit for bit. A run conditioned on a surprising fact
+     * keeps few (the 2024 backtest on 2025's figures: 5 paths in 10^5). */
+    size_t N = 0;
+    for (size_t p = 0; p < N0; p++)
+        N += w0[p] != 0.0;
+    if (N == 0) { /* nothing weighs: no correlation is defined */
+        for (size_t k = 0; k < L * I; k++)
+            rho_surv[k] = rho_cash[k] = NAN;
+        return 0;
     }
+    size_t *keep = malloc(N * sizeof *keep);
+    double *col = malloc(C * N * sizeof *col), *ss = malloc(C * sizeof *ss);
+    double *w = malloc(N * sizeof *w), sw = 0.0;
+    int bad = !keep || !col || !ss || !w;
+    if (!bad) {
+        for (size_t p = 0, k = 0; p < N0; p++)
+            if (w0[p] != 0.0)
+                keep[k++] = p;
+        /* the kept paths' columns: the inputs are columns already, the
+         * outcomes rows of L */
+        for (size_t k = 0; k < N; k++)
+            w[k] = w0[keep[k]];
+        for (size_t i = 0; i < I; i++)
+            for (size_t k = 0; k < N; k++)
+                col[i * N + k] = inputs[i * N0 + keep[k]];
+        for (size_t l = 0; l < L; l++)
+            for (size_t k = 0; k < N; k++) {
+                col[(I + l) * N + k] = surv[keep[k] * L + l];
+                col[(I + L + l) * N + k] = fcash[keep[k] * L + l];
+            }
+        for (size_t k = 0; k < N; k++)
+            sw += w[k];
+    }
+    free(keep);
 #pragma omp parallel num_threads(threads) reduction(| : bad)
     {
         size_t *idx = malloc(2 * N * sizeof *idx);
         bad |= !idx;
 #pragma omp for schedule(dynamic, 1)
         for (size_t c = 0; c < C; c++) {
-            if (!col || !ss || !idx)
+            if (!col || !ss || !w || !idx)
                 continue;
             double *x = col + c * N, m = 0.0, sxx = 0.0;
             bad |= st_weighted_ranks(N, x, 1, w, x, idx) != 0;
@@ -215,7 +240,7 @@ int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const doub
     }
     if (!bad)
         bad = weighted_products(N, I, L, col, w, ss, threads, rho_surv, rho_cash) != 0;
-    free(col); free(ss);
+    free(col); free(ss); free(w);
     return bad ? -1 : 0;
 }
 
