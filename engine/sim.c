@@ -254,16 +254,18 @@ static void accumulate_kernel_w(acc *a, const sc_scenario *s, const kn_view *v, 
                     v->outcome + l * KN_LANES, n, W);
         int parent = s->labs[l].backstop == SC_BACKSTOP_PARENT;
         for (size_t t = 0; t < T; t++) {
+            /* sketch by sketch, the block's lanes at once (sums of
+             * integers: the same counts as lane by lane, which spent a
+             * conditioned run's time on one scalar add after another) */
             size_t lt = l * T + t, off = lt * KN_LANES;
             const int64_t *ya = v->alive + off;
-            for (size_t j = 0; j < n; j++) {
-                if (!ya[j] || !W[j])
-                    continue;
-                a->alive[lt] += W[j];
-                for (int m = 0; m < MT_N; m++)
-                    if (m != MT_SUBSIDY || parent)
-                        sk_set_add_w(&a->skw, (size_t)m * LTn + lt, v->y[m][off + j], W[j]);
-            }
+            uint64_t sa = 0;
+            for (size_t j = 0; j < n; j++)
+                sa += ya[j] ? W[j] : 0;
+            a->alive[lt] += sa;
+            for (int m = 0; m < MT_N; m++)
+                if (m != MT_SUBSIDY || parent)
+                    sk_set_add_bulk_w(&a->skw, (size_t)m * LTn + lt, v->y[m] + off, ya, W, n);
         }
     }
     for (size_t t = 0; t < T; t++) {

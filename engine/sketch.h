@@ -236,6 +236,48 @@ static inline void sk_add(sk_local *s, size_t i, double x)
     sk_add_bulk(s, i, &x, &keep, 1);
 }
 
+/* Adds x[j] with weight W[j], for the j < n with keep[j] != 0 and W[j]
+ * != 0 (n <= SK_BULK_MAX), to sketch i of a merged set: the bulk form of
+ * sk_set_add_w, for a block of lanes, as sk_add_bulk is sk_add's. The
+ * counts are sums of integers, so adding a block's lanes sketch by
+ * sketch gives the same counts as lane by lane; the extremes are
+ * order-free too. */
+static inline void sk_set_add_bulk_w(sk_set *s, size_t i, const double *x, const int64_t *keep,
+                                     const uint64_t *W, size_t n)
+{
+    uint64_t *c = s->count + i * SK_NBUCKETS;
+    int32_t b[SK_BULK_MAX];
+    uint64_t w[SK_BULK_MAX];
+    int64_t kmn = INT64_MAX, kmx = INT64_MIN;
+    uint64_t tot = 0, ov = 0;
+    for (size_t j = 0; j < n; j++) {
+        w[j] = W[j] & -(uint64_t)(keep[j] != 0);
+        int64_t e = -((int64_t)(w[j] != 0) & (int64_t)(x[j] == x[j]));
+        int64_t key = sk_key(x[j]);
+        int64_t lo = (key & e) | (INT64_MAX & ~e), hi = (key & e) | (INT64_MIN & ~e);
+        kmn = lo < kmn ? lo : kmn;
+        kmx = hi > kmx ? hi : kmx;
+        b[j] = sk_bucket(x[j]);
+        tot += w[j];
+        ov += (b[j] == 0) | (b[j] == SK_NBUCKETS - 1) ? w[j] : 0;
+    }
+    size_t m = 0; /* the kept lanes packed first: an add of 0 would map
+                     a page of the counts that nothing else touches */
+    for (size_t j = 0; j < n; j++) {
+        b[m] = b[j];
+        w[m] = w[j];
+        m += w[j] != 0;
+    }
+    for (size_t j = 0; j < m; j++)
+        c[b[j]] += w[j];
+    s->total[i] += tot;
+    s->overflow += ov;
+    if (kmn != INT64_MAX) {
+        s->mn[i] = sk_min(s->mn[i], sk_unkey(kmn));
+        s->mx[i] = sk_max(s->mx[i], sk_unkey(kmx));
+    }
+}
+
 int sk_set_init(sk_set *s, size_t n);      /* 0, or -1 out of memory */
 void sk_set_free(sk_set *s);
 /* Adds a local set into s and zeroes the local counts it had touched. */
