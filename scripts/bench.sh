@@ -12,7 +12,8 @@
 # 4. issue 19's ratios, each within this run (bench/bench_ratios.py):
 #    runway against bench/numpy_peer.py (MODEL.md in NumPy) on the same
 #    scenario and paths (BENCH_PEER_PATHS, default PATHS); a conditioned
-#    run and a backtest against the same run plain (BENCH_COND_PATHS,
+#    run and a backtest against the same run plain, and a conditioning
+#    that keeps most paths' weight against its plain run (BENCH_COND_PATHS,
 #    default 300000); the fixed costs' share of a 10^5-path run, and the
 #    largest of them, the ranking of the sample's columns (bench_ranks).
 # Run on an otherwise idle machine; it builds first if needed.
