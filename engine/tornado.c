@@ -79,10 +79,11 @@ typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
 #define ST4(p, v) memcpy((p), &(v), sizeof(v4d))
 
 /* Outcomes a row holds, padded with zeros (three v4d: twelve, the
- * baseline's 2 L). */
-enum { WROW = 12, WCHUNK = 256 };
+ * baseline's 2 L); paths a chunk of the weighted products (48 KB of
+ * outcome rows); inputs a group of the weighted tornado. */
+enum { WROW = 12, WCHUNK = 512, WGROUP = 16 };
 
-/* Adds paths i0..i0+nc-1 of inputs x0 and x1 (x1 may be x0: then its sums
+/* Adds the nc paths of inputs x0 and x1 (x1 may be x0: then its sums
  * are not kept) to their sums a0 and a1 (OP doubles each), in path order:
  * a[o] += (w x) y[o], y's rows from yr (OP doubles a path). Two inputs and
  * twelve outcomes at once: six additions under way at a time. */
@@ -107,42 +108,137 @@ static inline void wsum_pair(size_t nc, size_t OP, const double *w, const double
     }
 }
 
-/* The weighted tornado's cross products and correlations: col holds the
- * I inputs' and then the 2 L outcomes' centred weighted ranks (N each),
- * ss their weighted sums of squares. Each product is one sum in path
- * order, so its bits depend on neither the threads nor the grouping: the
- * sums of one input and four outcomes, side by side, waited on each
- * addition before; here a chunk of paths' outcomes is laid out a row per
- * path and two inputs' sums with all twelve outcomes run at once. Each
- * thread takes a fixed range of inputs. 0, or -1 out of memory. */
-static int weighted_products(size_t N, size_t I, size_t L, const double *col, const double *w,
-                             const double *ss, int threads, double *rho_surv, double *rho_cash)
+/* Column x (N values) made its weighted ranks (in place), centred on
+ * their weighted mean (sw: the weights' sum); returns their weighted sum
+ * of squares, or 0 for a column of one value (a lab that never fails),
+ * which correlates with nothing: its weighted mean, rounded, can differ
+ * from its value by an ulp, and the ulps left gave correlations of 1e-16
+ * instead of NaN. idx: 2 N of scratch. */
+static double weighted_centre(size_t N, double *x, const double *w, double sw, size_t *idx,
+                              int *bad)
 {
-    const size_t O = 2 * L, OP = (O + WROW - 1) / WROW * WROW;
-    double *sxy = calloc(I * OP, sizeof *sxy);
-    int bad = !sxy;
-#pragma omp parallel num_threads(threads) reduction(| : bad)
+    double m = 0.0, sxx = 0.0;
+    *bad |= st_weighted_ranks(N, x, 1, w, x, idx) != 0;
+    int constant = 1;
+    for (size_t i = 0; i < N; i++) {
+        m += w[i] * x[i];
+        constant &= x[i] == x[0];
+    }
+    m = sw > 0.0 ? m / sw : 0.0;
+    for (size_t i = 0; i < N; i++)
+        x[i] -= m;
+    for (size_t p = 0; p < N; p++)
+        sxx += w[p] * x[p] * x[p];
+    return constant ? 0.0 : sxx;
+}
+
+/* Columns c0.. of the weighted tornado's kept paths: dst[j N + k] =
+ * column j's value on kept path keep[k], read from src (column j at
+ * src + j * stride, path p at p * step), each made centred weighted
+ * ranks, ss[j] their sum of squares. */
+static void weighted_columns(double *dst, size_t nc, const double *src, size_t stride,
+                             size_t step, const size_t *keep, size_t N, const double *w,
+                             double sw, double *ss, int threads, int *bad)
+{
+    int b = 0;
+#pragma omp parallel num_threads(threads) reduction(| : b)
     {
-        double *yr = calloc(WCHUNK * OP, sizeof *yr); /* the padding stays 0 */
-        bad |= !yr;
-        size_t nt = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
-        size_t k_lo = I * me / nt, k_hi = I * (me + 1) / nt;
-        for (size_t i0 = 0; i0 < N && yr && sxy; i0 += WCHUNK) {
-            size_t nc = N - i0 < WCHUNK ? N - i0 : WCHUNK;
-            for (size_t o = 0; o < O; o++) {
-                const double *y = col + (I + o) * N + i0;
-                for (size_t p = 0; p < nc; p++)
-                    yr[p * OP + o] = y[p];
-            }
-            size_t k = k_lo;
-            for (; k + 2 <= k_hi; k += 2)
-                wsum_pair(nc, OP, w + i0, col + k * N + i0, col + (k + 1) * N + i0, yr,
-                          sxy + k * OP, sxy + (k + 1) * OP);
-            if (k < k_hi)
-                wsum_pair(nc, OP, w + i0, col + k * N + i0, col + k * N + i0, yr,
-                          sxy + k * OP, sxy + k * OP);
+        size_t *idx = malloc(2 * N * sizeof *idx);
+        b |= !idx;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t j = 0; j < nc; j++) {
+            if (!idx)
+                continue;
+            double *x = dst + j * N;
+            for (size_t k = 0; k < N; k++)
+                x[k] = src[j * stride + keep[k] * step];
+            ss[j] = weighted_centre(N, x, w, sw, idx, &b);
         }
-        free(yr);
+        free(idx);
+    }
+    *bad |= b;
+}
+
+/* The tornado of a conditioned run: weighted Spearman correlations
+ * (st_weighted_ranks) of each input with survival and final cash over
+ * the rank-correlation sample, each path weighted by its weight.
+ *
+ * Only the paths with weight are kept: a path of weight 0 adds +0 to
+ * every sum here (its weight to its tie group's and to the weight below,
+ * w x to the mean, w x x and w x y to the products), and adding zero
+ * changes no sum's bits, so the correlations are those of all the paths,
+ * bit for bit. A run conditioned on a surprising fact keeps few (the 2024
+ * backtest on 2025's figures: 5 paths in 10^5).
+ *
+ * The 2 L outcomes are ranked once and laid out a row per path (OP
+ * doubles, padded with zeros); the inputs WGROUP at a time through one
+ * buffer, as tn_spearman does, so that the memory this takes does not
+ * grow with the inputs (at 2^18 paths and 68 inputs, about 85 MB where
+ * all the columns at once took 168). Each product is one sum in path order, so its
+ * bits depend on neither the threads nor the grouping: two inputs' sums
+ * with all twelve outcomes run at once (six additions under way, where
+ * the sums of one input with four outcomes waited on each addition). */
+int tn_spearman_w(size_t N0, size_t I, size_t L, const double *inputs, const double *surv,
+                  const double *fcash, const double *w0, int threads, double *rho_surv,
+                  double *rho_cash)
+{
+    if (I == 0 || N0 == 0)
+        return 0;
+    size_t N = 0;
+    for (size_t p = 0; p < N0; p++)
+        N += w0[p] != 0.0;
+    if (N == 0) { /* nothing weighs: no correlation is defined */
+        for (size_t k = 0; k < L * I; k++)
+            rho_surv[k] = rho_cash[k] = NAN;
+        return 0;
+    }
+    const size_t O = 2 * L, OP = (O + WROW - 1) / WROW * WROW;
+    const size_t G = I < WGROUP ? I : WGROUP;
+    size_t *keep = malloc(N * sizeof *keep);
+    double *w = malloc(N * sizeof *w), *ss = malloc((I + O) * sizeof *ss);
+    double *out = malloc(O * N * sizeof *out), *in = malloc(G * N * sizeof *in);
+    double *yr = calloc(N * OP, sizeof *yr), *sxy = calloc(I * OP, sizeof *sxy), sw = 0.0;
+    int bad = !keep || !w || !ss || !out || !in || !yr || !sxy;
+    if (!bad) {
+        for (size_t p = 0, k = 0; p < N0; p++)
+            if (w0[p] != 0.0)
+                keep[k++] = p;
+        for (size_t k = 0; k < N; k++)
+            w[k] = w0[keep[k]];
+        for (size_t k = 0; k < N; k++)
+            sw += w[k];
+        /* the outcomes, ranked once, then a row per path */
+        weighted_columns(out, L, surv, 1, L, keep, N, w, sw, ss + I, threads, &bad);
+        weighted_columns(out + L * N, L, fcash, 1, L, keep, N, w, sw, ss + I + L, threads, &bad);
+        for (size_t o = 0; o < O; o++)
+            for (size_t k = 0; k < N; k++)
+                yr[k * OP + o] = out[o * N + k];
+    }
+    free(out);
+    for (size_t g0 = 0; g0 < I && !bad; g0 += G) {
+        const size_t gn = I - g0 < G ? I - g0 : G;
+        weighted_columns(in, gn, inputs + g0 * N0, N0, 1, keep, N, w, sw, ss + g0, threads, &bad);
+        if (bad)
+            break;
+        /* each thread a fixed range of the group's inputs, two at a
+         * time, a chunk of paths at a time: the chunk's outcome rows are
+         * read from memory once and reused, from cache, for every pair */
+#pragma omp parallel num_threads(threads)
+        {
+            size_t nt = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
+            size_t k_lo = gn * me / nt, k_hi = gn * (me + 1) / nt;
+            for (size_t i0 = 0; i0 < N; i0 += WCHUNK) {
+                const size_t nc = N - i0 < WCHUNK ? N - i0 : WCHUNK;
+                const double *y = yr + i0 * OP;
+                size_t k = k_lo;
+                for (; k + 2 <= k_hi; k += 2)
+                    wsum_pair(nc, OP, w + i0, in + k * N + i0, in + (k + 1) * N + i0, y,
+                              sxy + (g0 + k) * OP, sxy + (g0 + k + 1) * OP);
+                if (k < k_hi)
+                    wsum_pair(nc, OP, w + i0, in + k * N + i0, in + k * N + i0, y,
+                              sxy + (g0 + k) * OP, sxy + (g0 + k) * OP);
+            }
+        }
     }
     if (!bad)
         for (size_t i = 0; i < I; i++)
@@ -154,93 +250,7 @@ static int weighted_products(size_t N, size_t I, size_t L, const double *col, co
                 else
                     rho_cash[(o - L) * I + i] = rho;
             }
-    free(sxy);
-    return bad ? -1 : 0;
-}
-
-/* The tornado of a conditioned run: weighted Spearman correlations
- * (st_weighted_ranks) of each input with survival and final cash over
- * the rank-correlation sample, each path weighted by its weight. Plain
- * loops: a conditioned run is rarer than it is large. */
-int tn_spearman_w(size_t N0, size_t I, size_t L, const double *inputs, const double *surv,
-                  const double *fcash, const double *w0, int threads, double *rho_surv,
-                  double *rho_cash)
-{
-    size_t C = I + 2 * L;
-    if (I == 0 || N0 == 0)
-        return 0;
-    /* Only the paths with weight are kept: a path of weight 0 adds +0 to
-     * every sum here (its weight to its tie group's and to the weight
-     * below, w x to the mean, w x x and w x y to the products), and adding
-     * zero changes no sum's bits, so the correlations are those of all
-     * the paths, bit for bit. A run conditioned on a surprising fact
-     * keeps few (the 2024 backtest on 2025's figures: 5 paths in 10^5). */
-    size_t N = 0;
-    for (size_t p = 0; p < N0; p++)
-        N += w0[p] != 0.0;
-    if (N == 0) { /* nothing weighs: no correlation is defined */
-        for (size_t k = 0; k < L * I; k++)
-            rho_surv[k] = rho_cash[k] = NAN;
-        return 0;
-    }
-    size_t *keep = malloc(N * sizeof *keep);
-    double *col = malloc(C * N * sizeof *col), *ss = malloc(C * sizeof *ss);
-    double *w = malloc(N * sizeof *w), sw = 0.0;
-    int bad = !keep || !col || !ss || !w;
-    if (!bad) {
-        for (size_t p = 0, k = 0; p < N0; p++)
-            if (w0[p] != 0.0)
-                keep[k++] = p;
-        /* the kept paths' columns: the inputs are columns already, the
-         * outcomes rows of L */
-        for (size_t k = 0; k < N; k++)
-            w[k] = w0[keep[k]];
-        for (size_t i = 0; i < I; i++)
-            for (size_t k = 0; k < N; k++)
-                col[i * N + k] = inputs[i * N0 + keep[k]];
-        for (size_t l = 0; l < L; l++)
-            for (size_t k = 0; k < N; k++) {
-                col[(I + l) * N + k] = surv[keep[k] * L + l];
-                col[(I + L + l) * N + k] = fcash[keep[k] * L + l];
-            }
-        for (size_t k = 0; k < N; k++)
-            sw += w[k];
-    }
-    free(keep);
-#pragma omp parallel num_threads(threads) reduction(| : bad)
-    {
-        size_t *idx = malloc(2 * N * sizeof *idx);
-        bad |= !idx;
-#pragma omp for schedule(dynamic, 1)
-        for (size_t c = 0; c < C; c++) {
-            if (!col || !ss || !w || !idx)
-                continue;
-            double *x = col + c * N, m = 0.0, sxx = 0.0;
-            bad |= st_weighted_ranks(N, x, 1, w, x, idx) != 0;
-            int constant = 1; /* one value (a lab that never fails) */
-            for (size_t i = 0; i < N; i++) {
-                m += w[i] * x[i];
-                constant &= x[i] == x[0];
-            }
-            m = sw > 0.0 ? m / sw : 0.0;
-            for (size_t i = 0; i < N; i++)
-                x[i] -= m;
-            /* a column's weighted sum of squares, once (it was summed
-             * again for every pair it is in: the same terms in the same
-             * order, so the same bits) */
-            for (size_t p = 0; p < N; p++)
-                sxx += w[p] * x[p] * x[p];
-            /* A constant column correlates with nothing: NaN, as
-             * unweighted. Its weighted mean, rounded, can differ from its
-             * value by an ulp, and the few ulps left gave correlations of
-             * 1e-16 instead. */
-            ss[c] = constant ? 0.0 : sxx;
-        }
-        free(idx);
-    }
-    if (!bad)
-        bad = weighted_products(N, I, L, col, w, ss, threads, rho_surv, rho_cash) != 0;
-    free(col); free(ss); free(w);
+    free(keep); free(w); free(ss); free(in); free(yr); free(sxy);
     return bad ? -1 : 0;
 }
 
