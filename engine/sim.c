@@ -259,13 +259,15 @@ static void accumulate_kernel_w(acc *a, const sc_scenario *s, const kn_view *v, 
              * conditioned run's time on one scalar add after another) */
             size_t lt = l * T + t, off = lt * KN_LANES;
             const int64_t *ya = v->alive + off;
-            uint64_t sa = 0;
-            for (size_t j = 0; j < n; j++)
-                sa += ya[j] ? W[j] : 0;
+            uint64_t wa[KN_LANES], sa = 0; /* the weights of the lanes alive, once */
+            for (size_t j = 0; j < n; j++) {
+                wa[j] = W[j] & -(uint64_t)(ya[j] != 0);
+                sa += wa[j];
+            }
             a->alive[lt] += sa;
             for (int m = 0; m < MT_N; m++)
                 if (m != MT_SUBSIDY || parent)
-                    sk_set_add_bulk_w(&a->skw, (size_t)m * LTn + lt, v->y[m] + off, ya, W, n);
+                    sk_set_add_bulk_w(&a->skw, (size_t)m * LTn + lt, v->y[m] + off, wa, sa, n);
         }
     }
     for (size_t t = 0; t < T; t++) {

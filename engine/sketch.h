@@ -119,23 +119,6 @@ int sk_local_init(sk_local *s, size_t n);  /* 0, or -1 out of memory */
 extern int32_t sk_pack8[256][8];
 #endif
 
-/* Adds x with integer weight w (> 0) to sketch i of a merged set: the
- * form a conditioned run uses, whose counts are sums of weights (still
- * integers, so merging stays exact). A value in an edge bucket adds w to
- * overflow. */
-static inline void sk_set_add_w(sk_set *s, size_t i, double x, uint64_t w)
-{
-    int b = sk_bucket(x);
-    s->count[i * SK_NBUCKETS + (size_t)b] += w;
-    s->total[i] += w;
-    if (b == 0 || b == SK_NBUCKETS - 1)
-        s->overflow += w;
-    if (x == x) {
-        s->mn[i] = sk_min(s->mn[i], x);
-        s->mx[i] = sk_max(s->mx[i], x);
-    }
-}
-
 /* Adds every count and extreme of src into dst (same n). */
 void sk_set_add(sk_set *dst, const sk_set *src);
 void sk_local_free(sk_local *s);
@@ -146,11 +129,14 @@ void sk_local_free(sk_local *s);
  * increments of the kept lanes, packed first without a branch: a branch
  * per lane mispredicts on every lab near even odds. */
 #define SK_BULK_MAX 256
-static inline void sk_add_bulk(sk_local *s, size_t i, const double *x, const int64_t *keep,
-                               size_t n)
+
+/* The first pass of a bulk add: b[j] = sk_bucket(x[j]) for every lane,
+ * and the extremes of the kept lanes' values (keep[j] != 0) as keys in
+ * *kmn and *kmx (INT64_MAX and INT64_MIN when none). Branch-free, so it
+ * vectorises. */
+static inline void sk_scan(const double *x, const int64_t *keep, size_t n, int32_t *b,
+                           int64_t *kmn_out, int64_t *kmx_out)
 {
-    uint16_t *c = s->count + i * SK_NBUCKETS;
-    int32_t b[SK_BULK_MAX];
     int64_t kmn = INT64_MAX, kmx = INT64_MIN;
     for (size_t j = 0; j < n; j++) {
         /* a NaN is counted in an edge bucket (as overflow), never as an
@@ -163,6 +149,27 @@ static inline void sk_add_bulk(sk_local *s, size_t i, const double *x, const int
         kmx = z > kmx ? z : kmx;
         b[j] = sk_bucket(x[j]);
     }
+    *kmn_out = kmn;
+    *kmx_out = kmx;
+}
+
+/* Sketch i's extremes widened to the keys kmn and kmx (sk_scan's; none
+ * when kmn is INT64_MAX). */
+static inline void sk_widen(double *mn, double *mx, int64_t kmn, int64_t kmx)
+{
+    if (kmn != INT64_MAX) {
+        *mn = sk_min(*mn, sk_unkey(kmn));
+        *mx = sk_max(*mx, sk_unkey(kmx));
+    }
+}
+
+static inline void sk_add_bulk(sk_local *s, size_t i, const double *x, const int64_t *keep,
+                               size_t n)
+{
+    uint16_t *c = s->count + i * SK_NBUCKETS;
+    int32_t b[SK_BULK_MAX];
+    int64_t kmn, kmx;
+    sk_scan(x, keep, n, b, &kmn, &kmx);
     /* The kept lanes' buckets, packed without a branch, except those in
      * the sketch's hot bucket, which are counted and added at once. Often
      * a third to a half of the lanes share one bucket (nothing raised, no
@@ -223,10 +230,7 @@ static inline void sk_add_bulk(sk_local *s, size_t i, const double *x, const int
      * few calls and then stays */
     if (m > 3 * (size_t)nh)
         s->hot[i] = b[0];
-    if (kmn != INT64_MAX) {
-        s->mn[i] = sk_min(s->mn[i], sk_unkey(kmn));
-        s->mx[i] = sk_max(s->mx[i], sk_unkey(kmx));
-    }
+    sk_widen(&s->mn[i], &s->mx[i], kmn, kmx);
 }
 
 /* Adds one value to sketch i. */
@@ -236,46 +240,41 @@ static inline void sk_add(sk_local *s, size_t i, double x)
     sk_add_bulk(s, i, &x, &keep, 1);
 }
 
-/* Adds x[j] with weight W[j], for the j < n with keep[j] != 0 and W[j]
- * != 0 (n <= SK_BULK_MAX), to sketch i of a merged set: the bulk form of
- * sk_set_add_w, for a block of lanes, as sk_add_bulk is sk_add's. The
- * counts are sums of integers, so adding a block's lanes sketch by
- * sketch gives the same counts as lane by lane; the extremes are
- * order-free too. */
-static inline void sk_set_add_bulk_w(sk_set *s, size_t i, const double *x, const int64_t *keep,
-                                     const uint64_t *W, size_t n)
+/* Adds x[j] with integer weight w[j] to sketch i of a merged set, for
+ * the j < n (n <= SK_BULK_MAX) with w[j] != 0 (0: a lane not kept); tot
+ * is the w[j]'s sum, which the caller has for all the sketches of a
+ * block. The form a conditioned run uses, whose counts are sums of
+ * weights (still integers, so merging stays exact, and adding a block's
+ * lanes sketch by sketch gives the same counts as lane by lane). A value
+ * in an edge bucket adds its weight to overflow. */
+static inline void sk_set_add_bulk_w(sk_set *s, size_t i, const double *x, const uint64_t *w,
+                                     uint64_t tot, size_t n)
 {
     uint64_t *c = s->count + i * SK_NBUCKETS;
     int32_t b[SK_BULK_MAX];
-    uint64_t w[SK_BULK_MAX];
-    int64_t kmn = INT64_MAX, kmx = INT64_MIN;
-    uint64_t tot = 0, ov = 0;
+    uint64_t wk[SK_BULK_MAX], ov = 0;
+    int64_t kmn, kmx;
+    sk_scan(x, (const int64_t *)w, n, b, &kmn, &kmx); /* a weight < 2^63 */
+    /* the kept lanes packed first: an add of 0 would map a page of the
+     * counts that nothing else touches */
+    size_t m = 0;
     for (size_t j = 0; j < n; j++) {
-        w[j] = W[j] & -(uint64_t)(keep[j] != 0);
-        int64_t e = -((int64_t)(w[j] != 0) & (int64_t)(x[j] == x[j]));
-        int64_t key = sk_key(x[j]);
-        int64_t lo = (key & e) | (INT64_MAX & ~e), hi = (key & e) | (INT64_MIN & ~e);
-        kmn = lo < kmn ? lo : kmn;
-        kmx = hi > kmx ? hi : kmx;
-        b[j] = sk_bucket(x[j]);
-        tot += w[j];
         ov += (b[j] == 0) | (b[j] == SK_NBUCKETS - 1) ? w[j] : 0;
-    }
-    size_t m = 0; /* the kept lanes packed first: an add of 0 would map
-                     a page of the counts that nothing else touches */
-    for (size_t j = 0; j < n; j++) {
         b[m] = b[j];
-        w[m] = w[j];
+        wk[m] = w[j];
         m += w[j] != 0;
     }
     for (size_t j = 0; j < m; j++)
-        c[b[j]] += w[j];
+        c[b[j]] += wk[j];
     s->total[i] += tot;
     s->overflow += ov;
-    if (kmn != INT64_MAX) {
-        s->mn[i] = sk_min(s->mn[i], sk_unkey(kmn));
-        s->mx[i] = sk_max(s->mx[i], sk_unkey(kmx));
-    }
+    sk_widen(&s->mn[i], &s->mx[i], kmn, kmx);
+}
+
+/* Adds x with integer weight w (> 0) to sketch i of a merged set. */
+static inline void sk_set_add_w(sk_set *s, size_t i, double x, uint64_t w)
+{
+    sk_set_add_bulk_w(s, i, &x, &w, w, 1);
 }
 
 int sk_set_init(sk_set *s, size_t n);      /* 0, or -1 out of memory */

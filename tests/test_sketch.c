@@ -147,8 +147,71 @@ static void test_bulk_add_counts_exactly_the_kept_lanes(void)
     ASSERT_EQ_INT(bad, 0);
 }
 
+/* sk_set_add_bulk_w, a conditioned run's block add, gives each bucket
+ * the sum of its kept lanes' weights (w != 0; a lane of weight 0 is not
+ * kept and is never an extreme), the total and the overflow (edge
+ * buckets, NaN included) their sums, and the extremes of the kept
+ * values; sk_set_add_w, one lane, the same. Weights up to 2^32, as a
+ * path's quantised weight can be; values that repeat and edge values. */
+static void test_weighted_bulk_add_sums_the_kept_weights(void)
+{
+    static const size_t ns[] = { 1, 7, 16, 17, 64, 255, 256 };
+    static const double pool[] = { 0.0, -0.0, 1.0, 1.0, 3.5, -2.25, 1e-30, 7e20, -7e20, NAN, 0.75 };
+    const size_t np = sizeof pool / sizeof pool[0];
+    uint64_t r = 0x9e3779b97f4a7c15ull;
+    size_t bad = 0;
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+        for (int density = 0; density <= 4; density++) {
+            size_t n = ns[a];
+            sk_set s;
+            ASSERT_TRUE(sk_set_init(&s, 2) == 0);
+            static uint64_t want[SK_NBUCKETS];
+            memset(want, 0, sizeof want);
+            uint64_t total = 0, over = 0;
+            double mn = INFINITY, mx = -INFINITY;
+            for (int call = 0; call < 4; call++) {
+                double x[SK_BULK_MAX];
+                uint64_t w[SK_BULK_MAX], tot = 0;
+                for (size_t j = 0; j < n; j++) {
+                    r ^= r << 13, r ^= r >> 7, r ^= r << 17; /* xorshift64 */
+                    x[j] = pool[(r >> 8) % np];
+                    w[j] = (int)((r >> 40) % 4) < density ? 1 + (r >> 31) : 0; /* <= 2^33 */
+                    tot += w[j];
+                    if (!w[j])
+                        continue;
+                    int b = sk_bucket(x[j]);
+                    want[b] += w[j];
+                    over += b == 0 || b == SK_NBUCKETS - 1 ? w[j] : 0;
+                    if (x[j] == x[j]) {
+                        mn = sk_min(mn, x[j]);
+                        mx = sk_max(mx, x[j]);
+                    }
+                }
+                total += tot;
+                if (call % 2)
+                    sk_set_add_bulk_w(&s, 1, x, w, tot, n);
+                else
+                    for (size_t j = 0; j < n; j++)
+                        if (w[j])
+                            sk_set_add_w(&s, 1, x[j], w[j]);
+            }
+            for (size_t b = 0; b < SK_NBUCKETS; b++) {
+                bad += s.count[b] != 0; /* sketch 0 untouched */
+                bad += s.count[SK_NBUCKETS + b] != want[b];
+            }
+            bad += s.total[0] != 0;
+            bad += s.total[1] != total;
+            bad += s.overflow != over;
+            ASSERT_TRUE(sk_key(s.mn[1]) == sk_key(mn));
+            ASSERT_TRUE(sk_key(s.mx[1]) == sk_key(mx));
+            sk_set_free(&s);
+        }
+    ASSERT_EQ_INT(bad, 0);
+}
+
 int main(void)
 {
+    test_weighted_bulk_add_sums_the_kept_weights();
     test_bulk_add_counts_exactly_the_kept_lanes();
     test_bucket_matches_its_definition_on_every_exponent_and_sign();
     test_quantiles_within_stated_relative_error();
