@@ -348,14 +348,21 @@ static uint64_t *key_order(size_t n, const double *x, size_t xs, uint64_t *a, ui
     return a;
 }
 
+/* What st_ranks and st_weighted_ranks check first: -1 for n >= 2^32 (an
+ * index is packed in a word's low 32 bits), 0 for no value (nothing to
+ * do), 1 to go on. */
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "scratch is used as 64-bit words");
+static int rank_count_ok(size_t n)
+{
+    return (uint64_t)n > 0xffffffffull ? -1 : n != 0;
+}
+
 int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
 {
-    _Static_assert(sizeof(size_t) == sizeof(uint64_t), "scratch is used as 64-bit words");
     const uint64_t LO = 0xffffffffull;
-    if ((uint64_t)n > LO)
-        return -1;
-    if (n == 0)
-        return 0;
+    const int go = rank_count_ok(n);
+    if (go <= 0)
+        return go;
     if (ranks_two_valued(n, x, xs, r) == 0)
         return 0;
     uint32_t *lowk = malloc(n * sizeof *lowk);
@@ -397,12 +404,10 @@ int st_ranks(size_t n, const double *x, size_t xs, double *r, size_t *scratch)
 int st_weighted_ranks(size_t n, const double *x, size_t xs, const double *w, double *out,
                       size_t *scratch)
 {
-    _Static_assert(sizeof(size_t) == sizeof(uint64_t), "scratch is used as 64-bit words");
     const uint64_t LO = 0xffffffffull;
-    if ((uint64_t)n > LO)
-        return -1;
-    if (n == 0)
-        return 0;
+    const int go = rank_count_ok(n);
+    if (go <= 0)
+        return go;
     uint64_t k0, k1;
     size_t n0;
     if (!two_keys(n, x, xs, &k0, &k1, &n0)) {

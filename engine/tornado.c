@@ -132,7 +132,7 @@ static double weighted_centre(size_t N, double *x, const double *w, double sw, s
     return constant ? 0.0 : sxx;
 }
 
-/* Columns c0.. of the weighted tornado's kept paths: dst[j N + k] =
+/* nc columns of the weighted tornado, on its kept paths: dst[j N + k] =
  * column j's value on kept path keep[k], read from src (column j at
  * src + j * stride, path p at p * step), each made centred weighted
  * ranks, ss[j] their sum of squares. */
@@ -174,10 +174,11 @@ static void weighted_columns(double *dst, size_t nc, const double *src, size_t s
  * doubles, padded with zeros); the inputs WGROUP at a time through one
  * buffer, as tn_spearman does, so that the memory this takes does not
  * grow with the inputs (at 2^18 paths and 68 inputs, about 85 MB where
- * all the columns at once took 168). Each product is one sum in path order, so its
- * bits depend on neither the threads nor the grouping: two inputs' sums
- * with all twelve outcomes run at once (six additions under way, where
- * the sums of one input with four outcomes waited on each addition). */
+ * all the columns at once took 168). Each product is one sum in path
+ * order, so its bits depend on neither the threads nor the grouping: two
+ * inputs' sums with all twelve outcomes run at once (six additions under
+ * way, where the sums of one input with four outcomes waited on each
+ * addition). */
 int tn_spearman_w(size_t N0, size_t I, size_t L, const double *inputs, const double *surv,
                   const double *fcash, const double *w0, int threads, double *rho_surv,
                   double *rho_cash)
@@ -201,12 +202,11 @@ int tn_spearman_w(size_t N0, size_t I, size_t L, const double *inputs, const dou
     int bad = !keep || !w || !ss || !out || !in || !yr || !sxy;
     if (!bad) {
         for (size_t p = 0, k = 0; p < N0; p++)
-            if (w0[p] != 0.0)
-                keep[k++] = p;
-        for (size_t k = 0; k < N; k++)
-            w[k] = w0[keep[k]];
-        for (size_t k = 0; k < N; k++)
-            sw += w[k];
+            if (w0[p] != 0.0) {
+                keep[k] = p;
+                w[k] = w0[p];
+                sw += w[k++];
+            }
         /* the outcomes, ranked once, then a row per path */
         weighted_columns(out, L, surv, 1, L, keep, N, w, sw, ss + I, threads, &bad);
         weighted_columns(out + L * N, L, fcash, 1, L, keep, N, w, sw, ss + I + L, threads, &bad);

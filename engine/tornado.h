@@ -35,7 +35,10 @@ int tn_spearman(size_t N, size_t I, size_t L, const double *inputs, const double
 
 /* The same for a conditioned run: path p weighs w[p] (>= 0), and each
  * correlation is the weighted Pearson correlation of the weighted ranks
- * (st_weighted_ranks). */
+ * (st_weighted_ranks). Paths of weight 0 count for nothing (they are
+ * left out: the same bits as summing their zeros); a correlation is NaN
+ * where either column takes one value over the paths with weight, or no
+ * path has any. */
 int tn_spearman_w(size_t N, size_t I, size_t L, const double *inputs, const double *surv,
                   const double *fcash, const double *w, int threads, double *rho_surv,
                   double *rho_cash);

@@ -10,7 +10,10 @@ the weighted ones (docs/outputs.md): the weighted Pearson correlation of
 weighted mid-ranks (the weight below a value plus half its ties'), each
 path weighted by paths/weight; checked on the baseline, on kernel_edges
 (4 labs: 8 outcome columns, fewer than the 12 the products take at once)
-and on a 7-lab variant of it (14), with one and two threads."""
+and on a 7-lab variant of it (14), with one and two threads; and on the
+baseline conditioned on 2026's figures, where xAI's sale leaves it gone
+in every path with weight (paths of weight 0 count for nothing: its
+survival correlates with nothing)."""
 import os
 import sys
 
@@ -60,7 +63,9 @@ def weighted_ranks(x, w):
 
 
 def spearman_w(x, y, w):
-    if (x == x[0]).all() or (y == y[0]).all():
+    keep = w > 0  # a path without weight counts for nothing
+    x, y, w = x[keep], y[keep], w[keep]
+    if len(w) == 0 or (x == x[0]).all() or (y == y[0]).all():
         return np.nan  # undefined (a lab that never fails), not rounding's 1e-16
     rx, ry = weighted_ranks(x, w), weighted_ranks(y, w)
     rx -= (w * rx).sum() / w.sum()
@@ -92,6 +97,10 @@ cases = [("baseline.yaml", os.path.join(src, "scenarios", "baseline.yaml"), 2001
          ("kernel_edges.yaml", edges, 2077, 1, None),
          ("baseline.yaml conditioned", os.path.join(src, "scenarios", "baseline.yaml"), 20011, 2,
           anthropic),
+         # xAI's 2026 sale: gone in every path with weight, alive in some
+         # without: its survival correlates with nothing (NaN)
+         ("baseline.yaml conditioned on 2026", os.path.join(src, "scenarios", "baseline.yaml"),
+          20011, 2, os.path.join(src, "data", "observed_2026.yaml")),
          ("kernel_edges.yaml conditioned", edges, 2077, 1, alpha),
          ("kernel_edges.yaml conditioned, 2 threads", edges, 2077, 2, alpha),
          ("seven labs conditioned", seven, 3001, 2, alpha)]
